@@ -1,0 +1,161 @@
+"""Private Redis and PostgreSQL servers for the run command and the tests.
+
+Used when no REDIS_URL / DATABASE_URL is given and nothing answers on the default
+ports, and by tests that need servers of their own. PostgreSQL refuses to run as root,
+so as root the cluster is created and started as the ``postgres`` system user.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def port_answers(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _wait_for_port(host: str, port: int, deadline_s: float, proc: subprocess.Popen[bytes] | None,
+                   what: str) -> None:
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        if port_answers(host, port, 0.2):
+            return
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {proc.returncode} before it answered")
+        time.sleep(0.05)
+    raise RuntimeError(f"{what} did not answer on {host}:{port} within {deadline_s:.0f}s")
+
+
+def find_pg_bin(name: str) -> str:
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)
+    if not candidates:
+        raise RuntimeError(f"PostgreSQL binary {name!r} not found (run scripts/bootstrap)")
+    return candidates[0]
+
+
+@dataclass
+class RedisServer:
+    """A redis-server in ``data_dir``; AOF on (it carries the queue)."""
+
+    data_dir: Path
+    port: int = 0
+    appendonly: bool = True
+    proc: subprocess.Popen[bytes] | None = field(default=None, init=False)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.port = self.port or free_port()
+        binary = shutil.which("redis-server")
+        if not binary:
+            raise RuntimeError("redis-server not found (run scripts/bootstrap)")
+        args = [
+            binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data_dir),
+            "--save", "", "--appendonly", "yes" if self.appendonly else "no",
+            "--appendfsync", "everysec", "--daemonize", "no", "--logfile", "redis.log",
+        ]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True)
+        _wait_for_port("127.0.0.1", self.port, 15, self.proc, "redis-server")
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@dataclass
+class PostgresServer:
+    """A private PostgreSQL cluster in ``data_dir`` with trust auth on 127.0.0.1."""
+
+    data_dir: Path
+    port: int = 0
+    # Tests trade durability for speed; the run command keeps fsync on.
+    durable: bool = True
+    proc: subprocess.Popen[bytes] | None = field(default=None, init=False)
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/satyamark"
+
+    def _as_owner(self) -> list[str]:
+        if os.geteuid() != 0:
+            return []
+        return ["runuser", "-u", "postgres", "--"]
+
+    def _chown(self, path: Path) -> None:
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam("postgres")
+            os.chown(path, pw.pw_uid, pw.pw_gid)
+
+    def start(self) -> PostgresServer:
+        self.port = self.port or free_port()
+        pgdata = self.data_dir / "pgdata"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._chown(self.data_dir)
+        if not (pgdata / "PG_VERSION").exists():
+            subprocess.run(
+                [*self._as_owner(), find_pg_bin("initdb"), "-D", str(pgdata), "-U", "postgres",
+                 "--auth=trust", "--encoding=UTF8", "--no-sync"],
+                check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            )
+        self.proc = subprocess.Popen(
+            [*self._as_owner(), find_pg_bin("postgres"), "-D", str(pgdata), "-p", str(self.port),
+             "-h", "127.0.0.1", "-k", str(self.data_dir), "-c", "max_connections=300",
+             *([] if self.durable else ["-c", "fsync=off", "-c", "synchronous_commit=off"])],
+            stdout=subprocess.DEVNULL, stderr=open(self.data_dir / "postgres.log", "ab"),  # noqa: SIM115
+            start_new_session=True,
+        )
+        _wait_for_port("127.0.0.1", self.port, 30, self.proc, "postgres")
+        self._wait_ready()
+        return self
+
+    def _wait_ready(self) -> None:
+        isready = find_pg_bin("pg_isready")
+        end = time.monotonic() + 30
+        while time.monotonic() < end:
+            done = subprocess.run([isready, "-h", "127.0.0.1", "-p", str(self.port), "-q"],
+                                  check=False)
+            if done.returncode == 0:
+                return
+            time.sleep(0.1)
+        raise RuntimeError("postgres did not become ready")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            # SIGINT is PostgreSQL's "fast" shutdown; runuser forwards it to postgres.
+            self.proc.send_signal(2)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()

@@ -1,0 +1,81 @@
+"""Settings shared by every service.
+
+Each service has one pydantic-settings class with its own env prefix (``GATEWAY_PORT``,
+``WORKER_BATCH_SIZE`` …). Fields every deployment sets once for the whole system
+(``REDIS_URL``, ``DATABASE_URL``, the internal secrets, the service URLs) carry an
+explicit alias so they are read without prefix.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Development-only placeholders. ``_refuse_placeholders`` makes sure they never reach
+# production; the run command replaces them with random secrets anyway.
+DEV_INTERNAL_TOKEN = "dev-internal-token-change-me"
+DEV_CALLBACK_SECRET = "dev-callback-secret-change-me"
+DEV_JWT_SECRET = "dev-jwt-secret-change-me-please-32b"
+
+Environment = Literal["development", "test", "production"]
+
+
+def _alias(name: str) -> AliasChoices:
+    return AliasChoices(name)
+
+
+class CommonSettings(BaseSettings):
+    """Fields used by more than one service; subclasses set ``env_prefix``."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    env: Environment = Field("development", validation_alias=_alias("SATYAMARK_ENV"))
+    log_level: str = Field("INFO", validation_alias=_alias("LOG_LEVEL"))
+    internal_token: SecretStr = Field(
+        SecretStr(DEV_INTERNAL_TOKEN), validation_alias=_alias("SATYAMARK_INTERNAL_TOKEN")
+    )
+    host: str = "127.0.0.1"
+    port: int = 0
+
+    @model_validator(mode="after")
+    def _refuse_placeholders(self) -> CommonSettings:
+        if self.env != "production":
+            return self
+        for name, value in self.__dict__.items():
+            if isinstance(value, SecretStr) and "change-me" in value.get_secret_value():
+                raise ValueError(f"{name} still holds the development placeholder")
+        return self
+
+
+class RedisSettingsMixin(BaseSettings):
+    redis_url: str = Field("redis://127.0.0.1:6379/0", validation_alias=_alias("REDIS_URL"))
+
+
+class DatabaseSettingsMixin(BaseSettings):
+    database_url: str = Field(
+        "postgresql://postgres@127.0.0.1:5432/satyamark", validation_alias=_alias("DATABASE_URL")
+    )
+    db_pool_min: int = Field(2, validation_alias=_alias("DB_POOL_MIN"))
+    db_pool_max: int = Field(10, validation_alias=_alias("DB_POOL_MAX"))
+    run_migrations: bool = Field(True, validation_alias=_alias("RUN_MIGRATIONS"))
+
+
+class CallbackSecretMixin(BaseSettings):
+    callback_secret: SecretStr = Field(
+        SecretStr(DEV_CALLBACK_SECRET), validation_alias=_alias("CALLBACK_SECRET")
+    )
+
+
+def service_url(name: str, default: str) -> str:
+    """A field default for another service's base URL, read from ``<NAME>_URL``."""
+    return Field(default, validation_alias=_alias(f"{name}_URL"))  # type: ignore[no-any-return]
+
+
+AUTH_URL_DEFAULT = "http://127.0.0.1:8001"
+RATELIMIT_URL_DEFAULT = "http://127.0.0.1:8002"
+BACKEND_URL_DEFAULT = "http://127.0.0.1:8003"
+AI_URL_DEFAULT = "http://127.0.0.1:8004"
+RECEIVER_URL_DEFAULT = "http://127.0.0.1:8005"
+WS_URL_DEFAULT = "http://127.0.0.1:8006"

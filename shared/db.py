@@ -1,0 +1,121 @@
+"""PostgreSQL pool factory and the versioned-SQL migration runner.
+
+Migrations are ``shared/migrations/NNNN_name.sql`` files applied in order, each in its
+own transaction, under an advisory lock so that services starting together do not race.
+``python -m shared.db migrate`` applies them by hand; services apply them at start-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sys
+from pathlib import Path
+
+import asyncpg
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+# Arbitrary constant shared by every process that migrates this database.
+_MIGRATION_LOCK_ID = 0x5A7A_3A2C
+
+log = logging.getLogger(__name__)
+
+
+async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        command_timeout=10,
+        timeout=5,
+        server_settings={"application_name": "satyamark"},
+    )
+    assert pool is not None
+    return pool
+
+
+def migration_files() -> list[tuple[int, Path]]:
+    found = []
+    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        match = _MIGRATION_NAME.match(path.name)
+        if not match:
+            raise RuntimeError(f"migration file name not understood: {path.name}")
+        found.append((int(match.group(1)), path))
+    return found
+
+
+async def migrate(conn: asyncpg.Connection) -> list[int]:
+    """Apply pending migrations; return the versions applied now."""
+    applied_now: list[int] = []
+    await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK_ID)
+    try:
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version integer PRIMARY KEY,"
+            " name text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+        for version, path in migration_files():
+            if version in done:
+                continue
+            async with conn.transaction():
+                await conn.execute(path.read_text(encoding="utf-8"))
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                    version,
+                    path.name,
+                )
+            log.info("applied migration %s", path.name)
+            applied_now.append(version)
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK_ID)
+    return applied_now
+
+
+async def migrate_dsn(dsn: str) -> list[int]:
+    conn = await asyncpg.connect(dsn, timeout=10)
+    try:
+        return await migrate(conn)
+    finally:
+        await conn.close()
+
+
+async def create_database_if_missing(dsn: str) -> None:
+    """Create the database named in ``dsn`` (connecting to ``postgres`` to do so)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(dsn)
+    name = parts.path.lstrip("/") or "postgres"
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    conn = await asyncpg.connect(admin, timeout=10)
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            quoted = '"' + name.replace('"', '""') + '"'
+            try:
+                await conn.execute(f"CREATE DATABASE {quoted}")
+            except asyncpg.DuplicateDatabaseError:
+                pass
+    finally:
+        await conn.close()
+
+
+def main(argv: list[str]) -> int:
+    import os
+
+    if argv[:1] != ["migrate"]:
+        print("usage: python -m shared.db migrate  (uses DATABASE_URL)", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    dsn = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/satyamark")
+    asyncio.run(create_database_if_missing(dsn))
+    applied = asyncio.run(migrate_dsn(dsn))
+    print(f"applied {len(applied)} migration(s)" + (f": {applied}" if applied else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,36 @@
+"""Every Redis key, stream, group and channel name in one place.
+
+The first four come from the user's spec and are part of the contract; the rest are
+ours. Nothing else in the tree spells a key.
+"""
+
+from __future__ import annotations
+
+JOB_STREAM = "stream:ai:jobs"
+JOB_DLQ_STREAM = "stream:ai:jobs:dlq"
+WORKER_GROUP = "workers"
+
+
+def cache_result(content_hash: str) -> str:
+    """Cached verdict for a textHash or a summaryHash (spec: ``cache:result:<hash>``)."""
+    return f"cache:result:{content_hash}"
+
+
+def ws_user(user_id: str) -> str:
+    """Hash of socketId -> ws_service instance id for one user (spec: ``ws:user:<id>``)."""
+    return f"ws:user:{user_id}"
+
+
+def ws_instance_channel(instance_id: str) -> str:
+    """Pub/sub channel one ws_service instance listens on for events to its sockets."""
+    return f"ws:instance:{instance_id}"
+
+
+def ratelimit_bucket(endpoint: str, subject: str) -> str:
+    """Token bucket of one subject (user id or client IP) on one endpoint."""
+    return f"ratelimit:{endpoint}:{subject}"
+
+
+def callback_seen(message_id: str) -> str:
+    """Marks a callback delivery id as used, so a replayed delivery is refused."""
+    return f"callback:seen:{message_id}"

@@ -1,0 +1,68 @@
+"""What every FastAPI service shares: app construction, health routes, the runner."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+from fastapi.responses import ORJSONResponse
+
+from .config import CommonSettings
+from .errors import install_error_handlers
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[Any]]
+
+
+def new_app(
+    *,
+    title: str,
+    error_prefix: str,
+    lifespan: Callable[[FastAPI], AsyncIterator[Any]] | Lifespan | None,
+    public: bool = False,
+) -> FastAPI:
+    """A FastAPI app with our error format and ``/healthz``.
+
+    Internal services hide their OpenAPI docs; only the gateway publishes its schema.
+    """
+    docs: dict[str, Any] = {} if public else {"docs_url": None, "redoc_url": None,
+                                               "openapi_url": None}
+    app = FastAPI(
+        title=title,
+        lifespan=lifespan,  # type: ignore[arg-type]
+        default_response_class=ORJSONResponse,
+        **docs,
+    )
+    install_error_handlers(app, error_prefix)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+
+
+def serve(app: FastAPI, settings: CommonSettings) -> None:
+    """Run ``app`` under uvicorn (uvloop + httptools, no per-request access log)."""
+    configure_logging(settings.log_level)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=10,
+        proxy_headers=False,
+    )
