@@ -32,8 +32,9 @@ def port_answers(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
-def _wait_for_port(host: str, port: int, deadline_s: float, proc: subprocess.Popen[bytes] | None,
-                   what: str) -> None:
+def _wait_for_port(
+    host: str, port: int, deadline_s: float, proc: subprocess.Popen[bytes] | None, what: str
+) -> None:
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
         if port_answers(host, port, 0.2):
@@ -74,12 +75,27 @@ class RedisServer:
         if not binary:
             raise RuntimeError("redis-server not found (run scripts/bootstrap)")
         args = [
-            binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data_dir),
-            "--save", "", "--appendonly", "yes" if self.appendonly else "no",
-            "--appendfsync", "everysec", "--daemonize", "no", "--logfile", "redis.log",
+            binary,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.data_dir),
+            "--save",
+            "",
+            "--appendonly",
+            "yes" if self.appendonly else "no",
+            "--appendfsync",
+            "everysec",
+            "--daemonize",
+            "no",
+            "--logfile",
+            "redis.log",
         ]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
         _wait_for_port("127.0.0.1", self.port, 15, self.proc, "redis-server")
         return self
 
@@ -124,15 +140,39 @@ class PostgresServer:
         self._chown(self.data_dir)
         if not (pgdata / "PG_VERSION").exists():
             subprocess.run(
-                [*self._as_owner(), find_pg_bin("initdb"), "-D", str(pgdata), "-U", "postgres",
-                 "--auth=trust", "--encoding=UTF8", "--no-sync"],
-                check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                [
+                    *self._as_owner(),
+                    find_pg_bin("initdb"),
+                    "-D",
+                    str(pgdata),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--no-sync",
+                ],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
             )
         self.proc = subprocess.Popen(
-            [*self._as_owner(), find_pg_bin("postgres"), "-D", str(pgdata), "-p", str(self.port),
-             "-h", "127.0.0.1", "-k", str(self.data_dir), "-c", "max_connections=300",
-             *([] if self.durable else ["-c", "fsync=off", "-c", "synchronous_commit=off"])],
-            stdout=subprocess.DEVNULL, stderr=open(self.data_dir / "postgres.log", "ab"),  # noqa: SIM115
+            [
+                *self._as_owner(),
+                find_pg_bin("postgres"),
+                "-D",
+                str(pgdata),
+                "-p",
+                str(self.port),
+                "-h",
+                "127.0.0.1",
+                "-k",
+                str(self.data_dir),
+                "-c",
+                "max_connections=300",
+                *([] if self.durable else ["-c", "fsync=off", "-c", "synchronous_commit=off"]),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.data_dir / "postgres.log", "ab"),
             start_new_session=True,
         )
         _wait_for_port("127.0.0.1", self.port, 30, self.proc, "postgres")
@@ -143,8 +183,9 @@ class PostgresServer:
         isready = find_pg_bin("pg_isready")
         end = time.monotonic() + 30
         while time.monotonic() < end:
-            done = subprocess.run([isready, "-h", "127.0.0.1", "-p", str(self.port), "-q"],
-                                  check=False)
+            done = subprocess.run(
+                [isready, "-h", "127.0.0.1", "-p", str(self.port), "-q"], check=False
+            )
             if done.returncode == 0:
                 return
             time.sleep(0.1)

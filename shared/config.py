@@ -29,7 +29,7 @@ def _alias(name: str) -> AliasChoices:
 class CommonSettings(BaseSettings):
     """Fields used by more than one service; subclasses set ``env_prefix``."""
 
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, populate_by_name=True)
 
     env: Environment = Field("development", validation_alias=_alias("SATYAMARK_ENV"))
     log_level: str = Field("INFO", validation_alias=_alias("LOG_LEVEL"))

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
+from .responses import JsonResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
@@ -126,24 +126,24 @@ def install_error_handlers(app: FastAPI, prefix: str) -> None:
     ``prefix`` names the service in codes the framework raises (``GW``, ``AUTH`` …).
     """
 
-    async def on_satya(_: Request, exc: Exception) -> ORJSONResponse:
+    async def on_satya(_: Request, exc: Exception) -> JsonResponse:
         assert isinstance(exc, SatyaError)
-        return ORJSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers)
+        return JsonResponse(exc.body(), status_code=exc.status_code, headers=exc.headers)
 
-    async def on_validation(_: Request, exc: Exception) -> ORJSONResponse:
+    async def on_validation(_: Request, exc: Exception) -> JsonResponse:
         assert isinstance(exc, RequestValidationError)
         body = {"errorCode": f"{prefix}-VAL-422", "message": _validation_message(exc)}
-        return ORJSONResponse(body, status_code=422)
+        return JsonResponse(body, status_code=422)
 
-    async def on_http(_: Request, exc: Exception) -> ORJSONResponse:
+    async def on_http(_: Request, exc: Exception) -> JsonResponse:
         assert isinstance(exc, StarletteHTTPException)
         code = _STATUS_CODES.get(exc.status_code, f"SYS-HTTP-{exc.status_code}")
         body = {"errorCode": code.replace("SYS", prefix, 1), "message": str(exc.detail)}
-        return ORJSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+        return JsonResponse(body, status_code=exc.status_code, headers=exc.headers)
 
-    async def on_unexpected(_: Request, exc: Exception) -> ORJSONResponse:
+    async def on_unexpected(_: Request, exc: Exception) -> JsonResponse:
         body = {"errorCode": f"{prefix}-INT-500", "message": "internal error"}
-        return ORJSONResponse(body, status_code=500)
+        return JsonResponse(body, status_code=500)
 
     app.add_exception_handler(SatyaError, on_satya)
     app.add_exception_handler(RequestValidationError, on_validation)

@@ -57,7 +57,8 @@ def internal_token_checker(expected: str):  # type: ignore[no-untyped-def]
         token: Annotated[str | None, Header(alias=INTERNAL_TOKEN_HEADER)] = None,
     ) -> None:
         if token is None or not hmac.compare_digest(token.encode(), expected_bytes):
-            raise Forbidden("internal endpoint: missing or wrong internal credential",
-                            code="SYS-AUTH-403")
+            raise Forbidden(
+                "internal endpoint: missing or wrong internal credential", code="SYS-AUTH-403"
+            )
 
     return check

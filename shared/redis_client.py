@@ -24,8 +24,11 @@ def create_redis(
     ``socket_timeout=None`` is for connections that block on purpose (XREADGROUP BLOCK,
     pub/sub listeners); everything else fails fast so callers can answer 503.
     """
-    return aioredis.Redis.from_url(
+    # A blocking pool: past max_connections callers wait for a free connection
+    # instead of failing (the plain pool raises MaxConnectionsError under load).
+    pool = aioredis.BlockingConnectionPool.from_url(
         url,
+        timeout=socket_timeout or 10.0,
         client_name=f"satyamark-{process_name}",
         decode_responses=True,
         socket_connect_timeout=3.0,
@@ -34,6 +37,11 @@ def create_redis(
         retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2),
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
         max_connections=max_connections,
+    )
+    return aioredis.Redis(
+        connection_pool=pool,
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
+from .responses import JsonResponse
 
 from .config import CommonSettings
 from .errors import install_error_handlers
@@ -28,12 +28,13 @@ def new_app(
 
     Internal services hide their OpenAPI docs; only the gateway publishes its schema.
     """
-    docs: dict[str, Any] = {} if public else {"docs_url": None, "redoc_url": None,
-                                               "openapi_url": None}
+    docs: dict[str, Any] = (
+        {} if public else {"docs_url": None, "redoc_url": None, "openapi_url": None}
+    )
     app = FastAPI(
         title=title,
         lifespan=lifespan,  # type: ignore[arg-type]
-        default_response_class=ORJSONResponse,
+        default_response_class=JsonResponse,
         **docs,
     )
     install_error_handlers(app, error_prefix)
@@ -52,10 +53,21 @@ def configure_logging(level: str) -> None:
     )
 
 
-def serve(app: FastAPI, settings: CommonSettings) -> None:
-    """Run ``app`` under uvicorn (uvloop + httptools, no per-request access log)."""
+def serve(
+    app: FastAPI,
+    settings: CommonSettings,
+    *,
+    server_class: type[uvicorn.Server] = uvicorn.Server,
+    **options: Any,
+) -> None:
+    """Run ``app`` under uvicorn (uvloop + httptools, no per-request access log).
+
+    ``options`` are further ``uvicorn.Config`` arguments (WebSocket limits …);
+    ``server_class`` lets a service hook uvicorn's shutdown (ws_service closes its
+    sockets with 1001 first).
+    """
     configure_logging(settings.log_level)
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
@@ -65,4 +77,6 @@ def serve(app: FastAPI, settings: CommonSettings) -> None:
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=10,
         proxy_headers=False,
+        **options,
     )
+    server_class(config).run()

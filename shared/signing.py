@@ -33,7 +33,9 @@ def _digest(secret: bytes, message_id: str, timestamp: int, body: bytes) -> str:
     return base64.b64encode(hmac.new(secret, signed, hashlib.sha256).digest()).decode()
 
 
-def sign(secret: bytes, message_id: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
+def sign(
+    secret: bytes, message_id: str, body: bytes, timestamp: int | None = None
+) -> dict[str, str]:
     """Headers that authenticate ``body`` as delivery ``message_id``."""
     ts = int(time.time()) if timestamp is None else timestamp
     return {

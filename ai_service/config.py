@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from pydantic_settings import SettingsConfigDict
+
+from shared.config import CommonSettings, RedisSettingsMixin
+
+
+class AiSettings(CommonSettings, RedisSettingsMixin):
+    model_config = SettingsConfigDict(env_prefix="AI_", extra="ignore", frozen=True)
+
+    port: int = 8004
+    max_payload_chars: int = 20_000

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from pydantic import Field
+
+from shared.schemas import Strict
+
+# Deliberately simple: one "@", no spaces, a dot in the domain. Deliverability is the
+# mail system's job, not ours.
+EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s.]{1,63}$"
+
+
+class Credentials(Strict):
+    email: str = Field(pattern=EMAIL_PATTERN, max_length=254)
+    password: str = Field(min_length=8, max_length=128)
+
+
+class TokenPublic(Strict):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+    userId: str
+
+
+class ValidateRequest(Strict):
+    token: str = Field(max_length=8192)
+
+
+class ValidateResponse(Strict):
+    userId: str
+    expiresAt: int

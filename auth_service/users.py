@@ -1,0 +1,46 @@
+"""User accounts in PostgreSQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+from ulid import ULID
+
+from shared.errors import Conflict
+
+
+class EmailTaken(Conflict):
+    code = "AUTH-CONF-409"
+    default_message = "an account with this e-mail already exists"
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: str
+    email: str
+    password_hash: str
+
+
+class UserRepository:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def create(self, email: str, password_hash: str) -> User:
+        user_id = str(ULID())
+        try:
+            await self._pool.execute(
+                "INSERT INTO users (id, email, password_hash) VALUES ($1, $2, $3)",
+                user_id,
+                email,
+                password_hash,
+            )
+        except asyncpg.UniqueViolationError as exc:
+            raise EmailTaken() from exc
+        return User(user_id, email, password_hash)
+
+    async def by_email(self, email: str) -> User | None:
+        row = await self._pool.fetchrow(
+            "SELECT id, email, password_hash FROM users WHERE lower(email) = lower($1)", email
+        )
+        return User(row["id"], row["email"], row["password_hash"]) if row else None

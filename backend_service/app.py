@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+import asyncpg
+from fastapi import Depends, FastAPI, Header, Request
+from shared.responses import JsonResponse
+from pydantic import Field
+
+from shared.db import create_pool, migrate_dsn
+from shared.errors import BadRequest, NotFound, UpstreamUnavailable
+from shared.http import USER_ID_HEADER, create_http_client, internal_token_checker
+from shared.redis_client import create_redis
+from shared.result_cache import ResultCache
+from shared.schemas import Strict
+from shared.service import new_app
+
+from .config import BackendSettings
+from .tasks import TaskRepository, task_public
+from .verify import Verifier
+
+
+class VerifyRequest(Strict):
+    text: str = Field(min_length=1)
+
+
+UserId = Annotated[str, Header(alias=USER_ID_HEADER, min_length=1, max_length=64)]
+
+
+def create_app(settings: BackendSettings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.run_migrations:
+            await migrate_dsn(settings.database_url)
+        pool = await create_pool(
+            settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
+        )
+        client = create_redis(settings.redis_url, "backend", socket_timeout=3.0)
+        ai_client = create_http_client(
+            settings.ai_url, internal_token=settings.internal_token.get_secret_value()
+        )
+        tasks = TaskRepository(pool)
+        app.state.tasks = tasks
+        app.state.verifier = Verifier(
+            tasks, ResultCache(client, settings.cache_ttl_s), ai_client, settings.callback_url
+        )
+        try:
+            yield
+        finally:
+            await ai_client.aclose()
+            await client.aclose()
+            await pool.close()
+
+    app = new_app(title="SatyaMark backend_service", error_prefix="BE", lifespan=lifespan)
+    check_internal = internal_token_checker(settings.internal_token.get_secret_value())
+
+    @app.post("/internal/verify", dependencies=[Depends(check_internal)])
+    async def verify(body: VerifyRequest, user_id: UserId, request: Request) -> JsonResponse:
+        text = body.text
+        if not text.strip():
+            raise BadRequest("text is empty", code="BE-VAL-400")
+        if len(text) > settings.max_text_chars:
+            raise BadRequest(
+                f"text longer than {settings.max_text_chars} characters",
+                code="BE-VAL-413",
+                status=413,
+            )
+        if "\x00" in text:
+            raise BadRequest("text contains NUL characters", code="BE-VAL-400")
+        verifier: Verifier = request.app.state.verifier
+        submitted = await verifier.submit(user_id, text)
+        if submitted.cached is not None:
+            result = submitted.cached.model_dump(mode="json")
+            return JsonResponse({"taskId": submitted.task_id, "cached": True, "result": result})
+        return JsonResponse({"taskId": submitted.task_id, "queued": True}, status_code=202)
+
+    @app.get("/internal/tasks/{task_id}", dependencies=[Depends(check_internal)])
+    async def get_task(task_id: str, user_id: UserId, request: Request) -> JsonResponse:
+        if len(task_id) > 64:
+            raise NotFound("no such task", code="BE-TASK-404")
+        tasks: TaskRepository = request.app.state.tasks
+        try:
+            row = await tasks.get_for_user(task_id, user_id)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise UpstreamUnavailable("database unavailable", code="BE-DEP-503") from exc
+        if row is None:
+            raise NotFound("no such task", code="BE-TASK-404")
+        return JsonResponse(task_public(row))
+
+    return app

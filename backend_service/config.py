@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from pydantic_settings import SettingsConfigDict
+
+from shared.config import (
+    AI_URL_DEFAULT,
+    RECEIVER_URL_DEFAULT,
+    CommonSettings,
+    DatabaseSettingsMixin,
+    RedisSettingsMixin,
+    service_url,
+)
+
+
+class BackendSettings(CommonSettings, RedisSettingsMixin, DatabaseSettingsMixin):
+    model_config = SettingsConfigDict(env_prefix="BACKEND_", extra="ignore", frozen=True)
+
+    port: int = 8003
+    ai_url: str = service_url("AI", AI_URL_DEFAULT)
+    # Public base URL workers call back (may be https:// for remote GPU hosts).
+    receiver_url: str = service_url("RECEIVER", RECEIVER_URL_DEFAULT)
+    cache_ttl_s: int = 7 * 24 * 3600
+    max_text_chars: int = 20_000
+
+    @property
+    def callback_url(self) -> str:
+        return self.receiver_url.rstrip("/") + "/ai-callback"

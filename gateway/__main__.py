@@ -1,0 +1,7 @@
+from shared.service import serve
+
+from .app import create_app
+from .config import GatewaySettings
+
+settings = GatewaySettings()
+serve(create_app(settings), settings)

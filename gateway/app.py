@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from shared.http import create_http_client
+from shared.service import new_app
+
+from .config import GatewaySettings
+from .middleware import EdgeMiddleware
+from .routes import router
+from .upstreams import AuthClient, RateLimitClient
+from .ws_proxy import UpstreamPicker
+
+
+def create_app(settings: GatewaySettings) -> FastAPI:
+    token = settings.internal_token.get_secret_value()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        auth_http = create_http_client(settings.auth_url, internal_token=token, timeout=5.0)
+        ratelimit_http = create_http_client(settings.ratelimit_url, internal_token=token,
+                                            timeout=3.0)
+        backend_http = create_http_client(settings.backend_url, internal_token=token)
+        app.state.auth_http = auth_http
+        app.state.backend_http = backend_http
+        app.state.auth = AuthClient(auth_http, settings.auth_cache_ttl_s,
+                                    settings.auth_cache_size)
+        app.state.ratelimit = RateLimitClient(ratelimit_http)
+        app.state.ws_picker = UpstreamPicker(settings.ws_upstreams)
+        try:
+            yield
+        finally:
+            for client in (auth_http, ratelimit_http, backend_http):
+                await client.aclose()
+
+    app = new_app(title="SatyaMark API", error_prefix="GW", lifespan=lifespan, public=True)
+    app.include_router(router)
+    app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        # Explicit allow-list only; credentials are bearer tokens, not cookies.
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
+                           allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "Content-Type"])
+    return app

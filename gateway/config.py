@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from shared.config import (
+    AUTH_URL_DEFAULT,
+    BACKEND_URL_DEFAULT,
+    RATELIMIT_URL_DEFAULT,
+    WS_URL_DEFAULT,
+    CommonSettings,
+    _alias,
+    service_url,
+)
+
+
+class GatewaySettings(CommonSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", frozen=True)
+
+    port: int = 8000
+    auth_url: str = service_url("AUTH", AUTH_URL_DEFAULT)
+    ratelimit_url: str = service_url("RATELIMIT", RATELIMIT_URL_DEFAULT)
+    backend_url: str = service_url("BACKEND", BACKEND_URL_DEFAULT)
+    # Comma-separated ws_service base URLs; sockets are spread over them round-robin.
+    ws_urls: str = Field(WS_URL_DEFAULT, validation_alias=_alias("WS_URLS"))
+    max_body_bytes: int = 64 * 1024
+    max_text_chars: int = 20_000
+    # A validated token is trusted this long without asking auth_service again.
+    auth_cache_ttl_s: float = 30.0
+    auth_cache_size: int = 50_000
+    cors_origins: list[str] = Field(default_factory=list)
+
+    @property
+    def ws_upstreams(self) -> list[str]:
+        urls = [u.strip().rstrip("/") for u in self.ws_urls.split(",") if u.strip()]
+        return [u.replace("http://", "ws://", 1).replace("https://", "wss://", 1) + "/ws"
+                for u in urls]

@@ -1,0 +1,157 @@
+"""The public API, ``/v1``. Each route: identify, rate-limit, forward."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import httpx
+import orjson
+from fastapi import APIRouter, Depends, Header, Request, WebSocket
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from shared.errors import Unauthorized
+from shared.http import USER_ID_HEADER, call_upstream
+from shared.schemas import Strict
+
+from .upstreams import AuthClient, Identity, Quota, RateLimitClient
+from .ws_proxy import proxy_websocket
+
+router = APIRouter(prefix="/v1")
+
+
+class RegisterRequest(Strict):
+    email: str = Field(max_length=254, examples=["ada@example.com"])
+    password: str = Field(min_length=8, max_length=128)
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: str
+    expires_in: int
+    userId: str
+
+
+class VerifyRequest(Strict):
+    text: str = Field(min_length=1, max_length=20_000,
+                      examples=["The Eiffel Tower is in Paris."])
+
+
+class VerdictPublic(BaseModel):
+    mark: str
+    reason: str
+    confidence: int
+
+
+class VerifyAccepted(BaseModel):
+    taskId: str
+    queued: bool = True
+
+
+class VerifyCached(BaseModel):
+    taskId: str
+    cached: bool = True
+    result: VerdictPublic
+
+
+class ErrorBody(BaseModel):
+    errorCode: str
+    message: str
+
+
+_ERRORS = {code: {"model": ErrorBody} for code in (400, 401, 413, 415, 422, 429, 503)}
+
+
+def _clients(request: Request) -> tuple[AuthClient, RateLimitClient]:
+    state = request.app.state
+    return state.auth, state.ratelimit
+
+
+def _bearer(authorization: str | None) -> str:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("send Authorization: Bearer <token>", code="GW-AUTH-401")
+    return token.strip()
+
+
+async def current_user(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> Identity:
+    auth, _ = _clients(request)
+    return await auth.identify(_bearer(authorization))
+
+
+User = Annotated[Identity, Depends(current_user)]
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _relay(upstream: httpx.Response, quota: Quota | None) -> Response:
+    """Pass an internal service's answer on, keeping only headers meant for clients."""
+    headers = quota.headers() if quota else {}
+    if "retry-after" in upstream.headers:
+        headers["Retry-After"] = upstream.headers["retry-after"]
+    return Response(upstream.content, status_code=upstream.status_code, headers=headers,
+                    media_type="application/json")
+
+
+async def _forward_auth(request: Request, path: str, body: RegisterRequest) -> Response:
+    _, ratelimit = _clients(request)
+    quota = await ratelimit.take("auth", f"ip:{_client_ip(request)}")
+    upstream = await call_upstream(
+        request.app.state.auth_http, "POST", path, service="auth_service",
+        content=orjson.dumps(body.model_dump()), headers={"content-type": "application/json"},
+    )
+    return _relay(upstream, quota)
+
+
+@router.post("/auth/register", status_code=201, responses={201: {"model": TokenResponse},
+                                                           409: {"model": ErrorBody}, **_ERRORS})
+async def register(body: RegisterRequest, request: Request) -> Response:
+    """Create an account; answers with a token so the client can start at once."""
+    return await _forward_auth(request, "/v1/auth/register", body)
+
+
+@router.post("/auth/login", responses={200: {"model": TokenResponse}, **_ERRORS})
+async def login(body: RegisterRequest, request: Request) -> Response:
+    return await _forward_auth(request, "/v1/auth/login", body)
+
+
+@router.post("/verify", status_code=202,
+             responses={202: {"model": VerifyAccepted}, 200: {"model": VerifyCached}, **_ERRORS})
+async def verify(body: VerifyRequest, user: User, request: Request) -> Response:
+    """Submit a text. A cache hit answers at once (200); otherwise the verdict is pushed
+    over the WebSocket with the returned taskId."""
+    _, ratelimit = _clients(request)
+    quota = await ratelimit.take("verify", f"user:{user.user_id}")
+    upstream = await call_upstream(
+        request.app.state.backend_http, "POST", "/internal/verify", service="backend_service",
+        content=orjson.dumps(body.model_dump()),
+        headers={"content-type": "application/json", USER_ID_HEADER: user.user_id},
+    )
+    return _relay(upstream, quota)
+
+
+@router.get("/tasks/{task_id}", responses={404: {"model": ErrorBody}, **_ERRORS})
+async def get_task(task_id: str, user: User, request: Request) -> Response:
+    """One of the caller's own tasks (history and reload recovery; live results are
+    pushed over the WebSocket)."""
+    _, ratelimit = _clients(request)
+    quota = await ratelimit.take("tasks", f"user:{user.user_id}")
+    upstream = await call_upstream(
+        request.app.state.backend_http, "GET", f"/internal/tasks/{task_id}",
+        service="backend_service", headers={USER_ID_HEADER: user.user_id},
+    )
+    return _relay(upstream, quota)
+
+
+@router.websocket("/ws")
+async def websocket(client: WebSocket) -> None:
+    """Proxied to a ws_service instance, so one origin serves the API and the socket."""
+    forward = {}
+    if "authorization" in client.headers:
+        forward["Authorization"] = client.headers["authorization"]
+    upstream = client.app.state.ws_picker.next()
+    await proxy_websocket(client, upstream, forward_headers=forward)

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+from fastapi import FastAPI, Request
+from pydantic import ValidationError
+from redis.exceptions import RedisError
+
+from shared import keys
+from shared.db import create_pool, migrate_dsn
+from shared.errors import (
+    Conflict,
+    PayloadTooLarge,
+    Unauthorized,
+    UpstreamUnavailable,
+    ValidationFailed,
+)
+from shared.notify import UserNotifier
+from shared.redis_client import create_redis
+from shared.result_cache import ResultCache
+from shared.schemas import CallbackResult, Verdict
+from shared.service import new_app
+from shared.signing import SignatureError, verify
+
+from .config import ReceiverSettings
+from .store import Outcome, ResultStore
+
+
+class BadSignature(Unauthorized):
+    code = "RR-SIG-401"
+
+
+class ReplayedDelivery(Conflict):
+    code = "RR-REPLAY-409"
+    default_message = "this delivery id was already used"
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"callback body over {limit} bytes", code="RR-VAL-413")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def create_app(settings: ReceiverSettings) -> FastAPI:
+    secret = settings.callback_secret.get_secret_value().encode()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.run_migrations:
+            await migrate_dsn(settings.database_url)
+        pool = await create_pool(
+            settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
+        )
+        client = create_redis(settings.redis_url, "result_receiver", socket_timeout=3.0)
+        app.state.redis = client
+        app.state.store = ResultStore(pool)
+        app.state.cache = ResultCache(client, settings.cache_ttl_s)
+        app.state.notifier = UserNotifier(client)
+        try:
+            yield
+        finally:
+            await client.aclose()
+            await pool.close()
+
+    app = new_app(title="SatyaMark result_receiver", error_prefix="RR", lifespan=lifespan)
+
+    @app.post("/ai-callback")
+    async def ai_callback(request: Request) -> dict[str, object]:
+        body = await _read_body(request, settings.max_body_bytes)
+        try:
+            delivery = verify(
+                secret, dict(request.headers), body, tolerance_s=settings.timestamp_tolerance_s
+            )
+        except SignatureError as exc:
+            code = "RR-SIG-STALE" if exc.stale else "RR-SIG-401"
+            raise BadSignature(exc.reason, code=code) from exc
+        try:
+            result = CallbackResult.model_validate_json(body)
+        except ValidationError as exc:
+            raise ValidationFailed(
+                f"callback body invalid: {exc.errors()[0]['msg']}", code="RR-VAL-422"
+            ) from exc
+        client = request.app.state.redis
+        try:
+            # Delivery ids are single-use for longer than the timestamp window, so a
+            # captured request can never be replayed.
+            first = await client.set(
+                keys.callback_seen(delivery.message_id),
+                "1",
+                nx=True,
+                ex=2 * settings.timestamp_tolerance_s + 60,
+            )
+        except RedisError as exc:
+            raise UpstreamUnavailable("replay store unavailable", code="RR-DEP-503") from exc
+        if not first:
+            raise ReplayedDelivery()
+        store: ResultStore = request.app.state.store
+        try:
+            outcome, task = await store.record(result)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise UpstreamUnavailable("database unavailable", code="RR-DEP-503") from exc
+        if outcome is Outcome.STORED:
+            verdict = Verdict(mark=result.mark, reason=result.reason, confidence=result.confidence)
+            event = {
+                "type": "result",
+                "taskId": result.taskId,
+                "cached": False,
+                **verdict.model_dump(mode="json"),
+            }
+            try:
+                await request.app.state.cache.store(task.text_hash, task.summary_hash, verdict)
+                await request.app.state.notifier.publish(task.user_id, event)
+            except RedisError as exc:
+                raise UpstreamUnavailable("cache unavailable", code="RR-DEP-503") from exc
+        return {"accepted": True, "duplicate": outcome is Outcome.DUPLICATE}
+
+    return app

@@ -1,0 +1,288 @@
+"""The whole system on one machine: ``satyamark run`` (and the end-to-end tests).
+
+Finds or starts Redis and PostgreSQL, runs migrations, starts every component as its
+own process, waits until each is healthy and, in ``run`` mode, restarts any that dies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import asyncpg
+import redis
+
+from shared import keys
+from shared.db import create_database_if_missing, migrate_dsn
+
+from .infra import PostgresServer, RedisServer, free_port, port_answers
+
+DEFAULT_PORTS = {
+    "gateway": 8000, "auth_service": 8001, "ratelimit_service": 8002,
+    "backend_service": 8003, "ai_service": 8004, "result_receiver": 8005, "ws_service": 8006,
+}
+PORT_PREFIX = {
+    "gateway": "GATEWAY", "auth_service": "AUTH", "ratelimit_service": "RATELIMIT",
+    "backend_service": "BACKEND", "ai_service": "AI", "result_receiver": "RECEIVER",
+    "ws_service": "WS",
+}
+LOCAL_REDIS = "redis://127.0.0.1:6379/0"
+LOCAL_PG = "postgresql://postgres@127.0.0.1:5432/satyamark"
+
+
+@dataclass
+class Component:
+    name: str  # e.g. "ws_service-2"
+    module: str
+    env: dict[str, str]
+    port: int | None
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+
+    def start(self) -> None:
+        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", self.module], env=self.env, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        log.close()
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def signal(self, sig: int) -> None:
+        if self.alive:
+            assert self.proc is not None
+            self.proc.send_signal(sig)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if not self.alive:
+            return
+        assert self.proc is not None
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _secrets(path: Path) -> dict[str, str]:
+    """Random secrets made on first run and kept, so tokens survive a restart."""
+    if path.exists():
+        return dict(json.loads(path.read_text()))
+    values = {name: secrets.token_urlsafe(32) for name in
+              ("SATYAMARK_INTERNAL_TOKEN", "CALLBACK_SECRET", "AUTH_JWT_SECRET")}
+    path.write_text(json.dumps(values))
+    path.chmod(0o600)
+    return values
+
+
+def _redis_ok(url: str) -> bool:
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except redis.RedisError:
+        return False
+
+
+async def _pg_ok(url: str) -> bool:
+    parts = urlsplit(url)
+    try:
+        conn = await asyncpg.connect(parts._replace(path="/postgres").geturl(), timeout=3)
+    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+        return False
+    await conn.close()
+    return True
+
+
+@dataclass
+class StackOptions:
+    data_dir: Path
+    redis_url: str | None = None
+    database_url: str | None = None
+    workers: int = 1
+    ws_instances: int = 1
+    default_ports: bool = True
+    worker_model: str | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+    durable_pg: bool = True
+
+
+class Stack:
+    def __init__(self, options: StackOptions) -> None:
+        self.options = options
+        self.components: dict[str, Component] = {}
+        self._servers: list[RedisServer | PostgresServer] = []
+        self.redis_url = ""
+        self.database_url = ""
+        self.env: dict[str, str] = {}
+        self.logs = options.data_dir / "logs"
+
+    # -- infrastructure -------------------------------------------------------------
+    def _ensure_redis(self) -> str:
+        if self.options.redis_url:
+            return self.options.redis_url
+        if port_answers("127.0.0.1", 6379) and _redis_ok(LOCAL_REDIS):
+            return LOCAL_REDIS
+        server = RedisServer(self.options.data_dir / "redis").start()
+        self._servers.append(server)
+        return server.url
+
+    def _ensure_postgres(self) -> str:
+        if self.options.database_url:
+            return self.options.database_url
+        if port_answers("127.0.0.1", 5432) and asyncio.run(_pg_ok(LOCAL_PG)):
+            return LOCAL_PG
+        server = PostgresServer(self.options.data_dir / "postgres",
+                                durable=self.options.durable_pg).start()
+        self._servers.append(server)
+        return server.url
+
+    # -- components -----------------------------------------------------------------
+    def _port(self, service: str, index: int = 0) -> int:
+        if self.options.default_ports:
+            port = DEFAULT_PORTS[service] + (index if service == "ws_service" else 0)
+            if not port_answers("127.0.0.1", port):
+                return port
+        return free_port()
+
+    def _component(self, name: str, module: str, port: int | None,
+                   extra: dict[str, str] | None = None) -> Component:
+        env = {**os.environ, **self.env, **(extra or {})}
+        if port is not None:
+            env[f"{PORT_PREFIX[module]}_PORT"] = str(port)
+        component = Component(name, module, env, port, self.logs / f"{name}.log")
+        self.components[name] = component
+        return component
+
+    def start(self) -> Stack:
+        self.options.data_dir.mkdir(parents=True, exist_ok=True)
+        self.logs.mkdir(exist_ok=True)
+        self.redis_url = self._ensure_redis()
+        self.database_url = self._ensure_postgres()
+        asyncio.run(create_database_if_missing(self.database_url))
+        asyncio.run(migrate_dsn(self.database_url))
+
+        ports = {s: self._port(s) for s in DEFAULT_PORTS if s != "ws_service"}
+        ws_ports = [self._port("ws_service", i) for i in range(self.options.ws_instances)]
+        url = "http://127.0.0.1:{}".format
+        self.env = {
+            "SATYAMARK_ENV": "development",
+            **_secrets(self.options.data_dir / "secrets.json"),
+            "REDIS_URL": self.redis_url,
+            "DATABASE_URL": self.database_url,
+            "RUN_MIGRATIONS": "false",  # done once above
+            "AUTH_URL": url(ports["auth_service"]),
+            "RATELIMIT_URL": url(ports["ratelimit_service"]),
+            "BACKEND_URL": url(ports["backend_service"]),
+            "AI_URL": url(ports["ai_service"]),
+            "RECEIVER_URL": url(ports["result_receiver"]),
+            "WS_URLS": ",".join(url(p) for p in ws_ports),
+            **({"WORKER_MODEL": self.options.worker_model} if self.options.worker_model else {}),
+            **self.options.extra_env,
+        }
+        for service, port in ports.items():
+            self._component(service, service, port)
+        for i, port in enumerate(ws_ports, start=1):
+            self._component(f"ws_service-{i}", "ws_service", port)
+        for i in range(1, self.options.workers + 1):
+            self._component(f"worker-{i}", "worker", None,
+                            {"WORKER_CONSUMER": f"worker-{i}-{os.getpid()}"})
+        for component in self.components.values():
+            component.start()
+        self.wait_healthy()
+        self.wait_workers()
+        return self
+
+    def wait_workers(self, timeout: float = 300.0) -> None:
+        """Workers join the group only after loading and warming their model."""
+        end = time.monotonic() + timeout
+        while self.workers_joined() < self.options.workers:
+            workers = [c for c in self.components.values() if c.module == "worker"]
+            dead = [c.name for c in workers if not c.alive]
+            if dead:
+                raise RuntimeError(f"{dead} exited; see {self.logs}")
+            if time.monotonic() > end:
+                raise RuntimeError(f"workers did not join within {timeout:.0f}s")
+            time.sleep(0.2)
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.components['gateway'].port}"
+
+    def _healthy(self, component: Component) -> bool:
+        if component.port is None:
+            return component.alive
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{component.port}/healthz",
+                                        timeout=1) as response:
+                return bool(response.status == 200)
+        except OSError:
+            return False
+
+    def workers_joined(self) -> int:
+        client = redis.Redis.from_url(self.redis_url, decode_responses=True)
+        try:
+            consumers = client.xinfo_consumers(keys.JOB_STREAM, keys.WORKER_GROUP)
+        except redis.ResponseError:
+            return 0
+        finally:
+            client.close()
+        return len(consumers)
+
+    def wait_healthy(self, timeout: float = 180.0, names: list[str] | None = None) -> None:
+        end = time.monotonic() + timeout
+        pending = [self.components[n] for n in (names or list(self.components))]
+        while pending and time.monotonic() < end:
+            for component in list(pending):
+                if not component.alive:
+                    raise RuntimeError(f"{component.name} exited; see {component.log_path}")
+                if self._healthy(component):
+                    pending.remove(component)
+            time.sleep(0.1)
+        if pending:
+            raise RuntimeError(f"not healthy in {timeout:.0f}s: {[c.name for c in pending]}")
+
+    def restart(self, name: str, sig: int = signal.SIGKILL) -> None:
+        component = self.components[name]
+        component.signal(sig)
+        if component.proc is not None:
+            component.proc.wait(15)
+        component.restarts += 1
+        component.start()
+        self.wait_healthy(names=[name])
+
+    def supervise_once(self) -> list[str]:
+        """Restart components that died; return their names."""
+        restarted = []
+        for component in self.components.values():
+            if component.proc is not None and not component.alive:
+                component.restarts += 1
+                component.start()
+                restarted.append(component.name)
+        return restarted
+
+    def stop(self) -> None:
+        for component in self.components.values():
+            component.signal(signal.SIGTERM)
+        for component in self.components.values():
+            component.stop()
+        for server in reversed(self._servers):
+            server.stop()
+        self._servers.clear()

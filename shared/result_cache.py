@@ -1,0 +1,35 @@
+"""The verdict cache: ``cache:result:<textHash>`` and ``cache:result:<summaryHash>``."""
+
+from __future__ import annotations
+
+import orjson
+import redis.asyncio as aioredis
+
+from . import keys
+from .schemas import Verdict
+
+
+class ResultCache:
+    def __init__(self, client: aioredis.Redis, ttl_s: int) -> None:
+        self._client = client
+        self._ttl_s = ttl_s
+
+    async def lookup(self, text_hash: str, summary_hash: str) -> Verdict | None:
+        """The exact text's verdict first, then that of any cosmetically equal text."""
+        by_text, by_summary = await self._client.mget(
+            keys.cache_result(text_hash), keys.cache_result(summary_hash)
+        )
+        raw = by_text or by_summary
+        if raw is None:
+            return None
+        try:
+            return Verdict.model_validate(orjson.loads(raw))
+        except ValueError:
+            return None  # an unreadable entry is a miss, not an error
+
+    async def store(self, text_hash: str, summary_hash: str, verdict: Verdict) -> None:
+        value = orjson.dumps(verdict.model_dump(mode="json"))
+        async with self._client.pipeline(transaction=False) as pipe:
+            pipe.set(keys.cache_result(text_hash), value, ex=self._ttl_s)
+            pipe.set(keys.cache_result(summary_hash), value, ex=self._ttl_s)
+            await pipe.execute()

@@ -1,0 +1,80 @@
+import asyncio
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+
+from ratelimit_service.app import create_app
+from ratelimit_service.buckets import TokenBuckets
+from ratelimit_service.config import BucketRule, RateLimitSettings
+from shared import keys
+from tests.utils.servers import running
+from tests.utils.settings import INTERNAL_TOKEN, common
+
+
+async def test_bucket_allows_capacity_then_denies_with_retry_after(redis_url: str) -> None:
+    client = aioredis.Redis.from_url(redis_url)
+    buckets = TokenBuckets(client)
+    rule = BucketRule(capacity=5, refill_per_s=1)
+    decisions = [await buckets.take("verify", "user:a", rule) for _ in range(6)]
+    assert [d.allowed for d in decisions] == [True] * 5 + [False]
+    assert [d.remaining for d in decisions[:5]] == [4, 3, 2, 1, 0]
+    assert 0 < decisions[5].retry_after_ms <= 1000
+    # another subject and another endpoint have their own buckets
+    assert (await buckets.take("verify", "user:b", rule)).allowed
+    assert (await buckets.take("tasks", "user:a", rule)).allowed
+    ttl = await client.pttl(keys.ratelimit_bucket("verify", "user:a"))
+    assert 0 < ttl <= 6000
+    await client.aclose()
+
+
+async def test_bucket_refills_over_time(redis_url: str) -> None:
+    client = aioredis.Redis.from_url(redis_url)
+    buckets = TokenBuckets(client)
+    rule = BucketRule(capacity=2, refill_per_s=20)
+    assert (await buckets.take("e", "s", rule, cost=2)).allowed
+    assert not (await buckets.take("e", "s", rule)).allowed
+    await asyncio.sleep(0.12)
+    assert (await buckets.take("e", "s", rule)).allowed
+    await client.aclose()
+
+
+async def test_concurrent_takes_never_overspend(redis_url: str) -> None:
+    client = aioredis.Redis.from_url(redis_url, max_connections=200)
+    buckets = TokenBuckets(client)
+    rule = BucketRule(capacity=25, refill_per_s=0.001)
+    results = await asyncio.gather(*(buckets.take("e", "s", rule) for _ in range(100)))
+    assert sum(d.allowed for d in results) == 25
+    await client.aclose()
+
+
+async def test_service_api(redis_url: str) -> None:
+    settings = RateLimitSettings(**common(redis_url),
+                                 rules={"verify": BucketRule(capacity=1, refill_per_s=0.1)})
+    async with running(create_app(settings)) as url, httpx.AsyncClient(base_url=url) as http:
+        body = {"endpoint": "verify", "subject": "user:x"}
+        refused = await http.post("/internal/check", json=body)
+        assert refused.status_code == 403
+        assert refused.json()["errorCode"] == "SYS-AUTH-403"
+        headers = {"x-internal-token": INTERNAL_TOKEN}
+        first = await http.post("/internal/check", json=body, headers=headers)
+        assert first.json() == {"allowed": True, "limit": 1, "remaining": 0, "retryAfterMs": 0}
+        second = (await http.post("/internal/check", json=body, headers=headers)).json()
+        assert second["allowed"] is False and second["retryAfterMs"] > 1000
+        # endpoints not configured keep their defaults; unknown ones are an error
+        assert (await http.post("/internal/check", headers=headers,
+                                json={"endpoint": "tasks", "subject": "u"})).status_code == 200
+        unknown = await http.post("/internal/check", headers=headers,
+                                  json={"endpoint": "nope", "subject": "u"})
+        assert unknown.status_code == 404 and unknown.json()["errorCode"] == "RL-RULE-404"
+        bad = await http.post("/internal/check", headers=headers, json={"endpoint": "verify"})
+        assert bad.status_code == 422 and bad.json()["errorCode"] == "RL-VAL-422"
+
+
+@pytest.mark.parametrize("capacity", [1, 3])
+async def test_rules_from_environment(monkeypatch: pytest.MonkeyPatch, capacity: int) -> None:
+    monkeypatch.setenv("RATELIMIT_RULES", f'{{"verify": {{"capacity": {capacity}, '
+                                          f'"refill_per_s": 1}}}}')
+    settings = RateLimitSettings()
+    assert settings.rule("verify") == BucketRule(capacity=capacity, refill_per_s=1)
+    assert settings.rule("auth") is not None

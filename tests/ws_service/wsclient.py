@@ -1,0 +1,45 @@
+"""Small helpers over the websockets client used by the tests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+
+async def open_socket(url: str, token: str | None = None) -> ClientConnection:
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    return await connect(url, additional_headers=headers, proxy=None, open_timeout=5)
+
+
+async def recv_json(ws: ClientConnection, timeout: float = 5.0) -> dict[str, Any]:
+    async with asyncio.timeout(timeout):
+        message = await ws.recv()
+    result: dict[str, Any] = json.loads(message)
+    return result
+
+
+async def authed(url: str, token: str, *, via_header: bool = True) -> tuple[ClientConnection, str]:
+    """An authenticated socket and its socketId."""
+    ws = await open_socket(url, token if via_header else None)
+    if not via_header:
+        await ws.send(json.dumps({"type": "auth", "token": token}))
+    ready = await recv_json(ws)
+    assert ready["type"] == "ready", ready
+    return ws, ready["socketId"]
+
+
+async def closed_with(ws: ClientConnection, timeout: float = 5.0) -> tuple[int, str]:
+    """Wait for the server to close ``ws``; return its close code and reason."""
+    async with asyncio.timeout(timeout):
+        try:
+            while True:
+                await ws.recv()
+        except ConnectionClosed:
+            pass
+    rcvd = ws.protocol.close_rcvd
+    assert rcvd is not None, "connection dropped without a close frame"
+    return rcvd.code, rcvd.reason

@@ -1,0 +1,31 @@
+"""``python -m worker``: load the model, join the group, process jobs until SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+from shared.service import configure_logging
+
+from .config import WorkerSettings
+from .runner import Worker
+
+
+async def run_worker(settings: WorkerSettings) -> None:
+    """Run one worker until SIGTERM/SIGINT, then drain in-flight entries and return."""
+    worker = Worker(settings)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, worker.stop)
+    async with worker:
+        await worker.run()
+
+
+def main() -> None:
+    settings = WorkerSettings()
+    configure_logging(settings.log_level)
+    asyncio.run(run_worker(settings))
+
+
+if __name__ == "__main__":
+    main()

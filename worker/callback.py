@@ -1,0 +1,97 @@
+"""Delivering a verdict to the job's callback URL, signed, with bounded retries."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from enum import StrEnum
+
+import httpx
+import orjson
+from ulid import ULID
+
+from shared.schemas import CallbackResult, Job, Verdict
+from shared.signing import sign
+
+log = logging.getLogger(__name__)
+
+# Worth another try: the receiver is overloaded or restarting, or asked us to slow down.
+_RETRYABLE_STATUS = frozenset({408, 425, 429})
+_MAX_BACKOFF_S = 10.0
+
+
+class Delivery(StrEnum):
+    ACCEPTED = "accepted"  # 2xx: the receiver has the result; ack the entry
+    REJECTED = "rejected"  # 4xx: retrying the same body cannot help
+    FAILED = "failed"  # still unreachable / 5xx after every attempt
+
+
+def _backoff(attempt: int, base_s: float) -> float:
+    # Full jitter, so many workers retrying after one receiver blip do not stampede.
+    return random.uniform(0, min(_MAX_BACKOFF_S, base_s * 2**attempt))
+
+
+async def post_result(
+    client: httpx.AsyncClient,
+    url: str,
+    result: CallbackResult,
+    secret: bytes,
+    *,
+    attempts: int = 4,
+    backoff_s: float = 0.25,
+) -> Delivery:
+    """POST ``result`` to ``url``; each attempt has its own delivery id and signature."""
+    body = orjson.dumps(result.model_dump(mode="json"))
+    for attempt in range(attempts):
+        headers = sign(secret, str(ULID()), body)
+        headers["content-type"] = "application/json"
+        try:
+            response = await client.post(url, content=body, headers=headers)
+        except httpx.TransportError as exc:  # connect errors, timeouts, dropped sockets
+            problem = f"{type(exc).__name__}: {exc}"
+        else:
+            status = response.status_code
+            if 200 <= status < 300:
+                return Delivery.ACCEPTED
+            if 400 <= status < 500 and status not in _RETRYABLE_STATUS:
+                log.error(
+                    "callback for task %s refused with %d: %s",
+                    result.taskId,
+                    status,
+                    response.text[:300],
+                )
+                return Delivery.REJECTED
+            problem = f"HTTP {status}"
+        if attempt + 1 < attempts:
+            delay = _backoff(attempt, backoff_s)
+            log.warning(
+                "callback for task %s failed (%s), retry %d/%d in %.2fs",
+                result.taskId,
+                problem,
+                attempt + 1,
+                attempts - 1,
+                delay,
+            )
+            await asyncio.sleep(delay)
+        else:
+            log.error(
+                "callback for task %s failed after %d attempts (%s)",
+                result.taskId,
+                attempts,
+                problem,
+            )
+    return Delivery.FAILED
+
+
+def result_for(job: Job, verdict: Verdict, *, model: str, worker_id: str) -> CallbackResult:
+    """The callback body for ``job``: its own verdict, echoed ``job_token`` and taskId."""
+    return CallbackResult(
+        taskId=job.taskId,
+        mark=verdict.mark,
+        reason=verdict.reason,
+        confidence=verdict.confidence,
+        job_token=job.job_token,
+        model=model[:512],
+        workerId=worker_id[:128],
+    )

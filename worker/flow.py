@@ -1,0 +1,69 @@
+"""Flow control for the worker loop: the in-flight slot pool and dynamic batching."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+class Slots:
+    """A pool of in-flight entry slots that many can be taken from at once.
+
+    Unlike a semaphore it hands out "up to N" in one step (one XREADGROUP COUNT), and
+    ``close()`` wakes every waiter so a stopping worker never hangs on a full pool.
+    """
+
+    def __init__(self, total: int) -> None:
+        self.free = total
+        self._freed = asyncio.Event()
+        self._closed = False
+
+    async def take(self, most: int) -> int:
+        """Wait for a free slot, then take up to ``most``; 0 once closed."""
+        while self.free == 0 and not self._closed:
+            self._freed.clear()
+            await self._freed.wait()
+        return 0 if self._closed else self.take_now(most)
+
+    def take_now(self, most: int) -> int:
+        taken = min(most, self.free)
+        self.free -= taken
+        return taken
+
+    def release(self, count: int = 1) -> None:
+        if count:
+            self.free += count
+            self._freed.set()
+
+    def close(self) -> None:
+        self._closed = True
+        self._freed.set()
+
+
+async def next_batch(queue: asyncio.Queue[T | None], size: int, wait_s: float) -> list[T] | None:
+    """Up to ``size`` items, waiting at most ``wait_s`` after the first; None at the end.
+
+    ``None`` in the queue marks the end; it is put back so later calls also see it.
+    """
+    first = await queue.get()
+    if first is None:
+        queue.put_nowait(None)
+        return None
+    batch = [first]
+    deadline = asyncio.get_running_loop().time() + wait_s
+    while len(batch) < size:
+        try:
+            item = queue.get_nowait()
+        except asyncio.QueueEmpty:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    item = await queue.get()
+            except TimeoutError:
+                break
+        if item is None:
+            queue.put_nowait(None)
+            break
+        batch.append(item)
+    return batch

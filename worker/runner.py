@@ -1,0 +1,309 @@
+"""The worker loop: read jobs, judge them in batches, deliver results, ack.
+
+Three concurrent parts share one bounded pool of in-flight entries:
+- the reader blocks on XREADGROUP for new entries (never polls);
+- the lease task keeps our in-flight entries fresh and takes over stale ones (XAUTOCLAIM);
+- the judge task batches queued entries (up to ``batch_size`` or ``batch_wait_ms``), runs
+  the model on its own thread and posts each result; an entry is acked only after the
+  result receiver answered 2xx.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from types import TracebackType
+
+import httpx
+import redis.asyncio as aioredis
+from pydantic import ValidationError
+from redis.exceptions import RedisError
+
+from shared.http import create_http_client
+from shared.redis_client import create_redis
+from shared.schemas import Job, Verdict
+
+from .callback import Delivery, post_result, result_for
+from .config import WorkerSettings
+from .flow import Slots, next_batch
+from .model import Judge, load_judge
+from .queue import JobQueue, StreamEntry
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    entry_id: str
+    job: Job
+
+
+def parse_job(fields: dict[str, str]) -> Job:
+    """Validate an entry; fields we do not know (traceparent, attempt …) are ignored."""
+    return Job.model_validate({k: v for k, v in fields.items() if k in Job.model_fields})
+
+
+class Worker:
+    """One worker process: ``async with Worker(settings) as w: await w.run()``.
+
+    The model is loaded and warmed up in ``__aenter__`` before the worker joins the
+    group, so a worker never holds entries it cannot process yet.
+    """
+
+    def __init__(self, settings: WorkerSettings, judge: Judge | None = None) -> None:
+        self.settings = settings
+        self._judge = judge
+        # One thread: one model instance, and batches never run concurrently on it.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="judge")
+        self._stopping = asyncio.Event()
+        self._slots = Slots(settings.max_in_flight)
+        self._accepting = True
+        self._pending: asyncio.Queue[_Item | None] = asyncio.Queue()
+        self._in_flight: set[str] = set()
+        self._callbacks: set[asyncio.Task[None]] = set()
+        self._redis: aioredis.Redis | None = None
+        self._reader: aioredis.Redis | None = None
+        self._http: httpx.AsyncClient | None = None
+        self._queue: JobQueue | None = None
+
+    @property
+    def judge(self) -> Judge:
+        assert self._judge is not None, "enter the worker first"
+        return self._judge
+
+    @property
+    def queue(self) -> JobQueue:
+        assert self._queue is not None, "enter the worker first"
+        return self._queue
+
+    async def __aenter__(self) -> Worker:
+        if self._judge is None:
+            loop = asyncio.get_running_loop()
+            self._judge = await loop.run_in_executor(self._executor, load_judge, self.settings)
+        s = self.settings
+        self._redis = create_redis(s.redis_url, "worker")
+        self._reader = create_redis(
+            s.redis_url, "worker-reader", socket_timeout=s.block_ms / 1000 + 10, max_connections=4
+        )
+        self._http = create_http_client(timeout=s.callback_timeout_s)
+        self._queue = JobQueue(self._redis, s.consumer, reader=self._reader)
+        try:
+            await self._queue.ensure_group()
+        except BaseException:
+            await self._close()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._close()
+
+    async def _close(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+        for client in (self._redis, self._reader):
+            if client is not None:
+                await client.aclose()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def stop(self) -> None:
+        """Stop reading; ``run`` returns once in-flight entries are finished (or drained)."""
+        self._stopping.set()
+        self._slots.close()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+    async def run(self) -> None:
+        """Process jobs until ``stop()``; then finish what is in flight and return."""
+        async with asyncio.TaskGroup() as tg:
+            lease = tg.create_task(self._lease_loop(), name="worker-lease")
+            work = tg.create_task(self._judge_loop(), name="worker-judge")
+            await self._read_loop()
+            self._accepting = False
+            self._pending.put_nowait(None)
+            try:
+                async with asyncio.timeout(self.settings.drain_timeout_s):
+                    await work
+            except TimeoutError:
+                log.warning(
+                    "drain timed out; %d entries stay pending for another worker",
+                    len(self._in_flight),
+                )
+            lease.cancel()
+        log.info("worker %s stopped", self.settings.consumer)
+
+    # -- entries -----------------------------------------------------------------------
+
+    def _done(self, entry_id: str) -> None:
+        self._in_flight.discard(entry_id)
+        self._slots.release()
+
+    async def _admit(self, entries: list[StreamEntry]) -> None:
+        """Queue valid entries for the model (their slots are already reserved)."""
+        for entry in entries:
+            try:
+                job = parse_job(entry.fields)
+            except ValidationError as exc:
+                # A malformed entry can never succeed: ack it so it does not come back
+                # every lease. (Failing its task is left to the dead-letter handling.)
+                log.error(
+                    "dropping malformed entry %s (task %s): %s",
+                    entry.id,
+                    entry.fields.get("taskId", "?"),
+                    exc.errors(include_url=False, include_input=False),
+                )
+                await self.queue.ack(entry.id)
+                self._slots.release(1)
+                continue
+            self._in_flight.add(entry.id)
+            self._pending.put_nowait(_Item(entry.id, job))
+
+    # -- reader ----------------------------------------------------------------------
+
+    async def _read_loop(self) -> None:
+        await self._recover_own_pending()
+        s = self.settings
+        while not self._stopping.is_set():
+            want = await self._slots.take(s.batch_size)
+            if not want:
+                break
+            try:
+                entries = await self.queue.read_new(want, s.block_ms)
+            except RedisError as exc:
+                self._slots.release(want)
+                log.warning("reading the job stream failed (%s); retrying in 1s", exc)
+                await self._sleep_unless_stopping(1.0)
+                continue
+            self._slots.release(want - len(entries))
+            await self._admit(entries)
+
+    async def _recover_own_pending(self) -> None:
+        """Entries a previous process with our consumer name received but never acked."""
+        after = "0"
+        while True:
+            want = await self._slots.take(self.settings.batch_size)
+            if not want:
+                return
+            entries = await self.queue.read_own_pending(want, after)
+            self._slots.release(want - len(entries))
+            if not entries:
+                return
+            log.info("resuming %d entries left pending by a previous run", len(entries))
+            after = entries[-1].id
+            await self._admit(entries)
+
+    async def _sleep_unless_stopping(self, seconds: float) -> None:
+        try:
+            async with asyncio.timeout(seconds):
+                await self._stopping.wait()
+        except TimeoutError:
+            pass
+
+    # -- lease -----------------------------------------------------------------------
+
+    async def _lease_loop(self) -> None:
+        interval = self.settings.lease_ms / 3000
+        while True:
+            try:
+                await self._refresh_leases()
+                if self._accepting:
+                    await self._claim_stale()
+            except RedisError as exc:
+                log.warning("lease upkeep failed (%s); next try in %.1fs", exc, interval)
+            await asyncio.sleep(interval)
+
+    async def _refresh_leases(self) -> None:
+        ids = list(self._in_flight)
+        if not ids:
+            return
+        kept = await self.queue.refresh_lease(ids)
+        lost = (set(ids) - kept) & self._in_flight
+        if lost:
+            # Another worker took them over; our result (if any) is still idempotent.
+            log.warning("lost the lease on %d entries: %s", len(lost), sorted(lost)[:5])
+
+    async def _claim_stale(self) -> None:
+        want = self._slots.take_now(self.settings.batch_size)
+        if not want:
+            return
+        try:
+            claimed = await self.queue.claim_stale(self.settings.lease_ms, want)
+        except BaseException:
+            self._slots.release(want)
+            raise
+        fresh = [e for e in claimed if e.id not in self._in_flight] if self._accepting else []
+        self._slots.release(want - len(fresh))
+        if fresh:
+            log.info("took over %d stale entries", len(fresh))
+            await self._admit(fresh)
+
+    # -- model and delivery ----------------------------------------------------------
+
+    async def _judge_loop(self) -> None:
+        try:
+            s = self.settings
+            while batch := await next_batch(self._pending, s.batch_size, s.batch_wait_ms / 1000):
+                for item, verdict in await self._judge_batch(batch):
+                    task = asyncio.create_task(self._deliver(item, verdict))
+                    self._callbacks.add(task)
+                    task.add_done_callback(self._callbacks.discard)
+            if self._callbacks:
+                await asyncio.gather(*self._callbacks)
+        finally:
+            for task in self._callbacks:
+                task.cancel()
+
+    async def _judge_batch(self, batch: list[_Item]) -> list[tuple[_Item, Verdict]]:
+        """Verdicts paired with their items; on a failing batch, retry one by one so a
+        single bad text cannot fail the others (failed items stay pending)."""
+        loop = asyncio.get_running_loop()
+        try:
+            verdicts = await loop.run_in_executor(
+                self._executor, self.judge.judge, [item.job.payload for item in batch]
+            )
+            return list(zip(batch, verdicts, strict=True))
+        except Exception:
+            if len(batch) == 1:
+                log.exception("judging task %s failed; entry stays pending", batch[0].job.taskId)
+                self._done(batch[0].entry_id)
+                return []
+            log.exception("judging a batch of %d failed; retrying one by one", len(batch))
+        results: list[tuple[_Item, Verdict]] = []
+        for item in batch:
+            results.extend(await self._judge_batch([item]))
+        return results
+
+    async def _deliver(self, item: _Item, verdict: Verdict) -> None:
+        s = self.settings
+        try:
+            result = result_for(item.job, verdict, model=self.judge.name, worker_id=s.consumer)
+            assert self._http is not None
+            outcome = await post_result(
+                self._http,
+                item.job.callback_url,
+                result,
+                s.callback_secret.get_secret_value().encode(),
+                attempts=s.callback_attempts,
+                backoff_s=s.callback_backoff_s,
+            )
+            if outcome is Delivery.ACCEPTED:
+                await self.queue.ack(item.entry_id)
+            else:
+                log.warning(
+                    "task %s: result %s; entry %s stays pending",
+                    item.job.taskId,
+                    outcome.value,
+                    item.entry_id,
+                )
+        except Exception:
+            log.exception("delivering task %s failed; entry stays pending", item.job.taskId)
+        finally:
+            self._done(item.entry_id)

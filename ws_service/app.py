@@ -1,0 +1,77 @@
+"""Builds the WebSocket service app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from shared import keys
+from shared.http import create_http_client
+from shared.redis_client import create_redis
+from shared.service import new_app
+
+from .auth import AuthClient
+from .config import WsSettings
+from .connection import CLOSE_GOING_AWAY
+from .deps import Runtime
+from .hub import Hub
+from .listener import run_listener
+from .routes import router
+
+log = logging.getLogger(__name__)
+
+_SUBSCRIBE_TIMEOUT_S = 10.0
+
+
+def create_app(settings: WsSettings) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        redis = create_redis(settings.redis_url, "ws_service")
+        # The listener blocks on its connection by design, so no socket timeout there.
+        pubsub_redis = create_redis(
+            settings.redis_url, "ws_service-pubsub", socket_timeout=None, max_connections=2
+        )
+        http = create_http_client(
+            settings.auth_url,
+            internal_token=settings.internal_token.get_secret_value(),
+            timeout=settings.auth_call_timeout_s,
+        )
+        hub = Hub(redis, settings.instance_id, settings.registration_ttl_s)
+        subscribed = asyncio.Event()
+        channel = keys.ws_instance_channel(settings.instance_id)
+        tasks = [
+            asyncio.create_task(run_listener(pubsub_redis, channel, hub, subscribed)),
+            asyncio.create_task(hub.run_refresher()),
+        ]
+        try:
+            # Accept no socket before events for it can reach us.
+            async with asyncio.timeout(_SUBSCRIBE_TIMEOUT_S):
+                await subscribed.wait()
+            app.state.runtime = Runtime(settings, hub, AuthClient(http))
+            log.info("ws_service instance %s listening on %s", settings.instance_id, channel)
+            yield
+        finally:
+            await close_sockets(app)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await http.aclose()
+            await pubsub_redis.aclose()
+            await redis.aclose()
+
+    app = new_app(title="SatyaMark WebSocket service", error_prefix="WS", lifespan=lifespan)
+    app.include_router(router)
+    return app
+
+
+async def close_sockets(app: FastAPI) -> None:
+    """Close every socket with 1001 and unregister it (shutdown; safe to call twice)."""
+    runtime: Runtime | None = getattr(app.state, "runtime", None)
+    if runtime is not None:
+        await runtime.hub.close_all(
+            CLOSE_GOING_AWAY, "server shutting down", runtime.settings.shutdown_close_timeout_s
+        )

@@ -1,0 +1,85 @@
+"""One authenticated socket and its outbound queue."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from ulid import ULID
+
+log = logging.getLogger(__name__)
+
+# Close codes we send (1000-1015 are RFC 6455's; 4xxx mirror HTTP statuses).
+CLOSE_NORMAL = 1000
+CLOSE_GOING_AWAY = 1001
+CLOSE_TOO_BIG = 1009
+CLOSE_TRY_AGAIN = 1013
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_AUTH_TIMEOUT = 4408
+
+
+class Connection:
+    """A socket whose writes all go through one sender task.
+
+    Delivery only puts text on a bounded queue, so a slow or stuck client delays nobody
+    else; when its queue is full it is disconnected (it can reconnect and catch up).
+    """
+
+    def __init__(
+        self, websocket: WebSocket, user_id: str, *, queue_size: int, send_timeout_s: float
+    ) -> None:
+        self.websocket = websocket
+        self.user_id = user_id
+        self.socket_id = str(ULID())
+        self.close_code = CLOSE_NORMAL
+        self.close_reason = ""
+        self._queue: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
+        self._send_timeout_s = send_timeout_s
+        self._sender: asyncio.Task[None] | None = None
+        self._shut = False
+
+    @property
+    def is_shut(self) -> bool:
+        return self._shut
+
+    def push(self, text: str) -> bool:
+        """Queue ``text`` without waiting; a full queue shuts the connection."""
+        if self._shut:
+            return False
+        try:
+            self._queue.put_nowait(text)
+        except asyncio.QueueFull:
+            log.warning("socket %s of %s too slow, disconnecting", self.socket_id, self.user_id)
+            self.shut(CLOSE_TRY_AGAIN, "too slow: send queue full")
+            return False
+        return True
+
+    def shut(self, code: int, reason: str) -> None:
+        """Ask the connection to end; the first caller's close code wins."""
+        if self._shut:
+            return
+        self._shut = True
+        self.close_code, self.close_reason = code, reason
+        # The handler waits on the sender task; ending it wakes the handler up.
+        if self._sender is not None:
+            self._sender.cancel()
+
+    def start_sender(self) -> asyncio.Task[None]:
+        self._sender = asyncio.create_task(self._send_loop(), name=f"ws-send-{self.socket_id}")
+        if self._shut:
+            self._sender.cancel()
+        return self._sender
+
+    async def _send_loop(self) -> None:
+        while True:
+            text = await self._queue.get()
+            try:
+                async with asyncio.timeout(self._send_timeout_s):
+                    await self.websocket.send_text(text)
+            except TimeoutError:
+                self.shut(CLOSE_TRY_AGAIN, "too slow: send timed out")
+                return
+            except (WebSocketDisconnect, RuntimeError, OSError):
+                # The peer is gone; the receive side notices and ends the handler.
+                return

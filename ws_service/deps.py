@@ -1,0 +1,28 @@
+"""What the lifespan opens, and how handlers reach it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends
+from starlette.websockets import WebSocket
+
+from .auth import AuthClient
+from .config import WsSettings
+from .hub import Hub
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    settings: WsSettings
+    hub: Hub
+    auth: AuthClient
+
+
+def get_runtime(websocket: WebSocket) -> Runtime:
+    runtime: Runtime = websocket.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

@@ -1,0 +1,121 @@
+"""Which sockets this instance holds, and their routing entries in Redis.
+
+In-process: userId -> {socketId: Connection}, for delivery. In Redis:
+``ws:user:<userId>`` maps socketId -> instanceId so publishers know which instances'
+channels to use (see shared.notify). The hash carries a TTL that live instances keep
+refreshing, so entries of a crashed instance disappear on their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from itertools import islice
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from shared import keys
+
+from .connection import Connection
+
+log = logging.getLogger(__name__)
+
+_REFRESH_BATCH = 500
+
+
+class Hub:
+    def __init__(self, redis: aioredis.Redis, instance_id: str, registration_ttl_s: int) -> None:
+        self._redis = redis
+        self.instance_id = instance_id
+        self._ttl = registration_ttl_s
+        self._by_user: dict[str, dict[str, Connection]] = {}
+        self._emptied = asyncio.Event()
+        self._emptied.set()
+
+    def __len__(self) -> int:
+        return sum(len(sockets) for sockets in self._by_user.values())
+
+    def sockets_of(self, user_id: str) -> list[Connection]:
+        return list(self._by_user.get(user_id, {}).values())
+
+    async def add(self, conn: Connection) -> None:
+        """Register locally first, then in Redis, so no event published after the HSET
+        can miss the socket. Raises RedisError (after undoing the local entry)."""
+        self._by_user.setdefault(conn.user_id, {})[conn.socket_id] = conn
+        self._emptied.clear()
+        try:
+            key = keys.ws_user(conn.user_id)
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.hset(key, conn.socket_id, self.instance_id)
+                pipe.expire(key, self._ttl)
+                await pipe.execute()
+        except RedisError:
+            self._forget(conn)
+            if not self._by_user:
+                self._emptied.set()
+            raise
+
+    async def remove(self, conn: Connection) -> None:
+        if not self._forget(conn):
+            return
+        try:
+            await self._redis.hdel(keys.ws_user(conn.user_id), conn.socket_id)
+        except RedisError as exc:
+            # The hash's TTL removes it eventually; publishing to us meanwhile is harmless.
+            log.warning("could not unregister socket %s: %s", conn.socket_id, exc)
+        finally:
+            # Signalled only once Redis is clean too, for close_all's wait.
+            if not self._by_user:
+                self._emptied.set()
+
+    def _forget(self, conn: Connection) -> bool:
+        sockets = self._by_user.get(conn.user_id)
+        if sockets is None or sockets.pop(conn.socket_id, None) is None:
+            return False
+        if not sockets:
+            del self._by_user[conn.user_id]
+        return True
+
+    def deliver(self, user_id: str, text: str) -> int:
+        """Queue ``text`` on every local socket of ``user_id``; never waits."""
+        sent = 0
+        for conn in self.sockets_of(user_id):
+            sent += conn.push(text)
+        return sent
+
+    async def refresh(self) -> None:
+        """Rewrite every local entry and its TTL (also restores them after a Redis loss)."""
+        users = iter(list(self._by_user.items()))
+        while batch := list(islice(users, _REFRESH_BATCH)):
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for user_id, sockets in batch:
+                    if not sockets:
+                        continue
+                    key = keys.ws_user(user_id)
+                    pipe.hset(key, mapping=dict.fromkeys(sockets, self.instance_id))
+                    pipe.expire(key, self._ttl)
+                await pipe.execute()
+
+    async def run_refresher(self) -> None:
+        while True:
+            await asyncio.sleep(self._ttl / 3)
+            try:
+                await self.refresh()
+            except RedisError as exc:
+                log.warning("refreshing ws:user entries failed: %s", exc)
+
+    async def close_all(self, code: int, reason: str, timeout_s: float) -> None:
+        """Shut every socket and wait (bounded) for their handlers to unregister them."""
+        for user_id in list(self._by_user):
+            for conn in self.sockets_of(user_id):
+                conn.shut(code, reason)
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._emptied.wait()
+        except TimeoutError:
+            log.warning("%d sockets still open after shutdown grace period", len(self))
+        # Whatever did not finish in time is unregistered here.
+        for user_id in list(self._by_user):
+            for conn in self.sockets_of(user_id):
+                await self.remove(conn)

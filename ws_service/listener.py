@@ -1,0 +1,65 @@
+"""This instance's pub/sub channel: events for users whose sockets we hold.
+
+Publishers (shared.notify.UserNotifier) send ``{"userId", "event"}`` once per instance;
+we fan it out to the user's local sockets. Pub/sub is fire-and-forget, so the listener
+reconnects on its own and logs what a gap may have cost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from .hub import Hub
+
+log = logging.getLogger(__name__)
+
+_MAX_BACKOFF_S = 5.0
+
+
+def dispatch(hub: Hub, data: str | bytes) -> int:
+    """Deliver one published message to local sockets; return how many got it."""
+    try:
+        envelope: Any = orjson.loads(data)
+        user_id = envelope["userId"]
+        event = envelope["event"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        log.warning("dropping malformed event message: %.200r", data)
+        return 0
+    if not isinstance(user_id, str) or not isinstance(event, dict):
+        log.warning("dropping event message with wrong shape: %.200r", data)
+        return 0
+    # Serialise once, however many sockets the user has here.
+    return hub.deliver(user_id, orjson.dumps(event).decode())
+
+
+async def run_listener(
+    redis: aioredis.Redis, channel: str, hub: Hub, subscribed: asyncio.Event
+) -> None:
+    """Listen on ``channel`` forever; ``subscribed`` is set once Redis confirmed."""
+    backoff = 0.1
+    while True:
+        pubsub = redis.pubsub()
+        try:
+            await pubsub.subscribe(channel)
+            # Wait for the confirmation: only then are publishes guaranteed to reach us.
+            while await pubsub.get_message(timeout=5.0) is None:
+                pass
+            if subscribed.is_set():
+                log.warning("re-subscribed to %s; events published meanwhile were lost", channel)
+            subscribed.set()
+            backoff = 0.1
+            async for message in pubsub.listen():
+                if message["type"] == "message":
+                    dispatch(hub, message["data"])
+        except (RedisError, OSError) as exc:
+            log.warning("pub/sub listener lost Redis (%s), retrying in %.1fs", exc, backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, _MAX_BACKOFF_S)
+        finally:
+            await pubsub.aclose()

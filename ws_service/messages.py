@@ -1,0 +1,36 @@
+"""JSON frames exchanged with clients."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+
+class BadMessage(ValueError):
+    """A client frame that is not a JSON object with a string ``type``."""
+
+
+def dumps(message: dict[str, Any]) -> str:
+    return orjson.dumps(message).decode()
+
+
+def error(code: str, message: str) -> str:
+    return dumps({"type": "error", "errorCode": code, "message": message})
+
+
+def ready(socket_id: str, user_id: str) -> str:
+    return dumps({"type": "ready", "socketId": socket_id, "userId": user_id})
+
+
+PONG = dumps({"type": "pong"})
+
+
+def parse(text: str) -> dict[str, Any]:
+    try:
+        message = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise BadMessage("message is not JSON") from exc
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        raise BadMessage("message must be a JSON object with a string 'type'")
+    return message
