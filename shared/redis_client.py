@@ -38,11 +38,8 @@ def create_redis(
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
         max_connections=max_connections,
     )
-    return aioredis.Redis(
-        connection_pool=pool,
-        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError],
-    )
+    # from_pool: closing the client closes the pool too.
+    return aioredis.Redis.from_pool(pool)
 
 
 def load_script(client: aioredis.Redis, path: Path) -> AsyncScript:

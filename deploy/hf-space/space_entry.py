@@ -61,17 +61,28 @@ class Supervisor:
                 self.proc = subprocess.Popen(self.cmd)
             started = time.monotonic()
             code = self.proc.wait()
-            if self.stopping.is_set() or code == 0:
-                return code
+            if self.stopping.is_set():
+                # Stopped on request: a child ended by our own signal stopped cleanly.
+                return 0 if code in (0, -signal.SIGTERM, -signal.SIGINT) else _exit_code(code)
+            if code == 0:
+                return 0
             # A worker that ran a while before failing starts again quickly.
             if time.monotonic() - started > 300:
                 backoff = 1.0
             self.restarts += 1
-            print(f"space_entry: worker exited with {code}; restarting in {backoff:.0f}s",
-                  file=sys.stderr, flush=True)
+            print(
+                f"space_entry: worker exited with {code}; restarting in {backoff:.0f}s",
+                file=sys.stderr,
+                flush=True,
+            )
             if self.stopping.wait(backoff):
                 return 0
             backoff = min(backoff * 2, 60.0)
+
+
+def _exit_code(code: int) -> int:
+    """A child's return code as our exit status (killed by signal N: 128 + N)."""
+    return 128 - code if code < 0 else code
 
 
 def make_handler(supervisor: Supervisor) -> type[BaseHTTPRequestHandler]:
@@ -84,12 +95,14 @@ def make_handler(supervisor: Supervisor) -> type[BaseHTTPRequestHandler]:
                 self.send_error(404)
                 return
             ok = supervisor.alive()
-            body = json.dumps({
-                "service": "satyamark-worker",
-                "status": "ok" if ok else "down",
-                "restarts": supervisor.restarts,
-                "uptime_s": round(time.monotonic() - STARTED),
-            }).encode()
+            body = json.dumps(
+                {
+                    "service": "satyamark-worker",
+                    "status": "ok" if ok else "down",
+                    "restarts": supervisor.restarts,
+                    "uptime_s": round(time.monotonic() - STARTED),
+                }
+            ).encode()
             self.send_response(200 if ok else 503)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))

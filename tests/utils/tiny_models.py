@@ -1,4 +1,4 @@
-"""A tiny, randomly initialised BERT encoder built on the spot: no download, ~1 s.
+"""A tiny, randomly initialised BERT encoder built on the spot: no download, < 1 s.
 
 Used wherever a test or a benchmark needs a real transformers model loaded through the
 production code path but not a meaningful one (the "fast model").
@@ -6,10 +6,11 @@ production code path but not a meaningful one (the "fast model").
 
 from __future__ import annotations
 
+import string
 from pathlib import Path
 
 import torch
-from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 from transformers import BertConfig, BertModel, BertTokenizerFast
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -32,20 +33,30 @@ _CORPUS = [
 ]
 
 
-def _train_tokenizer() -> Tokenizer:
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    trainer = trainers.WordPieceTrainer(
-        vocab_size=400, special_tokens=SPECIAL_TOKENS, show_progress=False
-    )
-    tok.train_from_iterator(_CORPUS * 4, trainer=trainer)
-    cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+def _build_tokenizer() -> Tokenizer:
+    """A WordPiece tokenizer over the corpus words plus every character.
+
+    Built rather than trained: the WordPiece trainer breaks ties between equally frequent
+    merges in hash order, so its vocabulary changes from run to run.
+    """
+    normalizer = normalizers.BertNormalizer(lowercase=True)
+    pre = pre_tokenizers.BertPreTokenizer()
+    words = {
+        word for line in _CORPUS for word, _ in pre.pre_tokenize_str(normalizer.normalize_str(line))
+    }
+    chars = set(string.ascii_lowercase + string.digits + string.punctuation)
+    chars |= {c for w in words for c in w}
+    pieces = sorted(words | chars | {f"##{c}" for c in chars})
+    vocab = {t: i for i, t in enumerate([*SPECIAL_TOKENS, *pieces])}
+    tok = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
+    tok.normalizer = normalizer
+    tok.pre_tokenizer = pre
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]",
         pair="[CLS] $A [SEP] $B:1 [SEP]:1",
-        special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)],
+        special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])],
     )
+    tok.decoder = decoders.WordPiece()
     return tok
 
 
@@ -57,10 +68,15 @@ def build_tiny_encoder(path: Path | str, *, seed: int = 1234) -> Path:
     out = Path(path)
     out.mkdir(parents=True, exist_ok=True)
     tokenizer = BertTokenizerFast(
-        tokenizer_object=_train_tokenizer(),
+        tokenizer_object=_build_tokenizer(),
         model_max_length=128,
-        **dict(zip(["pad_token", "unk_token", "cls_token", "sep_token", "mask_token"],
-                   SPECIAL_TOKENS, strict=True)),
+        **dict(
+            zip(
+                ["pad_token", "unk_token", "cls_token", "sep_token", "mask_token"],
+                SPECIAL_TOKENS,
+                strict=True,
+            )
+        ),
     )
     tokenizer.save_pretrained(out)
     config = BertConfig(

@@ -83,7 +83,9 @@ def test_batch_order_does_not_matter(tiny_judge: Judge) -> None:
     assert all(_same(a, b) for a, b in zip(forward, backward, strict=True))
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.lists(st.text(max_size=80), min_size=1, max_size=8))
 def test_any_batch_maps_each_text_to_its_own_verdict(tiny_judge: Judge, texts: list[str]) -> None:
     batch = tiny_judge.judge(texts)

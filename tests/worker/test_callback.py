@@ -1,0 +1,97 @@
+"""Signed result delivery against a real HTTP server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from satyamark.infra import free_port
+from shared.http import create_http_client
+from shared.schemas import CallbackResult, Mark, Verdict
+from tests.utils.settings import CALLBACK_SECRET
+from worker.callback import Delivery, post_result, result_for
+
+from .conftest import CallbackServer, make_job
+
+SECRET = CALLBACK_SECRET.encode()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    client = create_http_client(timeout=2.0)
+    yield client
+    await client.aclose()
+
+
+def _result(url: str) -> CallbackResult:
+    job = make_job("The Earth orbits the Sun.", url)
+    verdict = Verdict(mark=Mark.CORRECT, reason="a reason", confidence=70)
+    return result_for(job, verdict, model="tiny", worker_id="w1")
+
+
+async def test_result_echoes_the_job() -> None:
+    job = make_job("some text here", "http://x/cb")
+    verdict = Verdict(mark=Mark.SUBJECTIVE, reason="r", confidence=5)
+    result = result_for(job, verdict, model="m" * 600, worker_id="w")
+    assert (result.taskId, result.job_token) == (job.taskId, job.job_token)
+    assert (result.mark, result.reason, result.confidence) == (Mark.SUBJECTIVE, "r", 5)
+    assert result.model == "m" * 512
+
+
+async def test_signed_delivery_is_accepted(
+    http: httpx.AsyncClient, callback_server: CallbackServer
+) -> None:
+    result = _result(callback_server.url)
+    assert await post_result(http, callback_server.url, result, SECRET) is Delivery.ACCEPTED
+    assert callback_server.received == [result]
+    assert callback_server.bad_signatures == 0
+
+
+async def test_wrong_secret_is_refused_without_retry(
+    http: httpx.AsyncClient, callback_server: CallbackServer
+) -> None:
+    result = _result(callback_server.url)
+    outcome = await post_result(http, callback_server.url, result, b"wrong", backoff_s=0)
+    assert outcome is Delivery.REJECTED
+    assert callback_server.bad_signatures == 1
+
+
+async def test_server_errors_are_retried_with_a_new_delivery_id(
+    http: httpx.AsyncClient, callback_server: CallbackServer
+) -> None:
+    callback_server.statuses = [503, 500, 429]
+    result = _result(callback_server.url)
+    outcome = await post_result(http, callback_server.url, result, SECRET, backoff_s=0.01)
+    assert outcome is Delivery.ACCEPTED
+    assert len(callback_server.delivery_ids) == 4
+    assert len(set(callback_server.delivery_ids)) == 4
+
+
+async def test_client_error_is_permanent(
+    http: httpx.AsyncClient, callback_server: CallbackServer
+) -> None:
+    callback_server.statuses = [403]
+    result = _result(callback_server.url)
+    outcome = await post_result(http, callback_server.url, result, SECRET, backoff_s=0.01)
+    assert outcome is Delivery.REJECTED
+    assert len(callback_server.delivery_ids) == 1
+
+
+async def test_gives_up_after_the_attempts(
+    http: httpx.AsyncClient, callback_server: CallbackServer
+) -> None:
+    callback_server.statuses = [502] * 10
+    result = _result(callback_server.url)
+    outcome = await post_result(
+        http, callback_server.url, result, SECRET, attempts=3, backoff_s=0.01
+    )
+    assert outcome is Delivery.FAILED
+    assert len(callback_server.delivery_ids) == 3
+
+
+async def test_unreachable_receiver_fails(http: httpx.AsyncClient) -> None:
+    url = f"http://127.0.0.1:{free_port()}/ai-callback"
+    outcome = await post_result(http, url, _result(url), SECRET, attempts=2, backoff_s=0.01)
+    assert outcome is Delivery.FAILED
