@@ -51,6 +51,8 @@ def configure_logging(level: str) -> None:
         level=level.upper(),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    # httpx logs every request at INFO; on the hot path that is noise, not signal.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def serve(

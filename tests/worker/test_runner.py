@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from typing import Any
+from collections.abc import Callable
 
-import redis.asyncio as aioredis
 from shared import keys
-from shared.redis_client import create_redis
-from shared.schemas import Job, Verdict
 from worker.config import WorkerSettings
 from worker.model import Judge
 from worker.queue import JobQueue
 from worker.runner import Worker
 
-from .conftest import CallbackServer, job_fields, make_job
+from .conftest import CallbackServer, make_job
+from .helpers import (
+    RecordingJudge,
+    enqueue,
+    eventually,
+    is_true,
+    pending_count,
+    redis_client,
+    running,
+)
 
 Settings = Callable[..., WorkerSettings]
 
@@ -35,70 +38,16 @@ TEXTS = [
 ]
 
 
-class RecordingJudge:
-    """Wraps a judge, remembering each batch; ``delay_s`` simulates a slow model."""
-
-    def __init__(self, inner: Judge, delay_s: float = 0.0) -> None:
-        self.inner = inner
-        self.name = "recording"
-        self.delay_s = delay_s
-        self.batches: list[list[str]] = []
-
-    def judge(self, texts: list[str]) -> list[Verdict]:
-        self.batches.append(list(texts))
-        time.sleep(self.delay_s)
-        return self.inner.judge(texts)
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 10) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not await check():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.02)
-
-
-@asynccontextmanager
-async def running(settings: WorkerSettings, judge: Judge) -> AsyncIterator[Worker]:
-    async with Worker(settings, judge) as worker:
-        task = asyncio.create_task(worker.run())
-        try:
-            yield worker
-        finally:
-            worker.stop()
-            await asyncio.wait_for(task, 15)
-
-
-async def _client(settings: WorkerSettings) -> aioredis.Redis:
-    return create_redis(settings.redis_url, "worker-test")
-
-
-async def _enqueue(settings: WorkerSettings, jobs: list[Job], **extra: str) -> list[str]:
-    client = await _client(settings)
-    try:
-        return [await client.xadd(keys.JOB_STREAM, job_fields(j, **extra)) for j in jobs]
-    finally:
-        await client.aclose()
-
-
-async def _pending_count(settings: WorkerSettings) -> int:
-    client = await _client(settings)
-    try:
-        info: dict[str, Any] = await client.xpending(keys.JOB_STREAM, keys.WORKER_GROUP)
-        return int(info["pending"])
-    finally:
-        await client.aclose()
-
-
 async def test_jobs_are_judged_delivered_and_acked(
     make_settings: Settings, tiny_judge: Judge, callback_server: CallbackServer
 ) -> None:
     settings = make_settings(batch_size=4)
     jobs = [make_job(t, callback_server.url) for t in TEXTS]
-    await _enqueue(settings, jobs)  # before the group exists: still delivered
+    await enqueue(settings, jobs)  # before the group exists: still delivered
     async with running(settings, tiny_judge):
 
         async def all_acked() -> bool:
-            return len(callback_server.received) == len(jobs) and not await _pending_count(settings)
+            return len(callback_server.received) == len(jobs) and not await pending_count(settings)
 
         await eventually(all_acked)
     results = callback_server.by_task()
@@ -120,7 +69,7 @@ async def test_dynamic_batches_are_bounded(
     judge = RecordingJudge(tiny_judge)
     settings = make_settings(batch_size=8, batch_wait_ms=50)
     jobs = [make_job(f"claim number {i} about the world", callback_server.url) for i in range(20)]
-    await _enqueue(settings, jobs)
+    await enqueue(settings, jobs)
     async with running(settings, judge):
 
         async def done() -> bool:
@@ -138,7 +87,7 @@ async def test_rejected_result_leaves_the_entry_pending(
 ) -> None:
     callback_server.statuses = [400]
     settings = make_settings()
-    await _enqueue(settings, [make_job(TEXTS[0], callback_server.url)])
+    await enqueue(settings, [make_job(TEXTS[0], callback_server.url)])
     async with running(settings, tiny_judge) as worker:
 
         async def answered() -> bool:
@@ -147,7 +96,7 @@ async def test_rejected_result_leaves_the_entry_pending(
         await eventually(answered)
         await asyncio.sleep(0.2)
         assert len(callback_server.delivery_ids) == 1  # no retry loop on a 4xx
-        assert await _pending_count(settings) == 1
+        assert await pending_count(settings) == 1
 
 
 async def test_transient_failure_is_retried_then_acked(
@@ -155,11 +104,11 @@ async def test_transient_failure_is_retried_then_acked(
 ) -> None:
     callback_server.statuses = [503, 502]
     settings = make_settings()
-    await _enqueue(settings, [make_job(TEXTS[1], callback_server.url)])
+    await enqueue(settings, [make_job(TEXTS[1], callback_server.url)])
     async with running(settings, tiny_judge):
 
         async def acked() -> bool:
-            return len(callback_server.received) == 1 and not await _pending_count(settings)
+            return len(callback_server.received) == 1 and not await pending_count(settings)
 
         await eventually(acked)
     assert len(callback_server.delivery_ids) == 3
@@ -170,15 +119,15 @@ async def test_malformed_entry_is_acked_without_a_callback(
 ) -> None:
     settings = make_settings()
     good = make_job(TEXTS[2], callback_server.url)
-    client = await _client(settings)
+    client = await redis_client(settings)
     await client.xadd(keys.JOB_STREAM, {"taskId": "t1", "payload": "no token, no url"})
     await client.aclose()
     # Fields a newer producer adds (tracing, attempt count) do not make a job malformed.
-    await _enqueue(settings, [good], traceparent="00-abc-def-01", attempt="1")
+    await enqueue(settings, [good], traceparent="00-abc-def-01", attempt="1")
     async with running(settings, tiny_judge):
 
         async def acked() -> bool:
-            return len(callback_server.received) == 1 and not await _pending_count(settings)
+            return len(callback_server.received) == 1 and not await pending_count(settings)
 
         await eventually(acked)
     assert list(callback_server.by_task()) == [good.taskId]
@@ -189,15 +138,15 @@ async def test_stale_entry_of_a_dead_worker_is_taken_over(
 ) -> None:
     settings = make_settings(lease_ms=300)
     job = make_job(TEXTS[3], callback_server.url)
-    await _enqueue(settings, [job])
-    client = await _client(settings)
+    await enqueue(settings, [job])
+    client = await redis_client(settings)
     dead = JobQueue(client, "dead-worker")
     await dead.ensure_group()
     assert len(await dead.read_new(10, block_ms=100)) == 1  # then it "crashes"
     async with running(settings, tiny_judge):
 
         async def taken_over() -> bool:
-            return len(callback_server.received) == 1 and not await _pending_count(settings)
+            return len(callback_server.received) == 1 and not await pending_count(settings)
 
         await eventually(taken_over)
     await client.aclose()
@@ -209,11 +158,11 @@ async def test_a_live_long_job_keeps_its_lease(
 ) -> None:
     settings = make_settings(lease_ms=300)
     judge = RecordingJudge(tiny_judge, delay_s=1.2)  # four leases long
-    await _enqueue(settings, [make_job(TEXTS[4], callback_server.url)])
-    client = await _client(settings)
+    await enqueue(settings, [make_job(TEXTS[4], callback_server.url)])
+    client = await redis_client(settings)
     rival = JobQueue(client, "rival")
     async with running(settings, judge) as worker:
-        await eventually(lambda: _true(worker.in_flight == 1))
+        await eventually(lambda: is_true(worker.in_flight == 1))
         stolen = []
         while not callback_server.received:
             stolen += await rival.claim_stale(min_idle_ms=300, limit=10)
@@ -229,17 +178,17 @@ async def test_stop_finishes_in_flight_jobs(
     settings = make_settings(batch_size=2)
     judge = RecordingJudge(tiny_judge, delay_s=0.3)
     jobs = [make_job(t, callback_server.url) for t in TEXTS[:4]]
-    await _enqueue(settings, jobs)
+    await enqueue(settings, jobs)
     async with Worker(settings, judge) as worker:
         task = asyncio.create_task(worker.run())
-        await eventually(lambda: _true(bool(judge.batches)))
+        await eventually(lambda: is_true(bool(judge.batches)))
         worker.stop()
         await asyncio.wait_for(task, 10)
         assert worker.in_flight == 0
     # Everything it had taken was finished and acked; nothing was left half-done.
     taken = sum(len(b) for b in judge.batches)
     assert len(callback_server.received) == taken
-    assert await _pending_count(settings) == 0
+    assert await pending_count(settings) == 0
 
 
 async def test_two_workers_deliver_each_job_once(
@@ -251,16 +200,12 @@ async def test_two_workers_deliver_each_job_once(
     judge_a = RecordingJudge(tiny_judge, delay_s=0.02)
     judge_b = RecordingJudge(tiny_judge, delay_s=0.02)
     async with running(a, judge_a), running(b, judge_b):
-        await _enqueue(a, jobs)
+        await enqueue(a, jobs)
 
         async def done() -> bool:
-            return len(callback_server.received) == len(jobs) and not await _pending_count(a)
+            return len(callback_server.received) == len(jobs) and not await pending_count(a)
 
         await eventually(done)
     ids = [r.taskId for r in callback_server.received]
     assert sorted(ids) == sorted(j.taskId for j in jobs)
     assert judge_a.batches and judge_b.batches  # both took part
-
-
-async def _true(value: bool) -> bool:
-    return value
