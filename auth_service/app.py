@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
-from shared.db import create_pool, migrate_dsn
+from shared.db import open_database
 from shared.http import internal_token_checker
 from shared.service import new_app
 
@@ -18,11 +18,7 @@ from .users import UserRepository
 def create_app(settings: AuthSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if settings.run_migrations:
-            await migrate_dsn(settings.database_url)
-        pool = await create_pool(
-            settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
-        )
+        pool = await open_database(settings)
         app.state.users = UserRepository(pool)
         app.state.tokens = TokenService(settings)
         try:

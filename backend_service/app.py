@@ -6,13 +6,13 @@ from typing import Annotated
 
 import asyncpg
 from fastapi import Depends, FastAPI, Header, Request
-from shared.responses import JsonResponse
 from pydantic import Field
 
-from shared.db import create_pool, migrate_dsn
+from shared.db import open_database
 from shared.errors import BadRequest, NotFound, UpstreamUnavailable
 from shared.http import USER_ID_HEADER, create_http_client, internal_token_checker
 from shared.redis_client import create_redis
+from shared.responses import JsonResponse
 from shared.result_cache import ResultCache
 from shared.schemas import Strict
 from shared.service import new_app
@@ -32,11 +32,7 @@ UserId = Annotated[str, Header(alias=USER_ID_HEADER, min_length=1, max_length=64
 def create_app(settings: BackendSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if settings.run_migrations:
-            await migrate_dsn(settings.database_url)
-        pool = await create_pool(
-            settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
-        )
+        pool = await open_database(settings)
         client = create_redis(settings.redis_url, "backend", socket_timeout=3.0)
         ai_client = create_http_client(
             settings.ai_url, internal_token=settings.internal_token.get_secret_value()

@@ -9,7 +9,7 @@ from shared.config import (
     RATELIMIT_URL_DEFAULT,
     WS_URL_DEFAULT,
     CommonSettings,
-    _alias,
+    env_alias,
     service_url,
 )
 
@@ -22,7 +22,7 @@ class GatewaySettings(CommonSettings):
     ratelimit_url: str = service_url("RATELIMIT", RATELIMIT_URL_DEFAULT)
     backend_url: str = service_url("BACKEND", BACKEND_URL_DEFAULT)
     # Comma-separated ws_service base URLs; sockets are spread over them round-robin.
-    ws_urls: str = Field(WS_URL_DEFAULT, validation_alias=_alias("WS_URLS"))
+    ws_urls: str = Field(WS_URL_DEFAULT, validation_alias=env_alias("WS_URLS"))
     max_body_bytes: int = 64 * 1024
     max_text_chars: int = 20_000
     # A validated token is trusted this long without asking auth_service again.

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from redis.exceptions import RedisError
 
 from shared import keys
-from shared.db import create_pool, migrate_dsn
+from shared.db import open_database
 from shared.errors import (
     Conflict,
     PayloadTooLarge,
@@ -52,11 +52,7 @@ def create_app(settings: ReceiverSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if settings.run_migrations:
-            await migrate_dsn(settings.database_url)
-        pool = await create_pool(
-            settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
-        )
+        pool = await open_database(settings)
         client = create_redis(settings.redis_url, "result_receiver", socket_timeout=3.0)
         app.state.redis = client
         app.state.store = ResultStore(pool)

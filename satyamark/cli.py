@@ -1,8 +1,8 @@
 """``satyamark``: run the whole system, try it, migrate.
 
-    satyamark run                      # every component, embedded defaults
-    satyamark verify "some claim"      # log in, submit, wait for the pushed verdict
-    satyamark migrate                  # apply database migrations (DATABASE_URL)
+satyamark run                      # every component, embedded defaults
+satyamark verify "some claim"      # log in, submit, wait for the pushed verdict
+satyamark migrate                  # apply database migrations (DATABASE_URL)
 """
 
 from __future__ import annotations
@@ -74,8 +74,10 @@ def _account(url: str, email: str | None, password: str | None) -> tuple[str, st
         saved = json.loads(path.read_text())
         return saved["email"], saved["password"]
     DATA_DIR.mkdir(exist_ok=True)
-    account = {"email": f"demo-{secrets.token_hex(4)}@satyamark.local",
-               "password": secrets.token_urlsafe(16)}
+    account = {
+        "email": f"demo-{secrets.token_hex(4)}@satyamark.local",
+        "password": secrets.token_urlsafe(16),
+    }
     path.write_text(json.dumps(account))
     path.chmod(0o600)
     return account["email"], account["password"]
@@ -91,8 +93,9 @@ async def _token(client: httpx.AsyncClient, email: str, password: str) -> str:
     return str(response.json()["access_token"])
 
 
-async def verify_text(url: str, text: str, email: str, password: str,
-                      timeout: float) -> dict[str, Any]:
+async def verify_text(
+    url: str, text: str, email: str, password: str, wait_s: float
+) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=url, timeout=30) as client:
         token = await _token(client, email, password)
         ws_url = url.replace("http", "ws", 1) + "/v1/ws"
@@ -103,8 +106,9 @@ async def verify_text(url: str, text: str, email: str, password: str,
             ready = json.loads(await asyncio.wait_for(ws.recv(), 10))
             if ready.get("type") != "ready":
                 raise SystemExit(f"websocket refused: {ready}")
-            response = await client.post("/v1/verify", json={"text": text},
-                                         headers={"Authorization": f"Bearer {token}"})
+            response = await client.post(
+                "/v1/verify", json={"text": text}, headers={"Authorization": f"Bearer {token}"}
+            )
             body = response.json()
             if response.status_code == 200:
                 return {"taskId": body["taskId"], "cached": True, **body["result"]}
@@ -112,7 +116,7 @@ async def verify_text(url: str, text: str, email: str, password: str,
                 raise SystemExit(f"verify failed: {response.status_code} {body}")
             task_id = body["taskId"]
             print(f"queued as {task_id}; waiting for the pushed verdict…", file=sys.stderr)
-            deadline = time.monotonic() + timeout
+            deadline = time.monotonic() + wait_s
             while True:
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -143,8 +147,9 @@ def _migrate(_: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="satyamark", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="satyamark", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="start the whole system")
     run.add_argument("--workers", type=int, default=2)

@@ -28,12 +28,21 @@ from shared.db import create_database_if_missing, migrate_dsn
 from .infra import PostgresServer, RedisServer, free_port, port_answers
 
 DEFAULT_PORTS = {
-    "gateway": 8000, "auth_service": 8001, "ratelimit_service": 8002,
-    "backend_service": 8003, "ai_service": 8004, "result_receiver": 8005, "ws_service": 8006,
+    "gateway": 8000,
+    "auth_service": 8001,
+    "ratelimit_service": 8002,
+    "backend_service": 8003,
+    "ai_service": 8004,
+    "result_receiver": 8005,
+    "ws_service": 8006,
 }
 PORT_PREFIX = {
-    "gateway": "GATEWAY", "auth_service": "AUTH", "ratelimit_service": "RATELIMIT",
-    "backend_service": "BACKEND", "ai_service": "AI", "result_receiver": "RECEIVER",
+    "gateway": "GATEWAY",
+    "auth_service": "AUTH",
+    "ratelimit_service": "RATELIMIT",
+    "backend_service": "BACKEND",
+    "ai_service": "AI",
+    "result_receiver": "RECEIVER",
     "ws_service": "WS",
 }
 LOCAL_REDIS = "redis://127.0.0.1:6379/0"
@@ -51,10 +60,13 @@ class Component:
     restarts: int = 0
 
     def start(self) -> None:
-        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
+        log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", self.module], env=self.env, stdout=log,
-            stderr=subprocess.STDOUT, start_new_session=True,
+            [sys.executable, "-m", self.module],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         log.close()
 
@@ -83,8 +95,10 @@ def _secrets(path: Path) -> dict[str, str]:
     """Random secrets made on first run and kept, so tokens survive a restart."""
     if path.exists():
         return dict(json.loads(path.read_text()))
-    values = {name: secrets.token_urlsafe(32) for name in
-              ("SATYAMARK_INTERNAL_TOKEN", "CALLBACK_SECRET", "AUTH_JWT_SECRET")}
+    values = {
+        name: secrets.token_urlsafe(32)
+        for name in ("SATYAMARK_INTERNAL_TOKEN", "CALLBACK_SECRET", "AUTH_JWT_SECRET")
+    }
     path.write_text(json.dumps(values))
     path.chmod(0o600)
     return values
@@ -105,7 +119,7 @@ async def _pg_ok(url: str) -> bool:
     parts = urlsplit(url)
     try:
         conn = await asyncpg.connect(parts._replace(path="/postgres").geturl(), timeout=3)
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+    except (TimeoutError, OSError, asyncpg.PostgresError):
         return False
     await conn.close()
     return True
@@ -149,8 +163,9 @@ class Stack:
             return self.options.database_url
         if port_answers("127.0.0.1", 5432) and asyncio.run(_pg_ok(LOCAL_PG)):
             return LOCAL_PG
-        server = PostgresServer(self.options.data_dir / "postgres",
-                                durable=self.options.durable_pg).start()
+        server = PostgresServer(
+            self.options.data_dir / "postgres", durable=self.options.durable_pg
+        ).start()
         self._servers.append(server)
         return server.url
 
@@ -162,8 +177,9 @@ class Stack:
                 return port
         return free_port()
 
-    def _component(self, name: str, module: str, port: int | None,
-                   extra: dict[str, str] | None = None) -> Component:
+    def _component(
+        self, name: str, module: str, port: int | None, extra: dict[str, str] | None = None
+    ) -> Component:
         env = {**os.environ, **self.env, **(extra or {})}
         if port is not None:
             env[f"{PORT_PREFIX[module]}_PORT"] = str(port)
@@ -202,8 +218,9 @@ class Stack:
         for i, port in enumerate(ws_ports, start=1):
             self._component(f"ws_service-{i}", "ws_service", port)
         for i in range(1, self.options.workers + 1):
-            self._component(f"worker-{i}", "worker", None,
-                            {"WORKER_CONSUMER": f"worker-{i}-{os.getpid()}"})
+            self._component(
+                f"worker-{i}", "worker", None, {"WORKER_CONSUMER": f"worker-{i}-{os.getpid()}"}
+            )
         for component in self.components.values():
             component.start()
         self.wait_healthy()
@@ -230,8 +247,9 @@ class Stack:
         if component.port is None:
             return component.alive
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{component.port}/healthz",
-                                        timeout=1) as response:
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{component.port}/healthz", timeout=1
+            ) as response:
                 return bool(response.status == 200)
         except OSError:
             return False

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import asyncpg
 
+from .config import DatabaseSettingsMixin
+
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # Arbitrary constant shared by every process that migrates this database.
@@ -119,3 +121,11 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main(sys.argv[1:]))
+
+
+async def open_database(settings: DatabaseSettingsMixin) -> asyncpg.Pool:
+    """A service's pool, after applying migrations when the service is asked to."""
+    if settings.run_migrations:
+        await migrate_dsn(settings.database_url)
+    return await create_pool(settings.database_url, min_size=settings.db_pool_min,
+                             max_size=settings.db_pool_max)

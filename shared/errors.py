@@ -11,8 +11,9 @@ from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from .responses import JsonResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .responses import JsonResponse
 
 
 class SatyaError(Exception):

@@ -9,10 +9,10 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
-from .responses import JsonResponse
 
 from .config import CommonSettings
 from .errors import install_error_handlers
+from .responses import JsonResponse
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[Any]]
 

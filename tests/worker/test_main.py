@@ -56,5 +56,6 @@ async def test_process_serves_jobs_and_exits_cleanly_on_sigterm(
             await proc.wait()
     assert proc.stderr is not None
     log = (await proc.stderr.read()).decode()
+    print(log)
     assert "stopped" in log
     assert "Traceback" not in log
