@@ -10,9 +10,11 @@ test:
 	./scripts/bootstrap --test
 	.venv/bin/python -m pytest
 
+# Static checks (CI runs them after the tests).
 check:
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/mypy .
 
 bench:
 	.venv/bin/python bench/pipeline.py

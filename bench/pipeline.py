@@ -85,7 +85,7 @@ def ms(value: float | None) -> float | None:
 async def _pg_answers(server_url: str) -> bool:
     try:
         conn = await asyncpg.connect(server_url + "/postgres", timeout=3)
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+    except (TimeoutError, OSError, asyncpg.PostgresError):
         return False
     await conn.close()
     return True
@@ -110,7 +110,7 @@ class Infra:
     drop_db: bool = False
     stack: Stack | None = None
 
-    def start(self, workers: int, ws_instances: int) -> Stack:
+    def start(self, workers: int, ws_instances: int, torch_threads: int = 0) -> Stack:
         model = build_tiny_encoder(self.tmp / "tiny-model")
         self.redis_server = RedisServer(self.tmp / "redis").start()
         db_name = f"satyamark_bench_{ULID().hex[:10].lower()}"
@@ -132,6 +132,8 @@ class Infra:
                 "WORKER_BATCH_WAIT_MS": "2",
                 "WORKER_BLOCK_MS": "1000",
                 "WORKER_DRAIN_TIMEOUT_S": "5",
+                **({"OMP_NUM_THREADS": str(torch_threads), "MKL_NUM_THREADS": str(torch_threads)}
+                   if torch_threads else {}),
             },
         )
         self.stack = Stack(options)
@@ -146,7 +148,7 @@ class Infra:
         if self.stack is not None:
             try:
                 self.stack.stop()
-            except Exception as exc:  # noqa: BLE001 - keep tearing down
+            except Exception as exc:
                 log(f"stack stop: {exc!r}")
         if self.redis_server is not None:
             self.redis_server.stop()
@@ -155,7 +157,7 @@ class Infra:
         if self.drop_db:
             try:
                 asyncio.run(asyncio.wait_for(_drop_database(self.database_url), 20))
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 log(f"could not drop {self.database_url}: {exc!r}")
 
 
@@ -205,6 +207,11 @@ class CpuSampler:
         out = {}
         for name, pids in groups.items():
             out[name] = sum(v for v in (_cpu_seconds(p) for p in pids) if v is not None)
+        with open("/proc/stat") as f:
+            ticks = [int(v) for v in f.readline().split()[1:]]
+        # user nice system idle iowait irq softirq steal ...
+        out["MACHINE busy (all cores)"] = (sum(ticks[:8]) - ticks[3] - ticks[4]) / _TICK
+        out["MACHINE steal"] = ticks[7] / _TICK if len(ticks) > 7 else 0.0
         return out
 
     def begin(self) -> None:
@@ -215,8 +222,24 @@ class CpuSampler:
         elapsed = time.monotonic() - self._t0
         now = self._totals()
         # postgres backends come and go; a negative delta means some exited
-        return {name: round(100 * max(0.0, now[name] - self._start.get(name, 0.0)) / elapsed, 1)
-                for name in now}
+        out = {name: round(100 * max(0.0, now[name] - self._start.get(name, 0.0)) / elapsed, 1)
+               for name in now}
+        ours = sum(v for k, v in out.items() if not k.startswith("MACHINE"))
+        out["MACHINE other load (not ours)"] = round(
+            max(0.0, out["MACHINE busy (all cores)"] - ours), 1)
+        return out
+
+
+def machine_busy_pct(seconds: float = 2.0) -> float:
+    """Busy % of all cores (100 = one core) over ``seconds``, before anything of ours runs."""
+    def read() -> list[int]:
+        with open("/proc/stat") as f:
+            return [int(v) for v in f.readline().split()[1:]]
+    a = read()
+    time.sleep(seconds)
+    b = read()
+    busy = (sum(b[:8]) - b[3] - b[4]) - (sum(a[:8]) - a[3] - a[4])
+    return round(100 * busy / _TICK / seconds, 1)
 
 
 # -- client ----------------------------------------------------------------------------------
@@ -291,20 +314,34 @@ class Client:
                 f"flows north through the valley of {n % 97} towns.")
 
     # registration and sockets ----------------------------------------------------------
-    async def register(self, count: int, concurrency: int = 8) -> None:
+    async def register(self, count: int, concurrency: int = 4) -> None:
         assert self.session is not None
         sem = asyncio.Semaphore(concurrency)
 
         async def one(i: int) -> User:
+            # password hashing is slow on purpose; on a busy machine auth_service can miss
+            # the gateway's deadline (503/504), so retry a few times
             creds = {"email": f"bench-{self.run_id}-{i}@example.com",
                      "password": "password-123"}
-            async with sem, self.session.post(f"{self.base}/v1/auth/register",  # type: ignore[union-attr]
-                                              json=creds) as r:
-                body = await r.text()
-                if r.status != 201:
-                    raise RuntimeError(f"register failed: {r.status} {body[:200]}")
-                data = json.loads(body)
-                return User(data["access_token"], data["userId"])
+            last = ""
+            for attempt in range(5):
+                async with sem, self.session.post(  # type: ignore[union-attr]
+                        f"{self.base}/v1/auth/register", json=creds) as r:
+                    body = await r.text()
+                    if r.status == 201:
+                        data = json.loads(body)
+                        return User(data["access_token"], data["userId"])
+                    last = f"{r.status} {body[:200]}"
+                    if r.status == 409:  # an earlier attempt did get through: log in
+                        async with self.session.post(  # type: ignore[union-attr]
+                                f"{self.base}/v1/auth/login", json=creds) as r2:
+                            if r2.status == 200:
+                                data = json.loads(await r2.text())
+                                return User(data["access_token"], data["userId"])
+                    elif r.status not in (502, 503, 504):
+                        break
+                await asyncio.sleep(0.5 * (attempt + 1))
+            raise RuntimeError(f"register failed: {last}")
 
         self.users = list(await asyncio.gather(*(one(i) for i in range(count))))
 
@@ -351,15 +388,21 @@ class Client:
     tracking = False
 
     # one submit -------------------------------------------------------------------------
-    async def submit(self, user: User, text: str) -> tuple[int, float, dict[str, Any] | None]:
+    async def submit(self, user: User,
+                     text: str) -> tuple[int | str, float, dict[str, Any] | None]:
         assert self.session is not None
         t0 = time.perf_counter()
         async with self.session.post(f"{self.base}/v1/verify", json={"text": text},
                                      headers={"Authorization": f"Bearer {user.token}"}) as r:
             body = await r.read()
             elapsed = time.perf_counter() - t0
-            data = json.loads(body) if r.status in (200, 202) else None
-            return r.status, elapsed, data
+            if r.status in (200, 202):
+                return r.status, elapsed, json.loads(body)
+            try:  # keep the error code: "503 SYS-DEP-504" says more than "503"
+                code = json.loads(body).get("errorCode", "")
+            except ValueError:
+                code = ""
+            return f"{r.status} {code}".strip(), elapsed, None
 
     # phases -----------------------------------------------------------------------------
     async def _run_closed_loop(self, result: PhaseResult, concurrency: int, duration: float,
@@ -377,7 +420,7 @@ class Client:
         t0 = time.monotonic()
         tasks = [asyncio.create_task(loop()) for _ in range(concurrency)]
         # every request is bounded by REQUEST_TIMEOUT_S / PUSH_TIMEOUT_S; this is a backstop
-        done, pending = await asyncio.wait(tasks, timeout=duration + REQUEST_TIMEOUT_S + 15)
+        _, pending = await asyncio.wait(tasks, timeout=duration + REQUEST_TIMEOUT_S + 15)
         for task in pending:
             task.cancel()
             result.statuses["phase-timeout"] += 1
@@ -467,13 +510,78 @@ def queue_backlog(redis_url: str) -> int:
     return 0
 
 
-async def wait_drained(redis_url: str, timeout: float) -> tuple[int, float]:
+async def wait_drained(redis_url: str, limit_s: float) -> tuple[int, float]:
     t0 = time.monotonic()
     backlog = queue_backlog(redis_url)
-    while backlog and time.monotonic() - t0 < timeout:
+    while backlog and time.monotonic() - t0 < limit_s:
         await asyncio.sleep(0.25)
         backlog = queue_backlog(redis_url)
     return backlog, time.monotonic() - t0
+
+
+async def hop_breakdown(client: Client, stack: Stack, answered: list[str],
+                        n: int) -> dict[str, Any]:
+    """Latency of single hops at concurrency 1, calling internal services directly (with
+    the stack's internal credential) to see where a submit's time goes."""
+    assert client.session is not None
+    session = client.session
+    token = stack.env["SATYAMARK_INTERNAL_TOKEN"]
+    port = {name: c.port for name, c in stack.components.items()}
+    user = client.users[0]
+    internal = {"x-internal-token": token, "x-satyamark-user": user.user_id}
+    hit_texts = itertools.cycle(answered)
+
+    async def timed(method: str, url: str, **kw: Any) -> tuple[int | str, float]:
+        t0 = time.perf_counter()
+        async with session.request(method, url, **kw) as r:
+            await r.read()
+            return r.status, time.perf_counter() - t0
+
+    probes: dict[str, Any] = {
+        "gateway GET /healthz": lambda: timed(
+            "GET", f"http://127.0.0.1:{port['gateway']}/healthz"),
+        "ratelimit POST /internal/check": lambda: timed(
+            "POST", f"http://127.0.0.1:{port['ratelimit_service']}/internal/check",
+            json={"endpoint": "verify", "subject": f"user:{user.user_id}"}, headers=internal),
+        "backend /internal/verify miss": lambda: timed(
+            "POST", f"http://127.0.0.1:{port['backend_service']}/internal/verify",
+            json={"text": client.unique_text("hop")}, headers=internal),
+        "backend /internal/verify hit": lambda: timed(
+            "POST", f"http://127.0.0.1:{port['backend_service']}/internal/verify",
+            json={"text": next(hit_texts)}, headers=internal),
+        "gateway /v1/verify miss": lambda: _full(client, user, client.unique_text("hop")),
+        "gateway /v1/verify hit": lambda: _full(client, user, next(hit_texts)),
+    }
+    out: dict[str, Any] = {}
+    for name, probe in probes.items():
+        lat: list[float] = []
+        statuses: Counter[str] = Counter()
+        for _ in range(n):
+            status, elapsed = await probe()
+            statuses[str(status)] += 1
+            lat.append(elapsed)
+        await wait_drained(stack.redis_url, 30)
+        out[name] = {"p50_ms": ms(pct(lat, 50)), "p99_ms": ms(pct(lat, 99)),
+                     "statuses": dict(statuses)}
+    # one committed INSERT on a real table in the stack's database (fsync cost)
+    conn = await asyncpg.connect(stack.database_url, timeout=10)
+    try:
+        await conn.execute("CREATE TABLE IF NOT EXISTS bench_probe (x int)")
+        lat = []
+        for i in range(min(n, 100)):
+            t0 = time.perf_counter()
+            await conn.execute("INSERT INTO bench_probe VALUES ($1)", i)
+            lat.append(time.perf_counter() - t0)
+        await conn.execute("DROP TABLE bench_probe")
+        out["postgres INSERT+commit"] = {"p50_ms": ms(pct(lat, 50)), "p99_ms": ms(pct(lat, 99))}
+    finally:
+        await conn.close()
+    return out
+
+
+async def _full(client: Client, user: User, text: str) -> tuple[int | str, float]:
+    status, elapsed, _ = await client.submit(user, text)
+    return status, elapsed
 
 
 # -- main ----------------------------------------------------------------------------------
@@ -496,12 +604,16 @@ async def run_bench(infra: Infra, args: argparse.Namespace) -> dict[str, Any]:
         await wait_drained(stack.redis_url, 60)
 
         sampler = CpuSampler(infra)
+        figures["cpu"] = {}
         for conc in (1, 16, 64):
-            if conc == 64:
-                sampler.begin()
+            sampler.begin()
             res = await client.submit_phase(conc, dur)
-            if conc == 64:
-                figures["cpu_pct_of_core_c64"] = sampler.end()
+            figures["cpu"][f"submit_c{conc}"] = cpu = sampler.end()
+            figures["cpu_ms_per_request"] = figures.get("cpu_ms_per_request", {})
+            if res.ok:
+                figures["cpu_ms_per_request"][f"submit_c{conc}"] = {
+                    name: round(pct / 100 * res.duration_s / res.ok * 1000, 2)
+                    for name, pct in cpu.items()}
             figures["phases"][f"submit_c{conc}"] = res.summary()
             backlog = queue_backlog(stack.redis_url)
             left, waited = await wait_drained(stack.redis_url, 120)
@@ -518,10 +630,17 @@ async def run_bench(infra: Infra, args: argparse.Namespace) -> dict[str, Any]:
             answered = []
         pool = answered or [client.unique_text("never")]
         for conc in (1, 16):
+            sampler.begin()
             res = await client.cache_phase(conc, dur, pool[:500])
+            figures["cpu"][f"cache_c{conc}"] = sampler.end()
             figures["phases"][f"cache_c{conc}"] = res.summary()
             log(f"cache c={conc}: {res.summary()}")
         figures["ws_events_received"] = dict(client.pushes)
+
+        await wait_drained(stack.redis_url, 60)
+        figures["hops_c1"] = await asyncio.wait_for(
+            hop_breakdown(client, stack, pool, 60 if args.quick else 200), 180)
+        log(f"hops: {figures['hops_c1']}")
 
     p = figures["phases"]
     figures["submit_rps_c64"] = p["submit_c64"]["ok_per_s"]
@@ -552,6 +671,8 @@ def print_report(figures: dict[str, Any]) -> None:
     print(f"SatyaMark pipeline benchmark ({'quick' if figures['quick'] else 'full'}) — "
           f"{figures['cpus']} CPU(s); all 10 service processes + Redis + PostgreSQL + this "
           "client share this machine")
+    print(f"(machine busy before start: {figures['background_busy_pct_before_start']}% of one "
+          f"core; worker torch threads: {figures['torch_threads']})")
     head = f"{'phase':<20}{'ok':>7}{'ok/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}  " \
            f"{'target':<34}{'':<6}other"
     print(head)
@@ -570,10 +691,27 @@ def print_report(figures: dict[str, Any]) -> None:
         print(f"{label:<20}{s['ok']:>7}{f(s['ok_per_s']):>9}{f(s['p50_ms']):>9}"
               f"{f(s['p99_ms']):>9}{f(s['max_ms']):>9}  {target:<34}{verdict:<6}{other}")
     print()
-    print("CPU during submit c=64 (% of one core; the machine has "
-          f"{figures['cpus'] * 100}%):")
-    cpu = sorted(figures["cpu_pct_of_core_c64"].items(), key=lambda kv: -kv[1])
-    print("  " + ", ".join(f"{name} {value:g}" for name, value in cpu))
+    print(f"CPU by process, % of one core (the machine has {figures['cpus'] * 100}%), and CPU ms"
+          " per accepted submit:")
+    c64 = figures["cpu"]["submit_c64"]
+    per_req = figures.get("cpu_ms_per_request", {})
+    print(f"  {'process':<26}{'c=1 %':>8}{'c=16 %':>8}{'c=64 %':>8}{'ms/req c=1':>12}"
+          f"{'ms/req c=64':>13}{'cache c=16 %':>14}")
+    for name in sorted(c64, key=lambda k: (k.startswith("MACHINE"), -c64[k])):
+        def g(phase: str, name: str = name) -> str:
+            v = figures["cpu"].get(phase, {}).get(name)
+            return "-" if v is None else f"{v:g}"
+
+        def r(phase: str, name: str = name) -> str:
+            v = per_req.get(phase, {}).get(name)
+            return "-" if v is None else f"{v:g}"
+        print(f"  {name:<26}{g('submit_c1'):>8}{g('submit_c16'):>8}{g('submit_c64'):>8}"
+              f"{r('submit_c1'):>12}{r('submit_c64'):>13}{g('cache_c16'):>14}")
+    print()
+    print("Single-hop latency at concurrency 1 (internal services called directly):")
+    for name, v in figures["hops_c1"].items():
+        print(f"  {name:<34} p50 {v['p50_ms']:>7} ms   p99 {v['p99_ms']:>7} ms"
+              f"   {v.get('statuses', '')}")
     print()
     print("JSON " + json.dumps(figures, sort_keys=True))
 
@@ -584,12 +722,19 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="3 s phases instead of 10 s")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per phase")
     parser.add_argument("--users", type=int, default=64)
+    parser.add_argument("--torch-threads", type=int, default=0,
+                        help="set OMP_NUM_THREADS/MKL_NUM_THREADS for the workers "
+                             "(default: unset, as shipped)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs)")
     parser.add_argument("--pause", action="store_true",
                         help="after the stack starts, print pids and wait for Enter "
                              "(attach py-spy etc.)")
     args = parser.parse_args()
 
+    background = machine_busy_pct()
+    if background > 20:
+        log(f"WARNING: the machine is already {background}% busy (100% = one core) before "
+            "the benchmark starts; figures will be lower than on a quiet machine")
     tmp = Path(tempfile.mkdtemp(prefix="satyamark-bench-"))
     infra = Infra(tmp)
 
@@ -599,7 +744,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, on_term)
     try:
         t0 = time.monotonic()
-        stack = infra.start(workers=2, ws_instances=2)
+        stack = infra.start(workers=2, ws_instances=2, torch_threads=args.torch_threads)
         log(f"stack up in {time.monotonic() - t0:.1f}s at {stack.gateway_url}; logs in "
             f"{stack.logs}")
         pids = {name: c.proc.pid for name, c in stack.components.items() if c.proc}
@@ -613,6 +758,8 @@ def main() -> int:
             log(f"benchmark did not finish within {budget:.0f}s; see {stack.logs}")
             return 2
         figures["cpus"] = os.cpu_count()
+        figures["background_busy_pct_before_start"] = background
+        figures["torch_threads"] = args.torch_threads or "default"
         figures["machine"] = platform.machine()
         print_report(figures)
         return 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
 import orjson
@@ -59,7 +59,9 @@ class ErrorBody(BaseModel):
     message: str
 
 
-_ERRORS = {code: {"model": ErrorBody} for code in (400, 401, 413, 415, 422, 429, 503)}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (400, 401, 413, 415, 422, 429, 503)
+}
 
 
 def _clients(request: Request) -> tuple[AuthClient, RateLimitClient]:

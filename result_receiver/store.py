@@ -45,34 +45,40 @@ class ResultStore:
         self._pool = pool
 
     async def record(self, result: CallbackResult) -> tuple[Outcome, StoredTask]:
-        async with self._pool.acquire() as conn, conn.transaction():
-            row = await conn.fetchrow(
-                "SELECT user_id, text_hash, summary_hash, status, mark, reason, confidence,"
-                " job_token_hash FROM ai_results WHERE id = $1 FOR UPDATE",
-                result.taskId,
-            )
-            if row is None:
-                raise UnknownTask()
-            given = hashlib.sha256(result.job_token.encode()).hexdigest()
-            if not row["job_token_hash"] or not hmac.compare_digest(given, row["job_token_hash"]):
-                raise WrongJobToken()
-            task = StoredTask(row["user_id"], row["text_hash"], row["summary_hash"])
-            if row["status"] != "queued":
-                same = (row["mark"], row["reason"], row["confidence"]) == (
-                    result.mark.value,
-                    result.reason,
-                    result.confidence,
-                )
-                if row["status"] == "done" and same:
-                    return Outcome.DUPLICATE, task
-                raise ConflictingResult()
-            await conn.execute(
-                "UPDATE ai_results SET status = 'done', mark = $2, reason = $3, confidence = $4,"
-                " model = $5, updated_at = now(), completed_at = now() WHERE id = $1",
-                result.taskId,
-                result.mark.value,
-                result.reason,
-                result.confidence,
-                result.model,
-            )
-            return Outcome.STORED, task
+        token_hash = hashlib.sha256(result.job_token.encode()).hexdigest()
+        # The common case in one statement: a queued task, the right token.
+        row = await self._pool.fetchrow(
+            "UPDATE ai_results SET status = 'done', mark = $2, reason = $3, confidence = $4,"
+            " model = $5, updated_at = now(), completed_at = now()"
+            " WHERE id = $1 AND status = 'queued' AND job_token_hash = $6"
+            " RETURNING user_id, text_hash, summary_hash",
+            result.taskId,
+            result.mark.value,
+            result.reason,
+            result.confidence,
+            result.model,
+            token_hash,
+        )
+        if row is not None:
+            return Outcome.STORED, StoredTask(row["user_id"], row["text_hash"], row["summary_hash"])
+        return Outcome.DUPLICATE, await self._explain_refusal(result, token_hash)
+
+    async def _explain_refusal(self, result: CallbackResult, token_hash: str) -> StoredTask:
+        """Why the update matched nothing: raise, unless it is the same result again."""
+        row = await self._pool.fetchrow(
+            "SELECT user_id, text_hash, summary_hash, status, mark, reason, confidence,"
+            " job_token_hash FROM ai_results WHERE id = $1",
+            result.taskId,
+        )
+        if row is None:
+            raise UnknownTask()
+        if not row["job_token_hash"] or not hmac.compare_digest(token_hash, row["job_token_hash"]):
+            raise WrongJobToken()
+        same = (row["mark"], row["reason"], row["confidence"]) == (
+            result.mark.value,
+            result.reason,
+            result.confidence,
+        )
+        if row["status"] == "done" and same:
+            return StoredTask(row["user_id"], row["text_hash"], row["summary_hash"])
+        raise ConflictingResult()

@@ -31,10 +31,11 @@ class CommonSettings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True, populate_by_name=True)
 
-    env: Environment = Field("development", validation_alias=env_alias("SATYAMARK_ENV"))
-    log_level: str = Field("INFO", validation_alias=env_alias("LOG_LEVEL"))
+    env: Environment = Field(default="development", validation_alias=env_alias("SATYAMARK_ENV"))
+    log_level: str = Field(default="INFO", validation_alias=env_alias("LOG_LEVEL"))
     internal_token: SecretStr = Field(
-        SecretStr(DEV_INTERNAL_TOKEN), validation_alias=env_alias("SATYAMARK_INTERNAL_TOKEN")
+        default=SecretStr(DEV_INTERNAL_TOKEN),
+        validation_alias=env_alias("SATYAMARK_INTERNAL_TOKEN"),
     )
     host: str = "127.0.0.1"
     port: int = 0
@@ -50,27 +51,30 @@ class CommonSettings(BaseSettings):
 
 
 class RedisSettingsMixin(BaseSettings):
-    redis_url: str = Field("redis://127.0.0.1:6379/0", validation_alias=env_alias("REDIS_URL"))
+    redis_url: str = Field(
+        default="redis://127.0.0.1:6379/0", validation_alias=env_alias("REDIS_URL")
+    )
 
 
 class DatabaseSettingsMixin(BaseSettings):
     database_url: str = Field(
-        "postgresql://postgres@127.0.0.1:5432/satyamark", validation_alias=env_alias("DATABASE_URL")
+        default="postgresql://postgres@127.0.0.1:5432/satyamark",
+        validation_alias=env_alias("DATABASE_URL"),
     )
-    db_pool_min: int = Field(2, validation_alias=env_alias("DB_POOL_MIN"))
-    db_pool_max: int = Field(10, validation_alias=env_alias("DB_POOL_MAX"))
-    run_migrations: bool = Field(True, validation_alias=env_alias("RUN_MIGRATIONS"))
+    db_pool_min: int = Field(default=2, validation_alias=env_alias("DB_POOL_MIN"))
+    db_pool_max: int = Field(default=10, validation_alias=env_alias("DB_POOL_MAX"))
+    run_migrations: bool = Field(default=True, validation_alias=env_alias("RUN_MIGRATIONS"))
 
 
 class CallbackSecretMixin(BaseSettings):
     callback_secret: SecretStr = Field(
-        SecretStr(DEV_CALLBACK_SECRET), validation_alias=env_alias("CALLBACK_SECRET")
+        default=SecretStr(DEV_CALLBACK_SECRET), validation_alias=env_alias("CALLBACK_SECRET")
     )
 
 
 def service_url(name: str, default: str) -> str:
     """A field default for another service's base URL, read from ``<NAME>_URL``."""
-    return Field(default, validation_alias=env_alias(f"{name}_URL"))  # type: ignore[no-any-return]
+    return Field(default=default, validation_alias=env_alias(f"{name}_URL"))  # type: ignore[no-any-return]
 
 
 AUTH_URL_DEFAULT = "http://127.0.0.1:8001"

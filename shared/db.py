@@ -127,5 +127,6 @@ async def open_database(settings: DatabaseSettingsMixin) -> asyncpg.Pool:
     """A service's pool, after applying migrations when the service is asked to."""
     if settings.run_migrations:
         await migrate_dsn(settings.database_url)
-    return await create_pool(settings.database_url, min_size=settings.db_pool_min,
-                             max_size=settings.db_pool_max)
+    return await create_pool(
+        settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
+    )

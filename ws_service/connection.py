@@ -62,7 +62,7 @@ class Connection:
         self._shut = True
         self.close_code, self.close_reason = code, reason
         # The handler waits on the sender task; ending it wakes the handler up.
-        if self._sender is not None:
+        if self._sender is not None and self._sender is not asyncio.current_task():
             self._sender.cancel()
 
     def start_sender(self) -> asyncio.Task[None]:

@@ -10,7 +10,6 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -83,10 +82,10 @@ async def _socket(stack: Stack, token: str, *, first_message: bool = False) -> A
     return ws
 
 
-async def _drain(ws: Any, want: int, timeout: float = 60) -> list[dict[str, Any]]:
+async def _drain(ws: Any, want: int, wait_s: float = 60) -> list[dict[str, Any]]:
     """Collect ``want`` result events, then anything else that arrives in a short grace."""
     events: list[dict[str, Any]] = []
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + wait_s
     while len(events) < want and time.monotonic() < deadline:
         try:
             event = json.loads(await asyncio.wait_for(ws.recv(), deadline - time.monotonic()))

@@ -1,4 +1,5 @@
 import time
+from typing import Any
 
 import httpx
 import jwt
@@ -12,7 +13,7 @@ from tests.utils.settings import INTERNAL_TOKEN, JWT_SECRET, common
 INTERNAL = {"x-internal-token": INTERNAL_TOKEN}
 
 
-def _settings(database_url: str, **extra: object) -> AuthSettings:
+def _settings(database_url: str, **extra: Any) -> AuthSettings:
     return AuthSettings(**common(database_url=database_url), jwt_secret=SecretStr(JWT_SECRET),
                         **extra)
 

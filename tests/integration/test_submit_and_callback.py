@@ -40,7 +40,8 @@ class Services:
                                        headers={USER_ID_HEADER: user})
 
     async def jobs(self) -> list[dict[str, str]]:
-        return [fields for _, fields in await self.redis.xrange(keys.JOB_STREAM)]
+        entries = await self.redis.xrange(keys.JOB_STREAM)
+        return [dict(fields or {}) for _, fields in entries or []]  # type: ignore[misc,arg-type]
 
     async def callback(self, body: dict[str, object], message_id: str | None = None,
                        secret: str = CALLBACK_SECRET, timestamp: int | None = None

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio as aioredis
+from aiohttp import web
+from ulid import ULID
 
 from shared import keys
 from shared.redis_client import create_redis
-from shared.schemas import Job, Verdict
+from shared.schemas import CallbackResult, Job, Verdict
+from shared.signing import SignatureError, verify
+from tests.utils.settings import CALLBACK_SECRET
 from worker.config import WorkerSettings
 from worker.model import Judge
 from worker.runner import Worker
-
-from .conftest import job_fields
 
 
 class RecordingJudge:
@@ -76,3 +80,50 @@ async def pending_count(settings: WorkerSettings) -> int:
 
 async def is_true(value: bool) -> bool:
     return value
+
+
+@dataclass
+class CallbackServer:
+    """An HTTP receiver that checks signatures; ``statuses`` scripts its answers."""
+
+    url: str = ""
+    received: list[CallbackResult] = field(default_factory=list)
+    delivery_ids: list[str] = field(default_factory=list)
+    bad_signatures: int = 0
+    statuses: list[int] = field(default_factory=list)  # popped per request; then 200
+
+    def by_task(self) -> dict[str, CallbackResult]:
+        return {r.taskId: r for r in self.received}
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        try:
+            delivery = verify(CALLBACK_SECRET.encode(), dict(request.headers), body)
+        except SignatureError:
+            self.bad_signatures += 1
+            return web.json_response({"errorCode": "RR-SIG-401"}, status=401)
+        self.delivery_ids.append(delivery.message_id)
+        status = self.statuses.pop(0) if self.statuses else 200
+        if 200 <= status < 300:
+            self.received.append(CallbackResult.model_validate_json(body))
+        return web.json_response({"status": status}, status=status)
+
+
+def make_job(text: str, callback_url: str, **overrides: str) -> Job:
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    values: dict[str, Any] = {
+        "taskId": str(ULID()),
+        "userId": "user-1",
+        "payload": text,
+        "textHash": digest,
+        "summaryHash": digest,
+        "job_token": f"tok-{ULID()}",
+        "callback_url": callback_url,
+    }
+    values.update(overrides)
+    return Job(**values)
+
+
+def job_fields(job: Job, **extra: str) -> dict[Any, Any]:
+    """A stream entry as ai_service writes it (all values strings, plus extras)."""
+    return {k: str(v) for k, v in job.model_dump().items()} | extra

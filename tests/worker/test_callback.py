@@ -13,7 +13,7 @@ from shared.schemas import CallbackResult, Mark, Verdict
 from tests.utils.settings import CALLBACK_SECRET
 from worker.callback import Delivery, post_result, result_for
 
-from .conftest import CallbackServer, make_job
+from .helpers import CallbackServer, make_job
 
 SECRET = CALLBACK_SECRET.encode()
 

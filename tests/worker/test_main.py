@@ -12,8 +12,7 @@ from pathlib import Path
 from tests.utils.settings import CALLBACK_SECRET
 from worker.config import WorkerSettings
 
-from .conftest import CallbackServer, make_job
-from .helpers import enqueue, eventually, pending_count
+from .helpers import CallbackServer, enqueue, eventually, make_job, pending_count
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,6 +55,5 @@ async def test_process_serves_jobs_and_exits_cleanly_on_sigterm(
             await proc.wait()
     assert proc.stderr is not None
     log = (await proc.stderr.read()).decode()
-    print(log)
     assert "stopped" in log
     assert "Traceback" not in log

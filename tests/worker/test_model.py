@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from shared.schemas import Mark, Verdict
 from tests.utils.tiny_models import build_tiny_encoder
 from worker.config import WorkerSettings
-from worker.model import EmbeddingJudge, Judge, load_judge
+from worker.model import EmbeddingJudge, Judge, judge_each, load_judge
 
 TEXTS = [
     "Water boils at 100 degrees Celsius at sea level.",
@@ -137,3 +137,21 @@ def test_cuda_default_model_recognises_an_opinion() -> None:
     judge = load_judge(WorkerSettings(device="auto"))
     (verdict,) = judge.judge(["I think pineapple pizza is the best food"])
     assert verdict.mark is Mark.SUBJECTIVE
+
+
+class _FlakyJudge:
+    """Fails any batch containing "boom"; otherwise every text is Correct."""
+
+    name = "flaky"
+
+    def judge(self, texts: list[str]) -> list[Verdict]:
+        if any("boom" in t for t in texts):
+            raise RuntimeError("model exploded")
+        return [Verdict(mark=Mark.CORRECT, reason=f"about {t}", confidence=50) for t in texts]
+
+
+def test_one_bad_text_does_not_fail_its_batch(caplog: pytest.LogCaptureFixture) -> None:
+    verdicts = judge_each(_FlakyJudge(), ["a b", "boom now", "c d"])
+    assert verdicts[1] is None
+    assert [v.reason if v else None for v in verdicts] == ["about a b", None, "about c d"]
+    assert "retrying one by one" in caplog.text

@@ -11,12 +11,13 @@ from worker.model import Judge
 from worker.queue import JobQueue
 from worker.runner import Worker
 
-from .conftest import CallbackServer, make_job
 from .helpers import (
+    CallbackServer,
     RecordingJudge,
     enqueue,
     eventually,
     is_true,
+    make_job,
     pending_count,
     redis_client,
     running,

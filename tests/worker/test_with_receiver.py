@@ -16,8 +16,7 @@ from tests.utils.settings import CALLBACK_SECRET, common
 from worker.config import WorkerSettings
 from worker.model import Judge
 
-from .conftest import make_job
-from .helpers import enqueue, eventually, pending_count, running
+from .helpers import enqueue, eventually, make_job, pending_count, running
 
 TEXTS = ["I think pineapple pizza is the best food", "The Earth orbits the Sun.", "  "]
 

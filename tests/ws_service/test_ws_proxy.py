@@ -1,0 +1,76 @@
+"""gateway.ws_proxy in front of a real ws_service."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import redis.asyncio as aioredis
+from fastapi import FastAPI, WebSocket
+
+from gateway.ws_proxy import UpstreamPicker, proxy_websocket
+from shared.notify import UserNotifier
+
+from .conftest import WsFactory
+from .servers import Running, register_user, running
+from .wsclient import authed, closed_with, open_socket, recv_json
+
+
+def _gateway(upstream_url: str) -> FastAPI:
+    app = FastAPI()
+
+    @app.websocket("/v1/ws")
+    async def ws(websocket: WebSocket) -> None:
+        await proxy_websocket(websocket, upstream_url, forward_headers={"x-request-id": "r1"})
+
+    return app
+
+
+def _url(gateway: Running) -> str:
+    return f"ws://127.0.0.1:{gateway.port}/v1/ws"
+
+
+async def test_proxy_relays_both_ways(
+    ws_instance: WsFactory, auth_url: str, redis: aioredis.Redis
+) -> None:
+    upstream = await ws_instance()
+    token, user_id = await register_user(auth_url, "p@example.com")
+    async with running(_gateway(upstream.ws_url)) as gateway:
+        by_header, _ = await authed(_url(gateway), token)
+        by_message, _ = await authed(_url(gateway), token, via_header=False)
+        await by_header.send(json.dumps({"type": "ping"}))
+        assert await recv_json(by_header) == {"type": "pong"}
+
+        event = {"type": "failed", "taskId": "t9", "errorCode": "AI-JOB-500", "message": "x"}
+        assert await UserNotifier(redis).publish(user_id, event) == 1
+        assert await recv_json(by_header) == event
+        assert await recv_json(by_message) == event
+        await by_header.close()
+        await by_message.close()
+
+
+async def test_proxy_passes_close_codes_through(ws_instance: WsFactory) -> None:
+    upstream = await ws_instance(auth_timeout_s=0.3)
+    async with running(_gateway(upstream.ws_url)) as gateway:
+        bad = await open_socket(_url(gateway), "not-a-jwt")
+        assert (await recv_json(bad))["errorCode"] == "WS-AUTH-401"
+        assert (await closed_with(bad))[0] == 4401
+
+        silent = await open_socket(_url(gateway))
+        assert (await recv_json(silent))["errorCode"] == "WS-AUTH-408"
+        assert (await closed_with(silent))[0] == 4408
+
+
+async def test_unreachable_upstream_closes_1013() -> None:
+    async with running(_gateway("ws://127.0.0.1:9/ws")) as gateway:
+        ws = await open_socket(_url(gateway))
+        error = await recv_json(ws)
+        assert error["errorCode"] == "GW-WS-503"
+        assert (await closed_with(ws))[0] == 1013
+
+
+def test_upstream_picker_round_robin() -> None:
+    picker = UpstreamPicker(["ws://a/ws", "ws://b/ws"])
+    assert [picker.next() for _ in range(4)] == ["ws://a/ws", "ws://b/ws"] * 2
+    with pytest.raises(ValueError):
+        UpstreamPicker([])
