@@ -25,21 +25,16 @@ async def auth_url(database_url: str) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def ws_instance(
-    redis_url: str, auth_url: str
-) -> AsyncIterator[WsFactory]:
+async def ws_instance(redis_url: str, auth_url: str) -> AsyncIterator[WsFactory]:
     """Starts ws_service instances against the test Redis and auth_service."""
     async with contextlib.AsyncExitStack() as stack:
 
         async def start(**overrides: Any) -> Running:
             server_class = overrides.pop("server_class", None)
-            settings = WsSettings(
-                redis_url=redis_url, auth_url=auth_url, port=0, **overrides
-            )
+            options = {"redis_url": redis_url, "auth_url": auth_url, "port": 0, **overrides}
+            settings = WsSettings(**options)
             kwargs = {"server_class": server_class} if server_class else {}
-            return await stack.enter_async_context(
-                running(create_ws_app(settings), **kwargs)
-            )
+            return await stack.enter_async_context(running(create_ws_app(settings), **kwargs))
 
         yield start
 

@@ -41,7 +41,12 @@ async def test_proxy_relays_both_ways(
         await by_header.send(json.dumps({"type": "ping"}))
         assert await recv_json(by_header) == {"type": "pong"}
 
-        event = {"type": "failed", "taskId": "t9", "errorCode": "AI-JOB-500", "message": "x"}
+        event: dict[str, object] = {
+            "type": "failed",
+            "taskId": "t9",
+            "errorCode": "AI-JOB-500",
+            "message": "x",
+        }
         assert await UserNotifier(redis).publish(user_id, event) == 1
         assert await recv_json(by_header) == event
         assert await recv_json(by_message) == event

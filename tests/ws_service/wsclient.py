@@ -10,13 +10,16 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 
-async def open_socket(url: str, token: str | None = None) -> ClientConnection:
-    headers = {"Authorization": f"Bearer {token}"} if token else None
+async def open_socket(
+    url: str, token: str | None = None, *, headers: dict[str, str] | None = None
+) -> ClientConnection:
+    if token:
+        headers = {**(headers or {}), "Authorization": f"Bearer {token}"}
     return await connect(url, additional_headers=headers, proxy=None, open_timeout=5)
 
 
-async def recv_json(ws: ClientConnection, timeout: float = 5.0) -> dict[str, Any]:
-    async with asyncio.timeout(timeout):
+async def recv_json(ws: ClientConnection, within: float = 5.0) -> dict[str, Any]:
+    async with asyncio.timeout(within):
         message = await ws.recv()
     result: dict[str, Any] = json.loads(message)
     return result
@@ -32,9 +35,9 @@ async def authed(url: str, token: str, *, via_header: bool = True) -> tuple[Clie
     return ws, ready["socketId"]
 
 
-async def closed_with(ws: ClientConnection, timeout: float = 5.0) -> tuple[int, str]:
+async def closed_with(ws: ClientConnection, within: float = 5.0) -> tuple[int, str]:
     """Wait for the server to close ``ws``; return its close code and reason."""
-    async with asyncio.timeout(timeout):
+    async with asyncio.timeout(within):
         try:
             while True:
                 await ws.recv()
