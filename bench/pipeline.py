@@ -124,16 +124,23 @@ class Infra:
             log("PostgreSQL: private server in the temp dir")
         rules = {"verify": HUGE, "auth": HUGE, "ws": HUGE, "tasks": HUGE}
         options = StackOptions(
-            data_dir=self.tmp / "data", default_ports=False, workers=workers,
-            ws_instances=ws_instances, worker_model=str(model),
-            redis_url=self.redis_server.url, database_url=self.database_url,
+            data_dir=self.tmp / "data",
+            default_ports=False,
+            workers=workers,
+            ws_instances=ws_instances,
+            worker_model=str(model),
+            redis_url=self.redis_server.url,
+            database_url=self.database_url,
             extra_env={
                 "RATELIMIT_RULES": json.dumps(rules),
                 "WORKER_BATCH_WAIT_MS": "2",
                 "WORKER_BLOCK_MS": "1000",
                 "WORKER_DRAIN_TIMEOUT_S": "5",
-                **({"OMP_NUM_THREADS": str(torch_threads), "MKL_NUM_THREADS": str(torch_threads)}
-                   if torch_threads else {}),
+                **(
+                    {"OMP_NUM_THREADS": str(torch_threads), "MKL_NUM_THREADS": str(torch_threads)}
+                    if torch_threads
+                    else {}
+                ),
             },
         )
         self.stack = Stack(options)
@@ -222,19 +229,24 @@ class CpuSampler:
         elapsed = time.monotonic() - self._t0
         now = self._totals()
         # postgres backends come and go; a negative delta means some exited
-        out = {name: round(100 * max(0.0, now[name] - self._start.get(name, 0.0)) / elapsed, 1)
-               for name in now}
+        out = {
+            name: round(100 * max(0.0, now[name] - self._start.get(name, 0.0)) / elapsed, 1)
+            for name in now
+        }
         ours = sum(v for k, v in out.items() if not k.startswith("MACHINE"))
         out["MACHINE other load (not ours)"] = round(
-            max(0.0, out["MACHINE busy (all cores)"] - ours), 1)
+            max(0.0, out["MACHINE busy (all cores)"] - ours), 1
+        )
         return out
 
 
 def machine_busy_pct(seconds: float = 2.0) -> float:
     """Busy % of all cores (100 = one core) over ``seconds``, before anything of ours runs."""
+
     def read() -> list[int]:
         with open("/proc/stat") as f:
             return [int(v) for v in f.readline().split()[1:]]
+
     a = read()
     time.sleep(seconds)
     b = read()
@@ -290,7 +302,8 @@ class Client:
     async def __aenter__(self) -> Client:
         connector = aiohttp.TCPConnector(limit=0, force_close=False, ttl_dns_cache=None)
         self.session = aiohttp.ClientSession(
-            connector=connector, timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S),
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S),
             json_serialize=json.dumps,
         )
         return self
@@ -310,8 +323,10 @@ class Client:
 
     def unique_text(self, tag: str) -> str:
         n = next(self.counter)
-        return (f"Benchmark claim {self.run_id} {tag} {n}: the river number {n} "
-                f"flows north through the valley of {n % 97} towns.")
+        return (
+            f"Benchmark claim {self.run_id} {tag} {n}: the river number {n} "
+            f"flows north through the valley of {n % 97} towns."
+        )
 
     # registration and sockets ----------------------------------------------------------
     async def register(self, count: int, concurrency: int = 4) -> None:
@@ -321,12 +336,15 @@ class Client:
         async def one(i: int) -> User:
             # password hashing is slow on purpose; on a busy machine auth_service can miss
             # the gateway's deadline (503/504), so retry a few times
-            creds = {"email": f"bench-{self.run_id}-{i}@example.com",
-                     "password": "password-123"}
+            creds = {"email": f"bench-{self.run_id}-{i}@example.com", "password": "password-123"}
             last = ""
             for attempt in range(5):
-                async with sem, self.session.post(  # type: ignore[union-attr]
-                        f"{self.base}/v1/auth/register", json=creds) as r:
+                async with (
+                    sem,
+                    self.session.post(  # type: ignore[union-attr]
+                        f"{self.base}/v1/auth/register", json=creds
+                    ) as r,
+                ):
                     body = await r.text()
                     if r.status == 201:
                         data = json.loads(body)
@@ -334,7 +352,8 @@ class Client:
                     last = f"{r.status} {body[:200]}"
                     if r.status == 409:  # an earlier attempt did get through: log in
                         async with self.session.post(  # type: ignore[union-attr]
-                                f"{self.base}/v1/auth/login", json=creds) as r2:
+                            f"{self.base}/v1/auth/login", json=creds
+                        ) as r2:
                             if r2.status == 200:
                                 data = json.loads(await r2.text())
                                 return User(data["access_token"], data["userId"])
@@ -350,8 +369,12 @@ class Client:
 
         async def one(user: User) -> None:
             ws = await self.session.ws_connect(  # type: ignore[union-attr]
-                self.ws_url, headers={"Authorization": f"Bearer {user.token}"},
-                timeout=aiohttp.ClientWSTimeout(ws_close=2), autoping=True, heartbeat=None)
+                self.ws_url,
+                headers={"Authorization": f"Bearer {user.token}"},
+                timeout=aiohttp.ClientWSTimeout(ws_close=2),
+                autoping=True,
+                heartbeat=None,
+            )
             first = await ws.receive(timeout=10)
             ready = json.loads(first.data) if first.type == aiohttp.WSMsgType.TEXT else {}
             if ready.get("type") != "ready":
@@ -388,12 +411,14 @@ class Client:
     tracking = False
 
     # one submit -------------------------------------------------------------------------
-    async def submit(self, user: User,
-                     text: str) -> tuple[int | str, float, dict[str, Any] | None]:
+    async def submit(self, user: User, text: str) -> tuple[int | str, float, dict[str, Any] | None]:
         assert self.session is not None
         t0 = time.perf_counter()
-        async with self.session.post(f"{self.base}/v1/verify", json={"text": text},
-                                     headers={"Authorization": f"Bearer {user.token}"}) as r:
+        async with self.session.post(
+            f"{self.base}/v1/verify",
+            json={"text": text},
+            headers={"Authorization": f"Bearer {user.token}"},
+        ) as r:
             body = await r.read()
             elapsed = time.perf_counter() - t0
             if r.status in (200, 202):
@@ -405,8 +430,9 @@ class Client:
             return f"{r.status} {code}".strip(), elapsed, None
 
     # phases -----------------------------------------------------------------------------
-    async def _run_closed_loop(self, result: PhaseResult, concurrency: int, duration: float,
-                               one: Any) -> None:
+    async def _run_closed_loop(
+        self, result: PhaseResult, concurrency: int, duration: float, one: Any
+    ) -> None:
         deadline = time.monotonic() + duration
         users = itertools.cycle(self.users)
 
@@ -441,8 +467,7 @@ class Client:
         await self._run_closed_loop(result, concurrency, duration, one)
         return result
 
-    async def push_phase(self, concurrency: int, duration: float) -> tuple[PhaseResult,
-                                                                          list[str]]:
+    async def push_phase(self, concurrency: int, duration: float) -> tuple[PhaseResult, list[str]]:
         """Closed loop: submit, wait for the pushed event with that taskId, repeat."""
         result = PhaseResult(f"push c={concurrency}", concurrency, 0.0)
         answered: list[str] = []
@@ -478,8 +503,7 @@ class Client:
             self.tracking = False
         return result, answered
 
-    async def cache_phase(self, concurrency: int, duration: float,
-                          texts: list[str]) -> PhaseResult:
+    async def cache_phase(self, concurrency: int, duration: float, texts: list[str]) -> PhaseResult:
         result = PhaseResult(f"cache hit c={concurrency}", concurrency, 0.0)
         pool = itertools.cycle(texts)
 
@@ -519,8 +543,9 @@ async def wait_drained(redis_url: str, limit_s: float) -> tuple[int, float]:
     return backlog, time.monotonic() - t0
 
 
-async def hop_breakdown(client: Client, stack: Stack, answered: list[str],
-                        n: int) -> dict[str, Any]:
+async def hop_breakdown(
+    client: Client, stack: Stack, answered: list[str], n: int
+) -> dict[str, Any]:
     """Latency of single hops at concurrency 1, calling internal services directly (with
     the stack's internal credential) to see where a submit's time goes."""
     assert client.session is not None
@@ -538,17 +563,25 @@ async def hop_breakdown(client: Client, stack: Stack, answered: list[str],
             return r.status, time.perf_counter() - t0
 
     probes: dict[str, Any] = {
-        "gateway GET /healthz": lambda: timed(
-            "GET", f"http://127.0.0.1:{port['gateway']}/healthz"),
+        "gateway GET /healthz": lambda: timed("GET", f"http://127.0.0.1:{port['gateway']}/healthz"),
         "ratelimit POST /internal/check": lambda: timed(
-            "POST", f"http://127.0.0.1:{port['ratelimit_service']}/internal/check",
-            json={"endpoint": "verify", "subject": f"user:{user.user_id}"}, headers=internal),
+            "POST",
+            f"http://127.0.0.1:{port['ratelimit_service']}/internal/check",
+            json={"endpoint": "verify", "subject": f"user:{user.user_id}"},
+            headers=internal,
+        ),
         "backend /internal/verify miss": lambda: timed(
-            "POST", f"http://127.0.0.1:{port['backend_service']}/internal/verify",
-            json={"text": client.unique_text("hop")}, headers=internal),
+            "POST",
+            f"http://127.0.0.1:{port['backend_service']}/internal/verify",
+            json={"text": client.unique_text("hop")},
+            headers=internal,
+        ),
         "backend /internal/verify hit": lambda: timed(
-            "POST", f"http://127.0.0.1:{port['backend_service']}/internal/verify",
-            json={"text": next(hit_texts)}, headers=internal),
+            "POST",
+            f"http://127.0.0.1:{port['backend_service']}/internal/verify",
+            json={"text": next(hit_texts)},
+            headers=internal,
+        ),
         "gateway /v1/verify miss": lambda: _full(client, user, client.unique_text("hop")),
         "gateway /v1/verify hit": lambda: _full(client, user, next(hit_texts)),
     }
@@ -561,8 +594,11 @@ async def hop_breakdown(client: Client, stack: Stack, answered: list[str],
             statuses[str(status)] += 1
             lat.append(elapsed)
         await wait_drained(stack.redis_url, 30)
-        out[name] = {"p50_ms": ms(pct(lat, 50)), "p99_ms": ms(pct(lat, 99)),
-                     "statuses": dict(statuses)}
+        out[name] = {
+            "p50_ms": ms(pct(lat, 50)),
+            "p99_ms": ms(pct(lat, 99)),
+            "statuses": dict(statuses),
+        }
     # one committed INSERT on a real table in the stack's database (fsync cost)
     conn = await asyncpg.connect(stack.database_url, timeout=10)
     try:
@@ -613,14 +649,17 @@ async def run_bench(infra: Infra, args: argparse.Namespace) -> dict[str, Any]:
             if res.ok:
                 figures["cpu_ms_per_request"][f"submit_c{conc}"] = {
                     name: round(pct / 100 * res.duration_s / res.ok * 1000, 2)
-                    for name, pct in cpu.items()}
+                    for name, pct in cpu.items()
+                }
             figures["phases"][f"submit_c{conc}"] = res.summary()
             backlog = queue_backlog(stack.redis_url)
             left, waited = await wait_drained(stack.redis_url, 120)
             figures["phases"][f"submit_c{conc}"]["backlog_at_end"] = backlog
             figures["phases"][f"submit_c{conc}"]["drain_s"] = round(waited, 2)
-            log(f"submit c={conc}: {res.summary()} backlog={backlog} drained in "
-                f"{waited:.1f}s (left {left})")
+            log(
+                f"submit c={conc}: {res.summary()} backlog={backlog} drained in "
+                f"{waited:.1f}s (left {left})"
+            )
 
         res, answered = await client.push_phase(4, dur)
         figures["phases"]["push_c4"] = res.summary()
@@ -639,7 +678,8 @@ async def run_bench(infra: Infra, args: argparse.Namespace) -> dict[str, Any]:
 
         await wait_drained(stack.redis_url, 60)
         figures["hops_c1"] = await asyncio.wait_for(
-            hop_breakdown(client, stack, pool, 60 if args.quick else 200), 180)
+            hop_breakdown(client, stack, pool, 60 if args.quick else 200), 180
+        )
         log(f"hops: {figures['hops_c1']}")
 
     p = figures["phases"]
@@ -668,13 +708,19 @@ def print_report(figures: dict[str, Any]) -> None:
         ("cache hit c=16", p["cache_c16"], None),
     ]
     print()
-    print(f"SatyaMark pipeline benchmark ({'quick' if figures['quick'] else 'full'}) — "
-          f"{figures['cpus']} CPU(s); all 10 service processes + Redis + PostgreSQL + this "
-          "client share this machine")
-    print(f"(machine busy before start: {figures['background_busy_pct_before_start']}% of one "
-          f"core; worker torch threads: {figures['torch_threads']})")
-    head = f"{'phase':<20}{'ok':>7}{'ok/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}  " \
-           f"{'target':<34}{'':<6}other"
+    print(
+        f"SatyaMark pipeline benchmark ({'quick' if figures['quick'] else 'full'}) — "
+        f"{figures['cpus']} CPU(s); all 10 service processes + Redis + PostgreSQL + this "
+        "client share this machine"
+    )
+    print(
+        f"(machine busy before start: {figures['background_busy_pct_before_start']}% of one "
+        f"core; worker torch threads: {figures['torch_threads']})"
+    )
+    head = (
+        f"{'phase':<20}{'ok':>7}{'ok/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}  "
+        f"{'target':<34}{'':<6}other"
+    )
     print(head)
     print("-" * len(head))
     for label, s, key in rows:
@@ -688,16 +734,24 @@ def print_report(figures: dict[str, Any]) -> None:
 
         def f(v: Any) -> str:
             return "-" if v is None else f"{v:g}"
-        print(f"{label:<20}{s['ok']:>7}{f(s['ok_per_s']):>9}{f(s['p50_ms']):>9}"
-              f"{f(s['p99_ms']):>9}{f(s['max_ms']):>9}  {target:<34}{verdict:<6}{other}")
+
+        print(
+            f"{label:<20}{s['ok']:>7}{f(s['ok_per_s']):>9}{f(s['p50_ms']):>9}"
+            f"{f(s['p99_ms']):>9}{f(s['max_ms']):>9}  {target:<34}{verdict:<6}{other}"
+        )
     print()
-    print(f"CPU by process, % of one core (the machine has {figures['cpus'] * 100}%), and CPU ms"
-          " per accepted submit:")
+    print(
+        f"CPU by process, % of one core (the machine has {figures['cpus'] * 100}%), and CPU ms"
+        " per accepted submit:"
+    )
     c64 = figures["cpu"]["submit_c64"]
     per_req = figures.get("cpu_ms_per_request", {})
-    print(f"  {'process':<26}{'c=1 %':>8}{'c=16 %':>8}{'c=64 %':>8}{'ms/req c=1':>12}"
-          f"{'ms/req c=64':>13}{'cache c=16 %':>14}")
+    print(
+        f"  {'process':<26}{'c=1 %':>8}{'c=16 %':>8}{'c=64 %':>8}{'ms/req c=1':>12}"
+        f"{'ms/req c=64':>13}{'cache c=16 %':>14}"
+    )
     for name in sorted(c64, key=lambda k: (k.startswith("MACHINE"), -c64[k])):
+
         def g(phase: str, name: str = name) -> str:
             v = figures["cpu"].get(phase, {}).get(name)
             return "-" if v is None else f"{v:g}"
@@ -705,36 +759,49 @@ def print_report(figures: dict[str, Any]) -> None:
         def r(phase: str, name: str = name) -> str:
             v = per_req.get(phase, {}).get(name)
             return "-" if v is None else f"{v:g}"
-        print(f"  {name:<26}{g('submit_c1'):>8}{g('submit_c16'):>8}{g('submit_c64'):>8}"
-              f"{r('submit_c1'):>12}{r('submit_c64'):>13}{g('cache_c16'):>14}")
+
+        print(
+            f"  {name:<26}{g('submit_c1'):>8}{g('submit_c16'):>8}{g('submit_c64'):>8}"
+            f"{r('submit_c1'):>12}{r('submit_c64'):>13}{g('cache_c16'):>14}"
+        )
     print()
     print("Single-hop latency at concurrency 1 (internal services called directly):")
     for name, v in figures["hops_c1"].items():
-        print(f"  {name:<34} p50 {v['p50_ms']:>7} ms   p99 {v['p99_ms']:>7} ms"
-              f"   {v.get('statuses', '')}")
+        print(
+            f"  {name:<34} p50 {v['p50_ms']:>7} ms   p99 {v['p99_ms']:>7} ms"
+            f"   {v.get('statuses', '')}"
+        )
     print()
     print("JSON " + json.dumps(figures, sort_keys=True))
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="3 s phases instead of 10 s")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per phase")
     parser.add_argument("--users", type=int, default=64)
-    parser.add_argument("--torch-threads", type=int, default=0,
-                        help="set OMP_NUM_THREADS/MKL_NUM_THREADS for the workers "
-                             "(default: unset, as shipped)")
+    parser.add_argument(
+        "--torch-threads",
+        type=int,
+        default=0,
+        help="set OMP_NUM_THREADS/MKL_NUM_THREADS for the workers (default: unset, as shipped)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs)")
-    parser.add_argument("--pause", action="store_true",
-                        help="after the stack starts, print pids and wait for Enter "
-                             "(attach py-spy etc.)")
+    parser.add_argument(
+        "--pause",
+        action="store_true",
+        help="after the stack starts, print pids and wait for Enter (attach py-spy etc.)",
+    )
     args = parser.parse_args()
 
     background = machine_busy_pct()
     if background > 20:
-        log(f"WARNING: the machine is already {background}% busy (100% = one core) before "
-            "the benchmark starts; figures will be lower than on a quiet machine")
+        log(
+            f"WARNING: the machine is already {background}% busy (100% = one core) before "
+            "the benchmark starts; figures will be lower than on a quiet machine"
+        )
     tmp = Path(tempfile.mkdtemp(prefix="satyamark-bench-"))
     infra = Infra(tmp)
 
@@ -745,8 +812,9 @@ def main() -> int:
     try:
         t0 = time.monotonic()
         stack = infra.start(workers=2, ws_instances=2, torch_threads=args.torch_threads)
-        log(f"stack up in {time.monotonic() - t0:.1f}s at {stack.gateway_url}; logs in "
-            f"{stack.logs}")
+        log(
+            f"stack up in {time.monotonic() - t0:.1f}s at {stack.gateway_url}; logs in {stack.logs}"
+        )
         pids = {name: c.proc.pid for name, c in stack.components.items() if c.proc}
         log(f"pids: {json.dumps(pids)}")
         if args.pause:

@@ -5,6 +5,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
 
 from shared.http import create_http_client
 from shared.service import new_app
@@ -22,13 +24,13 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         auth_http = create_http_client(settings.auth_url, internal_token=token, timeout=5.0)
-        ratelimit_http = create_http_client(settings.ratelimit_url, internal_token=token,
-                                            timeout=3.0)
+        ratelimit_http = create_http_client(
+            settings.ratelimit_url, internal_token=token, timeout=3.0
+        )
         backend_http = create_http_client(settings.backend_url, internal_token=token)
         app.state.auth_http = auth_http
         app.state.backend_http = backend_http
-        app.state.auth = AuthClient(auth_http, settings.auth_cache_ttl_s,
-                                    settings.auth_cache_size)
+        app.state.auth = AuthClient(auth_http, settings.auth_cache_ttl_s, settings.auth_cache_size)
         app.state.ratelimit = RateLimitClient(ratelimit_http)
         app.state.ws_picker = UpstreamPicker(settings.ws_upstreams)
         try:
@@ -39,10 +41,20 @@ def create_app(settings: GatewaySettings) -> FastAPI:
 
     app = new_app(title="SatyaMark API", error_prefix="GW", lifespan=lifespan, public=True)
     app.include_router(router)
+    if settings.frontend_path is not None:
+        app.mount("/app", StaticFiles(directory=settings.frontend_path, html=True), name="app")
+
+        @app.get("/", include_in_schema=False)
+        async def home() -> RedirectResponse:
+            return RedirectResponse("/app/")
+
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         # Explicit allow-list only; credentials are bearer tokens, not cookies.
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
-                           allow_methods=["GET", "POST"],
-                           allow_headers=["Authorization", "Content-Type"])
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
     return app

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -12,6 +14,8 @@ from shared.config import (
     env_alias,
     service_url,
 )
+
+_REPO_FRONTEND = Path(__file__).resolve().parents[1] / "frontend"
 
 
 class GatewaySettings(CommonSettings):
@@ -29,9 +33,17 @@ class GatewaySettings(CommonSettings):
     auth_cache_ttl_s: float = 30.0
     auth_cache_size: int = 50_000
     cors_origins: list[str] = Field(default_factory=list)
+    # The static web client served at /; empty = the repository's frontend/ when present.
+    frontend_dir: str = ""
+
+    @property
+    def frontend_path(self) -> Path | None:
+        path = Path(self.frontend_dir) if self.frontend_dir else _REPO_FRONTEND
+        return path if (path / "index.html").is_file() else None
 
     @property
     def ws_upstreams(self) -> list[str]:
         urls = [u.strip().rstrip("/") for u in self.ws_urls.split(",") if u.strip()]
-        return [u.replace("http://", "ws://", 1).replace("https://", "wss://", 1) + "/ws"
-                for u in urls]
+        return [
+            u.replace("http://", "ws://", 1).replace("https://", "wss://", 1) + "/ws" for u in urls
+        ]

@@ -16,14 +16,27 @@ SECURITY_HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"no-referrer"),
     (b"cache-control", b"no-store"),
+    # The web client needs nothing from other origins.
+    (
+        b"content-security-policy",
+        b"default-src 'self'; connect-src 'self' ws: wss:; frame-ancestors 'none'",
+    ),
 ]
 
 
 async def _error(send: Send, status: int, code: str, message: str) -> None:
     body = orjson.dumps({"errorCode": code, "message": message})
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()), *SECURITY_HEADERS]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *SECURITY_HEADERS,
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -41,7 +54,8 @@ class EdgeMiddleware:
         self.extra_headers = list(SECURITY_HEADERS)
         if hsts:
             self.extra_headers.append(
-                (b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+                (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+            )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -54,10 +68,12 @@ class EdgeMiddleware:
                 await _error(send, 415, "GW-VAL-415", "content type must be application/json")
                 return
             declared = headers.get(b"content-length")
-            if declared is not None and (not declared.isdigit()
-                                         or int(declared) > self.max_body_bytes):
-                await _error(send, 413, "GW-VAL-413",
-                             f"request body over {self.max_body_bytes} bytes")
+            if declared is not None and (
+                not declared.isdigit() or int(declared) > self.max_body_bytes
+            ):
+                await _error(
+                    send, 413, "GW-VAL-413", f"request body over {self.max_body_bytes} bytes"
+                )
                 return
         received = 0
         started = False
@@ -82,5 +98,6 @@ class EdgeMiddleware:
             await self.app(scope, limited_receive, send_with_headers)
         except _TooLarge:
             if not started:
-                await _error(send, 413, "GW-VAL-413",
-                             f"request body over {self.max_body_bytes} bytes")
+                await _error(
+                    send, 413, "GW-VAL-413", f"request body over {self.max_body_bytes} bytes"
+                )

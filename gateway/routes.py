@@ -33,8 +33,7 @@ class TokenResponse(BaseModel):
 
 
 class VerifyRequest(Strict):
-    text: str = Field(min_length=1, max_length=20_000,
-                      examples=["The Eiffel Tower is in Paris."])
+    text: str = Field(min_length=1, max_length=20_000, examples=["The Eiffel Tower is in Paris."])
 
 
 class VerdictPublic(BaseModel):
@@ -95,22 +94,33 @@ def _relay(upstream: httpx.Response, quota: Quota | None) -> Response:
     headers = quota.headers() if quota else {}
     if "retry-after" in upstream.headers:
         headers["Retry-After"] = upstream.headers["retry-after"]
-    return Response(upstream.content, status_code=upstream.status_code, headers=headers,
-                    media_type="application/json")
+    return Response(
+        upstream.content,
+        status_code=upstream.status_code,
+        headers=headers,
+        media_type="application/json",
+    )
 
 
 async def _forward_auth(request: Request, path: str, body: RegisterRequest) -> Response:
     _, ratelimit = _clients(request)
     quota = await ratelimit.take("auth", f"ip:{_client_ip(request)}")
     upstream = await call_upstream(
-        request.app.state.auth_http, "POST", path, service="auth_service",
-        content=orjson.dumps(body.model_dump()), headers={"content-type": "application/json"},
+        request.app.state.auth_http,
+        "POST",
+        path,
+        service="auth_service",
+        content=orjson.dumps(body.model_dump()),
+        headers={"content-type": "application/json"},
     )
     return _relay(upstream, quota)
 
 
-@router.post("/auth/register", status_code=201, responses={201: {"model": TokenResponse},
-                                                           409: {"model": ErrorBody}, **_ERRORS})
+@router.post(
+    "/auth/register",
+    status_code=201,
+    responses={201: {"model": TokenResponse}, 409: {"model": ErrorBody}, **_ERRORS},
+)
 async def register(body: RegisterRequest, request: Request) -> Response:
     """Create an account; answers with a token so the client can start at once."""
     return await _forward_auth(request, "/v1/auth/register", body)
@@ -121,15 +131,21 @@ async def login(body: RegisterRequest, request: Request) -> Response:
     return await _forward_auth(request, "/v1/auth/login", body)
 
 
-@router.post("/verify", status_code=202,
-             responses={202: {"model": VerifyAccepted}, 200: {"model": VerifyCached}, **_ERRORS})
+@router.post(
+    "/verify",
+    status_code=202,
+    responses={202: {"model": VerifyAccepted}, 200: {"model": VerifyCached}, **_ERRORS},
+)
 async def verify(body: VerifyRequest, user: User, request: Request) -> Response:
     """Submit a text. A cache hit answers at once (200); otherwise the verdict is pushed
     over the WebSocket with the returned taskId."""
     _, ratelimit = _clients(request)
     quota = await ratelimit.take("verify", f"user:{user.user_id}")
     upstream = await call_upstream(
-        request.app.state.backend_http, "POST", "/internal/verify", service="backend_service",
+        request.app.state.backend_http,
+        "POST",
+        "/internal/verify",
+        service="backend_service",
         content=orjson.dumps(body.model_dump()),
         headers={"content-type": "application/json", USER_ID_HEADER: user.user_id},
     )
@@ -143,8 +159,11 @@ async def get_task(task_id: str, user: User, request: Request) -> Response:
     _, ratelimit = _clients(request)
     quota = await ratelimit.take("tasks", f"user:{user.user_id}")
     upstream = await call_upstream(
-        request.app.state.backend_http, "GET", f"/internal/tasks/{task_id}",
-        service="backend_service", headers={USER_ID_HEADER: user.user_id},
+        request.app.state.backend_http,
+        "GET",
+        f"/internal/tasks/{task_id}",
+        service="backend_service",
+        headers={USER_ID_HEADER: user.user_id},
     )
     return _relay(upstream, quota)
 

@@ -40,7 +40,10 @@ class AuthClient:
         if known is not None and known.expires_at > time.time():
             return known
         response = await call_upstream(
-            self._client, "POST", "/internal/validate", service="auth_service",
+            self._client,
+            "POST",
+            "/internal/validate",
+            service="auth_service",
             json={"token": token},
         )
         if response.status_code in (401, 422):
@@ -72,7 +75,10 @@ class RateLimitClient:
     async def take(self, endpoint: str, subject: str) -> Quota:
         """Spend one token; raise ``RateLimited`` (429 + Retry-After) when none is left."""
         response = await call_upstream(
-            self._client, "POST", "/internal/check", service="ratelimit_service",
+            self._client,
+            "POST",
+            "/internal/check",
+            service="ratelimit_service",
             json={"endpoint": endpoint, "subject": subject},
         )
         if response.status_code != 200:

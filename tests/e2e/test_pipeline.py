@@ -31,17 +31,27 @@ VERIFY_BURST = 12
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory, redis_server: Any,
-          pg_server_url: str, pg_template: str) -> Iterator[Stack]:
+def stack(
+    tmp_path_factory: pytest.TempPathFactory,
+    redis_server: Any,
+    pg_server_url: str,
+    pg_template: str,
+) -> Iterator[Stack]:
     root = tmp_path_factory.mktemp("stack")
     model = build_tiny_encoder(root / "tiny-model")
     database = pg_server_url.rsplit("/", 1)[0] + f"/satyamark_e2e_{ULID().hex[:10].lower()}"
     options = StackOptions(
-        data_dir=root / "data", redis_url=redis_server.url, database_url=database,
-        workers=2, ws_instances=2, default_ports=False, worker_model=str(model),
+        data_dir=root / "data",
+        redis_url=redis_server.url,
+        database_url=database,
+        workers=2,
+        ws_instances=2,
+        default_ports=False,
+        worker_model=str(model),
         extra_env={
-            "RATELIMIT_RULES": json.dumps({"verify": {"capacity": VERIFY_BURST,
-                                                      "refill_per_s": 0.2}}),
+            "RATELIMIT_RULES": json.dumps(
+                {"verify": {"capacity": VERIFY_BURST, "refill_per_s": 0.2}}
+            ),
             "WORKER_BLOCK_MS": "1000",
         },
     )
@@ -75,8 +85,9 @@ async def _socket(stack: Stack, token: str, *, first_message: bool = False) -> A
         ws = await websockets.connect(_ws_url(stack))
         await ws.send(json.dumps({"type": "auth", "token": token}))
     else:
-        ws = await websockets.connect(_ws_url(stack),
-                                      additional_headers={"Authorization": f"Bearer {token}"})
+        ws = await websockets.connect(
+            _ws_url(stack), additional_headers={"Authorization": f"Bearer {token}"}
+        )
     ready = json.loads(await asyncio.wait_for(ws.recv(), 10))
     assert ready["type"] == "ready", ready
     return ws
@@ -107,30 +118,35 @@ def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def test_each_user_gets_exactly_their_results(stack: Stack,
-                                                     api: httpx.AsyncClient) -> None:
+async def test_each_user_gets_exactly_their_results(stack: Stack, api: httpx.AsyncClient) -> None:
     alice, bob = await _register(api, "alice"), await _register(api, "bob")
     # two sockets for alice land on the two ws_service instances (round-robin)
-    alice_ws = [await _socket(stack, alice["access_token"]),
-                await _socket(stack, alice["access_token"], first_message=True)]
+    alice_ws = [
+        await _socket(stack, alice["access_token"]),
+        await _socket(stack, alice["access_token"], first_message=True),
+    ]
     bob_ws = await _socket(stack, bob["access_token"], first_message=True)
     client = redis.Redis.from_url(stack.redis_url, decode_responses=True)
     instances = set(client.hvals(keys.ws_user(alice["userId"])))
     assert len(instances) == 2, "alice's sockets should be spread over both instances"
 
-    alice_texts = ["The Great Wall of China is visible from space.",
-                   "Mount Everest is the highest mountain on Earth.",
-                   "I believe jazz is the finest kind of music."]
+    alice_texts = [
+        "The Great Wall of China is visible from space.",
+        "Mount Everest is the highest mountain on Earth.",
+        "I believe jazz is the finest kind of music.",
+    ]
     bob_texts = ["Lightning never strikes the same place twice."]
     alice_tasks = set()
     for text in alice_texts:
-        answer = await api.post("/v1/verify", json={"text": text},
-                                headers=_bearer(alice["access_token"]))
+        answer = await api.post(
+            "/v1/verify", json={"text": text}, headers=_bearer(alice["access_token"])
+        )
         assert answer.status_code == 202, answer.text
         assert answer.json()["queued"] is True
         alice_tasks.add(answer.json()["taskId"])
-    bob_answer = await api.post("/v1/verify", json={"text": bob_texts[0]},
-                                headers=_bearer(bob["access_token"]))
+    bob_answer = await api.post(
+        "/v1/verify", json={"text": bob_texts[0]}, headers=_bearer(bob["access_token"])
+    )
     assert bob_answer.status_code == 202
     bob_tasks = {bob_answer.json()["taskId"]}
 
@@ -145,8 +161,10 @@ async def test_each_user_gets_exactly_their_results(stack: Stack,
     assert [e["taskId"] for e in bob_events] == list(bob_tasks)
 
     conn = await asyncpg.connect(stack.database_url)
-    rows = await conn.fetch("SELECT id, user_id, status, mark FROM ai_results WHERE id = ANY($1)",
-                            list(alice_tasks | bob_tasks))
+    rows = await conn.fetch(
+        "SELECT id, user_id, status, mark FROM ai_results WHERE id = ANY($1)",
+        list(alice_tasks | bob_tasks),
+    )
     await conn.close()
     assert {r["id"]: (r["user_id"], r["status"]) for r in rows} == {
         **{t: (alice["userId"], "done") for t in alice_tasks},
@@ -155,15 +173,17 @@ async def test_each_user_gets_exactly_their_results(stack: Stack,
     # the task API: own task visible, someone else's is 404
     own = await api.get(f"/v1/tasks/{next(iter(bob_tasks))}", headers=_bearer(bob["access_token"]))
     assert own.status_code == 200 and own.json()["status"] == "done"
-    other = await api.get(f"/v1/tasks/{next(iter(bob_tasks))}",
-                          headers=_bearer(alice["access_token"]))
+    other = await api.get(
+        f"/v1/tasks/{next(iter(bob_tasks))}", headers=_bearer(alice["access_token"])
+    )
     assert other.status_code == 404
 
     # resubmitting, exactly or cosmetically changed, is a cache hit without a new job
     jobs_before = client.xlen(keys.JOB_STREAM)
     for text in (alice_texts[1], "  <b>mount EVEREST</b> is the highest mountain on earth!! "):
-        hit = await api.post("/v1/verify", json={"text": text},
-                             headers=_bearer(bob["access_token"]))
+        hit = await api.post(
+            "/v1/verify", json={"text": text}, headers=_bearer(bob["access_token"])
+        )
         assert hit.status_code == 200, hit.text
         assert hit.json()["cached"] is True and hit.json()["result"]["mark"]
     assert client.xlen(keys.JOB_STREAM) == jobs_before
@@ -177,8 +197,11 @@ async def test_burst_past_the_limit_gets_429(stack: Stack, api: httpx.AsyncClien
     user = await _register(api, "bursty")
     statuses = []
     for i in range(VERIFY_BURST + 3):
-        answer = await api.post("/v1/verify", json={"text": f"burst claim number {i}"},
-                                headers=_bearer(user["access_token"]))
+        answer = await api.post(
+            "/v1/verify",
+            json={"text": f"burst claim number {i}"},
+            headers=_bearer(user["access_token"]),
+        )
         statuses.append(answer.status_code)
         if answer.status_code == 429:
             assert int(answer.headers["Retry-After"]) >= 1
@@ -189,16 +212,18 @@ async def test_burst_past_the_limit_gets_429(stack: Stack, api: httpx.AsyncClien
 
 async def test_hostile_requests_get_clear_errors(stack: Stack, api: httpx.AsyncClient) -> None:
     user = await _register(api, "carol")
-    wrong = await api.post("/v1/auth/login", json={"email": user["email"],
-                                                   "password": "not-the-password"})
+    wrong = await api.post(
+        "/v1/auth/login", json={"email": user["email"], "password": "not-the-password"}
+    )
     assert wrong.status_code == 401 and wrong.json()["errorCode"] == "AUTH-CRED-401"
 
     secrets = json.loads((stack.options.data_dir / "secrets.json").read_text())
     now = int(time.time())
     claims = {"sub": user["userId"], "iss": "satyamark-auth", "aud": "satyamark"}
     tokens = {
-        "expired": jwt.encode({**claims, "iat": now - 7200, "exp": now - 3600},
-                              secrets["AUTH_JWT_SECRET"]),
+        "expired": jwt.encode(
+            {**claims, "iat": now - 7200, "exp": now - 3600}, secrets["AUTH_JWT_SECRET"]
+        ),
         "forged": jwt.encode({**claims, "iat": now, "exp": now + 600}, "x" * 48),
         "alg none": jwt.encode({**claims, "iat": now, "exp": now + 600}, None, algorithm="none"),
     }
@@ -220,8 +245,9 @@ async def test_hostile_requests_get_clear_errors(stack: Stack, api: httpx.AsyncC
         (b"[" * 5000 + b"]" * 5000, "application/json", 400),
     ]
     for body, content_type, status in bad_bodies:
-        answer = await api.post("/v1/verify", content=body,
-                                headers={**auth, "content-type": content_type})
+        answer = await api.post(
+            "/v1/verify", content=body, headers={**auth, "content-type": content_type}
+        )
         assert answer.status_code == status, body[:30]
         assert answer.json()["errorCode"].startswith("GW-"), body[:30]
 
@@ -229,20 +255,45 @@ async def test_hostile_requests_get_clear_errors(stack: Stack, api: httpx.AsyncC
     receiver = f"http://127.0.0.1:{stack.components['result_receiver'].port}/ai-callback"
     conn = await asyncpg.connect(stack.database_url)
     task_id = await conn.fetchval("SELECT id FROM ai_results WHERE status = 'done' LIMIT 1")
-    before = await conn.fetchrow("SELECT mark, reason, confidence FROM ai_results WHERE id = $1",
-                                 task_id)
-    body = json.dumps({"taskId": task_id, "job_token": "x" * 43, "mark": "Incorrect",
-                       "reason": "forged", "confidence": 99}).encode()
+    before = await conn.fetchrow(
+        "SELECT mark, reason, confidence FROM ai_results WHERE id = $1", task_id
+    )
+    body = json.dumps(
+        {
+            "taskId": task_id,
+            "job_token": "x" * 43,
+            "mark": "Incorrect",
+            "reason": "forged",
+            "confidence": 99,
+        }
+    ).encode()
     async with httpx.AsyncClient() as raw:
-        forged = await raw.post(receiver, content=body,
-                                headers=sign(b"not-the-secret", "m1", body))
+        forged = await raw.post(receiver, content=body, headers=sign(b"not-the-secret", "m1", body))
         assert forged.status_code == 401
         signed = sign(secrets["CALLBACK_SECRET"].encode(), "m-replay", body)
         first = await raw.post(receiver, content=body, headers=signed)
         assert first.status_code == 403  # right signature, wrong job_token
         replay = await raw.post(receiver, content=body, headers=signed)
         assert replay.status_code == 409 and replay.json()["errorCode"] == "RR-REPLAY-409"
-    after = await conn.fetchrow("SELECT mark, reason, confidence FROM ai_results WHERE id = $1",
-                                task_id)
+    after = await conn.fetchrow(
+        "SELECT mark, reason, confidence FROM ai_results WHERE id = $1", task_id
+    )
     await conn.close()
     assert after == before
+
+
+async def test_web_client_is_served_from_the_same_origin(api: httpx.AsyncClient) -> None:
+    home = await api.get("/")
+    assert home.status_code == 307 and home.headers["location"] == "/app/"
+    page = await api.get("/app/")
+    assert page.status_code == 200 and "<title>SatyaMark</title>" in page.text
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    script = await api.get("/app/app.js")
+    # browsers authenticate the socket with a first message, never a token in the URL
+    assert script.status_code == 200 and 'type: "auth", token' in script.text
+    assert (await api.get("/openapi.json")).json()["paths"].keys() >= {
+        "/v1/verify",
+        "/v1/auth/login",
+        "/v1/auth/register",
+        "/v1/tasks/{task_id}",
+    }

@@ -49,8 +49,9 @@ async def test_concurrent_takes_never_overspend(redis_url: str) -> None:
 
 
 async def test_service_api(redis_url: str) -> None:
-    settings = RateLimitSettings(**common(redis_url),
-                                 rules={"verify": BucketRule(capacity=1, refill_per_s=0.1)})
+    settings = RateLimitSettings(
+        **common(redis_url), rules={"verify": BucketRule(capacity=1, refill_per_s=0.1)}
+    )
     async with running(create_app(settings)) as url, httpx.AsyncClient(base_url=url) as http:
         body = {"endpoint": "verify", "subject": "user:x"}
         refused = await http.post("/internal/check", json=body)
@@ -62,10 +63,14 @@ async def test_service_api(redis_url: str) -> None:
         second = (await http.post("/internal/check", json=body, headers=headers)).json()
         assert second["allowed"] is False and second["retryAfterMs"] > 1000
         # endpoints not configured keep their defaults; unknown ones are an error
-        assert (await http.post("/internal/check", headers=headers,
-                                json={"endpoint": "tasks", "subject": "u"})).status_code == 200
-        unknown = await http.post("/internal/check", headers=headers,
-                                  json={"endpoint": "nope", "subject": "u"})
+        assert (
+            await http.post(
+                "/internal/check", headers=headers, json={"endpoint": "tasks", "subject": "u"}
+            )
+        ).status_code == 200
+        unknown = await http.post(
+            "/internal/check", headers=headers, json={"endpoint": "nope", "subject": "u"}
+        )
         assert unknown.status_code == 404 and unknown.json()["errorCode"] == "RL-RULE-404"
         bad = await http.post("/internal/check", headers=headers, json={"endpoint": "verify"})
         assert bad.status_code == 422 and bad.json()["errorCode"] == "RL-VAL-422"
@@ -73,8 +78,9 @@ async def test_service_api(redis_url: str) -> None:
 
 @pytest.mark.parametrize("capacity", [1, 3])
 async def test_rules_from_environment(monkeypatch: pytest.MonkeyPatch, capacity: int) -> None:
-    monkeypatch.setenv("RATELIMIT_RULES", f'{{"verify": {{"capacity": {capacity}, '
-                                          f'"refill_per_s": 1}}}}')
+    monkeypatch.setenv(
+        "RATELIMIT_RULES", f'{{"verify": {{"capacity": {capacity}, "refill_per_s": 1}}}}'
+    )
     settings = RateLimitSettings()
     assert settings.rule("verify") == BucketRule(capacity=capacity, refill_per_s=1)
     assert settings.rule("auth") is not None

@@ -36,20 +36,26 @@ class Services:
     ai_url: str
 
     async def submit(self, user: str, text: str) -> httpx.Response:
-        return await self.backend.post("/internal/verify", json={"text": text},
-                                       headers={USER_ID_HEADER: user})
+        return await self.backend.post(
+            "/internal/verify", json={"text": text}, headers={USER_ID_HEADER: user}
+        )
 
     async def jobs(self) -> list[dict[str, str]]:
         entries = await self.redis.xrange(keys.JOB_STREAM)
         return [dict(fields or {}) for _, fields in entries or []]  # type: ignore[misc,arg-type]
 
-    async def callback(self, body: dict[str, object], message_id: str | None = None,
-                       secret: str = CALLBACK_SECRET, timestamp: int | None = None
-                       ) -> httpx.Response:
+    async def callback(
+        self,
+        body: dict[str, object],
+        message_id: str | None = None,
+        secret: str = CALLBACK_SECRET,
+        timestamp: int | None = None,
+    ) -> httpx.Response:
         raw = json.dumps(body).encode()
         headers = sign(secret.encode(), message_id or str(ULID()), raw, timestamp)
-        return await self.receiver.post("/ai-callback", content=raw,
-                                        headers={**headers, "content-type": "application/json"})
+        return await self.receiver.post(
+            "/ai-callback", content=raw, headers={**headers, "content-type": "application/json"}
+        )
 
 
 @pytest.fixture
@@ -57,12 +63,21 @@ async def services(redis_url: str, database_url: str) -> AsyncIterator[Services]
     base = common(redis_url, database_url)
     async with AsyncExitStack() as stack:
         ai_url = await stack.enter_async_context(running(create_ai(AiSettings(**base))))
-        receiver_url = await stack.enter_async_context(running(create_receiver(
-            ReceiverSettings(**base, callback_secret=SecretStr(CALLBACK_SECRET)))))
-        backend_url = await stack.enter_async_context(running(create_backend(
-            BackendSettings(**base, ai_url=ai_url, receiver_url=receiver_url))))
-        backend = await stack.enter_async_context(httpx.AsyncClient(
-            base_url=backend_url, headers={"x-internal-token": INTERNAL_TOKEN}))
+        receiver_url = await stack.enter_async_context(
+            running(
+                create_receiver(
+                    ReceiverSettings(**base, callback_secret=SecretStr(CALLBACK_SECRET))
+                )
+            )
+        )
+        backend_url = await stack.enter_async_context(
+            running(
+                create_backend(BackendSettings(**base, ai_url=ai_url, receiver_url=receiver_url))
+            )
+        )
+        backend = await stack.enter_async_context(
+            httpx.AsyncClient(base_url=backend_url, headers={"x-internal-token": INTERNAL_TOKEN})
+        )
         receiver = await stack.enter_async_context(httpx.AsyncClient(base_url=receiver_url))
         client = aioredis.Redis.from_url(redis_url, decode_responses=True)
         stack.push_async_callback(client.aclose)
@@ -78,8 +93,14 @@ async def _row(database_url: str, task_id: str) -> asyncpg.Record:
 
 
 def _result(job: dict[str, str], **overrides: object) -> dict[str, object]:
-    return {"taskId": job["taskId"], "job_token": job["job_token"], "mark": "Correct",
-            "reason": "Matches a well-established fact.", "confidence": 87, **overrides}
+    return {
+        "taskId": job["taskId"],
+        "job_token": job["job_token"],
+        "mark": "Correct",
+        "reason": "Matches a well-established fact.",
+        "confidence": 87,
+        **overrides,
+    }
 
 
 async def test_miss_enqueues_job_with_spec_fields(services: Services) -> None:
@@ -88,8 +109,15 @@ async def test_miss_enqueues_job_with_spec_fields(services: Services) -> None:
     task_id = answer.json()["taskId"]
     assert answer.json() == {"taskId": task_id, "queued": True}
     (job,) = await services.jobs()
-    assert {"taskId", "userId", "payload", "textHash", "summaryHash", "job_token",
-            "callback_url"} <= set(job)
+    assert {
+        "taskId",
+        "userId",
+        "payload",
+        "textHash",
+        "summaryHash",
+        "job_token",
+        "callback_url",
+    } <= set(job)
     assert job["taskId"] == task_id and job["userId"] == "user-1"
     assert job["callback_url"].endswith("/ai-callback")
     row = await _row(services.database_url, task_id)
@@ -99,7 +127,8 @@ async def test_miss_enqueues_job_with_spec_fields(services: Services) -> None:
 
 async def test_callback_stores_caches_and_notifies(services: Services) -> None:
     task_id = (await services.submit("user-1", "Water boils at 100 C at sea level.")).json()[
-        "taskId"]
+        "taskId"
+    ]
     (job,) = await services.jobs()
     await services.redis.hset(keys.ws_user("user-1"), "sock-1", "inst-a")
     pubsub = services.redis.pubsub()
@@ -110,8 +139,12 @@ async def test_callback_stores_caches_and_notifies(services: Services) -> None:
     assert accepted.status_code == 200 and accepted.json()["duplicate"] is False
     row = await _row(services.database_url, task_id)
     assert (row["status"], row["mark"], row["confidence"]) == ("done", "Correct", 87)
-    assert await services.redis.exists(keys.cache_result(job["textHash"]),
-                                       keys.cache_result(job["summaryHash"])) == 2
+    assert (
+        await services.redis.exists(
+            keys.cache_result(job["textHash"]), keys.cache_result(job["summaryHash"])
+        )
+        == 2
+    )
     message = None
     for _ in range(20):
         message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.2)
@@ -120,9 +153,14 @@ async def test_callback_stores_caches_and_notifies(services: Services) -> None:
     assert message is not None
     pushed = json.loads(message["data"])
     assert pushed["userId"] == "user-1"
-    assert pushed["event"] == {"type": "result", "taskId": task_id, "mark": "Correct",
-                               "reason": "Matches a well-established fact.",
-                               "confidence": 87, "cached": False}
+    assert pushed["event"] == {
+        "type": "result",
+        "taskId": task_id,
+        "mark": "Correct",
+        "reason": "Matches a well-established fact.",
+        "confidence": 87,
+        "cached": False,
+    }
     await pubsub.aclose()
 
     # same result delivered again: 200, nothing changes
@@ -138,9 +176,11 @@ async def test_cache_hits_by_text_and_by_summary(services: Services) -> None:
     first = (await services.submit("user-1", "The Moon orbits the Earth.")).json()
     (job,) = await services.jobs()
     assert (await services.callback(_result(job))).status_code == 200
-    for user, text in (("user-1", "The Moon orbits the Earth."),
-                       ("user-2", "  the moon ORBITS the earth  "),
-                       ("user-2", "<p>The **Moon** orbits the Earth!</p>")):
+    for user, text in (
+        ("user-1", "The Moon orbits the Earth."),
+        ("user-2", "  the moon ORBITS the earth  "),
+        ("user-2", "<p>The **Moon** orbits the Earth!</p>"),
+    ):
         hit = await services.submit(user, text)
         assert hit.status_code == 200, text
         body = hit.json()
@@ -148,24 +188,26 @@ async def test_cache_hits_by_text_and_by_summary(services: Services) -> None:
         assert body["result"]["mark"] == "Correct"
     assert len(await services.jobs()) == 1  # no new job for any hit
     # the hit is a task of the user who asked, answered from cache
-    seen = await services.backend.get(f"/internal/tasks/{body['taskId']}",
-                                      headers={USER_ID_HEADER: "user-2"})
+    seen = await services.backend.get(
+        f"/internal/tasks/{body['taskId']}", headers={USER_ID_HEADER: "user-2"}
+    )
     assert seen.json()["status"] == "done" and seen.json()["cached"] is True
 
 
 async def test_task_of_another_user_is_404(services: Services) -> None:
     task_id = (await services.submit("user-1", "Some claim")).json()["taskId"]
-    own = await services.backend.get(f"/internal/tasks/{task_id}",
-                                     headers={USER_ID_HEADER: "user-1"})
+    own = await services.backend.get(
+        f"/internal/tasks/{task_id}", headers={USER_ID_HEADER: "user-1"}
+    )
     assert own.status_code == 200 and own.json()["status"] == "queued"
-    other = await services.backend.get(f"/internal/tasks/{task_id}",
-                                       headers={USER_ID_HEADER: "user-2"})
+    other = await services.backend.get(
+        f"/internal/tasks/{task_id}", headers={USER_ID_HEADER: "user-2"}
+    )
     assert other.status_code == 404 and other.json()["errorCode"] == "BE-TASK-404"
 
 
 async def test_hostile_callbacks_change_nothing(services: Services) -> None:
-    task_id = (await services.submit("user-1", "Paris is the capital of France.")).json()[
-        "taskId"]
+    task_id = (await services.submit("user-1", "Paris is the capital of France.")).json()["taskId"]
     (job,) = await services.jobs()
     cases = {
         "forged": await services.callback(_result(job), secret="wrong-secret"),
@@ -175,9 +217,14 @@ async def test_hostile_callbacks_change_nothing(services: Services) -> None:
         "bad mark": await services.callback(_result(job, mark="Maybe")),
         "bad confidence": await services.callback(_result(job, confidence=101)),
     }
-    expected = {"forged": (401, "RR-SIG-401"), "stale": (401, "RR-SIG-STALE"),
-                "wrong token": (403, "RR-TOKEN-403"), "unknown task": (404, "RR-TASK-404"),
-                "bad mark": (422, "RR-VAL-422"), "bad confidence": (422, "RR-VAL-422")}
+    expected = {
+        "forged": (401, "RR-SIG-401"),
+        "stale": (401, "RR-SIG-STALE"),
+        "wrong token": (403, "RR-TOKEN-403"),
+        "unknown task": (404, "RR-TASK-404"),
+        "bad mark": (422, "RR-VAL-422"),
+        "bad confidence": (422, "RR-VAL-422"),
+    }
     for name, response in cases.items():
         assert (response.status_code, response.json()["errorCode"]) == expected[name], name
     row = await _row(services.database_url, task_id)
@@ -193,11 +240,17 @@ async def test_hostile_callbacks_change_nothing(services: Services) -> None:
 
 
 async def test_bad_submissions(services: Services) -> None:
-    cases = [({"text": "   "}, 400), ({"text": "a" * 20_001}, 413), ({"text": "a\x00b"}, 400),
-             ({"text": "ok", "extra": 1}, 422), ({}, 422)]
+    cases = [
+        ({"text": "   "}, 400),
+        ({"text": "a" * 20_001}, 413),
+        ({"text": "a\x00b"}, 400),
+        ({"text": "ok", "extra": 1}, 422),
+        ({}, 422),
+    ]
     for body, status in cases:
-        answer = await services.backend.post("/internal/verify", json=body,
-                                             headers={USER_ID_HEADER: "u"})
+        answer = await services.backend.post(
+            "/internal/verify", json=body, headers={USER_ID_HEADER: "u"}
+        )
         assert answer.status_code == status, body
         assert answer.json()["errorCode"].startswith("BE-"), body
     no_user = await services.backend.post("/internal/verify", json={"text": "hi"})
@@ -206,15 +259,24 @@ async def test_bad_submissions(services: Services) -> None:
 
 
 async def test_ai_service_refuses_outsiders(services: Services) -> None:
-    job = {"taskId": "t1", "userId": "u", "payload": "x", "textHash": "a" * 64,
-           "summaryHash": "b" * 64, "job_token": "t" * 32,
-           "callback_url": "http://127.0.0.1:1/ai-callback"}
+    job = {
+        "taskId": "t1",
+        "userId": "u",
+        "payload": "x",
+        "textHash": "a" * 64,
+        "summaryHash": "b" * 64,
+        "job_token": "t" * 32,
+        "callback_url": "http://127.0.0.1:1/ai-callback",
+    }
     async with httpx.AsyncClient(base_url=services.ai_url) as ai:
         for headers in ({}, {"x-internal-token": "guess"}):
             refused = await ai.post("/internal/jobs", json=job, headers=headers)
             assert refused.status_code == 403 and refused.json()["errorCode"] == "SYS-AUTH-403"
-        bad = await ai.post("/internal/jobs", json={**job, "textHash": "nothex"},
-                            headers={"x-internal-token": INTERNAL_TOKEN})
+        bad = await ai.post(
+            "/internal/jobs",
+            json={**job, "textHash": "nothex"},
+            headers={"x-internal-token": INTERNAL_TOKEN},
+        )
         assert bad.status_code == 422 and bad.json()["errorCode"] == "AI-VAL-422"
         ok = await ai.post("/internal/jobs", json=job, headers={"x-internal-token": INTERNAL_TOKEN})
         assert ok.status_code == 202

@@ -5,8 +5,11 @@ from hypothesis import strategies as st
 
 from shared.hashing import canonical_summary, summary_hash, text_hash
 
-words = st.lists(st.text(alphabet=string.ascii_lowercase + string.digits, min_size=1,
-                         max_size=8), min_size=1, max_size=12)
+words = st.lists(
+    st.text(alphabet=string.ascii_lowercase + string.digits, min_size=1, max_size=8),
+    min_size=1,
+    max_size=12,
+)
 
 
 def _join(ws: list[str], seps: list[str]) -> str:
@@ -19,11 +22,17 @@ def _join(ws: list[str], seps: list[str]) -> str:
 @given(words, st.data())
 def test_cosmetic_edits_keep_summary_hash(ws: list[str], data: st.DataObject) -> None:
     plain = " ".join(ws)
-    seps = data.draw(st.lists(st.sampled_from([" ", "  ", "\n", ", ", " - ", "\t", "! "]),
-                              min_size=len(ws), max_size=len(ws)))
+    seps = data.draw(
+        st.lists(
+            st.sampled_from([" ", "  ", "\n", ", ", " - ", "\t", "! "]),
+            min_size=len(ws),
+            max_size=len(ws),
+        )
+    )
     cosmetic = _join([w.upper() if i % 2 else w for i, w in enumerate(ws)], seps)
-    wrapped = data.draw(st.sampled_from(["{}", "<p>{}</p>", "**{}**", "_{}_", "  {}?!  ",
-                                         "<b>{}</b>."]))
+    wrapped = data.draw(
+        st.sampled_from(["{}", "<p>{}</p>", "**{}**", "_{}_", "  {}?!  ", "<b>{}</b>."])
+    )
     assert summary_hash(wrapped.format(cosmetic)) == summary_hash(plain)
 
 
@@ -34,7 +43,7 @@ def test_real_edits_change_summary_and_text_hash(ws: list[str], data: st.DataObj
     assume(plain[index] != " ")
     replacement = data.draw(st.sampled_from(string.ascii_lowercase + string.digits))
     assume(replacement != plain[index])
-    edited = plain[:index] + replacement + plain[index + 1:]
+    edited = plain[:index] + replacement + plain[index + 1 :]
     assert summary_hash(edited) != summary_hash(plain)
     assert text_hash(edited) != text_hash(plain)
 

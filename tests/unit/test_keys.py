@@ -24,9 +24,13 @@ def test_no_key_literal_outside_keys_module() -> None:
     """Every key is built in shared/keys.py; nothing else spells one."""
     pattern = r"[\"'](cache:result:|ws:user:|ws:instance:|stream:ai:|ratelimit:|callback:seen:)"
     found = subprocess.run(
-        ["grep", "-rnE", pattern, "--include=*.py", "."], cwd=ROOT, capture_output=True,
-        text=True, check=False,
+        ["grep", "-rnE", pattern, "--include=*.py", "."],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     ).stdout.splitlines()
-    offenders = [line for line in found
-                 if not line.startswith(("./shared/keys.py", "./tests/", "./.venv/"))]
+    offenders = [
+        line for line in found if not line.startswith(("./shared/keys.py", "./tests/", "./.venv/"))
+    ]
     assert offenders == []

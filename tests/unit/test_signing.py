@@ -26,13 +26,16 @@ def test_signed_bodies_verify(body: bytes, message_id: str) -> None:
 def test_any_tampered_byte_is_rejected(body: bytes, index: int, flip: int) -> None:
     headers = sign(SECRET, "msg_1", body)
     i = index % len(body)
-    tampered = body[:i] + bytes([body[i] ^ flip]) + body[i + 1:]
+    tampered = body[:i] + bytes([body[i] ^ flip]) + body[i + 1 :]
     with pytest.raises(SignatureError):
         verify(SECRET, headers, tampered)
 
 
-@given(st.dictionaries(st.sampled_from([ID_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER]),
-                       st.text(max_size=120)))
+@given(
+    st.dictionaries(
+        st.sampled_from([ID_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER]), st.text(max_size=120)
+    )
+)
 def test_garbage_headers_never_verify_or_crash(headers: dict[str, str]) -> None:
     with pytest.raises(SignatureError):
         verify(SECRET, headers, b"{}")

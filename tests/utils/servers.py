@@ -15,8 +15,14 @@ from satyamark.infra import free_port
 @asynccontextmanager
 async def running(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
     """Yield the base URL (``http://127.0.0.1:PORT``) while the server runs."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=port or free_port(), log_level="warning",
-                            lifespan="on", access_log=False)
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port or free_port(),
+        log_level="warning",
+        lifespan="on",
+        access_log=False,
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

@@ -1,0 +1,106 @@
+// SatyaMark's minimal web client: log in, open the WebSocket (token sent as the first
+// message, never in the URL), submit texts, show verdicts as they are pushed.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+let token = sessionStorage.getItem("satyamark.token");
+let socket = null;
+const rows = new Map(); // taskId -> table row
+
+function showError(message) { $("error").textContent = message || ""; }
+
+async function api(path, body) {
+  const headers = { "content-type": "application/json" };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const response = await fetch(`/v1${path}`, { method: "POST", headers, body: JSON.stringify(body) });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const retry = response.headers.get("retry-after");
+    throw new Error(`${data.errorCode || response.status}: ${data.message || "request failed"}` +
+                    (retry ? ` (retry in ${retry}s)` : ""));
+  }
+  return data;
+}
+
+function row(taskId, text) {
+  const tr = document.createElement("tr");
+  for (const value of [text, "…", "", "waiting for the verdict"]) {
+    const td = document.createElement("td");
+    td.textContent = value;
+    tr.appendChild(td);
+  }
+  $("results").prepend(tr);
+  rows.set(taskId, tr);
+  return tr;
+}
+
+function fill(taskId, event) {
+  const tr = rows.get(taskId);
+  if (!tr) return;
+  const [, mark, confidence, reason] = tr.children;
+  if (event.type === "failed") {
+    mark.textContent = "failed"; mark.className = "failed";
+    reason.textContent = `${event.errorCode}: ${event.message}`;
+    return;
+  }
+  mark.textContent = event.mark + (event.cached ? " (cached)" : "");
+  mark.className = event.mark;
+  confidence.textContent = `${event.confidence}%`;
+  reason.textContent = event.reason;
+}
+
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  socket = new WebSocket(`${scheme}://${location.host}/v1/ws`);
+  socket.onopen = () => socket.send(JSON.stringify({ type: "auth", token }));
+  socket.onmessage = (message) => {
+    const event = JSON.parse(message.data);
+    if (event.type === "ready") $("socket-state").textContent = "live";
+    else if (event.type === "result" || event.type === "failed") fill(event.taskId, event);
+    else if (event.type === "error") showError(`${event.errorCode}: ${event.message}`);
+  };
+  socket.onclose = (close) => {
+    $("socket-state").textContent = "disconnected";
+    if (close.code === 4401) { logout(); return; }
+    setTimeout(() => token && connect(), 2000);
+  };
+}
+
+function enter() {
+  $("login").hidden = true;
+  $("workspace").hidden = false;
+  connect();
+}
+
+function logout() {
+  token = null;
+  sessionStorage.removeItem("satyamark.token");
+  $("login").hidden = false;
+  $("workspace").hidden = true;
+}
+
+$("auth-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  showError();
+  const action = event.submitter?.dataset.action || "login";
+  try {
+    const data = await api(`/auth/${action}`, { email: $("email").value, password: $("password").value });
+    token = data.access_token;
+    sessionStorage.setItem("satyamark.token", token);
+    enter();
+  } catch (error) { showError(error.message); }
+});
+
+$("verify-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  showError();
+  const text = $("text").value;
+  try {
+    const data = await api("/verify", { text });
+    row(data.taskId, text);
+    if (data.cached) fill(data.taskId, { type: "result", cached: true, ...data.result });
+    $("text").value = "";
+  } catch (error) { showError(error.message); }
+});
+
+if (token) enter();
