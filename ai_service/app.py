@@ -43,6 +43,12 @@ def create_app(settings: AiSettings) -> FastAPI:
             )
         queue: JobQueue = request.app.state.queue
         try:
+            if await queue.backlog() >= settings.max_backlog:
+                raise UpstreamUnavailable(
+                    f"the job queue is full ({settings.max_backlog} jobs waiting), retry later",
+                    code="AI-BUSY-503",
+                    headers={"Retry-After": str(settings.busy_retry_after_s)},
+                )
             stream_id = await queue.enqueue(job)
         except RedisError as exc:
             raise UpstreamUnavailable("job queue unavailable", code="AI-DEP-503") from exc

@@ -10,3 +10,6 @@ class AiSettings(CommonSettings, RedisSettingsMixin):
 
     port: int = 8004
     max_payload_chars: int = 20_000
+    # Backpressure: refuse new jobs while this many are waiting or in progress.
+    max_backlog: int = 10_000
+    busy_retry_after_s: int = 5

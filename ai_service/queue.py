@@ -1,19 +1,50 @@
-"""Enqueueing jobs on ``stream:ai:jobs``. The stream is never trimmed: an entry leaves
-only when a worker has acknowledged it."""
+"""Enqueueing jobs on ``stream:ai:jobs``.
+
+The stream is never trimmed: an entry leaves only when a worker has acknowledged it.
+Instead, new jobs are refused (backpressure) while the backlog — entries not yet
+delivered to any worker plus entries delivered but not acknowledged — is over a limit.
+"""
 
 from __future__ import annotations
 
+import time
+
 import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
 
 from shared import keys
 from shared.schemas import Job
 
 
 class JobQueue:
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: aioredis.Redis, *, backlog_cache_s: float = 0.25) -> None:
         self._client = client
+        # Reading the backlog costs a round trip; a quarter-second-old figure is plenty
+        # for a limit in the thousands and keeps the submit path at one Redis call.
+        self._backlog_cache_s = backlog_cache_s
+        self._backlog = 0
+        self._backlog_read_at = float("-inf")
 
     async def enqueue(self, job: Job) -> str:
         fields = {name: str(value) for name, value in job.model_dump().items()}
         entry_id = await self._client.xadd(keys.JOB_STREAM, fields)  # type: ignore[arg-type]
+        self._backlog += 1
         return str(entry_id)
+
+    async def backlog(self) -> int:
+        now = time.monotonic()
+        if now - self._backlog_read_at >= self._backlog_cache_s:
+            self._backlog = await self._read_backlog()
+            self._backlog_read_at = now
+        return self._backlog
+
+    async def _read_backlog(self) -> int:
+        try:
+            groups = await self._client.xinfo_groups(keys.JOB_STREAM)
+        except ResponseError:  # no stream yet
+            return 0
+        group = next((g for g in groups if g["name"] == keys.WORKER_GROUP), None)
+        if group is None or group.get("lag") is None:
+            # No worker has joined yet (or Redis cannot tell the lag): everything counts.
+            return int(await self._client.xlen(keys.JOB_STREAM))
+        return int(group["lag"]) + int(group["pending"])

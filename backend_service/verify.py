@@ -82,6 +82,12 @@ class Verifier:
                 content=job.model_dump_json(),
                 headers={"content-type": "application/json"},
             )
+            if response.status_code == 503 and "retry-after" in response.headers:
+                raise UpstreamUnavailable(
+                    "too many texts are waiting for verification, retry later",
+                    code="BE-BUSY-503",
+                    headers={"Retry-After": response.headers["retry-after"]},
+                )
             if response.status_code != 202:
                 raise UpstreamUnavailable(
                     f"ai_service refused the job ({response.status_code})", code="BE-AI-503"
