@@ -1,7 +1,14 @@
+from typing import Any
+
 from shared.service import serve
 
 from .app import create_app
 from .config import GatewaySettings
 
 settings = GatewaySettings()
-serve(create_app(settings), settings)
+tls: dict[str, Any] = (
+    {"ssl_certfile": settings.tls_cert_file, "ssl_keyfile": settings.tls_key_file}
+    if settings.tls_enabled
+    else {}
+)
+serve(create_app(settings), settings, **tls)

@@ -48,7 +48,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         async def home() -> RedirectResponse:
             return RedirectResponse("/app/")
 
-    app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        EdgeMiddleware, max_body_bytes=settings.max_body_bytes, hsts=settings.tls_enabled
+    )
     if settings.cors_origins:
         # Explicit allow-list only; credentials are bearer tokens, not cookies.
         app.add_middleware(

@@ -33,8 +33,16 @@ class GatewaySettings(CommonSettings):
     auth_cache_ttl_s: float = 30.0
     auth_cache_size: int = 50_000
     cors_origins: list[str] = Field(default_factory=list)
+    # Serve HTTPS directly (both set) and send HSTS. In production a reverse proxy that
+    # terminates TLS in front of the gateway is the better place (README).
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
     # The static web client served at /; empty = the repository's frontend/ when present.
     frontend_dir: str = ""
+
+    @property
+    def tls_enabled(self) -> bool:
+        return bool(self.tls_cert_file and self.tls_key_file)
 
     @property
     def frontend_path(self) -> Path | None:

@@ -13,6 +13,7 @@ import json
 import os
 import secrets
 import signal
+import ssl
 import sys
 import time
 from pathlib import Path
@@ -34,6 +35,7 @@ def _run(args: argparse.Namespace) -> int:
         database_url=os.environ.get("DATABASE_URL"),
         workers=args.workers,
         ws_instances=args.ws_instances,
+        gateway_tls=args.tls,
     )
     stack = Stack(options)
     stopping = False
@@ -50,7 +52,8 @@ def _run(args: argparse.Namespace) -> int:
         print(f"\nSatyaMark is up: {stack.gateway_url}  (API docs: {stack.gateway_url}/docs)")
         print(f"  logs:   {stack.logs}")
         print(f"  redis:  {stack.redis_url}\n  db:     {stack.database_url}")
-        print('  try:    .venv/bin/satyamark verify "The Eiffel Tower is in Paris."')
+        url_flag = f" --url {stack.gateway_url}" if args.tls else ""
+        print(f'  try:    .venv/bin/satyamark verify{url_flag} "The Eiffel Tower is in Paris."')
         print("Ctrl-C stops everything.", flush=True)
         while not stopping:
             for name in stack.supervise_once():
@@ -93,15 +96,27 @@ async def _token(client: httpx.AsyncClient, email: str, password: str) -> str:
     return str(response.json()["access_token"])
 
 
+def _trust(url: str) -> ssl.SSLContext | None:
+    """For https URLs: the system CAs plus the local self-signed certificate, if any."""
+    if not url.startswith("https://"):
+        return None
+    context = ssl.create_default_context()
+    local = DATA_DIR / "tls-cert.pem"
+    if local.exists():
+        context.load_verify_locations(cafile=str(local))
+    return context
+
+
 async def verify_text(
     url: str, text: str, email: str, password: str, wait_s: float
 ) -> dict[str, Any]:
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+    trust = _trust(url)
+    async with httpx.AsyncClient(base_url=url, timeout=30, verify=trust or True) as client:
         token = await _token(client, email, password)
         ws_url = url.replace("http", "ws", 1) + "/v1/ws"
         # Listen before submitting so the push cannot arrive before we do.
         async with websockets.connect(
-            ws_url, additional_headers={"Authorization": f"Bearer {token}"}
+            ws_url, additional_headers={"Authorization": f"Bearer {token}"}, ssl=trust
         ) as ws:
             ready = json.loads(await asyncio.wait_for(ws.recv(), 10))
             if ready.get("type") != "ready":
@@ -154,6 +169,11 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="start the whole system")
     run.add_argument("--workers", type=int, default=2)
     run.add_argument("--ws-instances", type=int, default=2)
+    run.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve the gateway over HTTPS with a local self-signed certificate",
+    )
     run.set_defaults(func=_run)
     verify = sub.add_parser("verify", help="submit a text and wait for its verdict")
     verify.add_argument("text")

@@ -11,6 +11,7 @@ import json
 import os
 import secrets
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -26,6 +27,7 @@ from shared import keys
 from shared.db import create_database_if_missing, migrate_dsn
 
 from .infra import PostgresServer, RedisServer, free_port, port_answers
+from .tls import ensure_self_signed
 
 DEFAULT_PORTS = {
     "gateway": 8000,
@@ -136,6 +138,8 @@ class StackOptions:
     worker_model: str | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
     durable_pg: bool = True
+    # Gateway on HTTPS with a local self-signed certificate (satyamark/tls.py).
+    gateway_tls: bool = False
 
 
 class Stack:
@@ -214,7 +218,9 @@ class Stack:
             **self.options.extra_env,
         }
         for service, port in ports.items():
-            self._component(service, service, port)
+            self._component(
+                service, service, port, self._tls_env() if service == "gateway" else None
+            )
         for i, port in enumerate(ws_ports, start=1):
             self._component(f"ws_service-{i}", "ws_service", port)
         for i in range(1, self.options.workers + 1):
@@ -239,17 +245,27 @@ class Stack:
                 raise RuntimeError(f"workers did not join within {timeout:.0f}s")
             time.sleep(0.2)
 
+    def _tls_env(self) -> dict[str, str]:
+        if not self.options.gateway_tls:
+            return {}
+        cert, key = ensure_self_signed(self.options.data_dir)
+        return {"GATEWAY_TLS_CERT_FILE": str(cert), "GATEWAY_TLS_KEY_FILE": str(key)}
+
     @property
     def gateway_url(self) -> str:
-        return f"http://127.0.0.1:{self.components['gateway'].port}"
+        scheme = "https" if self.options.gateway_tls else "http"
+        return f"{scheme}://127.0.0.1:{self.components['gateway'].port}"
 
     def _healthy(self, component: Component) -> bool:
         if component.port is None:
             return component.alive
+        url = f"http://127.0.0.1:{component.port}/healthz"
+        context = None
+        if component.module == "gateway" and self.options.gateway_tls:
+            url = url.replace("http://", "https://", 1)
+            context = ssl.create_default_context(cafile=str(self.options.data_dir / "tls-cert.pem"))
         try:
-            with urllib.request.urlopen(
-                f"http://127.0.0.1:{component.port}/healthz", timeout=1
-            ) as response:
+            with urllib.request.urlopen(url, timeout=1, context=context) as response:
                 return bool(response.status == 200)
         except OSError:
             return False

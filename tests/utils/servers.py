@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -13,8 +14,11 @@ from satyamark.infra import free_port
 
 
 @asynccontextmanager
-async def running(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
-    """Yield the base URL (``http://127.0.0.1:PORT``) while the server runs."""
+async def running(app: FastAPI, port: int | None = None, **options: Any) -> AsyncIterator[str]:
+    """Yield the base URL (``http://127.0.0.1:PORT``) while the server runs.
+
+    ``options`` go to ``uvicorn.Config`` (``ssl_certfile``/``ssl_keyfile`` make it https).
+    """
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
@@ -22,6 +26,7 @@ async def running(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
         log_level="warning",
         lifespan="on",
         access_log=False,
+        **options,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -31,7 +36,8 @@ async def running(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
             raise RuntimeError("server stopped during start-up")
         await asyncio.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{config.port}"
+        scheme = "https" if options.get("ssl_certfile") else "http"
+        yield f"{scheme}://127.0.0.1:{config.port}"
     finally:
         server.should_exit = True
         await task
