@@ -2,11 +2,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from shared.schemas import Strict
-
-# Deliberately simple: one "@", no spaces, a dot in the domain. Deliverability is the
-# mail system's job, not ours.
-EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s.]{1,63}$"
+from shared.schemas import EMAIL_PATTERN, Strict
 
 
 class Credentials(Strict):

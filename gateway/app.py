@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from shared.http import create_http_client
@@ -48,8 +49,17 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         async def home() -> RedirectResponse:
             return RedirectResponse("/app/")
 
+    json_routes = frozenset(
+        (method, route.path)
+        for route in app.routes
+        if isinstance(route, APIRoute) and route.body_field is not None
+        for method in route.methods or ()
+    )
     app.add_middleware(
-        EdgeMiddleware, max_body_bytes=settings.max_body_bytes, hsts=settings.tls_enabled
+        EdgeMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        json_routes=json_routes,
+        hsts=settings.tls_enabled,
     )
     if settings.cors_origins:
         # Explicit allow-list only; credentials are bearer tokens, not cookies.

@@ -10,7 +10,6 @@ import orjson
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-_BODY_METHODS = {b"POST", b"PUT", b"PATCH"}
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -48,9 +47,18 @@ class _TooLarge(StarletteHTTPException):
 
 
 class EdgeMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int, hsts: bool = False) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        json_routes: frozenset[tuple[str, str]],
+        hsts: bool = False,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # (method, path) of the routes that take a JSON body; anything else is left to
+        # the router, so an undeclared method still answers 405, not 415.
+        self.json_routes = json_routes
         self.extra_headers = list(SECURITY_HEADERS)
         if hsts:
             self.extra_headers.append(
@@ -62,19 +70,15 @@ class EdgeMiddleware:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        if scope["method"].encode() in _BODY_METHODS:
+        if (scope["method"], scope["path"]) in self.json_routes:
             content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
             if content_type != b"application/json":
                 await _error(send, 415, "GW-VAL-415", "content type must be application/json")
                 return
-            declared = headers.get(b"content-length")
-            if declared is not None and (
-                not declared.isdigit() or int(declared) > self.max_body_bytes
-            ):
-                await _error(
-                    send, 413, "GW-VAL-413", f"request body over {self.max_body_bytes} bytes"
-                )
-                return
+        declared = headers.get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
+            await _error(send, 413, "GW-VAL-413", f"request body over {self.max_body_bytes} bytes")
+            return
         received = 0
         started = False
 

@@ -7,12 +7,13 @@ from typing import Annotated, Any
 import httpx
 import orjson
 from fastapi import APIRouter, Depends, Header, Request, WebSocket
+from fastapi import Path as PathParam
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from shared.errors import Unauthorized
 from shared.http import USER_ID_HEADER, call_upstream
-from shared.schemas import Strict
+from shared.schemas import EMAIL_PATTERN, TASK_ID_PATTERN, Strict
 
 from .upstreams import AuthClient, Identity, Quota, RateLimitClient
 from .ws_proxy import proxy_websocket
@@ -21,7 +22,7 @@ router = APIRouter(prefix="/v1")
 
 
 class RegisterRequest(Strict):
-    email: str = Field(max_length=254, examples=["ada@example.com"])
+    email: str = Field(pattern=EMAIL_PATTERN, max_length=254, examples=["ada@example.com"])
     password: str = Field(min_length=8, max_length=128)
 
 
@@ -153,7 +154,9 @@ async def verify(body: VerifyRequest, user: User, request: Request) -> Response:
 
 
 @router.get("/tasks/{task_id}", responses={404: {"model": ErrorBody}, **_ERRORS})
-async def get_task(task_id: str, user: User, request: Request) -> Response:
+async def get_task(
+    task_id: Annotated[str, PathParam(pattern=TASK_ID_PATTERN)], user: User, request: Request
+) -> Response:
     """One of the caller's own tasks (history and reload recovery; live results are
     pushed over the WebSocket)."""
     _, ratelimit = _clients(request)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter
 
 
 class Mark(StrEnum):
@@ -12,6 +13,13 @@ class Mark(StrEnum):
     INCORRECT = "Incorrect"
     INSUFFICIENT = "Insufficient"
     SUBJECTIVE = "Subjective"
+
+
+# Deliberately simple: one "@", no spaces, a dot in the domain. Deliverability is the
+# mail system's job, not ours.
+EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s.]{1,63}$"
+# Task ids are ULIDs; anything else cannot name a task.
+TASK_ID_PATTERN = r"^[0-9A-Za-z]{1,64}$"
 
 
 class Strict(BaseModel):
@@ -38,12 +46,37 @@ class Job(Strict):
 
 
 class CallbackResult(Verdict):
-    """What a worker POSTs to the result receiver."""
+    """What a worker POSTs to the result receiver: a verdict (``status`` may be omitted)."""
 
     taskId: str = Field(min_length=1, max_length=64)
     job_token: str = Field(min_length=16, max_length=256)
+    status: Literal["done"] = "done"
     model: str | None = Field(default=None, max_length=512)
     workerId: str | None = Field(default=None, max_length=128)
+
+
+class CallbackFailure(Strict):
+    """What a worker POSTs when a task cannot get a verdict (bad input, dead-lettered)."""
+
+    taskId: str = Field(min_length=1, max_length=64)
+    job_token: str = Field(min_length=16, max_length=256)
+    status: Literal["failed"]
+    errorCode: str = Field(pattern=r"^[A-Z]{2,8}(-[A-Z0-9]+)+$", max_length=64)
+    message: str = Field(min_length=1, max_length=2000)
+    workerId: str | None = Field(default=None, max_length=128)
+
+
+def _callback_kind(value: Any) -> str:
+    status = value.get("status") if isinstance(value, dict) else getattr(value, "status", None)
+    return "failed" if status == "failed" else "done"
+
+
+# A body with ``status: "failed"`` is a failure; anything else (no status, "done") a result.
+CallbackBody = Annotated[
+    Annotated[CallbackResult, Tag("done")] | Annotated[CallbackFailure, Tag("failed")],
+    Discriminator(_callback_kind),
+]
+CALLBACK_BODY: TypeAdapter[CallbackResult | CallbackFailure] = TypeAdapter(CallbackBody)
 
 
 class UserEvent(BaseModel):
