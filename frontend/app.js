@@ -1,18 +1,36 @@
 // SatyaMark's minimal web client: log in, open the WebSocket (token sent as the first
-// message, never in the URL), submit texts, show verdicts as they are pushed.
+// message, never in the URL), submit texts, show verdicts as they are pushed. The id of
+// the last event seen is kept in sessionStorage and sent on reconnect, so verdicts pushed
+// while the socket was down are replayed; if the server says history was truncated, the
+// pending rows are reloaded from /v1/tasks.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 let token = sessionStorage.getItem("satyamark.token");
+let lastEventId = sessionStorage.getItem("satyamark.lastEventId");
 let socket = null;
 const rows = new Map(); // taskId -> table row
 
 function showError(message) { $("error").textContent = message || ""; }
 
+function remember(eventId) {
+  if (!eventId) return;
+  lastEventId = eventId;
+  sessionStorage.setItem("satyamark.lastEventId", eventId);
+}
+
+function forgetEvents() {
+  lastEventId = null;
+  sessionStorage.removeItem("satyamark.lastEventId");
+}
+
 async function api(path, body) {
-  const headers = { "content-type": "application/json" };
+  const headers = {};
+  if (body !== undefined) headers["content-type"] = "application/json";
   if (token) headers.authorization = `Bearer ${token}`;
-  const response = await fetch(`/v1${path}`, { method: "POST", headers, body: JSON.stringify(body) });
+  const init = body === undefined ? { method: "GET", headers }
+                                   : { method: "POST", headers, body: JSON.stringify(body) };
+  const response = await fetch(`/v1${path}`, init);
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
     const retry = response.headers.get("retry-after");
@@ -49,14 +67,32 @@ function fill(taskId, event) {
   reason.textContent = event.reason;
 }
 
+// History has a hole: ask the task API for every row still waiting.
+async function reloadPending() {
+  for (const [taskId, tr] of rows) {
+    if (tr.children[1].textContent !== "…") continue;
+    try {
+      const task = await api(`/tasks/${encodeURIComponent(taskId)}`);
+      if (task.status === "done") fill(taskId, { type: "result", cached: task.cached, ...task.result });
+      else if (task.status === "failed") fill(taskId, { type: "failed", ...task.error });
+    } catch (error) { showError(error.message); }
+  }
+}
+
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   socket = new WebSocket(`${scheme}://${location.host}/v1/ws`);
-  socket.onopen = () => socket.send(JSON.stringify({ type: "auth", token }));
+  socket.onopen = () => socket.send(JSON.stringify({ type: "auth", token, lastEventId }));
   socket.onmessage = (message) => {
     const event = JSON.parse(message.data);
-    if (event.type === "ready") $("socket-state").textContent = "live";
-    else if (event.type === "result" || event.type === "failed") fill(event.taskId, event);
+    if (event.type === "ready") {
+      $("socket-state").textContent = "live";
+      // A first connection starts from the newest event; a resumed one from its own.
+      if (!lastEventId) remember(event.lastEventId);
+    } else if (event.type === "result" || event.type === "failed") {
+      fill(event.taskId, event);
+      remember(event.eventId);
+    } else if (event.type === "truncated") reloadPending();
     else if (event.type === "error") showError(`${event.errorCode}: ${event.message}`);
   };
   socket.onclose = (close) => {
@@ -75,6 +111,7 @@ function enter() {
 function logout() {
   token = null;
   sessionStorage.removeItem("satyamark.token");
+  forgetEvents();
   $("login").hidden = false;
   $("workspace").hidden = true;
 }
@@ -87,6 +124,7 @@ $("auth-form").addEventListener("submit", async (event) => {
     const data = await api(`/auth/${action}`, { email: $("email").value, password: $("password").value });
     token = data.access_token;
     sessionStorage.setItem("satyamark.token", token);
+    forgetEvents(); // event ids belong to one user's log
     enter();
   } catch (error) { showError(error.message); }
 });

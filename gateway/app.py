@@ -51,7 +51,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
 
     json_routes = frozenset(
         (method, route.path)
-        for route in app.routes
+        for route in router.routes
         if isinstance(route, APIRoute) and route.body_field is not None
         for method in route.methods or ()
     )

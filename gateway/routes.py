@@ -177,5 +177,7 @@ async def websocket(client: WebSocket) -> None:
     forward = {}
     if "authorization" in client.headers:
         forward["Authorization"] = client.headers["authorization"]
+    if "last-event-id" in client.headers:  # header-authenticated clients resume with it
+        forward["Last-Event-ID"] = client.headers["last-event-id"]
     upstream = client.app.state.ws_picker.next()
     await proxy_websocket(client, upstream, forward_headers=forward)

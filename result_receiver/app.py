@@ -20,12 +20,12 @@ from shared.errors import (
 from shared.notify import UserNotifier
 from shared.redis_client import create_redis
 from shared.result_cache import ResultCache
-from shared.schemas import CallbackResult, Verdict
+from shared.schemas import CALLBACK_BODY, CallbackFailure, CallbackResult, Verdict
 from shared.service import new_app
 from shared.signing import SignatureError, verify
 
 from .config import ReceiverSettings
-from .store import Outcome, ResultStore
+from .store import Outcome, ResultStore, StoredTask
 
 
 class BadSignature(Unauthorized):
@@ -45,6 +45,30 @@ async def _read_body(request: Request, limit: int) -> bytes:
             raise PayloadTooLarge(f"callback body over {limit} bytes", code="RR-VAL-413")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def _announce_result(request: Request, task: StoredTask, result: CallbackResult) -> None:
+    """Cache the verdict for both hashes and push it to the user's sockets."""
+    verdict = Verdict(mark=result.mark, reason=result.reason, confidence=result.confidence)
+    event = {
+        "type": "result",
+        "taskId": result.taskId,
+        "cached": False,
+        **verdict.model_dump(mode="json"),
+    }
+    await request.app.state.cache.store(task.text_hash, task.summary_hash, verdict)
+    await request.app.state.notifier.publish(task.user_id, event)
+
+
+async def _announce_failure(request: Request, task: StoredTask, failure: CallbackFailure) -> None:
+    """Tell the user; a failure is never cached (the next submission may succeed)."""
+    event = {
+        "type": "failed",
+        "taskId": failure.taskId,
+        "errorCode": failure.errorCode,
+        "message": failure.message,
+    }
+    await request.app.state.notifier.publish(task.user_id, event)
 
 
 def create_app(settings: ReceiverSettings) -> FastAPI:
@@ -77,7 +101,7 @@ def create_app(settings: ReceiverSettings) -> FastAPI:
             code = "RR-SIG-STALE" if exc.stale else "RR-SIG-401"
             raise BadSignature(exc.reason, code=code) from exc
         try:
-            result = CallbackResult.model_validate_json(body)
+            result = CALLBACK_BODY.validate_json(body)
         except ValidationError as exc:
             raise ValidationFailed(
                 f"callback body invalid: {exc.errors()[0]['msg']}", code="RR-VAL-422"
@@ -98,20 +122,18 @@ def create_app(settings: ReceiverSettings) -> FastAPI:
             raise ReplayedDelivery()
         store: ResultStore = request.app.state.store
         try:
-            outcome, task = await store.record(result)
+            if isinstance(result, CallbackFailure):
+                outcome, task = await store.record_failure(result)
+            else:
+                outcome, task = await store.record(result)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise UpstreamUnavailable("database unavailable", code="RR-DEP-503") from exc
         if outcome is Outcome.STORED:
-            verdict = Verdict(mark=result.mark, reason=result.reason, confidence=result.confidence)
-            event = {
-                "type": "result",
-                "taskId": result.taskId,
-                "cached": False,
-                **verdict.model_dump(mode="json"),
-            }
             try:
-                await request.app.state.cache.store(task.text_hash, task.summary_hash, verdict)
-                await request.app.state.notifier.publish(task.user_id, event)
+                if isinstance(result, CallbackFailure):
+                    await _announce_failure(request, task, result)
+                else:
+                    await _announce_result(request, task, result)
             except RedisError as exc:
                 raise UpstreamUnavailable("cache unavailable", code="RR-DEP-503") from exc
         return {"accepted": True, "duplicate": outcome is Outcome.DUPLICATE}

@@ -10,7 +10,7 @@ from enum import Enum
 import asyncpg
 
 from shared.errors import Conflict, Forbidden, NotFound
-from shared.schemas import CallbackResult
+from shared.schemas import CallbackFailure, CallbackResult
 
 
 class Outcome(Enum):
@@ -38,6 +38,18 @@ class WrongJobToken(Forbidden):
 class ConflictingResult(Conflict):
     code = "RR-CONF-409"
     default_message = "the task already has a different result"
+
+
+class ConflictingFailure(Conflict):
+    code = "RR-CONF-409"
+    default_message = "the task already has a result or a different failure"
+
+
+_TASK_FIELDS = "user_id, text_hash, summary_hash"
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class ResultStore:
@@ -82,3 +94,34 @@ class ResultStore:
         if row["status"] == "done" and same:
             return StoredTask(row["user_id"], row["text_hash"], row["summary_hash"])
         raise ConflictingResult()
+
+    async def record_failure(self, failure: CallbackFailure) -> tuple[Outcome, StoredTask]:
+        """Mark a queued task ``failed``; the same failure again is a duplicate."""
+        token_hash = _token_hash(failure.job_token)
+        row = await self._pool.fetchrow(
+            "UPDATE ai_results SET status = 'failed', error_code = $2, error_message = $3,"
+            " updated_at = now(), completed_at = now()"
+            " WHERE id = $1 AND status = 'queued' AND job_token_hash = $4"
+            f" RETURNING {_TASK_FIELDS}",
+            failure.taskId,
+            failure.errorCode,
+            failure.message,
+            token_hash,
+        )
+        if row is not None:
+            return Outcome.STORED, StoredTask(row["user_id"], row["text_hash"], row["summary_hash"])
+        row = await self._pool.fetchrow(
+            f"SELECT {_TASK_FIELDS}, status, error_code, job_token_hash"
+            " FROM ai_results WHERE id = $1",
+            failure.taskId,
+        )
+        if row is None:
+            raise UnknownTask()
+        if not row["job_token_hash"] or not hmac.compare_digest(token_hash, row["job_token_hash"]):
+            raise WrongJobToken()
+        # Another worker (or a retried callback) reporting the same failure: nothing new.
+        if row["status"] == "failed" and row["error_code"] == failure.errorCode:
+            return Outcome.DUPLICATE, StoredTask(
+                row["user_id"], row["text_hash"], row["summary_hash"]
+            )
+        raise ConflictingFailure()

@@ -21,6 +21,11 @@ def ws_user(user_id: str) -> str:
     return f"ws:user:{user_id}"
 
 
+def user_events(user_id: str) -> str:
+    """Stream of one user's result/failed events (the replay log); entry id = eventId."""
+    return f"events:user:{user_id}"
+
+
 def ws_instance_channel(instance_id: str) -> str:
     """Pub/sub channel one ws_service instance listens on for events to its sockets."""
     return f"ws:instance:{instance_id}"
@@ -34,3 +39,8 @@ def ratelimit_bucket(endpoint: str, subject: str) -> str:
 def callback_seen(message_id: str) -> str:
     """Marks a callback delivery id as used, so a replayed delivery is refused."""
     return f"callback:seen:{message_id}"
+
+
+def job_attempts(entry_id: str) -> str:
+    """JSON list of the failed attempts of one job stream entry (for its DLQ record)."""
+    return f"{JOB_STREAM}:attempts:{entry_id}"

@@ -1,12 +1,19 @@
-"""Telling ws_service that a user has a new event, whichever instance holds the sockets.
+"""A user's events: logged for replay, and pushed to whichever instance holds the sockets.
 
-``ws:user:<userId>`` maps each socket id to the ws_service instance that holds it; one
-Lua script publishes the event once to each of those instances' channels.
+Every result/failed event of a user is appended to the stream ``events:user:<userId>``
+(capped by length and by age); the stream entry id is the event's ``eventId``, which
+only ever grows for a user. In the same Lua script the event is published once to the
+channel of each ws_service instance found in ``ws:user:<userId>`` (socketId ->
+instanceId) as ``{"userId", "eventId", "event"}``. ws_service replays the log to a
+client that reconnects with the last ``eventId`` it saw (see ``EventLog.read``).
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
@@ -15,16 +22,107 @@ from redis.commands.core import AsyncScript
 from . import keys
 from .redis_client import load_script
 
-_SCRIPT = Path(__file__).with_name("lua") / "publish_user_event.lua"
+_LUA = Path(__file__).with_name("lua")
+_PUBLISH = _LUA / "publish_user_event.lua"
+_READ = _LUA / "read_user_events.lua"
+
+DEFAULT_MAX_EVENTS = 1000
+DEFAULT_MAX_AGE_S = 7 * 24 * 3600
+
+_EVENT_ID = re.compile(r"(\d{1,20})-(\d{1,20})")
+_MAX_MS = 2**63  # far past any clock; keeps "after this id" computable
+_MAX_SEQ = 2**64
+
+
+class BadEventId(ValueError):
+    """A ``lastEventId`` that is not a stream id ``<milliseconds>-<sequence>``."""
+
+
+def parse_event_id(value: object) -> tuple[int, int]:
+    """``"1700000000000-3"`` -> ``(1700000000000, 3)``; raises BadEventId otherwise."""
+    match = _EVENT_ID.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        raise BadEventId("lastEventId must be an event id like '1700000000000-0'")
+    ms, seq = int(match[1]), int(match[2])
+    if ms >= _MAX_MS or seq >= _MAX_SEQ:
+        raise BadEventId("lastEventId out of range")
+    return ms, seq
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    event_id: str
+    instances: int
 
 
 class UserNotifier:
-    def __init__(self, client: aioredis.Redis) -> None:
-        self._script: AsyncScript = load_script(client, _SCRIPT)
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        *,
+        max_events: int = DEFAULT_MAX_EVENTS,
+        max_age_s: int = DEFAULT_MAX_AGE_S,
+    ) -> None:
+        if max_events < 1 or max_age_s < 1:
+            raise ValueError("the event log must keep at least one event for one second")
+        self._script: AsyncScript = load_script(client, _PUBLISH)
+        self._max_events = max_events
+        self._max_age_ms = max_age_s * 1000
 
     async def publish(self, user_id: str, event: dict[str, object]) -> int:
-        """Publish ``event`` for ``user_id``; return how many instances got it."""
-        message = orjson.dumps({"userId": user_id, "event": event}).decode()
-        prefix = keys.ws_instance_channel("")
-        sent = await self._script(keys=[keys.ws_user(user_id)], args=[prefix, message])
-        return int(sent)
+        """Log and publish ``event`` for ``user_id``; return how many instances got it."""
+        return (await self.publish_event(user_id, event)).instances
+
+    async def publish_event(self, user_id: str, event: dict[str, object]) -> Published:
+        """Log and publish ``event`` for ``user_id``; return its eventId and fan-out."""
+        body = {k: v for k, v in event.items() if k != "eventId"}
+        reply = await self._script(
+            keys=[keys.ws_user(user_id), keys.user_events(user_id)],
+            args=[
+                keys.ws_instance_channel(""),
+                orjson.dumps(user_id).decode(),
+                orjson.dumps(body).decode(),
+                self._max_events,
+                self._max_age_ms,
+            ],
+        )
+        event_id, sent = reply
+        return Published(str(event_id), int(sent))
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """The log as one atomic read saw it.
+
+    ``newest``: id of the newest logged event (None: empty log). ``events``: the events
+    after the requested id, oldest first, each with its ``eventId``. ``truncated``: some
+    events after the requested id may be missing (trimmed, or more than the limit).
+    """
+
+    newest: str | None
+    truncated: bool = False
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+class EventLog:
+    def __init__(self, client: aioredis.Redis) -> None:
+        self._script: AsyncScript = load_script(client, _READ)
+
+    async def read(self, user_id: str, after: str | None, limit: int) -> History:
+        """The log's newest id and, when ``after`` is given, the (at most ``limit``
+        newest) events after it. Raises BadEventId for a malformed ``after``."""
+        if after is not None:
+            parse_event_id(after)
+        reply = await self._script(
+            keys=[keys.user_events(user_id)], args=[after or "", max(1, limit)]
+        )
+        newest, truncated, *flat = reply
+        events: list[dict[str, Any]] = []
+        for event_id, text in zip(flat[::2], flat[1::2], strict=True):
+            try:
+                event = orjson.loads(text)
+            except orjson.JSONDecodeError:
+                continue
+            if isinstance(event, dict):
+                events.append({**event, "eventId": str(event_id)})
+        return History(str(newest) or None, bool(int(truncated)), events)

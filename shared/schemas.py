@@ -15,9 +15,13 @@ class Mark(StrEnum):
     SUBJECTIVE = "Subjective"
 
 
-# Deliberately simple: one "@", no spaces, a dot in the domain. Deliverability is the
-# mail system's job, not ours.
-EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s.]{1,63}$"
+# Deliberately simple and ASCII-only (one "@", a dot in the domain), written without
+# \s or \w so it means the same in every regex engine that reads our OpenAPI schema.
+# Deliverability is the mail system's job, not ours.
+EMAIL_PATTERN = (
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}"  # local part
+    r"@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+$"  # domain labels
+)
 # Task ids are ULIDs; anything else cannot name a task.
 TASK_ID_PATTERN = r"^[0-9A-Za-z]{1,64}$"
 

@@ -11,7 +11,7 @@ import httpx
 import orjson
 from ulid import ULID
 
-from shared.schemas import CallbackResult, Job, Verdict
+from shared.schemas import CallbackFailure, CallbackResult, Job, Verdict
 from shared.signing import sign
 
 log = logging.getLogger(__name__)
@@ -35,14 +35,14 @@ def _backoff(attempt: int, base_s: float) -> float:
 async def post_result(
     client: httpx.AsyncClient,
     url: str,
-    result: CallbackResult,
+    result: CallbackResult | CallbackFailure,
     secret: bytes,
     *,
     attempts: int = 4,
     backoff_s: float = 0.25,
 ) -> Delivery:
     """POST ``result`` to ``url``; each attempt has its own delivery id and signature."""
-    body = orjson.dumps(result.model_dump(mode="json"))
+    body = orjson.dumps(result.model_dump(mode="json", exclude_none=True))
     for attempt in range(attempts):
         headers = sign(secret, str(ULID()), body)
         headers["content-type"] = "application/json"
@@ -93,5 +93,22 @@ def result_for(job: Job, verdict: Verdict, *, model: str, worker_id: str) -> Cal
         confidence=verdict.confidence,
         job_token=job.job_token,
         model=model[:512],
+        workerId=worker_id[:128],
+    )
+
+
+def failure_for(
+    job: Job | dict[str, str], code: str, message: str, *, worker_id: str
+) -> CallbackFailure:
+    """The failure callback body for ``job`` (or a raw entry with taskId and job_token)."""
+    task_id, token = (
+        (job.taskId, job.job_token) if isinstance(job, Job) else (job["taskId"], job["job_token"])
+    )
+    return CallbackFailure(
+        taskId=task_id,
+        job_token=token,
+        status="failed",
+        errorCode=code,
+        message=message[:2000],
         workerId=worker_id[:128],
     )

@@ -41,7 +41,14 @@ class WorkerSettings(CommonSettings, RedisSettingsMixin, CallbackSecretMixin):
     callback_timeout_s: float = Field(default=10.0, gt=0)
     callback_attempts: int = Field(default=4, ge=1, le=20)
     callback_backoff_s: float = Field(default=0.25, ge=0)
+    # Texts longer than this fail as WK-INPUT-TOO-LONG (never truncated silently).
     max_text_chars: int = Field(default=20_000, ge=1)
+    # Attempts per job, counted by Redis (the pending list's delivery counter); then the
+    # task fails and the entry moves to the DLQ. Retries wait an exponential backoff
+    # (base * 2^(attempt-1), capped, half of it random jitter).
+    max_attempts: int = Field(default=5, ge=1, le=100)
+    retry_backoff_s: float = Field(default=2.0, ge=0)
+    retry_backoff_max_s: float = Field(default=30.0, ge=0)
     # Softmax temperature over cosine similarities (they span a narrow range).
     temperature: float = Field(default=0.05, gt=0)
     drain_timeout_s: float = Field(default=30.0, ge=0)

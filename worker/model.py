@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -167,18 +168,36 @@ class EmbeddingJudge:
         return Verdict(mark=mark, reason=reason, confidence=round(float(probs[best]) * 100))
 
 
-def judge_each(judge: Judge, texts: list[str]) -> list[Verdict | None]:
+@dataclass(frozen=True, slots=True)
+class ModelFailure:
+    """Why the model gave no verdict for one text (the error stays internal)."""
+
+    code: str  # WK-MODEL-OOM or WK-MODEL-ERROR
+    error: str
+
+
+def _failure(exc: Exception) -> ModelFailure:
+    oom = isinstance(exc, (MemoryError, torch.cuda.OutOfMemoryError)) or (
+        "out of memory" in str(exc).lower()
+    )
+    if oom and torch.cuda.is_available():
+        torch.cuda.empty_cache()  # give the next batch a chance
+    code = "WK-MODEL-OOM" if oom else "WK-MODEL-ERROR"
+    return ModelFailure(code, f"{type(exc).__name__}: {exc}"[:1000])
+
+
+def judge_each(judge: Judge, texts: list[str]) -> list[Verdict | ModelFailure]:
     """``judge.judge(texts)``, but a failing batch is retried text by text so one bad
-    input cannot fail the others; ``None`` where a text still fails."""
+    input cannot fail the others; a ``ModelFailure`` where a text still fails."""
     try:
         verdicts = judge.judge(texts)
         if len(verdicts) != len(texts):
             raise RuntimeError(f"{len(verdicts)} verdicts for {len(texts)} texts")
         return list(verdicts)
-    except Exception:
+    except Exception as exc:
         if len(texts) == 1:
             log.exception("judging a text of %d chars failed", len(texts[0]))
-            return [None]
+            return [_failure(exc)]
         log.exception("judging a batch of %d failed; retrying one by one", len(texts))
     return [judge_each(judge, [text])[0] for text in texts]
 

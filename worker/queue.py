@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
@@ -16,7 +17,10 @@ from shared.redis_client import load_script
 
 log = logging.getLogger(__name__)
 
-_REFRESH_LUA = Path(__file__).with_name("lua") / "refresh_lease.lua"
+_LUA = Path(__file__).with_name("lua")
+# Failed attempts are kept this long at most (a job that is never finished or
+# dead-lettered must not leave its history behind forever).
+_ATTEMPTS_TTL_S = 7 * 24 * 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +46,7 @@ class JobQueue:
         reader: aioredis.Redis | None = None,
         stream: str = keys.JOB_STREAM,
         group: str = keys.WORKER_GROUP,
+        dlq: str = keys.JOB_DLQ_STREAM,
     ) -> None:
         self.client = client
         # Blocking reads get a client whose socket timeout outlasts BLOCK.
@@ -49,7 +54,10 @@ class JobQueue:
         self.consumer = consumer
         self.stream = stream
         self.group = group
-        self._refresh = load_script(client, _REFRESH_LUA)
+        self.dlq = dlq
+        self._refresh = load_script(client, _LUA / "refresh_lease.lua")
+        self._retry_claim = load_script(client, _LUA / "retry_claim.lua")
+        self._dead_letter = load_script(client, _LUA / "dead_letter.lua")
 
     async def ensure_group(self) -> None:
         """Create the group (and stream) if missing; from id 0 so nothing queued is lost."""
@@ -104,6 +112,54 @@ class JobQueue:
         return set(done)
 
     async def ack(self, *ids: str) -> int:
+        """Acknowledge ``ids`` and forget their failed attempts."""
         if not ids:
             return 0
-        return int(await self.client.xack(self.stream, self.group, *ids))
+        async with self.client.pipeline(transaction=False) as pipe:
+            pipe.xack(self.stream, self.group, *ids)
+            pipe.delete(*(keys.job_attempts(i) for i in ids))
+            acked, _ = await pipe.execute()
+        return int(acked)
+
+    # -- attempts and dead letters ----------------------------------------------------
+
+    async def deliveries(self, entry_id: str) -> tuple[str, int] | None:
+        """(owner, delivery count) of a pending entry, from Redis' pending list."""
+        rows: Any = await self.client.xpending_range(
+            self.stream, self.group, min=entry_id, max=entry_id, count=1
+        )
+        if not rows:
+            return None
+        return str(rows[0]["consumer"]), int(rows[0]["times_delivered"])
+
+    async def record_attempt(self, entry_id: str, attempt: dict[str, Any]) -> None:
+        """Append one failed attempt (JSON) to the entry's history."""
+        key = keys.job_attempts(entry_id)
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.rpush(key, orjson.dumps(attempt).decode())
+            pipe.expire(key, _ATTEMPTS_TTL_S)
+            await pipe.execute()
+
+    async def retry_claim(self, entry_id: str) -> tuple[int, StreamEntry] | None:
+        """Claim our own entry again (a new delivery); None if it is no longer ours."""
+        reply: Any = await self._retry_claim(
+            keys=[self.stream], args=[self.group, self.consumer, entry_id]
+        )
+        if not reply:
+            return None
+        flat = list(reply[1])
+        return int(reply[0]), StreamEntry(entry_id, dict(zip(flat[::2], flat[1::2], strict=True)))
+
+    async def dead_letter(
+        self, entry_id: str, error_code: str, last_error: str, callback: str
+    ) -> tuple[str, int] | None:
+        """Move our pending entry to the DLQ with its history: (DLQ id, deliveries).
+
+        Atomic (one script): the copy, XACK and XDEL happen together or not at all.
+        None if the entry is not ours (another worker took it over) or gone.
+        """
+        reply: Any = await self._dead_letter(
+            keys=[self.stream, self.dlq, keys.job_attempts(entry_id)],
+            args=[self.group, self.consumer, entry_id, error_code, last_error, callback],
+        )
+        return (str(reply[0]), int(reply[1])) if reply else None

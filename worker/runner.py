@@ -13,38 +13,25 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 import httpx
 import redis.asyncio as aioredis
-from pydantic import ValidationError
 from redis.exceptions import RedisError
 
 from shared.http import create_http_client
 from shared.redis_client import create_redis
-from shared.schemas import Job, Verdict
 
-from .callback import Delivery, post_result, result_for
+from .attempts import Outcomes, check_input
 from .config import WorkerSettings
 from .flow import Slots, next_batch
-from .model import Judge, judge_each, load_judge
-from .queue import JobQueue, StreamEntry
+from .model import Judge, ModelFailure, judge_each, load_judge
+from .queue import JobQueue
+from .types import Item
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class _Item:
-    entry_id: str
-    job: Job
-
-
-def parse_job(fields: dict[str, str]) -> Job:
-    """Validate an entry; fields we do not know (traceparent, attempt …) are ignored."""
-    return Job.model_validate({k: v for k, v in fields.items() if k in Job.model_fields})
-
-
-class Worker:
+class Worker(Outcomes):
     """One worker process: ``async with Worker(settings) as w: await w.run()``.
 
     The model is loaded and warmed up in ``__aenter__`` before the worker joins the
@@ -58,9 +45,11 @@ class Worker:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="judge")
         self._stopping = asyncio.Event()
         self._slots = Slots(settings.max_in_flight)
-        self._pending: asyncio.Queue[_Item | None] = asyncio.Queue()
+        self._pending: asyncio.Queue[Item | None] = asyncio.Queue()
         self._in_flight: set[str] = set()
         self._callbacks: set[asyncio.Task[None]] = set()
+        # Entries waiting out a retry backoff (pending, lease not renewed, slot held).
+        self._retries: dict[str, asyncio.Task[None]] = {}
         self._redis: aioredis.Redis | None = None
         self._reader: aioredis.Redis | None = None
         self._http: httpx.AsyncClient | None = None
@@ -75,6 +64,10 @@ class Worker:
     def queue(self) -> JobQueue:
         assert self._queue is not None, "enter the worker first"
         return self._queue
+
+    @property
+    def judge_name(self) -> str:
+        return self.judge.name
 
     async def __aenter__(self) -> Worker:
         if self._judge is None:
@@ -109,6 +102,8 @@ class Worker:
         """Stop reading; ``run`` returns once in-flight entries are finished (or drained)."""
         self._stopping.set()
         self._slots.close()
+        for task in self._retries.values():
+            task.cancel()  # waiting entries stay pending for another worker
 
     @property
     def in_flight(self) -> int:
@@ -137,39 +132,6 @@ class Worker:
                 )
             lease.cancel()
         log.info("worker %s stopped", self.settings.consumer)
-
-    # -- entries -----------------------------------------------------------------------
-
-    def _done(self, entry_id: str) -> None:
-        self._in_flight.discard(entry_id)
-        self._slots.release()
-
-    async def _admit(self, entries: list[StreamEntry]) -> None:
-        """Queue valid entries for the model (their slots are already reserved)."""
-        for entry in entries:
-            try:
-                job = parse_job(entry.fields)
-            except ValidationError as exc:
-                # A malformed entry can never succeed: ack it so it does not come back
-                # every lease. (Failing its task is left to the dead-letter handling.)
-                log.error(
-                    "dropping malformed entry %s (task %s): %s",
-                    entry.id,
-                    entry.fields.get("taskId", "?") if entry.fields else "entry deleted",
-                    exc.errors(include_url=False, include_input=False),
-                )
-                await self._ack_quietly(entry.id)
-                self._slots.release(1)
-                continue
-            self._in_flight.add(entry.id)
-            self._pending.put_nowait(_Item(entry.id, job))
-
-    async def _ack_quietly(self, entry_id: str) -> None:
-        try:
-            await self.queue.ack(entry_id)
-        except RedisError as exc:
-            # Still pending: it comes back after a lease and is acked then.
-            log.warning("could not ack entry %s (%s)", entry_id, exc)
 
     # -- reader ----------------------------------------------------------------------
 
@@ -259,39 +221,26 @@ class Worker:
             s = self.settings
             loop = asyncio.get_running_loop()
             while batch := await next_batch(self._pending, s.batch_size, s.batch_wait_ms / 1000):
-                texts = [item.job.payload for item in batch]
+                runnable = []
+                for item in batch:
+                    problem = check_input(item.job.payload, s.max_text_chars)
+                    if problem is None:
+                        runnable.append(item)
+                    else:
+                        self._spawn(item.entry_id, self.input_failed(item, *problem))
+                if not runnable:
+                    continue
+                texts = [item.job.payload for item in runnable]
                 verdicts = await loop.run_in_executor(self._executor, judge_each, self.judge, texts)
-                for item, verdict in zip(batch, verdicts, strict=True):
-                    if verdict is None:  # the model failed on it: leave it for a retry
-                        self._done(item.entry_id)
-                        continue
-                    task = asyncio.create_task(self._deliver(item, verdict))
-                    self._callbacks.add(task)
-                    task.add_done_callback(self._callbacks.discard)
+                for item, verdict in zip(runnable, verdicts, strict=True):
+                    if isinstance(verdict, ModelFailure):
+                        work = self.attempt_failed(item, verdict.code, verdict.error)
+                    else:
+                        work = self.deliver(item, verdict)
+                    self._spawn(item.entry_id, work)
             if self._callbacks:
                 await asyncio.gather(*self._callbacks)
         finally:
-            for task in self._callbacks:
+            for task in [*self._callbacks, *self._retries.values()]:
                 task.cancel()
-
-    async def _deliver(self, item: _Item, verdict: Verdict) -> None:
-        s = self.settings
-        try:
-            result = result_for(item.job, verdict, model=self.judge.name, worker_id=s.consumer)
-            assert self._http is not None
-            outcome = await post_result(
-                self._http,
-                item.job.callback_url,
-                result,
-                s.callback_secret.get_secret_value().encode(),
-                attempts=s.callback_attempts,
-                backoff_s=s.callback_backoff_s,
-            )
-            if outcome is Delivery.ACCEPTED:
-                await self._ack_quietly(item.entry_id)
-            else:
-                log.warning("task %s: result %s; entry stays pending", item.job.taskId, outcome)
-        except Exception:
-            log.exception("delivering task %s failed; entry stays pending", item.job.taskId)
-        finally:
-            self._done(item.entry_id)
+            await asyncio.gather(*self._retries.values(), return_exceptions=True)

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from shared import keys
 from shared.http import create_http_client
+from shared.notify import EventLog
 from shared.redis_client import create_redis
 from shared.service import new_app
 
@@ -51,7 +52,7 @@ def create_app(settings: WsSettings) -> FastAPI:
             # Accept no socket before events for it can reach us.
             async with asyncio.timeout(_SUBSCRIBE_TIMEOUT_S):
                 await subscribed.wait()
-            app.state.runtime = Runtime(settings, hub, AuthClient(http))
+            app.state.runtime = Runtime(settings, hub, AuthClient(http), EventLog(redis))
             log.info("ws_service instance %s listening on %s", settings.instance_id, channel)
             yield
         finally:

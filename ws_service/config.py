@@ -34,3 +34,6 @@ class WsSettings(CommonSettings, RedisSettingsMixin):
     # ws:user:<id> hashes expire unless refreshed, so a crashed instance's entries go away.
     registration_ttl_s: int = Field(3600, ge=30)
     shutdown_close_timeout_s: float = Field(5.0, gt=0)
+    # Most events replayed to a reconnecting client (the newest win; older ones are
+    # reported as truncated). Match or exceed the publishers' event log length.
+    replay_max_events: int = Field(1000, ge=1, le=10_000)

@@ -8,6 +8,8 @@ from typing import Annotated
 from fastapi import Depends
 from starlette.websockets import WebSocket
 
+from shared.notify import EventLog
+
 from .auth import AuthClient
 from .config import WsSettings
 from .hub import Hub
@@ -18,6 +20,7 @@ class Runtime:
     settings: WsSettings
     hub: Hub
     auth: AuthClient
+    events: EventLog
 
 
 def get_runtime(websocket: WebSocket) -> Runtime:

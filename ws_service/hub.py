@@ -77,11 +77,11 @@ class Hub:
             del self._by_user[conn.user_id]
         return True
 
-    def deliver(self, user_id: str, text: str) -> int:
+    def deliver(self, user_id: str, text: str, event_id: str | None = None) -> int:
         """Queue ``text`` on every local socket of ``user_id``; never waits."""
         sent = 0
         for conn in self.sockets_of(user_id):
-            sent += conn.push(text)
+            sent += conn.push(text, event_id)
         return sent
 
     async def refresh(self) -> None:

@@ -1,8 +1,9 @@
 """This instance's pub/sub channel: events for users whose sockets we hold.
 
-Publishers (shared.notify.UserNotifier) send ``{"userId", "event"}`` once per instance;
-we fan it out to the user's local sockets. Pub/sub is fire-and-forget, so the listener
-reconnects on its own and logs what a gap may have cost.
+Publishers (shared.notify.UserNotifier) send ``{"userId", "eventId", "event"}`` once per
+instance; we fan the event, with its ``eventId``, out to the user's local sockets.
+Pub/sub is fire-and-forget, so the listener reconnects on its own and logs what a gap
+may have cost (the events stay in the user's log for a reconnecting client).
 """
 
 from __future__ import annotations
@@ -31,11 +32,18 @@ def dispatch(hub: Hub, data: str | bytes) -> int:
     except (orjson.JSONDecodeError, KeyError, TypeError):
         log.warning("dropping malformed event message: %.200r", data)
         return 0
-    if not isinstance(user_id, str) or not isinstance(event, dict):
+    event_id = envelope.get("eventId")
+    if (
+        not isinstance(user_id, str)
+        or not isinstance(event, dict)
+        or not isinstance(event_id, str | None)
+    ):
         log.warning("dropping event message with wrong shape: %.200r", data)
         return 0
+    if event_id is not None:
+        event = {**event, "eventId": event_id}
     # Serialise once, however many sockets the user has here.
-    return hub.deliver(user_id, orjson.dumps(event).decode())
+    return hub.deliver(user_id, orjson.dumps(event).decode(), event_id)
 
 
 async def run_listener(

@@ -19,8 +19,18 @@ def error(code: str, message: str) -> str:
     return dumps({"type": "error", "errorCode": code, "message": message})
 
 
-def ready(socket_id: str, user_id: str) -> str:
-    return dumps({"type": "ready", "socketId": socket_id, "userId": user_id})
+def ready(socket_id: str, user_id: str, last_event_id: str | None = None) -> str:
+    """``lastEventId``: the user's newest logged event when the socket was set up; every
+    later event is pushed live (null: no event logged yet)."""
+    return dumps(
+        {"type": "ready", "socketId": socket_id, "userId": user_id, "lastEventId": last_event_id}
+    )
+
+
+def truncated(oldest_event_id: str | None) -> str:
+    """Events between the client's lastEventId and ``oldestEventId`` (the first replayed
+    one; null: none replayed) may be missing: the client should fetch /v1/tasks."""
+    return dumps({"type": "truncated", "oldestEventId": oldest_event_id})
 
 
 PONG = dumps({"type": "pong"})

@@ -1,4 +1,7 @@
-"""``WS /ws``: authenticate, register, then relay events until either side leaves."""
+"""``WS /ws``: authenticate, register, replay, then relay events until either side leaves.
+
+The resume protocol (``lastEventId``, ``truncated``) is described in ``replay``.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from .connection import (
     Connection,
 )
 from .deps import Runtime, RuntimeDep
+from .replay import greet
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -31,9 +35,10 @@ router = APIRouter()
 @router.websocket("/ws")
 async def websocket_endpoint(websocket: WebSocket, rt: RuntimeDep) -> None:
     await websocket.accept()
-    identity = await _authenticate(websocket, rt)
-    if identity is None:
+    authenticated = await _authenticate(websocket, rt)
+    if authenticated is None:
         return
+    identity, last_event_id = authenticated
     conn = Connection(
         websocket,
         identity.user_id,
@@ -47,23 +52,31 @@ async def websocket_endpoint(websocket: WebSocket, rt: RuntimeDep) -> None:
         await _close(websocket, CLOSE_TRY_AGAIN, "WS-DEP-503", "cannot register socket, retry")
         return
     try:
-        conn.push(messages.ready(conn.socket_id, conn.user_id))
-        await _serve(conn, rt.settings, identity.expires_at)
+        try:
+            greeted = await greet(conn, rt.events, last_event_id, rt.settings.replay_max_events)
+        except RedisError as exc:
+            log.warning("reading the event log failed: %s", exc)
+            await _close(websocket, CLOSE_TRY_AGAIN, "WS-DEP-503", "cannot replay events, retry")
+            return
+        if greeted:
+            await _serve(conn, rt.settings, identity.expires_at)
         await _close(websocket, conn.close_code, None, conn.close_reason)
     finally:
         await rt.hub.remove(conn)
 
 
-async def _authenticate(websocket: WebSocket, rt: Runtime) -> Identity | None:
-    """The caller's identity, or None after closing the socket with the reason."""
+async def _authenticate(websocket: WebSocket, rt: Runtime) -> tuple[Identity, object] | None:
+    """The caller's identity and the ``lastEventId`` it gave (unchecked, None if none),
+    or None after closing the socket with the reason."""
     try:
         header = websocket.headers.get("authorization")
+        last_event_id: object = websocket.headers.get("last-event-id")
         if header is not None:
             token = bearer_token(header)
         else:
             async with asyncio.timeout(rt.settings.auth_timeout_s):
-                token = await _first_auth_message(websocket, rt.settings)
-        return await rt.auth.validate(token)
+                token, last_event_id = await _first_auth_message(websocket, rt.settings)
+        return await rt.auth.validate(token), last_event_id
     except SocketUnauthorized as exc:
         await _close(websocket, CLOSE_UNAUTHORIZED, exc.error_code, exc.message)
     except TimeoutError:
@@ -77,8 +90,8 @@ async def _authenticate(websocket: WebSocket, rt: Runtime) -> Identity | None:
     return None
 
 
-async def _first_auth_message(websocket: WebSocket, settings: WsSettings) -> str:
-    """Wait for ``{type: "auth", token}``; pings before it are answered."""
+async def _first_auth_message(websocket: WebSocket, settings: WsSettings) -> tuple[str, object]:
+    """Wait for ``{type: "auth", token, lastEventId?}``; pings before it are answered."""
     while True:
         text = await _receive_text(websocket, settings.max_message_bytes)
         try:
@@ -91,8 +104,7 @@ async def _first_auth_message(websocket: WebSocket, settings: WsSettings) -> str
         token = message.get("token")
         if message["type"] != "auth" or not isinstance(token, str):
             raise SocketUnauthorized('first message must be {"type": "auth", "token": ...}')
-        # lastEventId is accepted for forward compatibility; replay is not implemented yet.
-        return token
+        return token, message.get("lastEventId")
 
 
 async def _receive_text(websocket: WebSocket, max_bytes: int) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import asyncpg
@@ -20,57 +19,16 @@ import redis
 import websockets
 from ulid import ULID
 
-from satyamark.devstack import Stack, StackOptions
+from satyamark.devstack import Stack
 from shared import keys
 from shared.signing import sign
-from tests.utils.tiny_models import build_tiny_encoder
+from tests.e2e.conftest import VERIFY_BURST
 
 pytestmark = pytest.mark.e2e
 
-VERIFY_BURST = 12
-
-
-@pytest.fixture(scope="module")
-def stack(
-    tmp_path_factory: pytest.TempPathFactory,
-    redis_server: Any,
-    pg_server_url: str,
-    pg_template: str,
-) -> Iterator[Stack]:
-    root = tmp_path_factory.mktemp("stack")
-    model = build_tiny_encoder(root / "tiny-model")
-    database = pg_server_url.rsplit("/", 1)[0] + f"/satyamark_e2e_{ULID().hex[:10].lower()}"
-    options = StackOptions(
-        data_dir=root / "data",
-        redis_url=redis_server.url,
-        database_url=database,
-        workers=2,
-        ws_instances=2,
-        default_ports=False,
-        worker_model=str(model),
-        extra_env={
-            "RATELIMIT_RULES": json.dumps(
-                {"verify": {"capacity": VERIFY_BURST, "refill_per_s": 0.2}}
-            ),
-            "WORKER_BLOCK_MS": "1000",
-        },
-    )
-    redis.Redis.from_url(redis_server.url).flushall()
-    running = Stack(options).start()
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
-@pytest.fixture
-async def api(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as client:
-        yield client
-
 
 async def _register(api: httpx.AsyncClient, name: str) -> dict[str, str]:
-    creds = {"email": f"{name}-{ULID().hex[:8]}@example.com", "password": "password-123"}
+    creds = {"email": f"{name}-{ULID().hex[-8:]}@example.com", "password": "password-123"}
     answer = await api.post("/v1/auth/register", json=creds)
     assert answer.status_code == 201, answer.text
     return {**creds, **answer.json()}
@@ -225,7 +183,11 @@ async def test_hostile_requests_get_clear_errors(stack: Stack, api: httpx.AsyncC
             {**claims, "iat": now - 7200, "exp": now - 3600}, secrets["AUTH_JWT_SECRET"]
         ),
         "forged": jwt.encode({**claims, "iat": now, "exp": now + 600}, "x" * 48),
-        "alg none": jwt.encode({**claims, "iat": now, "exp": now + 600}, None, algorithm="none"),
+        "alg none": jwt.encode(
+            {**claims, "iat": now, "exp": now + 600},
+            None,  # type: ignore[arg-type]
+            algorithm="none",
+        ),
     }
     for name, token in tokens.items():
         denied = await api.post("/v1/verify", json={"text": "hello"}, headers=_bearer(token))
@@ -297,3 +259,37 @@ async def test_web_client_is_served_from_the_same_origin(api: httpx.AsyncClient)
         "/v1/auth/register",
         "/v1/tasks/{task_id}",
     }
+
+
+async def test_result_missed_while_offline_is_replayed_on_reconnect(
+    stack: Stack, api: httpx.AsyncClient
+) -> None:
+    dave = await _register(api, "dave")
+    auth = _bearer(dave["access_token"])
+    online = await _socket(stack, dave["access_token"], first_message=True)
+    first = await api.post("/v1/verify", json={"text": "Sharks are mammals."}, headers=auth)
+    assert first.status_code == 202, first.text
+    (seen,) = await _drain(online, 1)
+    assert seen["taskId"] == first.json()["taskId"] and seen["eventId"]
+    await online.close()
+
+    # offline: the verdict lands while nobody listens
+    missed = await api.post("/v1/verify", json={"text": "Bats are blind."}, headers=auth)
+    assert missed.status_code == 202, missed.text
+    task_id = missed.json()["taskId"]
+    deadline = time.monotonic() + 60
+    while (await api.get(f"/v1/tasks/{task_id}", headers=auth)).json()["status"] != "done":
+        assert time.monotonic() < deadline, "the offline task never finished"
+        await asyncio.sleep(0.2)
+
+    # the browser way: the auth message names the last event seen
+    ws = await websockets.connect(_ws_url(stack))
+    await ws.send(
+        json.dumps({"type": "auth", "token": dave["access_token"], "lastEventId": seen["eventId"]})
+    )
+    ready = json.loads(await asyncio.wait_for(ws.recv(), 10))
+    assert ready["type"] == "ready" and ready["lastEventId"] != seen["eventId"]
+    replayed = await _drain(ws, 1, wait_s=10)
+    assert [(e["taskId"], e["eventId"]) for e in replayed] == [(task_id, ready["lastEventId"])]
+    assert replayed[0]["type"] == "result" and replayed[0]["mark"]
+    await ws.close()

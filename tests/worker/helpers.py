@@ -16,7 +16,7 @@ from ulid import ULID
 
 from shared import keys
 from shared.redis_client import create_redis
-from shared.schemas import CallbackResult, Job, Verdict
+from shared.schemas import CALLBACK_BODY, CallbackFailure, CallbackResult, Job, Verdict
 from shared.signing import SignatureError, verify
 from tests.utils.settings import CALLBACK_SECRET
 from worker.config import WorkerSettings
@@ -78,6 +78,15 @@ async def pending_count(settings: WorkerSettings) -> int:
         await client.aclose()
 
 
+async def dlq_entries(settings: WorkerSettings) -> list[dict[str, str]]:
+    client = await redis_client(settings)
+    try:
+        rows: Any = await client.xrange(keys.JOB_DLQ_STREAM)
+        return [dict(fields) for _, fields in rows]
+    finally:
+        await client.aclose()
+
+
 async def is_true(value: bool) -> bool:
     return value
 
@@ -88,6 +97,7 @@ class CallbackServer:
 
     url: str = ""
     received: list[CallbackResult] = field(default_factory=list)
+    failures: list[CallbackFailure] = field(default_factory=list)
     delivery_ids: list[str] = field(default_factory=list)
     bad_signatures: int = 0
     statuses: list[int] = field(default_factory=list)  # popped per request; then 200
@@ -105,7 +115,11 @@ class CallbackServer:
         self.delivery_ids.append(delivery.message_id)
         status = self.statuses.pop(0) if self.statuses else 200
         if 200 <= status < 300:
-            self.received.append(CallbackResult.model_validate_json(body))
+            parsed = CALLBACK_BODY.validate_json(body)
+            if isinstance(parsed, CallbackFailure):
+                self.failures.append(parsed)
+            else:
+                self.received.append(parsed)
         return web.json_response({"status": status}, status=status)
 
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from shared.schemas import Mark, Verdict
 from tests.utils.tiny_models import build_tiny_encoder
 from worker.config import WorkerSettings
-from worker.model import EmbeddingJudge, Judge, judge_each, load_judge
+from worker.model import EmbeddingJudge, Judge, ModelFailure, judge_each, load_judge
 
 TEXTS = [
     "Water boils at 100 degrees Celsius at sea level.",
@@ -152,6 +152,23 @@ class _FlakyJudge:
 
 def test_one_bad_text_does_not_fail_its_batch(caplog: pytest.LogCaptureFixture) -> None:
     verdicts = judge_each(_FlakyJudge(), ["a b", "boom now", "c d"])
-    assert verdicts[1] is None
-    assert [v.reason if v else None for v in verdicts] == ["about a b", None, "about c d"]
+    assert verdicts[1] == ModelFailure("WK-MODEL-ERROR", "RuntimeError: model exploded")
+    assert [v.reason if isinstance(v, Verdict) else None for v in verdicts] == [
+        "about a b",
+        None,
+        "about c d",
+    ]
     assert "retrying one by one" in caplog.text
+
+
+class _OomJudge:
+    name = "oom"
+
+    def judge(self, texts: list[str]) -> list[Verdict]:
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+
+def test_out_of_memory_is_its_own_failure_code() -> None:
+    (failure,) = judge_each(_OomJudge(), ["a b"])
+    assert isinstance(failure, ModelFailure) and failure.code == "WK-MODEL-OOM"
+    assert "out of memory" in failure.error

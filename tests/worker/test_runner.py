@@ -14,6 +14,7 @@ from worker.runner import Worker
 from .helpers import (
     CallbackServer,
     RecordingJudge,
+    dlq_entries,
     enqueue,
     eventually,
     is_true,
@@ -48,12 +49,19 @@ async def test_jobs_are_judged_delivered_and_acked(
     async with running(settings, tiny_judge):
 
         async def all_acked() -> bool:
-            return len(callback_server.received) == len(jobs) and not await pending_count(settings)
+            answered = len(callback_server.received) + len(callback_server.failures)
+            return answered == len(jobs) and not await pending_count(settings)
 
         await eventually(all_acked)
     results = callback_server.by_task()
     assert callback_server.bad_signatures == 0
+    (blank,) = [j for j in jobs if not j.payload.strip()]
+    assert [(f.taskId, f.errorCode) for f in callback_server.failures] == [
+        (blank.taskId, "WK-INPUT-EMPTY")
+    ]
     for job in jobs:
+        if job is blank:
+            continue
         # Each job got its own verdict, as if it had been judged alone.
         (alone,) = tiny_judge.judge([job.payload])
         got = results[job.taskId]
@@ -83,21 +91,24 @@ async def test_dynamic_batches_are_bounded(
     assert sorted(t for b in judge.batches for t in b) == sorted(j.payload for j in jobs)
 
 
-async def test_rejected_result_leaves_the_entry_pending(
+async def test_rejected_result_is_retried_then_dead_lettered(
     make_settings: Settings, tiny_judge: Judge, callback_server: CallbackServer
 ) -> None:
-    callback_server.statuses = [400]
-    settings = make_settings()
-    await enqueue(settings, [make_job(TEXTS[0], callback_server.url)])
+    callback_server.statuses = [400] * 4  # three results, then the failure: all refused
+    settings = make_settings(max_attempts=3, retry_backoff_s=0.02)
+    (entry_id,) = await enqueue(settings, [make_job(TEXTS[0], callback_server.url)])
     async with running(settings, tiny_judge) as worker:
 
-        async def answered() -> bool:
-            return bool(callback_server.delivery_ids) and worker.in_flight == 0
+        async def dead_lettered() -> bool:
+            return worker.in_flight == 0 and bool(await dlq_entries(settings))
 
-        await eventually(answered)
+        await eventually(dead_lettered)
         await asyncio.sleep(0.2)
-        assert len(callback_server.delivery_ids) == 1  # no retry loop on a 4xx
-        assert await pending_count(settings) == 1
+        assert len(callback_server.delivery_ids) == 4  # no retry loop on a 4xx
+        assert await pending_count(settings) == 0
+    (dead,) = await dlq_entries(settings)
+    assert dead["sourceId"] == entry_id and dead["errorCode"] == "WK-CALLBACK-REFUSED"
+    assert dead["deliveries"] == "3" and dead["failureCallback"] == "rejected"
 
 
 async def test_transient_failure_is_retried_then_acked(
@@ -115,7 +126,7 @@ async def test_transient_failure_is_retried_then_acked(
     assert len(callback_server.delivery_ids) == 3
 
 
-async def test_malformed_entry_is_acked_without_a_callback(
+async def test_malformed_entry_is_dead_lettered_without_a_callback(
     make_settings: Settings, tiny_judge: Judge, callback_server: CallbackServer
 ) -> None:
     settings = make_settings()
@@ -132,6 +143,11 @@ async def test_malformed_entry_is_acked_without_a_callback(
 
         await eventually(acked)
     assert list(callback_server.by_task()) == [good.taskId]
+    # The malformed one went straight to the DLQ; with no job_token, no task to fail.
+    (dead,) = await dlq_entries(settings)
+    assert dead["errorCode"] == "WK-JOB-MALFORMED" and dead["failureCallback"] == "no-task"
+    assert dead["taskId"] == "t1" and dead["deliveries"] == "1"
+    assert callback_server.failures == []
 
 
 async def test_stale_entry_of_a_dead_worker_is_taken_over(

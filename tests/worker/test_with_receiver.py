@@ -16,7 +16,7 @@ from tests.utils.settings import CALLBACK_SECRET, common
 from worker.config import WorkerSettings
 from worker.model import Judge
 
-from .helpers import enqueue, eventually, make_job, pending_count, running
+from .helpers import dlq_entries, enqueue, eventually, make_job, pending_count, running
 
 TEXTS = ["I think pineapple pizza is the best food", "The Earth orbits the Sun.", "  "]
 
@@ -66,17 +66,26 @@ async def test_results_reach_the_database_and_entries_are_acked(
         await _insert_tasks(database_url, good, lambda j: j.job_token)
         # The stored token differs from the one in the job: the receiver refuses it.
         await _insert_tasks(database_url, [forged], lambda j: "another-token-0123456789")
-        settings = make_settings()
+        settings = make_settings(max_attempts=2, retry_backoff_s=0.02)
         await enqueue(settings, [*good, forged])
         async with running(settings, tiny_judge) as worker:
 
             async def settled() -> bool:
                 rows = await _statuses(database_url)
-                done = all(rows[j.taskId][0] == "done" for j in good)
-                return done and worker.in_flight == 0 and await pending_count(settings) == 1
+                done = all(rows[j.taskId][0] != "queued" for j in good)
+                dead = bool(await dlq_entries(settings))
+                return done and dead and worker.in_flight == 0 and not await pending_count(settings)
 
             await eventually(settled)
     rows = await _statuses(database_url)
-    expected = {j.taskId: v.mark.value for j, v in zip(good, tiny_judge.judge(TEXTS), strict=True)}
-    assert {j.taskId: rows[j.taskId][1] for j in good} == expected
-    assert rows[forged.taskId] == ("queued", None)  # its entry stays pending for the DLQ
+    judged = good[:2]
+    expected = {
+        j.taskId: ("done", v.mark.value)
+        for j, v in zip(judged, tiny_judge.judge(TEXTS[:2]), strict=True)
+    }
+    assert {j.taskId: rows[j.taskId] for j in judged} == expected
+    assert rows[good[2].taskId] == ("failed", None)  # blank text: WK-INPUT-EMPTY
+    # Refused (403) on every attempt, and so was its failure: it waits in the DLQ.
+    assert rows[forged.taskId] == ("queued", None)
+    (dead,) = await dlq_entries(settings)
+    assert (dead["taskId"], dead["failureCallback"]) == (forged.taskId, "rejected")

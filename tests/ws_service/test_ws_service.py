@@ -16,7 +16,7 @@ from ws_service.server import WsServer
 
 from .conftest import WsFactory
 from .servers import register_user, running
-from .wsclient import authed, closed_with, open_socket, recv_json
+from .wsclient import authed, closed_with, event_body, open_socket, recv_json
 
 RESULT = {
     "type": "result",
@@ -125,11 +125,11 @@ async def test_events_reach_exactly_the_users_sockets_across_instances(
     notifier = UserNotifier(redis)
     assert await notifier.publish(user_a, RESULT) == 2  # once per instance, not per socket
     for ws in (a1, a1b, a2):
-        assert await recv_json(ws) == RESULT
+        assert event_body(await recv_json(ws)) == RESULT
     # B's next frame is B's own event: A's never reached B.
     event_b = {**RESULT, "taskId": "t-b"}
     assert await notifier.publish(user_b, event_b) == 1
-    assert await recv_json(b1) == event_b
+    assert event_body(await recv_json(b1)) == event_b
     for ws in (a1, a1b, a2):
         await ws.send(json.dumps({"type": "ping"}))
         assert await recv_json(ws) == {"type": "pong"}

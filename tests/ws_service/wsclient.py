@@ -25,11 +25,23 @@ async def recv_json(ws: ClientConnection, within: float = 5.0) -> dict[str, Any]
     return result
 
 
-async def authed(url: str, token: str, *, via_header: bool = True) -> tuple[ClientConnection, str]:
+def event_body(event: dict[str, Any]) -> dict[str, Any]:
+    """A pushed event without its eventId (which must be there)."""
+    assert isinstance(event.get("eventId"), str), event
+    return {k: v for k, v in event.items() if k != "eventId"}
+
+
+async def authed(
+    url: str, token: str, *, via_header: bool = True, last_event_id: str | None = None
+) -> tuple[ClientConnection, str]:
     """An authenticated socket and its socketId."""
-    ws = await open_socket(url, token if via_header else None)
+    headers = {"Last-Event-ID": last_event_id} if via_header and last_event_id else None
+    ws = await open_socket(url, token if via_header else None, headers=headers)
     if not via_header:
-        await ws.send(json.dumps({"type": "auth", "token": token}))
+        message: dict[str, Any] = {"type": "auth", "token": token}
+        if last_event_id is not None:
+            message["lastEventId"] = last_event_id
+        await ws.send(json.dumps(message))
     ready = await recv_json(ws)
     assert ready["type"] == "ready", ready
     return ws, ready["socketId"]

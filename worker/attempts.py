@@ -1,0 +1,279 @@
+"""What happens to an entry after the model: deliver, retry later, or fail it for good.
+
+Attempts are counted by Redis, never by a field the worker rewrites: the pending list's
+delivery counter is 1 after XREADGROUP and goes up by one on every XCLAIM/XAUTOCLAIM
+(the lease heartbeat uses XCLAIM JUSTID, which does not count). After a failed attempt
+(the model raised or ran out of memory, or the receiver refused the result with a 4xx)
+the worker reads the counter (XPENDING) and appends the error to the entry's history:
+
+- fewer than ``max_attempts`` deliveries: the entry stays pending and its lease is no
+  longer renewed. After a backoff with jitter the worker claims it again (a plain
+  XCLAIM, so the counter goes up) and re-runs it; if the backoff outlasts the lease,
+  another worker's XAUTOCLAIM may take it first (also counted), and it is theirs;
+- otherwise: the task is failed through the callback, and ``dead_letter.lua`` copies the
+  entry with its error and history to the DLQ while XACK+XDEL remove it, atomically.
+
+Bad input never reaches the model and is not retried. A receiver that is down (transport
+errors, 5xx) is not a failure of the job: the entry stays pending for the lease reclaim.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import re
+from collections.abc import Awaitable
+from datetime import UTC, datetime
+
+import httpx
+from pydantic import ValidationError
+from redis.exceptions import RedisError
+
+from shared.schemas import CallbackFailure, CallbackResult, Verdict
+
+from .callback import Delivery, failure_for, post_result, result_for
+from .config import WorkerSettings
+from .flow import Slots
+from .queue import JobQueue, StreamEntry
+from .types import Item, parse_job
+
+log = logging.getLogger(__name__)
+
+# NUL and other C0/C1 controls (tab, newlines, vertical tab and form feed are text), DEL,
+# and lone surrogates (undecodable bytes): not something a person wrote.
+_NON_TEXT = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+_GIVE_UP_MESSAGES = {
+    "WK-MODEL-OOM": "The model ran out of memory on this text {n} times; giving up.",
+    "WK-MODEL-ERROR": "The model failed on this text {n} times; giving up.",
+    "WK-CALLBACK-REFUSED": "The verdict could not be recorded after {n} attempts.",
+}
+
+
+def check_input(text: str, max_chars: int) -> tuple[str, str] | None:
+    """(errorCode, message) when ``text`` cannot be judged at all; None when it can."""
+    if not text.strip():
+        return "WK-INPUT-EMPTY", "The text is empty, so there is nothing to check."
+    if len(text) > max_chars:
+        return (
+            "WK-INPUT-TOO-LONG",
+            f"The text has {len(text)} characters; at most {max_chars} can be checked.",
+        )
+    if _NON_TEXT.search(text):
+        return "WK-INPUT-BINARY", "The text contains control or binary characters."
+    return None
+
+
+def retry_delay(deliveries: int, base_s: float, cap_s: float) -> float:
+    """Exponential backoff with jitter: half fixed, half random, capped."""
+    delay = min(cap_s, base_s * 2 ** max(0, deliveries - 1))
+    return delay / 2 + random.uniform(0, delay / 2)
+
+
+class Outcomes:
+    """The outcome half of ``Worker`` (a mixin; the worker owns the state below)."""
+
+    settings: WorkerSettings
+    _slots: Slots
+    _stopping: asyncio.Event
+    _pending: asyncio.Queue[Item | None]
+    _in_flight: set[str]
+    _callbacks: set[asyncio.Task[None]]
+    _retries: dict[str, asyncio.Task[None]]
+    _http: httpx.AsyncClient | None
+
+    @property
+    def queue(self) -> JobQueue:
+        raise NotImplementedError
+
+    @property
+    def judge_name(self) -> str:
+        raise NotImplementedError
+
+    def _done(self, entry_id: str) -> None:
+        self._in_flight.discard(entry_id)
+        self._slots.release()
+
+    def _spawn(self, entry_id: str, work: Awaitable[bool]) -> None:
+        """Run ``work`` for one entry; its slot is freed after, unless it was handed on
+        to a retry (``work`` returned True)."""
+
+        async def settle() -> None:
+            kept = False
+            try:
+                kept = await work
+            except Exception:
+                log.exception("handling entry %s failed; it stays pending", entry_id)
+            finally:
+                if not kept:
+                    self._done(entry_id)
+
+        task = asyncio.create_task(settle())
+        self._callbacks.add(task)
+        task.add_done_callback(self._callbacks.discard)
+
+    async def _admit(self, entries: list[StreamEntry]) -> None:
+        """Queue valid entries for the model (their slots are already reserved)."""
+        for entry in entries:
+            retrying = self._retries.pop(entry.id, None)
+            if retrying is not None:
+                # Our own XAUTOCLAIM got it first (that was the new delivery): its
+                # retry timer must not claim it again; the timer's slot is freed.
+                retrying.cancel()
+                self._slots.release()
+            self._in_flight.add(entry.id)
+            try:
+                job = parse_job(entry.fields)
+            except ValidationError as exc:
+                self._spawn(entry.id, self._malformed(entry, exc))
+                continue
+            self._pending.put_nowait(Item(entry.id, job))
+
+    async def _ack_quietly(self, entry_id: str) -> None:
+        try:
+            await self.queue.ack(entry_id)
+        except RedisError as exc:
+            # Still pending: it comes back after a lease and is acked then.
+            log.warning("could not ack entry %s (%s)", entry_id, exc)
+
+    async def _post(self, url: str, body: CallbackResult | CallbackFailure) -> Delivery:
+        s = self.settings
+        assert self._http is not None
+        return await post_result(
+            self._http,
+            url,
+            body,
+            s.callback_secret.get_secret_value().encode(),
+            attempts=s.callback_attempts,
+            backoff_s=s.callback_backoff_s,
+        )
+
+    # -- outcomes (each returns True when a retry now holds the entry's slot) -----------
+
+    async def deliver(self, item: Item, verdict: Verdict) -> bool:
+        result = result_for(
+            item.job, verdict, model=self.judge_name, worker_id=self.settings.consumer
+        )
+        outcome = await self._post(item.job.callback_url, result)
+        if outcome is Delivery.ACCEPTED:
+            await self._ack_quietly(item.entry_id)
+        elif outcome is Delivery.REJECTED:
+            error = "the result receiver refused the result with a 4xx"
+            return await self.attempt_failed(item, "WK-CALLBACK-REFUSED", error)
+        else:
+            log.warning("task %s: receiver unreachable; entry stays pending", item.job.taskId)
+        return False
+
+    async def input_failed(self, item: Item, code: str, message: str) -> bool:
+        """Bad input: fail the task now; no model call and no retry."""
+        log.info("task %s: %s (%s)", item.job.taskId, code, message)
+        failure = failure_for(item.job, code, message, worker_id=self.settings.consumer)
+        outcome = await self._post(item.job.callback_url, failure)
+        if outcome is Delivery.ACCEPTED:
+            await self._ack_quietly(item.entry_id)
+        elif outcome is Delivery.REJECTED:
+            await self._dead_letter(item.entry_id, code, message, outcome)
+        return False
+
+    async def attempt_failed(self, item: Item, code: str, error: str) -> bool:
+        """One failed attempt: retry after a backoff, or give up after max_attempts."""
+        s = self.settings
+        owner = await self.queue.deliveries(item.entry_id)
+        if owner is None or owner[0] != s.consumer:
+            log.warning("task %s: entry no longer ours; its new owner retries", item.job.taskId)
+            return False
+        deliveries = owner[1]
+        attempt = {
+            "attempt": deliveries,
+            "worker": s.consumer,
+            "errorCode": code,
+            "error": error,
+            "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        }
+        await self.queue.record_attempt(item.entry_id, attempt)
+        if deliveries < s.max_attempts:
+            delay = retry_delay(deliveries, s.retry_backoff_s, s.retry_backoff_max_s)
+            log.warning(
+                "task %s: attempt %d/%d failed (%s); retry in %.2fs",
+                item.job.taskId, deliveries, s.max_attempts, code, delay,
+            )  # fmt: skip
+            return self._retry_later(item, delay)
+        message = _GIVE_UP_MESSAGES.get(code, "The task failed {n} times; giving up.")
+        failure = failure_for(item.job, code, message.format(n=deliveries), worker_id=s.consumer)
+        outcome = await self._post(item.job.callback_url, failure)
+        if outcome is Delivery.FAILED:
+            # Dead-lettering now would leave the task queued forever: keep it pending,
+            # so the next delivery (also past max_attempts) tries the callback again.
+            log.warning("task %s: failure not delivered; entry stays pending", item.job.taskId)
+            return False
+        await self._dead_letter(item.entry_id, code, error, outcome)
+        return False
+
+    async def _malformed(self, entry: StreamEntry, exc: ValidationError) -> bool:
+        """An entry that is not a job: straight to the DLQ (failing its task if we can)."""
+        problems = exc.errors(include_url=False, include_input=False)
+        error = "; ".join(f"{'.'.join(map(str, p['loc']))}: {p['msg']}" for p in problems)
+        code, message = "WK-JOB-MALFORMED", "The job could not be read by the worker."
+        outcome = None
+        try:
+            failure = failure_for(entry.fields, code, message, worker_id=self.settings.consumer)
+            url = entry.fields["callback_url"]
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(url)
+        except (KeyError, ValueError):
+            pass  # no task to fail: nobody could verify the failure
+        else:
+            outcome = await self._post(url, failure)
+            if outcome is Delivery.FAILED:
+                return False
+        await self._dead_letter(entry.id, code, f"malformed entry: {error}", outcome)
+        return False
+
+    async def _dead_letter(
+        self, entry_id: str, code: str, error: str, callback: Delivery | None
+    ) -> None:
+        told = "no-task" if callback is None else callback.value
+        moved = await self.queue.dead_letter(entry_id, code, error, told)
+        if moved is None:
+            log.warning("entry %s was no longer ours; not dead-lettered", entry_id)
+            return
+        log.error(
+            "entry %s dead-lettered as %s after %d deliveries (%s); failure callback: %s",
+            entry_id, moved[0], moved[1], code, told,
+        )  # fmt: skip
+
+    # -- retries -----------------------------------------------------------------------
+
+    def _retry_later(self, item: Item, delay_s: float) -> bool:
+        """Stop renewing the lease and claim the entry again after ``delay_s``."""
+        self._in_flight.discard(item.entry_id)
+        if self._stopping.is_set():
+            return False  # pending and idle: another worker's XAUTOCLAIM retries it
+        self._retries[item.entry_id] = asyncio.create_task(self._retry(item, delay_s))
+        return True
+
+    async def _retry(self, item: Item, delay_s: float) -> None:
+        requeued = False
+        try:
+            await asyncio.sleep(delay_s)
+            if self._stopping.is_set():
+                return
+            claimed = await self.queue.retry_claim(item.entry_id)
+            if claimed is None:
+                log.info("task %s: taken over by another worker for its retry", item.job.taskId)
+                return
+            if self._stopping.is_set():
+                return
+            self._in_flight.add(item.entry_id)
+            self._pending.put_nowait(item)
+            requeued = True
+        except RedisError as exc:
+            log.warning(
+                "task %s: retry claim failed (%s); lease reclaim retries", item.job.taskId, exc
+            )
+        finally:
+            if self._retries.get(item.entry_id) is asyncio.current_task():
+                del self._retries[item.entry_id]
+                if not requeued:
+                    self._slots.release()

@@ -1,0 +1,27 @@
+"""Small types shared by the worker's loop and its outcome handling."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.schemas import Job
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """A parsed entry on its way to the model."""
+
+    entry_id: str
+    job: Job
+
+
+def parse_job(fields: dict[str, str]) -> Job:
+    """Validate an entry; fields we do not know (traceparent, attempt …) are ignored.
+
+    An empty payload is still a job (of bad input, failed as WK-INPUT-EMPTY), not a
+    malformed entry: its task can be told why.
+    """
+    data = {k: v for k, v in fields.items() if k in Job.model_fields}
+    if data.get("payload") == "":
+        return Job.model_validate({**data, "payload": " "}).model_copy(update={"payload": ""})
+    return Job.model_validate(data)
