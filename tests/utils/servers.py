@@ -10,34 +10,40 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
-from satyamark.infra import free_port
-
 
 @asynccontextmanager
-async def running(app: FastAPI, port: int | None = None, **options: Any) -> AsyncIterator[str]:
-    """Yield the base URL (``http://127.0.0.1:PORT``) while the server runs.
-
-    ``options`` go to ``uvicorn.Config`` (``ssl_certfile``/``ssl_keyfile`` make it https).
-    """
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port or free_port(),
-        log_level="warning",
-        lifespan="on",
-        access_log=False,
+async def serving(
+    app: FastAPI, *, server_class: type[uvicorn.Server] = uvicorn.Server, **options: Any
+) -> AsyncIterator[tuple[uvicorn.Server, int]]:
+    """Yield the started server and its port; ``options`` go to ``uvicorn.Config``."""
+    settings: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "port": 0,
+        "log_level": "warning",
+        "lifespan": "on",
+        "access_log": False,
+        "timeout_graceful_shutdown": 5,
         **options,
-    )
-    server = uvicorn.Server(config)
+    }
+    server = server_class(uvicorn.Config(app, **settings))
     task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()  # raises the startup error
-            raise RuntimeError("server stopped during start-up")
-        await asyncio.sleep(0.01)
+    async with asyncio.timeout(30):
+        while not server.started:
+            if task.done():
+                task.result()  # start-up failed: surface why
+                raise RuntimeError("uvicorn exited during start-up")
+            await asyncio.sleep(0.01)
+    port = int(server.servers[0].sockets[0].getsockname()[1])
     try:
-        scheme = "https" if options.get("ssl_certfile") else "http"
-        yield f"{scheme}://127.0.0.1:{config.port}"
+        yield server, port
     finally:
         server.should_exit = True
         await task
+
+
+@asynccontextmanager
+async def running(app: FastAPI, **options: Any) -> AsyncIterator[str]:
+    """Yield the base URL while the server runs (https when given ``ssl_certfile``)."""
+    async with serving(app, **options) as (_, port):
+        scheme = "https" if options.get("ssl_certfile") else "http"
+        yield f"{scheme}://127.0.0.1:{port}"

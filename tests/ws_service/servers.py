@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -10,6 +9,8 @@ from dataclasses import dataclass
 import httpx
 import uvicorn
 from fastapi import FastAPI
+
+from tests.utils.servers import serving
 
 
 @dataclass
@@ -30,31 +31,14 @@ class Running:
 async def running(
     app: FastAPI, *, server_class: type[uvicorn.Server] = uvicorn.Server, ws_max_size: int = 4096
 ) -> AsyncIterator[Running]:
-    config = uvicorn.Config(
+    async with serving(
         app,
-        host="127.0.0.1",
-        port=0,
+        server_class=server_class,
         ws="websockets-sansio",
         ws_max_size=ws_max_size,
         ws_per_message_deflate=False,
-        lifespan="on",
-        log_level="warning",
-        timeout_graceful_shutdown=5,
-    )
-    server = server_class(config)
-    task = asyncio.create_task(server.serve())
-    async with asyncio.timeout(30):
-        while not server.started:
-            if task.done():
-                task.result()  # startup failed: surface why
-                raise RuntimeError("uvicorn exited during startup")
-            await asyncio.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
+    ) as (server, port):
         yield Running(server, port)
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def register_user(auth_url: str, email: str) -> tuple[str, str]:
