@@ -112,13 +112,18 @@ class JobQueue:
         return set(done)
 
     async def ack(self, *ids: str) -> int:
-        """Acknowledge ``ids`` and forget their failed attempts."""
+        """Acknowledge ``ids``, delete them from the stream and forget their attempts.
+
+        Deleting keeps the stream to unfinished jobs only: it never grows with history,
+        and its length is the backlog (one consumer group reads it).
+        """
         if not ids:
             return 0
-        async with self.client.pipeline(transaction=False) as pipe:
+        async with self.client.pipeline(transaction=True) as pipe:
             pipe.xack(self.stream, self.group, *ids)
+            pipe.xdel(self.stream, *ids)
             pipe.delete(*(keys.job_attempts(i) for i in ids))
-            acked, _ = await pipe.execute()
+            acked, _, _ = await pipe.execute()
         return int(acked)
 
     # -- attempts and dead letters ----------------------------------------------------
