@@ -44,3 +44,8 @@ def callback_seen(message_id: str) -> str:
 def job_attempts(entry_id: str) -> str:
     """JSON list of the failed attempts of one job stream entry (for its DLQ record)."""
     return f"{JOB_STREAM}:attempts:{entry_id}"
+
+
+def inflight_text(text_hash: str) -> str:
+    """taskId of the job now verifying this text; later submissions join it."""
+    return f"inflight:{text_hash}"
