@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.config import (
@@ -21,6 +22,14 @@ class BackendSettings(CommonSettings, RedisSettingsMixin, DatabaseSettingsMixin)
     receiver_url: str = service_url("RECEIVER", RECEIVER_URL_DEFAULT)
     cache_ttl_s: int = 7 * 24 * 3600
     max_text_chars: int = 20_000
+    # How long a text counts as "being verified" for joining (longer than any job).
+    inflight_ttl_s: int = 3600
+
+    # The sweeper (backend_service/sweeper.py): every sweep_interval_s (0: off), queued
+    # tasks older than sweep_after_s whose job is missing from the stream are re-enqueued.
+    sweep_interval_s: float = Field(default=30.0, ge=0)
+    sweep_after_s: float = Field(default=120.0, gt=0)
+    sweep_batch: int = Field(default=500, ge=1)
 
     @property
     def callback_url(self) -> str:

@@ -81,6 +81,19 @@ class TaskRepository:
             verdict.confidence,
         )
 
+    async def join(self, task_id: str, leader_id: str) -> bool:
+        """Make ``task_id`` follow the leader's job; False if the leader is no longer queued
+        (its outcome is already recorded, so joining could miss it)."""
+        row = await self._pool.fetchrow(
+            "UPDATE ai_results f SET joined_task_id = l.id, job_token_hash = NULL,"
+            " updated_at = now() FROM ai_results l"
+            " WHERE f.id = $1 AND f.status = 'queued' AND l.id = $2 AND l.status = 'queued'"
+            " RETURNING f.id",
+            task_id,
+            leader_id,
+        )
+        return row is not None
+
     async def mark_failed(self, task_id: str, error_code: str, message: str) -> None:
         await self._pool.execute(
             "UPDATE ai_results SET status = 'failed', error_code = $2, error_message = $3,"

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 
 import asyncpg
 import httpx
+import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 from ulid import ULID
 
+from shared import keys
 from shared.errors import SatyaError, UpstreamUnavailable
 from shared.hashing import summary_hash, text_hash
-from shared.http import call_upstream
 from shared.result_cache import ResultCache
-from shared.schemas import Job, Verdict
+from shared.schemas import Verdict
 
+from .enqueue import enqueue_job, new_job_token
 from .tasks import NewTask, TaskRepository
 
 
@@ -33,11 +33,16 @@ class Verifier:
         cache: ResultCache,
         ai_client: httpx.AsyncClient,
         callback_url: str,
+        *,
+        redis: aioredis.Redis,
+        inflight_ttl_s: int = 3600,
     ) -> None:
         self._tasks = tasks
         self._cache = cache
         self._ai = ai_client
         self._callback_url = callback_url
+        self._redis = redis
+        self._inflight_ttl_s = inflight_ttl_s
 
     async def submit(self, user_id: str, text: str) -> Submitted:
         task = NewTask(
@@ -55,43 +60,42 @@ class Verifier:
             if hit is not None:
                 await self._tasks.create_cached(task, hit)
                 return Submitted(task.task_id, hit)
-            job_token = secrets.token_urlsafe(32)
-            token_hash = hashlib.sha256(job_token.encode()).hexdigest()
+            job_token, token_hash = new_job_token()
             await self._tasks.create_queued(task, token_hash)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise UpstreamUnavailable("database unavailable", code="BE-DEP-503") from exc
-        await self._enqueue(task, job_token)
+        if not await self._join_running_job(task):
+            await self._enqueue(task, job_token)
         return Submitted(task.task_id, None)
 
-    async def _enqueue(self, task: NewTask, job_token: str) -> None:
-        job = Job(
-            taskId=task.task_id,
-            userId=task.user_id,
-            payload=task.payload,
-            textHash=task.text_hash,
-            summaryHash=task.summary_hash,
-            job_token=job_token,
-            callback_url=self._callback_url,
-        )
+    async def _join_running_job(self, task: NewTask) -> bool:
+        """Join the job already verifying this text, if any (one model run per text).
+
+        The row is written first so a follower never points at a missing leader; the
+        lead is taken with one ``SET NX GET``. When in doubt (Redis unreachable, the
+        leader just finished) the task runs its own job: a duplicate run, never a lost one.
+        """
         try:
-            response = await call_upstream(
-                self._ai,
-                "POST",
-                "/internal/jobs",
-                service="ai_service",
-                content=job.model_dump_json(),
-                headers={"content-type": "application/json"},
+            leader = await self._redis.set(
+                keys.inflight_text(task.text_hash),
+                task.task_id,
+                nx=True,
+                get=True,
+                ex=self._inflight_ttl_s,
             )
-            if response.status_code == 503 and "retry-after" in response.headers:
-                raise UpstreamUnavailable(
-                    "too many texts are waiting for verification, retry later",
-                    code="BE-BUSY-503",
-                    headers={"Retry-After": response.headers["retry-after"]},
-                )
-            if response.status_code != 202:
-                raise UpstreamUnavailable(
-                    f"ai_service refused the job ({response.status_code})", code="BE-AI-503"
-                )
+        except RedisError:
+            return False
+        if leader is None or leader == task.task_id:
+            return False
+        try:
+            return await self._tasks.join(task.task_id, str(leader))
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            # The row stays queued with its own token; the sweeper enqueues it later.
+            raise UpstreamUnavailable("database unavailable", code="BE-DEP-503") from exc
+
+    async def _enqueue(self, task: NewTask, job_token: str) -> None:
+        try:
+            await enqueue_job(self._ai, task, job_token, self._callback_url)
         except SatyaError as exc:
             # The row must not stay 'queued' for a job that never reached the stream.
             await self._tasks.mark_failed(task.task_id, exc.error_code, exc.message)

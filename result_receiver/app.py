@@ -25,6 +25,7 @@ from shared.service import new_app
 from shared.signing import SignatureError, verify
 
 from .config import ReceiverSettings
+from .followers import Followers
 from .store import Outcome, ResultStore, StoredTask
 
 
@@ -82,6 +83,7 @@ def create_app(settings: ReceiverSettings) -> FastAPI:
         app.state.store = ResultStore(pool)
         app.state.cache = ResultCache(client, settings.cache_ttl_s)
         app.state.notifier = UserNotifier(client)
+        app.state.followers = Followers(pool, client, app.state.notifier)
         try:
             yield
         finally:
@@ -128,14 +130,18 @@ def create_app(settings: ReceiverSettings) -> FastAPI:
                 outcome, task = await store.record(result)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise UpstreamUnavailable("database unavailable", code="RR-DEP-503") from exc
-        if outcome is Outcome.STORED:
-            try:
+        try:
+            if outcome is Outcome.STORED:
                 if isinstance(result, CallbackFailure):
                     await _announce_failure(request, task, result)
                 else:
                     await _announce_result(request, task, result)
-            except RedisError as exc:
-                raise UpstreamUnavailable("cache unavailable", code="RR-DEP-503") from exc
+            # On a repeat too: a follower that joined late still gets its outcome.
+            await request.app.state.followers.complete(result.taskId, task.text_hash, result)
+        except RedisError as exc:
+            raise UpstreamUnavailable("cache unavailable", code="RR-DEP-503") from exc
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise UpstreamUnavailable("database unavailable", code="RR-DEP-503") from exc
         return {"accepted": True, "duplicate": outcome is Outcome.DUPLICATE}
 
     return app

@@ -1,6 +1,6 @@
 from hypothesis import settings
 
-pytest_plugins = ["tests.fixtures.infra"]
+pytest_plugins = ["tests.fixtures.infra", "tests.fixtures.pipeline"]
 
 # Deterministic examples in CI; no per-example deadline (the machine is shared and a
 # first-call warm-up must not read as a failure).

@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 
 from shared import keys
-from tests.integration.test_submit_and_callback import Services, _result, _row, services
-
-__all__ = ["services"]  # the fixture, shared with the submit/callback tests
+from tests.fixtures.pipeline import Services, result_body, task_row
 
 
 def _failure(job: dict[str, str], **overrides: object) -> dict[str, object]:
@@ -31,7 +29,7 @@ async def test_failure_marks_the_task_failed_and_notifies(services: Services) ->
 
     first = await services.callback(_failure(job))
     assert first.status_code == 200 and first.json() == {"accepted": True, "duplicate": False}
-    row = await _row(services.database_url, task_id)
+    row = await task_row(services.database_url, task_id)
     assert (row["status"], row["error_code"], row["mark"]) == ("failed", "WK-MODEL-OOM", None)
     assert row["error_message"].startswith("The model ran out of memory")
     message = None
@@ -56,19 +54,19 @@ async def test_failure_marks_the_task_failed_and_notifies(services: Services) ->
     assert again.status_code == 200 and again.json()["duplicate"] is True
     other = await services.callback(_failure(job, errorCode="WK-MODEL-ERROR"))
     assert other.status_code == 409 and other.json()["errorCode"] == "RR-CONF-409"
-    late_result = await services.callback(_result(job))
+    late_result = await services.callback(result_body(job))
     assert late_result.status_code == 409
-    row = await _row(services.database_url, task_id)
+    row = await task_row(services.database_url, task_id)
     assert (row["status"], row["error_code"], row["mark"]) == ("failed", "WK-MODEL-OOM", None)
 
 
 async def test_failure_for_a_done_task_is_a_conflict(services: Services) -> None:
     task_id = (await services.submit("user-1", "Water is wet.")).json()["taskId"]
     (job,) = await services.jobs()
-    assert (await services.callback(_result(job, status="done"))).status_code == 200
+    assert (await services.callback(result_body(job, status="done"))).status_code == 200
     refused = await services.callback(_failure(job))
     assert refused.status_code == 409 and refused.json()["errorCode"] == "RR-CONF-409"
-    row = await _row(services.database_url, task_id)
+    row = await task_row(services.database_url, task_id)
     assert (row["status"], row["mark"], row["error_code"]) == ("done", "Correct", None)
 
 
@@ -82,12 +80,12 @@ async def test_hostile_failures_change_nothing(services: Services) -> None:
         "unknown task": (await services.callback(_failure(job, taskId="01UNKNOWN")), 404),
         "bad code": (await services.callback(_failure(job, errorCode="oops")), 422),
         "no message": (await services.callback(_failure(job, message="")), 422),
-        "bad status": (await services.callback(_result(job, status="maybe")), 422),
+        "bad status": (await services.callback(result_body(job, status="maybe")), 422),
         "mixed": (await services.callback({**_failure(job), "mark": "Correct"}), 422),
     }
     for name, (response, status) in cases.items():
         assert response.status_code == status, name
-    assert (await _row(services.database_url, task_id))["status"] == "queued"
+    assert (await task_row(services.database_url, task_id))["status"] == "queued"
     ok = await services.callback(_failure(job), message_id="delivery-f1")
     assert ok.status_code == 200
     replay = await services.callback(_failure(job), message_id="delivery-f1")

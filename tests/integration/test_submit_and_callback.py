@@ -3,104 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
-from dataclasses import dataclass
 
-import asyncpg
 import httpx
-import pytest
-import redis.asyncio as aioredis
-from pydantic import SecretStr
 from ulid import ULID
 
-from ai_service.app import create_app as create_ai
-from ai_service.config import AiSettings
-from backend_service.app import create_app as create_backend
-from backend_service.config import BackendSettings
-from result_receiver.app import create_app as create_receiver
-from result_receiver.config import ReceiverSettings
 from shared import keys
 from shared.http import USER_ID_HEADER
-from shared.signing import sign
-from tests.utils.servers import running
-from tests.utils.settings import CALLBACK_SECRET, INTERNAL_TOKEN, common
-
-
-@dataclass
-class Services:
-    backend: httpx.AsyncClient
-    receiver: httpx.AsyncClient
-    redis: aioredis.Redis
-    database_url: str
-    ai_url: str
-
-    async def submit(self, user: str, text: str) -> httpx.Response:
-        return await self.backend.post(
-            "/internal/verify", json={"text": text}, headers={USER_ID_HEADER: user}
-        )
-
-    async def jobs(self) -> list[dict[str, str]]:
-        entries = await self.redis.xrange(keys.JOB_STREAM)
-        return [dict(fields or {}) for _, fields in entries or []]  # type: ignore[misc,arg-type]
-
-    async def callback(
-        self,
-        body: dict[str, object],
-        message_id: str | None = None,
-        secret: str = CALLBACK_SECRET,
-        timestamp: int | None = None,
-    ) -> httpx.Response:
-        raw = json.dumps(body).encode()
-        headers = sign(secret.encode(), message_id or str(ULID()), raw, timestamp)
-        return await self.receiver.post(
-            "/ai-callback", content=raw, headers={**headers, "content-type": "application/json"}
-        )
-
-
-@pytest.fixture
-async def services(redis_url: str, database_url: str) -> AsyncIterator[Services]:
-    base = common(redis_url, database_url)
-    async with AsyncExitStack() as stack:
-        ai_url = await stack.enter_async_context(running(create_ai(AiSettings(**base))))
-        receiver_url = await stack.enter_async_context(
-            running(
-                create_receiver(
-                    ReceiverSettings(**base, callback_secret=SecretStr(CALLBACK_SECRET))
-                )
-            )
-        )
-        backend_url = await stack.enter_async_context(
-            running(
-                create_backend(BackendSettings(**base, ai_url=ai_url, receiver_url=receiver_url))
-            )
-        )
-        backend = await stack.enter_async_context(
-            httpx.AsyncClient(base_url=backend_url, headers={"x-internal-token": INTERNAL_TOKEN})
-        )
-        receiver = await stack.enter_async_context(httpx.AsyncClient(base_url=receiver_url))
-        client = aioredis.Redis.from_url(redis_url, decode_responses=True)
-        stack.push_async_callback(client.aclose)
-        yield Services(backend, receiver, client, database_url, ai_url)
-
-
-async def _row(database_url: str, task_id: str) -> asyncpg.Record:
-    conn = await asyncpg.connect(database_url)
-    try:
-        return await conn.fetchrow("SELECT * FROM ai_results WHERE id = $1", task_id)
-    finally:
-        await conn.close()
-
-
-def _result(job: dict[str, str], **overrides: object) -> dict[str, object]:
-    return {
-        "taskId": job["taskId"],
-        "job_token": job["job_token"],
-        "mark": "Correct",
-        "reason": "Matches a well-established fact.",
-        "confidence": 87,
-        **overrides,
-    }
+from tests.fixtures.pipeline import Services, result_body, task_row
+from tests.utils.settings import INTERNAL_TOKEN
 
 
 async def test_miss_enqueues_job_with_spec_fields(services: Services) -> None:
@@ -120,7 +30,7 @@ async def test_miss_enqueues_job_with_spec_fields(services: Services) -> None:
     } <= set(job)
     assert job["taskId"] == task_id and job["userId"] == "user-1"
     assert job["callback_url"].endswith("/ai-callback")
-    row = await _row(services.database_url, task_id)
+    row = await task_row(services.database_url, task_id)
     assert row["status"] == "queued" and row["user_id"] == "user-1"
     assert row["job_token_hash"] != job["job_token"]  # only the hash is stored
 
@@ -135,9 +45,9 @@ async def test_callback_stores_caches_and_notifies(services: Services) -> None:
     await pubsub.subscribe(keys.ws_instance_channel("inst-a"))
     await pubsub.get_message(timeout=1)  # subscribe confirmation
 
-    accepted = await services.callback(_result(job))
+    accepted = await services.callback(result_body(job))
     assert accepted.status_code == 200 and accepted.json()["duplicate"] is False
-    row = await _row(services.database_url, task_id)
+    row = await task_row(services.database_url, task_id)
     assert (row["status"], row["mark"], row["confidence"]) == ("done", "Correct", 87)
     assert (
         await services.redis.exists(
@@ -164,18 +74,18 @@ async def test_callback_stores_caches_and_notifies(services: Services) -> None:
     await pubsub.aclose()
 
     # same result delivered again: 200, nothing changes
-    again = await services.callback(_result(job))
+    again = await services.callback(result_body(job))
     assert again.status_code == 200 and again.json()["duplicate"] is True
     # a conflicting result is refused
-    conflict = await services.callback(_result(job, mark="Incorrect"))
+    conflict = await services.callback(result_body(job, mark="Incorrect"))
     assert conflict.status_code == 409 and conflict.json()["errorCode"] == "RR-CONF-409"
-    assert (await _row(services.database_url, task_id))["mark"] == "Correct"
+    assert (await task_row(services.database_url, task_id))["mark"] == "Correct"
 
 
 async def test_cache_hits_by_text_and_by_summary(services: Services) -> None:
     first = (await services.submit("user-1", "The Moon orbits the Earth.")).json()
     (job,) = await services.jobs()
-    assert (await services.callback(_result(job))).status_code == 200
+    assert (await services.callback(result_body(job))).status_code == 200
     for user, text in (
         ("user-1", "The Moon orbits the Earth."),
         ("user-2", "  the moon ORBITS the earth  "),
@@ -210,12 +120,12 @@ async def test_hostile_callbacks_change_nothing(services: Services) -> None:
     task_id = (await services.submit("user-1", "Paris is the capital of France.")).json()["taskId"]
     (job,) = await services.jobs()
     cases = {
-        "forged": await services.callback(_result(job), secret="wrong-secret"),
-        "stale": await services.callback(_result(job), timestamp=1_600_000_000),
-        "wrong token": await services.callback(_result(job, job_token="x" * 43)),
-        "unknown task": await services.callback(_result(job, taskId=str(ULID()))),
-        "bad mark": await services.callback(_result(job, mark="Maybe")),
-        "bad confidence": await services.callback(_result(job, confidence=101)),
+        "forged": await services.callback(result_body(job), secret="wrong-secret"),
+        "stale": await services.callback(result_body(job), timestamp=1_600_000_000),
+        "wrong token": await services.callback(result_body(job, job_token="x" * 43)),
+        "unknown task": await services.callback(result_body(job, taskId=str(ULID()))),
+        "bad mark": await services.callback(result_body(job, mark="Maybe")),
+        "bad confidence": await services.callback(result_body(job, confidence=101)),
     }
     expected = {
         "forged": (401, "RR-SIG-401"),
@@ -227,12 +137,12 @@ async def test_hostile_callbacks_change_nothing(services: Services) -> None:
     }
     for name, response in cases.items():
         assert (response.status_code, response.json()["errorCode"]) == expected[name], name
-    row = await _row(services.database_url, task_id)
+    row = await task_row(services.database_url, task_id)
     assert row["status"] == "queued" and row["mark"] is None
 
-    ok = await services.callback(_result(job), message_id="delivery-1")
+    ok = await services.callback(result_body(job), message_id="delivery-1")
     assert ok.status_code == 200
-    replay = await services.callback(_result(job), message_id="delivery-1")
+    replay = await services.callback(result_body(job), message_id="delivery-1")
     assert replay.status_code == 409 and replay.json()["errorCode"] == "RR-REPLAY-409"
 
     too_big = await services.receiver.post("/ai-callback", content=b"x" * 70_000)
