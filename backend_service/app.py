@@ -18,6 +18,7 @@ from shared.schemas import Strict
 from shared.service import new_app
 
 from .config import BackendSettings
+from .sweeper import Sweeper
 from .tasks import TaskRepository, task_public
 from .verify import Verifier
 
@@ -40,11 +41,27 @@ def create_app(settings: BackendSettings) -> FastAPI:
         tasks = TaskRepository(pool)
         app.state.tasks = tasks
         app.state.verifier = Verifier(
-            tasks, ResultCache(client, settings.cache_ttl_s), ai_client, settings.callback_url
+            tasks,
+            ResultCache(client, settings.cache_ttl_s),
+            ai_client,
+            settings.callback_url,
+            redis=client,
+            inflight_ttl_s=settings.inflight_ttl_s,
         )
+        sweeper = Sweeper(
+            pool,
+            client,
+            ai_client,
+            callback_url=settings.callback_url,
+            older_than_s=settings.sweep_after_s,
+            batch=settings.sweep_batch,
+        )
+        app.state.sweeper = sweeper
+        sweeper.start(settings.sweep_interval_s)
         try:
             yield
         finally:
+            await sweeper.stop()
             await ai_client.aclose()
             await client.aclose()
             await pool.close()

@@ -1,0 +1,57 @@
+"""Handing a job to ai_service (``POST /internal/jobs``): the submit path and the sweeper."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+import httpx
+
+from shared.errors import UpstreamUnavailable
+from shared.http import call_upstream
+from shared.schemas import Job
+
+from .tasks import NewTask
+
+
+def new_job_token() -> tuple[str, str]:
+    """A fresh job_token and its SHA-256 hex (only the hash is stored)."""
+    token = secrets.token_urlsafe(32)
+    return token, hashlib.sha256(token.encode()).hexdigest()
+
+
+async def enqueue_job(
+    ai_client: httpx.AsyncClient, task: NewTask, job_token: str, callback_url: str
+) -> None:
+    """Put the job of ``task`` on the stream; raises SatyaError subclasses when refused.
+
+    ``BE-BUSY-503`` (with Retry-After) when ai_service applies backpressure,
+    ``BE-AI-503`` for any other refusal, ``SYS-DEP-50x`` when it cannot be reached.
+    """
+    job = Job(
+        taskId=task.task_id,
+        userId=task.user_id,
+        payload=task.payload,
+        textHash=task.text_hash,
+        summaryHash=task.summary_hash,
+        job_token=job_token,
+        callback_url=callback_url,
+    )
+    response = await call_upstream(
+        ai_client,
+        "POST",
+        "/internal/jobs",
+        service="ai_service",
+        content=job.model_dump_json(),
+        headers={"content-type": "application/json"},
+    )
+    if response.status_code == 503 and "retry-after" in response.headers:
+        raise UpstreamUnavailable(
+            "too many texts are waiting for verification, retry later",
+            code="BE-BUSY-503",
+            headers={"Retry-After": response.headers["retry-after"]},
+        )
+    if response.status_code != 202:
+        raise UpstreamUnavailable(
+            f"ai_service refused the job ({response.status_code})", code="BE-AI-503"
+        )

@@ -1,0 +1,269 @@
+"""Re-enqueue accepted tasks whose job Redis lost; finish followers whose leader is done.
+
+PostgreSQL is the source of truth for tasks. A job lives in ``stream:ai:jobs`` from
+XADD until a worker acknowledges it (XACK+XDEL, after the result receiver stored the
+outcome), so a task row that is still ``queued`` long after it was accepted, and owns a
+job (it is not a follower), must have its taskId in the stream. If Redis lost the entry
+(a crash without fsync, a failover to a lagging replica, FLUSHALL), the sweeper gives
+the row a new job_token and enqueues a fresh job for it. The new token makes any zombie
+callback of the lost job be refused (403), so only the new job's result counts.
+
+The sweep, every ``BACKEND_SWEEP_INTERVAL_S`` seconds, in at most one backend instance
+at a time (a PostgreSQL advisory lock):
+
+1. PostgreSQL: queued leaders (``joined_task_id IS NULL``, with a token) created and last
+   touched more than ``BACKEND_SWEEP_AFTER_S`` ago, oldest first. None: no Redis work.
+2. Redis: the taskIds now in the stream (XRANGE in pages); those tasks are fine.
+3. Each missing one, in a transaction: compare-and-set its token hash (no-op if the
+   task finished or was swept meanwhile), POST the job to ai_service, commit. A refused
+   POST rolls back and ends this round; the next interval tries again.
+
+It also finishes orphaned followers: queued rows that joined a leader which has been
+done or failed for longer than the threshold get the leader's outcome, and their users
+are told. Every error is logged and the sweep runs again next interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import httpx
+import redis.asyncio as aioredis
+
+from shared import keys
+from shared.errors import SatyaError
+from shared.notify import UserNotifier
+
+from .enqueue import enqueue_job, new_job_token
+from .tasks import NewTask
+
+log = logging.getLogger(__name__)
+
+# Arbitrary constant shared by every backend instance of one database.
+SWEEP_LOCK_ID = 0x5A7A_5EE9
+_XRANGE_PAGE = 1000
+
+_LOST_CANDIDATES = """
+SELECT id, user_id, text_hash, summary_hash, payload, job_token_hash FROM ai_results
+WHERE status = 'queued' AND joined_task_id IS NULL AND job_token_hash IS NOT NULL
+  AND created_at < now() - make_interval(secs => $1)
+  AND updated_at < now() - make_interval(secs => $1)
+ORDER BY created_at LIMIT $2
+"""
+
+_NEW_TOKEN = """
+UPDATE ai_results SET job_token_hash = $3, updated_at = now()
+WHERE id = $1 AND status = 'queued' AND joined_task_id IS NULL AND job_token_hash = $2
+RETURNING id
+"""
+
+_FINISH_ORPHANS = """
+WITH orphans AS (
+  SELECT f.id FROM ai_results f JOIN ai_results l ON l.id = f.joined_task_id
+  WHERE f.status = 'queued' AND l.status IN ('done', 'failed')
+    AND coalesce(l.completed_at, l.updated_at) < now() - make_interval(secs => $1)
+  ORDER BY f.created_at LIMIT $2
+  FOR UPDATE OF f SKIP LOCKED
+)
+UPDATE ai_results f SET status = l.status, mark = l.mark, reason = l.reason,
+  confidence = l.confidence, error_code = l.error_code, error_message = l.error_message,
+  model = l.model, updated_at = now(), completed_at = now()
+FROM orphans o, ai_results l
+WHERE f.id = o.id AND l.id = f.joined_task_id AND f.status = 'queued'
+RETURNING f.id, f.user_id, f.status, f.mark, f.reason, f.confidence, f.error_code,
+  f.error_message
+"""
+
+
+@dataclass(slots=True)
+class SweepReport:
+    """What one sweep did. ``locked_out``: another instance was sweeping; nothing done."""
+
+    locked_out: bool = False
+    candidates: int = 0  # old queued leaders looked at
+    in_stream: int = 0  # of those, jobs still in the stream (fine)
+    requeued: list[str] = field(default_factory=list)
+    finished_meanwhile: int = 0  # became final (or were re-tokened) before we got to them
+    enqueue_error: str | None = None  # why re-enqueueing stopped early, if it did
+    followers_finished: list[str] = field(default_factory=list)
+
+
+async def _stream_task_ids(redis: aioredis.Redis) -> set[str]:
+    """taskIds of every entry now in the job stream (it holds unfinished jobs only)."""
+    found: set[str] = set()
+    start = "-"
+    while True:
+        # Any: redis-py types replies as bytes | str; decode_responses makes them str.
+        page: Any = await redis.xrange(keys.JOB_STREAM, min=start, max="+", count=_XRANGE_PAGE)
+        for entry_id, fields in page:
+            task_id = (fields or {}).get("taskId")
+            if task_id:
+                found.add(str(task_id))
+            start = f"({entry_id}"
+        if len(page) < _XRANGE_PAGE:
+            return found
+
+
+async def _requeue_lost(
+    conn: asyncpg.Connection,
+    redis: aioredis.Redis,
+    ai_client: httpx.AsyncClient,
+    callback_url: str,
+    older_than_s: float,
+    batch: int,
+    report: SweepReport,
+) -> None:
+    rows = await conn.fetch(_LOST_CANDIDATES, float(older_than_s), batch)
+    report.candidates = len(rows)
+    if not rows:
+        return
+    present = await _stream_task_ids(redis)
+    for row in rows:
+        if row["id"] in present:
+            report.in_stream += 1
+            continue
+        task = NewTask(
+            task_id=row["id"],
+            user_id=row["user_id"],
+            text_hash=row["text_hash"].strip(),
+            summary_hash=row["summary_hash"].strip(),
+            payload=row["payload"],
+        )
+        token, token_hash = new_job_token()
+        try:
+            async with conn.transaction():
+                if await conn.fetchval(_NEW_TOKEN, task.task_id, row["job_token_hash"], token_hash):
+                    await enqueue_job(ai_client, task, token, callback_url)
+                    report.requeued.append(task.task_id)
+                else:
+                    report.finished_meanwhile += 1
+        except SatyaError as exc:
+            # ai_service down or full: the token change rolled back; retry next round.
+            report.enqueue_error = f"{exc.error_code}: {exc.message}"
+            return
+
+
+def _event(row: asyncpg.Record) -> dict[str, object]:
+    if row["status"] == "done":
+        return {
+            "type": "result",
+            "taskId": row["id"],
+            "mark": row["mark"],
+            "reason": row["reason"],
+            "confidence": row["confidence"],
+            "cached": False,
+        }
+    return {
+        "type": "failed",
+        "taskId": row["id"],
+        "errorCode": row["error_code"],
+        "message": row["error_message"],
+    }
+
+
+async def _finish_orphans(
+    conn: asyncpg.Connection,
+    notifier: UserNotifier,
+    older_than_s: float,
+    batch: int,
+    report: SweepReport,
+) -> None:
+    # Notify before commit: if Redis fails, the rows stay queued and the next sweep
+    # tries again (a user may then hear twice; consumers are idempotent on taskId).
+    async with conn.transaction():
+        rows = await conn.fetch(_FINISH_ORPHANS, float(older_than_s), batch)
+        for row in rows:
+            await notifier.publish(row["user_id"], _event(row))
+    report.followers_finished = [row["id"] for row in rows]
+
+
+async def sweep_once(
+    pool: asyncpg.Pool,
+    redis: aioredis.Redis,
+    ai_client: httpx.AsyncClient,
+    *,
+    callback_url: str,
+    older_than_s: float,
+    batch: int = 500,
+    notifier: UserNotifier | None = None,
+) -> SweepReport:
+    """One sweep (see the module docstring); raises on Redis/PostgreSQL errors."""
+    report = SweepReport()
+    async with pool.acquire() as conn:
+        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", SWEEP_LOCK_ID):
+            report.locked_out = True
+            return report
+        try:
+            await _requeue_lost(conn, redis, ai_client, callback_url, older_than_s, batch, report)
+            await _finish_orphans(
+                conn, notifier or UserNotifier(redis), older_than_s, batch, report
+            )
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", SWEEP_LOCK_ID)
+    if report.requeued or report.followers_finished or report.enqueue_error:
+        log.warning(
+            "sweep: %d old queued task(s), %d still in the stream, %d re-enqueued, "
+            "%d finished meanwhile, %d orphaned follower(s) finished%s",
+            report.candidates, report.in_stream, len(report.requeued),
+            report.finished_meanwhile, len(report.followers_finished),
+            f"; re-enqueue stopped: {report.enqueue_error}" if report.enqueue_error else "",
+        )  # fmt: skip
+    return report
+
+
+class Sweeper:
+    """Runs ``sweep_once`` every ``interval_s`` (with jitter) until stopped."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        redis: aioredis.Redis,
+        ai_client: httpx.AsyncClient,
+        *,
+        callback_url: str,
+        older_than_s: float,
+        batch: int = 500,
+    ) -> None:
+        self._pool = pool
+        self._redis = redis
+        self._ai = ai_client
+        self._callback_url = callback_url
+        self._older_than_s = older_than_s
+        self._batch = batch
+        self._notifier = UserNotifier(redis)
+        self._task: asyncio.Task[None] | None = None
+
+    async def sweep_once(self) -> SweepReport:
+        return await sweep_once(
+            self._pool,
+            self._redis,
+            self._ai,
+            callback_url=self._callback_url,
+            older_than_s=self._older_than_s,
+            batch=self._batch,
+            notifier=self._notifier,
+        )
+
+    def start(self, interval_s: float) -> None:
+        if interval_s > 0 and self._task is None:
+            self._task = asyncio.create_task(self._run(interval_s), name="task-sweeper")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _run(self, interval_s: float) -> None:
+        while True:
+            # Jitter keeps instances started together from contending every round.
+            await asyncio.sleep(interval_s * random.uniform(0.8, 1.2))
+            try:
+                await self.sweep_once()
+            except Exception:
+                log.warning("sweep failed; retrying next interval", exc_info=True)

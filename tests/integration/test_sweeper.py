@@ -1,0 +1,299 @@
+"""The sweeper re-enqueues accepted tasks whose job Redis lost (real Redis, PG, services)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import redis.asyncio as aioredis
+from fastapi import FastAPI
+from pydantic import SecretStr
+from ulid import ULID
+
+from ai_service.app import create_app as create_ai
+from ai_service.config import AiSettings
+from backend_service.app import create_app as create_backend
+from backend_service.config import BackendSettings
+from backend_service.sweeper import SWEEP_LOCK_ID, SweepReport
+from result_receiver.app import create_app as create_receiver
+from result_receiver.config import ReceiverSettings
+from shared import keys
+from shared.http import USER_ID_HEADER
+from shared.signing import sign
+from tests.utils.servers import running
+from tests.utils.settings import CALLBACK_SECRET, INTERNAL_TOKEN, common
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass
+class Stack:
+    backend_app: FastAPI
+    backend: httpx.AsyncClient
+    receiver: httpx.AsyncClient
+    redis: aioredis.Redis
+    db: asyncpg.Connection
+
+    async def submit(self, user: str, text: str) -> str:
+        answer = await self.backend.post(
+            "/internal/verify", json={"text": text}, headers={USER_ID_HEADER: user}
+        )
+        assert answer.status_code == 202, answer.text
+        return str(answer.json()["taskId"])
+
+    async def sweep(self) -> SweepReport:
+        return await self.backend_app.state.sweeper.sweep_once()  # type: ignore[no-any-return]
+
+    async def jobs(self) -> list[dict[str, str]]:
+        entries: Any = await self.redis.xrange(keys.JOB_STREAM)
+        return [dict(fields) for _, fields in entries]
+
+    async def age(self, *task_ids: str) -> None:
+        await self.db.execute(
+            "UPDATE ai_results SET created_at = now() - interval '1 hour',"
+            " updated_at = now() - interval '1 hour' WHERE id = ANY($1::text[])",
+            list(task_ids),
+        )
+
+    async def token_hash(self, task_id: str) -> str:
+        query = "SELECT job_token_hash FROM ai_results WHERE id = $1"
+        return str(await self.db.fetchval(query, task_id))
+
+    async def callback(self, job: dict[str, str]) -> httpx.Response:
+        body = {"taskId": job["taskId"], "job_token": job["job_token"], "mark": "Correct",
+                "reason": "Matches a well-established fact.", "confidence": 80}  # fmt: skip
+        raw = json.dumps(body).encode()
+        headers = sign(CALLBACK_SECRET.encode(), str(ULID()), raw)
+        return await self.receiver.post(
+            "/ai-callback", content=raw, headers={**headers, "content-type": "application/json"}
+        )
+
+
+@asynccontextmanager
+async def _start(
+    redis_url: str, database_url: str, ai_url: str | None = None, **backend: Any
+) -> AsyncIterator[Stack]:
+    base = common(redis_url, database_url)
+    async with AsyncExitStack() as stack:
+        if ai_url is None:
+            ai_url = await stack.enter_async_context(running(create_ai(AiSettings(**base))))
+        receiver_url = await stack.enter_async_context(
+            running(
+                create_receiver(
+                    ReceiverSettings(**base, callback_secret=SecretStr(CALLBACK_SECRET))
+                )
+            )
+        )
+        settings = {"sweep_interval_s": 0, "sweep_after_s": 120, **backend}
+        app = create_backend(
+            BackendSettings(**base, ai_url=ai_url, receiver_url=receiver_url, **settings)
+        )
+        backend_url = await stack.enter_async_context(running(app))
+        backend_client = await stack.enter_async_context(
+            httpx.AsyncClient(base_url=backend_url, headers={"x-internal-token": INTERNAL_TOKEN})
+        )
+        receiver = await stack.enter_async_context(httpx.AsyncClient(base_url=receiver_url))
+        client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+        stack.push_async_callback(client.aclose)
+        db = await asyncpg.connect(database_url)
+        stack.push_async_callback(db.close)
+        yield Stack(app, backend_client, receiver, client, db)
+
+
+@pytest.fixture
+async def services(redis_url: str, database_url: str) -> AsyncIterator[Stack]:
+    async with _start(redis_url, database_url) as stack:
+        yield stack
+
+
+async def _insert(
+    db: asyncpg.Connection,
+    user: str,
+    text: str,
+    status: str,
+    *,
+    joined: str | None = None,
+    outcome: tuple[str, str, int] | None = None,
+    error: tuple[str, str] | None = None,
+) -> str:
+    """A task row written directly (leaders in a final state, followers), made old."""
+    task_id = str(ULID())
+    mark, reason, confidence = outcome or (None, None, None)
+    error_code, error_message = error or (None, None)
+    await db.execute(
+        "INSERT INTO ai_results (id, user_id, text_hash, summary_hash, payload, status,"
+        " job_token_hash, joined_task_id, mark, reason, confidence, error_code, error_message,"
+        " created_at, updated_at, completed_at) VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8,"
+        " $9, $10, $11, $12, now() - interval '1 hour', now() - interval '1 hour',"
+        " CASE WHEN $5 = 'queued' THEN NULL ELSE now() - interval '1 hour' END)",
+        task_id, user, _sha(text), text, status, None if joined else _sha(task_id), joined,
+        mark, reason, confidence, error_code, error_message,
+    )  # fmt: skip
+    return task_id
+
+
+async def _listen(redis: aioredis.Redis, user: str, instance: str) -> Any:
+    await redis.hset(keys.ws_user(user), "sock-1", instance)  # type: ignore[misc]
+    pubsub = redis.pubsub()
+    await pubsub.subscribe(keys.ws_instance_channel(instance))
+    await pubsub.get_message(timeout=1)  # subscribe confirmation
+    return pubsub
+
+
+async def _events(pubsub: Any, count: int) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    for _ in range(50):
+        if len(events) >= count:
+            break
+        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.1)
+        if message:
+            events.append(json.loads(message["data"])["event"])
+    return events
+
+
+async def test_lost_jobs_are_requeued_with_new_tokens(services: Stack) -> None:
+    ids = [await services.submit("u1", f"claim number {i}") for i in range(3)]
+    lost_jobs = await services.jobs()
+    old_hashes = {i: await services.token_hash(i) for i in ids}
+    await services.age(*ids)
+    await services.redis.flushall()  # Redis lost its memory
+
+    report = await services.sweep()
+    assert sorted(report.requeued) == sorted(ids)
+    assert (report.candidates, report.in_stream, report.enqueue_error) == (3, 0, None)
+    jobs = await services.jobs()
+    assert sorted(j["taskId"] for j in jobs) == sorted(ids)
+    for job in jobs:
+        new_hash = await services.token_hash(job["taskId"])
+        assert new_hash != old_hashes[job["taskId"]] and new_hash == _sha(job["job_token"])
+        assert job["callback_url"].endswith("/ai-callback") and job["userId"] == "u1"
+
+    # a zombie of a lost job is refused; the new job's result wins
+    zombie = next(j for j in lost_jobs if j["taskId"] == ids[0])
+    assert (await services.callback(zombie)).status_code == 403
+    fresh = next(j for j in jobs if j["taskId"] == ids[0])
+    assert (await services.callback(fresh)).status_code == 200
+    assert await services.db.fetchval("SELECT status FROM ai_results WHERE id=$1", ids[0]) == "done"
+
+    # the next sweep finds every job in the stream and enqueues nothing
+    again = await services.sweep()
+    assert again.requeued == [] and len(await services.jobs()) == 3
+
+
+async def test_only_old_queued_leaders_missing_from_the_stream(services: Stack) -> None:
+    kept = await services.submit("u1", "this job is still in the stream")
+    lost = await services.submit("u1", "this job was lost")
+    young = await services.submit("u1", "this task is young")
+    done = await _insert(services.db, "u1", "done", "done", outcome=("Correct", "ok", 90))
+    await services.age(kept, lost)
+    entries: Any = await services.redis.xrange(keys.JOB_STREAM)
+    gone = [eid for eid, fields in entries if fields["taskId"] in (lost, young)]
+    await services.redis.xdel(keys.JOB_STREAM, *gone)
+    hashes = {t: await services.token_hash(t) for t in (kept, young, done)}
+
+    report = await services.sweep()
+    assert (report.requeued, report.candidates, report.in_stream) == ([lost], 2, 1)
+    assert sorted(j["taskId"] for j in await services.jobs()) == sorted([kept, lost])
+    for task_id, token_hash in hashes.items():
+        assert await services.token_hash(task_id) == token_hash
+
+
+async def test_followers_are_never_requeued_and_orphans_get_the_outcome(
+    services: Stack,
+) -> None:
+    leader_done = await _insert(
+        services.db, "u1", "leader done", "done", outcome=("Incorrect", "It is not so.", 70)
+    )
+    leader_failed = await _insert(
+        services.db, "u1", "leader failed", "failed", error=("WK-MODEL-OOM", "Out of memory.")
+    )
+    leader_queued = await services.submit("u1", "leader still queued")
+    await services.age(leader_queued)
+    follow_done = await _insert(services.db, "u2", "leader done", "queued", joined=leader_done)
+    follow_failed = await _insert(services.db, "u2", "failed", "queued", joined=leader_failed)
+    follow_queued = await _insert(services.db, "u2", "queued", "queued", joined=leader_queued)
+    pubsub = await _listen(services.redis, "u2", "inst-a")
+
+    report = await services.sweep()
+    assert report.requeued == [] and report.in_stream == 1
+    assert sorted(report.followers_finished) == sorted([follow_done, follow_failed])
+    assert [j["taskId"] for j in await services.jobs()] == [leader_queued]
+    query = "SELECT status, mark, confidence, error_code, cached FROM ai_results WHERE id = $1"
+    assert tuple(await services.db.fetchrow(query, follow_done)) == (
+        "done", "Incorrect", 70, None, False,
+    )  # fmt: skip
+    assert tuple(await services.db.fetchrow(query, follow_failed)) == (
+        "failed", None, None, "WK-MODEL-OOM", False,
+    )  # fmt: skip
+    assert (await services.db.fetchrow(query, follow_queued))["status"] == "queued"
+    events = {e["taskId"]: e for e in await _events(pubsub, 2)}
+    await pubsub.aclose()
+    assert events == {
+        follow_failed: {"type": "failed", "taskId": follow_failed,
+                        "errorCode": "WK-MODEL-OOM", "message": "Out of memory."},
+        follow_done: {"type": "result", "taskId": follow_done, "mark": "Incorrect",
+                      "reason": "It is not so.", "confidence": 70, "cached": False},
+    }  # fmt: skip
+    # done once: a second sweep finds nothing more to do
+    again = await services.sweep()
+    assert again.followers_finished == [] and again.requeued == []
+
+
+async def test_concurrent_sweeps_do_not_double_enqueue(services: Stack) -> None:
+    ids = [await services.submit("u1", f"concurrent claim {i}") for i in range(3)]
+    await services.age(*ids)
+    await services.redis.flushall()
+    reports = await asyncio.gather(*(services.sweep() for _ in range(4)))
+    assert sorted(t for r in reports for t in r.requeued) == sorted(ids)
+    assert sorted(j["taskId"] for j in await services.jobs()) == sorted(ids)
+
+
+async def test_a_sweep_in_another_instance_locks_this_one_out(services: Stack) -> None:
+    task_id = await services.submit("u1", "locked out")
+    await services.age(task_id)
+    await services.redis.flushall()
+    assert await services.db.fetchval("SELECT pg_try_advisory_lock($1)", SWEEP_LOCK_ID)
+    try:
+        report = await services.sweep()
+    finally:
+        await services.db.execute("SELECT pg_advisory_unlock($1)", SWEEP_LOCK_ID)
+    assert report.locked_out and report.requeued == []
+    assert await services.jobs() == []
+    assert (await services.sweep()).requeued == [task_id]
+
+
+async def test_ai_service_down_keeps_the_task_for_the_next_sweep(
+    redis_url: str, database_url: str
+) -> None:
+    async with _start(redis_url, database_url, ai_url="http://127.0.0.1:9") as stack:
+        task_id = await _insert(stack.db, "u1", "nobody takes this", "queued")
+        before = await stack.token_hash(task_id)
+        report = await stack.sweep()
+        assert report.requeued == [] and report.enqueue_error is not None
+        # the token change rolled back: the row is as it was, still queued and old
+        assert await stack.token_hash(task_id) == before
+        assert await stack.db.fetchval("SELECT status FROM ai_results WHERE id=$1", task_id) == (
+            "queued"
+        )
+
+
+async def test_the_backend_sweeps_periodically(redis_url: str, database_url: str) -> None:
+    async with _start(redis_url, database_url, sweep_interval_s=0.1, sweep_after_s=0.3) as stack:
+        task_id = await stack.submit("u1", "swept by the running backend")
+        await stack.redis.flushall()
+        for _ in range(100):
+            jobs = await stack.jobs()
+            if jobs:
+                break
+            await asyncio.sleep(0.05)
+        assert [j["taskId"] for j in jobs] == [task_id]
