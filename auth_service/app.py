@@ -6,28 +6,44 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from shared.db import open_database
-from shared.http import internal_token_checker
+from shared.http import create_http_client, internal_token_checker
+from shared.redis_client import create_redis
 from shared.service import new_app
 
 from .config import AuthSettings
-from .routes import internal, public
+from .revocation import Revocations
+from .routes import internal, public, wellknown
+from .throttle import LoginThrottle
 from .tokens import TokenService
 from .users import UserRepository
 
 
 def create_app(settings: AuthSettings) -> FastAPI:
+    internal_token = settings.internal_token.get_secret_value()
+    tokens = TokenService(settings)  # keys load (or fail) before the app is served
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await open_database(settings)
+        redis = create_redis(settings.redis_url, "auth", socket_timeout=2.0)
+        ratelimit_http = create_http_client(
+            settings.ratelimit_url, internal_token=internal_token, timeout=3.0
+        )
         app.state.users = UserRepository(pool)
-        app.state.tokens = TokenService(settings)
+        app.state.tokens = tokens
+        app.state.revocations = Revocations(redis)
+        app.state.throttle = LoginThrottle(ratelimit_http, settings.login_fail_endpoint)
+        app.state.internal_token = internal_token
         try:
             yield
         finally:
+            await ratelimit_http.aclose()
+            await redis.aclose()
             await pool.close()
 
     app = new_app(title="SatyaMark auth_service", error_prefix="AUTH", lifespan=lifespan)
     app.include_router(public)
-    check = internal_token_checker(settings.internal_token.get_secret_value())
+    app.include_router(wellknown)
+    check = internal_token_checker(internal_token)
     app.include_router(internal, dependencies=[Depends(check)])
     return app

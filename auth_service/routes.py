@@ -1,18 +1,28 @@
 from __future__ import annotations
 
+import hmac
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import JSONResponse, Response
 
 from shared.errors import Unauthorized
+from shared.http import INTERNAL_TOKEN_HEADER
 
-from .passwords import hash_password, verify_password
+from .passwords import check_password_policy, hash_password, verify_password
+from .revocation import Revocations
 from .schemas import Credentials, TokenPublic, ValidateRequest, ValidateResponse
-from .tokens import TokenService
+from .throttle import LoginThrottle, subjects
+from .tokens import InvalidToken, TokenClaims, TokenService
 from .users import UserRepository
+
+# Set by the gateway to the address its client connected from; believed only on
+# requests that also carry the internal credential.
+CLIENT_IP_HEADER = "x-satyamark-client-ip"
 
 public = APIRouter(prefix="/v1/auth")
 internal = APIRouter(prefix="/internal")
+wellknown = APIRouter()
 
 
 class WrongCredentials(Unauthorized):
@@ -28,12 +38,39 @@ def _tokens(request: Request) -> TokenService:
     return request.app.state.tokens  # type: ignore[no-any-return]
 
 
+def _revocations(request: Request) -> Revocations:
+    return request.app.state.revocations  # type: ignore[no-any-return]
+
+
+def _throttle(request: Request) -> LoginThrottle:
+    return request.app.state.throttle  # type: ignore[no-any-return]
+
+
 UsersDep = Annotated[UserRepository, Depends(_users)]
 TokensDep = Annotated[TokenService, Depends(_tokens)]
+RevocationsDep = Annotated[Revocations, Depends(_revocations)]
+ThrottleDep = Annotated[LoginThrottle, Depends(_throttle)]
+
+
+def client_ip(request: Request) -> str:
+    forwarded = request.headers.get(CLIENT_IP_HEADER)
+    presented = request.headers.get(INTERNAL_TOKEN_HEADER, "")
+    expected: str = request.app.state.internal_token
+    if forwarded and hmac.compare_digest(presented.encode(), expected.encode()):
+        return forwarded.strip()[:64]
+    return request.client.host if request.client else "unknown"
+
+
+async def valid_claims(token: str, tokens: TokenService, revocations: Revocations) -> TokenClaims:
+    claims = tokens.validate(token)
+    if await revocations.is_revoked(claims.jti):
+        raise InvalidToken("token has been revoked")
+    return claims
 
 
 @public.post("/register", status_code=201)
 async def register(body: Credentials, users: UsersDep, tokens: TokensDep) -> TokenPublic:
+    check_password_policy(body.password)
     user = await users.create(body.email.strip(), await hash_password(body.password))
     issued = tokens.issue(user.id)
     return TokenPublic(
@@ -42,9 +79,14 @@ async def register(body: Credentials, users: UsersDep, tokens: TokensDep) -> Tok
 
 
 @public.post("/login")
-async def login(body: Credentials, users: UsersDep, tokens: TokensDep) -> TokenPublic:
+async def login(
+    body: Credentials, request: Request, users: UsersDep, tokens: TokensDep, throttle: ThrottleDep
+) -> TokenPublic:
+    buckets = subjects(body.email, client_ip(request))
+    await throttle.ensure_allowed(buckets)
     user = await users.by_email(body.email.strip())
     if not await verify_password(user.password_hash if user else None, body.password):
+        await throttle.record_failure(buckets)
         raise WrongCredentials()
     assert user is not None
     issued = tokens.issue(user.id)
@@ -53,7 +95,29 @@ async def login(body: Credentials, users: UsersDep, tokens: TokensDep) -> TokenP
     )
 
 
+@public.post("/logout", status_code=204)
+async def logout(
+    tokens: TokensDep,
+    revocations: RevocationsDep,
+    authorization: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Revoke the presented token at once (every copy of it, on every device)."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidToken("send Authorization: Bearer <token>")
+    await revocations.revoke(await valid_claims(token.strip(), tokens, revocations))
+    return Response(status_code=204)
+
+
+@wellknown.get("/.well-known/jwks.json")
+async def jwks(tokens: TokensDep) -> JSONResponse:
+    """Public keys that verify our tokens (every configured key, rotation included)."""
+    return JSONResponse(tokens.keys.jwks(), headers={"Cache-Control": "public, max-age=300"})
+
+
 @internal.post("/validate")
-async def validate(body: ValidateRequest, tokens: TokensDep) -> ValidateResponse:
-    claims = tokens.validate(body.token)
+async def validate(
+    body: ValidateRequest, tokens: TokensDep, revocations: RevocationsDep
+) -> ValidateResponse:
+    claims = await valid_claims(body.token, tokens, revocations)
     return ValidateResponse(userId=claims.user_id, expiresAt=claims.expires_at)

@@ -1,9 +1,15 @@
-"""JWT issuing and validation (pyjwt, HS256 only: no ``alg`` negotiation)."""
+"""JWT issuing and validation: EdDSA (Ed25519) only, key chosen by ``kid``.
+
+The algorithm is never negotiated: a token whose header says anything but EdDSA, or
+names a key we do not hold, is refused before any signature check, so neither ``none``
+nor HS256-signed-with-the-public-key (algorithm confusion) can pass.
+"""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
 from ulid import ULID
@@ -11,9 +17,11 @@ from ulid import ULID
 from shared.errors import Unauthorized
 
 from .config import AuthSettings
+from .keyring import KeyRing
 
-ALGORITHM = "HS256"
+ALGORITHM = "EdDSA"
 MAX_TOKEN_CHARS = 4096
+LEEWAY_S = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +34,7 @@ class IssuedToken:
 class TokenClaims:
     user_id: str
     expires_at: int
+    jti: str
 
 
 class InvalidToken(Unauthorized):
@@ -34,8 +43,8 @@ class InvalidToken(Unauthorized):
 
 
 class TokenService:
-    def __init__(self, settings: AuthSettings) -> None:
-        self._secret = settings.jwt_secret.get_secret_value()
+    def __init__(self, settings: AuthSettings, keys: KeyRing | None = None) -> None:
+        self.keys = keys or KeyRing.from_settings(settings)
         self._ttl = settings.jwt_ttl_s
         self._issuer = settings.jwt_issuer
         self._audience = settings.jwt_audience
@@ -51,26 +60,34 @@ class TokenService:
             "aud": self._audience,
             "jti": str(ULID()),
         }
-        return IssuedToken(jwt.encode(claims, self._secret, algorithm=ALGORITHM), self._ttl)
+        token = jwt.encode(
+            claims, self.keys.private, algorithm=ALGORITHM, headers={"kid": self.keys.active_kid}
+        )
+        return IssuedToken(token, self._ttl)
 
     def validate(self, token: str) -> TokenClaims:
         if not token or len(token) > MAX_TOKEN_CHARS:
             raise InvalidToken()
         try:
-            claims = jwt.decode(
+            header = jwt.get_unverified_header(token)
+            kid = header.get("kid")
+            key = self.keys.public.get(kid) if isinstance(kid, str) else None
+            if key is None or header.get("alg") != ALGORITHM:
+                raise InvalidToken()
+            claims: dict[str, Any] = jwt.decode(
                 token,
-                self._secret,
+                key,
                 algorithms=[ALGORITHM],
                 audience=self._audience,
                 issuer=self._issuer,
-                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
-                leeway=5,
+                options={"require": ["exp", "iat", "sub", "iss", "aud", "jti"]},
+                leeway=LEEWAY_S,
             )
         except jwt.ExpiredSignatureError as exc:
             raise InvalidToken("token has expired") from exc
-        except jwt.PyJWTError as exc:
+        except (jwt.PyJWTError, TypeError) as exc:
             raise InvalidToken() from exc
-        sub = claims.get("sub")
-        if not isinstance(sub, str) or not sub:
+        sub, jti = claims.get("sub"), claims.get("jti")
+        if not isinstance(sub, str) or not sub or not isinstance(jti, str) or not jti:
             raise InvalidToken()
-        return TokenClaims(user_id=sub, expires_at=int(claims["exp"]))
+        return TokenClaims(user_id=sub, expires_at=int(claims["exp"]), jti=jti)

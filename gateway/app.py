@@ -14,7 +14,7 @@ from shared.service import new_app
 
 from .config import GatewaySettings
 from .middleware import EdgeMiddleware
-from .routes import router
+from .routes import router, wellknown
 from .upstreams import AuthClient, RateLimitClient
 from .ws_proxy import UpstreamPicker
 
@@ -42,6 +42,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
 
     app = new_app(title="SatyaMark API", error_prefix="GW", lifespan=lifespan, public=True)
     app.include_router(router)
+    app.include_router(wellknown)
     if settings.frontend_path is not None:
         app.mount("/app", StaticFiles(directory=settings.frontend_path, html=True), name="app")
 

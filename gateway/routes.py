@@ -9,8 +9,9 @@ import orjson
 from fastapi import APIRouter, Depends, Header, Request, WebSocket
 from fastapi import Path as PathParam
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, JsonValue
 
+from auth_service.policy import common_passwords
 from shared.errors import Unauthorized
 from shared.http import USER_ID_HEADER, call_upstream
 from shared.schemas import EMAIL_PATTERN, TASK_ID_PATTERN, Strict
@@ -19,11 +20,22 @@ from .upstreams import AuthClient, Identity, Quota, RateLimitClient
 from .ws_proxy import proxy_websocket
 
 router = APIRouter(prefix="/v1")
+wellknown = APIRouter()
 
 
-class RegisterRequest(Strict):
+class LoginRequest(Strict):
     email: str = Field(pattern=EMAIL_PATTERN, max_length=254, examples=["ada@example.com"])
     password: str = Field(min_length=8, max_length=128)
+
+
+class RegisterRequest(LoginRequest):
+    # auth_service enforces it (AUTH-PWD-422, any letter case); the schema documents it
+    password: str = Field(
+        min_length=8,
+        max_length=128,
+        description="not one of the most common passwords (listed under `not`)",
+        json_schema_extra={"not": {"enum": list[JsonValue](sorted(common_passwords()))}},
+    )
 
 
 class TokenResponse(BaseModel):
@@ -90,6 +102,11 @@ def _client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+# auth_service counts failed logins per client IP; it believes this header only on
+# requests that carry the internal credential (ours do).
+CLIENT_IP_HEADER = "x-satyamark-client-ip"
+
+
 def _relay(upstream: httpx.Response, quota: Quota | None) -> Response:
     """Pass an internal service's answer on, keeping only headers meant for clients."""
     headers = quota.headers() if quota else {}
@@ -103,7 +120,7 @@ def _relay(upstream: httpx.Response, quota: Quota | None) -> Response:
     )
 
 
-async def _forward_auth(request: Request, path: str, body: RegisterRequest) -> Response:
+async def _forward_auth(request: Request, path: str, body: LoginRequest) -> Response:
     _, ratelimit = _clients(request)
     quota = await ratelimit.take("auth", f"ip:{_client_ip(request)}")
     upstream = await call_upstream(
@@ -112,7 +129,7 @@ async def _forward_auth(request: Request, path: str, body: RegisterRequest) -> R
         path,
         service="auth_service",
         content=orjson.dumps(body.model_dump()),
-        headers={"content-type": "application/json"},
+        headers={"content-type": "application/json", CLIENT_IP_HEADER: _client_ip(request)},
     )
     return _relay(upstream, quota)
 
@@ -128,8 +145,41 @@ async def register(body: RegisterRequest, request: Request) -> Response:
 
 
 @router.post("/auth/login", responses={200: {"model": TokenResponse}, **_ERRORS})
-async def login(body: RegisterRequest, request: Request) -> Response:
+async def login(body: LoginRequest, request: Request) -> Response:
     return await _forward_auth(request, "/v1/auth/login", body)
+
+
+@router.post("/auth/logout", status_code=204, responses={204: {"model": None}, **_ERRORS})
+async def logout(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> Response:
+    """Revoke the bearer token. This gateway forgets it at once; other gateway instances
+    may accept it for up to their validation cache time (at most 30 s)."""
+    token = _bearer(authorization)
+    auth, ratelimit = _clients(request)
+    quota = await ratelimit.take("auth", f"ip:{_client_ip(request)}")
+    upstream = await call_upstream(
+        request.app.state.auth_http,
+        "POST",
+        "/v1/auth/logout",
+        service="auth_service",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    auth.forget(token)
+    if upstream.status_code == 204:
+        return Response(status_code=204, headers=quota.headers())
+    return _relay(upstream, quota)
+
+
+@wellknown.get("/.well-known/jwks.json", tags=["auth"])
+async def jwks(request: Request) -> Response:
+    """The public keys (JWK Set, Ed25519) that verify SatyaMark access tokens."""
+    auth, _ = _clients(request)
+    return Response(
+        await auth.jwks(),
+        media_type="application/json",
+        headers={"Cache-Control": "public, max-age=300"},
+    )
 
 
 @router.post(

@@ -27,16 +27,41 @@ class AuthClient:
 
     The cache is what lets the gateway keep up: a validation round-trip per request
     would double the internal calls on the submit path. Entries never outlive the
-    token's own expiry.
+    token's own expiry, and a logged-out (revoked) token stops working within the
+    cache time (``GATEWAY_AUTH_CACHE_TTL_S``, at most 30 s).
     """
+
+    JWKS_TTL_S = 60.0
 
     def __init__(self, client: httpx.AsyncClient, ttl_s: float, size: int) -> None:
         self._client = client
         self._ttl_s = ttl_s
-        self._cache: TTLCache[str, Identity] = TTLCache(maxsize=size, ttl=ttl_s)
+        # ttl 0 = ask auth_service every time (a revoked token is refused at once)
+        self._cache: TTLCache[str, Identity] | None = (
+            TTLCache(maxsize=size, ttl=ttl_s) if ttl_s > 0 else None
+        )
+        self._jwks: tuple[float, bytes] | None = None
+
+    def forget(self, token: str) -> None:
+        """Drop a token from the cache (after its logout through this gateway)."""
+        if self._cache is not None:
+            self._cache.pop(token, None)
+
+    async def jwks(self) -> bytes:
+        """auth_service's public keys, fetched at most once a minute."""
+        now = time.monotonic()
+        if self._jwks is not None and now - self._jwks[0] < self.JWKS_TTL_S:
+            return self._jwks[1]
+        response = await call_upstream(
+            self._client, "GET", "/.well-known/jwks.json", service="auth_service"
+        )
+        if response.status_code != 200:
+            raise UpstreamUnavailable("auth_service failed", code="GW-DEP-503")
+        self._jwks = (now, response.content)
+        return response.content
 
     async def identify(self, token: str) -> Identity:
-        known = self._cache.get(token)
+        known = self._cache.get(token) if self._cache is not None else None
         if known is not None and known.expires_at > time.time():
             return known
         response = await call_upstream(
@@ -55,7 +80,8 @@ class AuthClient:
             raise UpstreamUnavailable("auth_service failed", code="GW-DEP-503")
         body = response.json()
         identity = Identity(user_id=body["userId"], expires_at=int(body["expiresAt"]))
-        self._cache[token] = identity
+        if self._cache is not None:
+            self._cache[token] = identity
         return identity
 
 

@@ -21,6 +21,9 @@ class CheckRequest(Strict):
     endpoint: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_.-]+$")
     subject: str = Field(min_length=1, max_length=256)
     cost: int = Field(default=1, ge=1, le=1000)
+    # Only report whether ``cost`` tokens are there, spending none (e.g. auth_service
+    # asks before checking a password and spends only when the login fails).
+    peek: bool = False
 
 
 class CheckResponse(Strict):
@@ -50,7 +53,9 @@ def create_app(settings: RateLimitSettings) -> FastAPI:
             raise NotFound(f"no rate-limit rule for endpoint {body.endpoint!r}", code="RL-RULE-404")
         buckets: TokenBuckets = request.app.state.buckets
         try:
-            decision = await buckets.take(body.endpoint, body.subject, rule, body.cost)
+            decision = await buckets.take(
+                body.endpoint, body.subject, rule, body.cost, peek=body.peek
+            )
         except RedisError as exc:
             raise UpstreamUnavailable("rate-limit store unavailable", code="RL-DEP-503") from exc
         return CheckResponse(

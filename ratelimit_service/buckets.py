@@ -27,9 +27,13 @@ class TokenBuckets:
     def __init__(self, client: aioredis.Redis) -> None:
         self._script = load_script(client, _SCRIPT)
 
-    async def take(self, endpoint: str, subject: str, rule: BucketRule, cost: int = 1) -> Decision:
+    async def take(
+        self, endpoint: str, subject: str, rule: BucketRule, cost: int = 1, *, peek: bool = False
+    ) -> Decision:
+        """Spend ``cost`` tokens if there are that many; with ``peek`` only say whether
+        there are, spending and storing nothing."""
         allowed, remaining, retry_ms = await self._script(
             keys=[keys.ratelimit_bucket(endpoint, subject)],
-            args=[rule.capacity, rule.refill_per_s, cost],
+            args=[rule.capacity, rule.refill_per_s, cost, 1 if peek else 0],
         )
         return Decision(bool(allowed), rule.capacity, int(remaining), int(retry_ms))

@@ -19,6 +19,8 @@ def _default_rules() -> dict[str, BucketRule]:
         "ws": BucketRule(capacity=20, refill_per_s=1),
         # per client IP, unauthenticated
         "auth": BucketRule(capacity=10, refill_per_s=0.5),
+        # failed logins, per account and per client IP (spent by auth_service)
+        "login-fail": BucketRule(capacity=5, refill_per_s=1 / 60),
     }
 
 

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import redis
 
+from auth_service.keyring import new_private_pem
 from shared import keys
 from shared.db import create_database_if_missing, migrate_dsn
 
@@ -94,13 +95,16 @@ class Component:
 
 
 def _secrets(path: Path) -> dict[str, str]:
-    """Random secrets made on first run and kept, so tokens survive a restart."""
-    if path.exists():
-        return dict(json.loads(path.read_text()))
-    values = {
-        name: secrets.token_urlsafe(32)
-        for name in ("SATYAMARK_INTERNAL_TOKEN", "CALLBACK_SECRET", "AUTH_JWT_SECRET")
-    }
+    """Random secrets and an Ed25519 token-signing key, made on first run and kept, so
+    tokens survive a restart. Values missing from an older file are added to it."""
+    values: dict[str, str] = dict(json.loads(path.read_text())) if path.exists() else {}
+    for name in ("SATYAMARK_INTERNAL_TOKEN", "CALLBACK_SECRET"):
+        values.setdefault(name, secrets.token_urlsafe(32))
+    if "AUTH_JWT_KEYS" not in values:
+        kid = f"dev-{time.strftime('%Y%m%d')}-{secrets.token_hex(3)}"
+        values["AUTH_JWT_KEYS"] = json.dumps({kid: new_private_pem()})
+        values["AUTH_JWT_ACTIVE_KID"] = kid
+    values.pop("AUTH_JWT_SECRET", None)  # the HS256 secret of earlier versions
     path.write_text(json.dumps(values))
     path.chmod(0o600)
     return values

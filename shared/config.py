@@ -17,7 +17,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # production; the run command replaces them with random secrets anyway.
 DEV_INTERNAL_TOKEN = "dev-internal-token-change-me"
 DEV_CALLBACK_SECRET = "dev-callback-secret-change-me"
-DEV_JWT_SECRET = "dev-jwt-secret-change-me-please-32b"
 
 Environment = Literal["development", "test", "production"]
 

@@ -49,3 +49,8 @@ def job_attempts(entry_id: str) -> str:
 def inflight_text(text_hash: str) -> str:
     """taskId of the job now verifying this text; later submissions join it."""
     return f"inflight:{text_hash}"
+
+
+def revoked_jti(jti: str) -> str:
+    """Marks a token id as logged out; expires when the token would have anyway."""
+    return f"revoked:jti:{jti}"

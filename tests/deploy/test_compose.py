@@ -54,7 +54,7 @@ CONDITIONS = {"service_healthy", "service_completed_successfully", "service_star
 PROD_SECRETS = {
     "SATYAMARK_INTERNAL_TOKEN": "prod-internal-token-0123456789abcdef",
     "CALLBACK_SECRET": "prod-callback-secret-0123456789abcdef",
-    "AUTH_JWT_SECRET": "prod-jwt-secret-0123456789abcdef0123",
+    "AUTH_JWT_KEYS": '{"prod-1": "-----BEGIN PRIVATE KEY-----\\nMC4CAQA=\\n-----END..."}',
     "REDIS_PASSWORD": "prodredispassword0123456789abcdef",
     "POSTGRES_PASSWORD": "prodpostgrespassword0123456789abcd",
 }
@@ -194,7 +194,8 @@ def test_secrets_come_from_the_environment(compose_bin: str) -> None:
     env = _clean_env(
         SATYAMARK_INTERNAL_TOKEN="from-env-token",
         CALLBACK_SECRET="from-env-cb",
-        AUTH_JWT_SECRET="from-env-jwt-secret-0123456789abcdef",
+        AUTH_JWT_KEYS='{"from-env": "pem"}',
+        AUTH_JWT_ACTIVE_KID="from-env",
         SATYAMARK_ENV="test",
         WORKER_REPLICAS="3",
     )
@@ -206,7 +207,8 @@ def test_secrets_come_from_the_environment(compose_bin: str) -> None:
         assert e["SATYAMARK_ENV"] == "test", name
         assert e["SATYAMARK_INTERNAL_TOKEN"] == "from-env-token", name
         assert e["CALLBACK_SECRET"] == "from-env-cb", name
-    assert env_of(svcs["auth_service"])["AUTH_JWT_SECRET"].startswith("from-env-jwt")
+    assert env_of(svcs["auth_service"])["AUTH_JWT_KEYS"] == '{"from-env": "pem"}'
+    assert env_of(svcs["auth_service"])["AUTH_JWT_ACTIVE_KID"] == "from-env"
     assert svcs["worker"]["deploy"]["replicas"] == 3
 
 
@@ -242,7 +244,7 @@ def test_production_override_requires_every_secret(compose_bin: str) -> None:
         assert PROD_SECRETS["REDIS_PASSWORD"] in e["REDIS_URL"], name
     for name in (*DB_SERVICES, "migrate"):
         assert PROD_SECRETS["POSTGRES_PASSWORD"] in env_of(svcs[name])["DATABASE_URL"], name
-    assert env_of(svcs["auth_service"])["AUTH_JWT_SECRET"] == PROD_SECRETS["AUTH_JWT_SECRET"]
+    assert env_of(svcs["auth_service"])["AUTH_JWT_KEYS"] == PROD_SECRETS["AUTH_JWT_KEYS"]
     redis_cmd = command_of(svcs["redis"])
     assert redis_cmd[redis_cmd.index("--requirepass") + 1] == PROD_SECRETS["REDIS_PASSWORD"]
 

@@ -31,6 +31,8 @@ def stack(
         "verify": {"capacity": VERIFY_BURST, "refill_per_s": 0.2},
         # the API fuzzer registers and logs in hundreds of times from one address
         "auth": {"capacity": 10_000, "refill_per_s": 100},
+        # ... with wrong passwords too, all from 127.0.0.1
+        "login-fail": {"capacity": 10_000, "refill_per_s": 100},
     }
     options = StackOptions(
         data_dir=root / "data",

@@ -19,6 +19,7 @@ import redis
 import websockets
 from ulid import ULID
 
+from auth_service.keyring import load_private_pem, new_private_pem
 from satyamark.devstack import Stack
 from shared import keys
 from shared.signing import sign
@@ -177,23 +178,38 @@ async def test_hostile_requests_get_clear_errors(stack: Stack, api: httpx.AsyncC
     assert wrong.status_code == 401 and wrong.json()["errorCode"] == "AUTH-CRED-401"
 
     secrets = json.loads((stack.options.data_dir / "secrets.json").read_text())
+    kid = secrets["AUTH_JWT_ACTIVE_KID"]
+    real_key = load_private_pem(json.loads(secrets["AUTH_JWT_KEYS"])[kid], kid)
+    other_key = load_private_pem(new_private_pem(), kid)
     now = int(time.time())
-    claims = {"sub": user["userId"], "iss": "satyamark-auth", "aud": "satyamark"}
+    claims = {"sub": user["userId"], "iss": "satyamark-auth", "aud": "satyamark", "jti": "j1"}
+    fresh = {**claims, "iat": now, "exp": now + 600}
     tokens = {
         "expired": jwt.encode(
-            {**claims, "iat": now - 7200, "exp": now - 3600}, secrets["AUTH_JWT_SECRET"]
+            {**claims, "iat": now - 7200, "exp": now - 3600},
+            real_key,
+            algorithm="EdDSA",
+            headers={"kid": kid},
         ),
-        "forged": jwt.encode({**claims, "iat": now, "exp": now + 600}, "x" * 48),
+        "forged": jwt.encode(fresh, other_key, algorithm="EdDSA", headers={"kid": kid}),
         "alg none": jwt.encode(
-            {**claims, "iat": now, "exp": now + 600},
+            fresh,
             None,  # type: ignore[arg-type]
             algorithm="none",
+            headers={"kid": kid},
         ),
     }
+    # the forging itself is sound: the same claims signed by the real key pass
+    genuine = jwt.encode(fresh, real_key, algorithm="EdDSA", headers={"kid": kid})
+    assert (await api.get(f"/v1/tasks/{ULID()}", headers=_bearer(genuine))).status_code == 404
     for name, token in tokens.items():
         denied = await api.post("/v1/verify", json={"text": "hello"}, headers=_bearer(token))
         assert denied.status_code == 401, name
         assert denied.json()["errorCode"] == "GW-AUTH-401", name
+    # a logged-out token is refused
+    assert (await api.post("/v1/auth/logout", headers=_bearer(genuine))).status_code == 204
+    revoked = await api.get(f"/v1/tasks/{ULID()}", headers=_bearer(genuine))
+    assert revoked.status_code == 401 and revoked.json()["errorCode"] == "GW-AUTH-401"
     missing = await api.post("/v1/verify", json={"text": "hello"})
     assert missing.status_code == 401
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import redis.asyncio as aioredis
 
@@ -21,8 +22,8 @@ async def _listen(services: Services, users: list[str]) -> aioredis.client.PubSu
     return pubsub
 
 
-async def _pushed(pubsub: aioredis.client.PubSub, want: int) -> list[dict[str, object]]:
-    events: list[dict[str, object]] = []
+async def _pushed(pubsub: aioredis.client.PubSub, want: int) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
     for _ in range(50):
         message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.1)
         if message:
@@ -68,7 +69,7 @@ async def test_failure_reaches_followers_too(services: Services) -> None:
     first = (await services.submit("u1", "An unverifiable claim")).json()["taskId"]
     second = (await services.submit("u2", "An unverifiable claim")).json()["taskId"]
     (job,) = await services.jobs()
-    failure = {
+    failure: dict[str, object] = {
         "taskId": job["taskId"],
         "job_token": job["job_token"],
         "status": "failed",

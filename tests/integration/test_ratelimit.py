@@ -84,3 +84,24 @@ async def test_rules_from_environment(monkeypatch: pytest.MonkeyPatch, capacity:
     settings = RateLimitSettings()
     assert settings.rule("verify") == BucketRule(capacity=capacity, refill_per_s=1)
     assert settings.rule("auth") is not None
+
+
+async def test_peek_reports_without_spending(redis_url: str) -> None:
+    client = aioredis.Redis.from_url(redis_url)
+    buckets = TokenBuckets(client)
+    rule = BucketRule(capacity=2, refill_per_s=0.01)
+    for _ in range(3):
+        assert (await buckets.take("e", "s", rule, peek=True)).allowed
+    assert not await client.exists(keys.ratelimit_bucket("e", "s"))  # nothing stored
+    assert [(await buckets.take("e", "s", rule)).allowed for _ in range(2)] == [True, True]
+    peeked = await buckets.take("e", "s", rule, peek=True)
+    assert not peeked.allowed and peeked.remaining == 0 and peeked.retry_after_ms > 1000
+    settings = RateLimitSettings(**common(redis_url))
+    assert settings.rule("login-fail") == BucketRule(capacity=5, refill_per_s=1 / 60)
+    async with running(create_app(settings)) as url, httpx.AsyncClient(base_url=url) as http:
+        body = {"endpoint": "login-fail", "subject": "acct:x", "peek": True}
+        headers = {"x-internal-token": INTERNAL_TOKEN}
+        for _ in range(7):
+            answer = (await http.post("/internal/check", json=body, headers=headers)).json()
+            assert answer == {"allowed": True, "limit": 5, "remaining": 5, "retryAfterMs": 0}
+    await client.aclose()

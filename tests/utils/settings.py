@@ -8,7 +8,6 @@ from pydantic import SecretStr
 
 INTERNAL_TOKEN = "test-internal-token-0123456789"
 CALLBACK_SECRET = "test-callback-secret-0123456789"
-JWT_SECRET = "test-jwt-secret-" + "0123456789abcdef" * 4
 
 
 def common(redis_url: str | None = None, database_url: str | None = None) -> dict[str, Any]:

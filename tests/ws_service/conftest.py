@@ -18,8 +18,10 @@ WsFactory = Callable[..., Awaitable[Running]]
 
 
 @pytest.fixture
-async def auth_url(database_url: str) -> AsyncIterator[str]:
-    settings = AuthSettings(database_url=database_url, db_pool_min=1, db_pool_max=4)
+async def auth_url(database_url: str, redis_url: str) -> AsyncIterator[str]:
+    settings = AuthSettings(
+        database_url=database_url, redis_url=redis_url, db_pool_min=1, db_pool_max=4
+    )
     async with running(create_auth_app(settings)) as server:
         yield server.http_url
 

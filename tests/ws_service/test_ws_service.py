@@ -154,8 +154,12 @@ async def test_shutdown_closes_1001_and_unregisters(
     await _hash_becomes(redis, keys.ws_user(user_id), {})
 
 
-async def test_socket_closes_when_token_expires(ws_instance: WsFactory, database_url: str) -> None:
-    settings = AuthSettings(database_url=database_url, jwt_ttl_s=2, db_pool_min=1)
+async def test_socket_closes_when_token_expires(
+    ws_instance: WsFactory, database_url: str, redis_url: str
+) -> None:
+    settings = AuthSettings(
+        database_url=database_url, redis_url=redis_url, jwt_ttl_s=2, db_pool_min=1
+    )
     async with running(create_auth_app(settings)) as short_auth:
         inst = await ws_instance(auth_url=short_auth.http_url)
         token, _ = await register_user(short_auth.http_url, "exp@example.com")

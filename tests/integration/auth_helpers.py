@@ -1,0 +1,58 @@
+"""auth_service (with the ratelimit_service it throttles logins through) in-process."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from pydantic import SecretStr
+
+from auth_service.app import create_app as create_auth
+from auth_service.config import AuthSettings
+from auth_service.keyring import new_private_pem
+from ratelimit_service.app import create_app as create_ratelimit
+from ratelimit_service.config import BucketRule, RateLimitSettings
+from tests.utils.servers import running
+from tests.utils.settings import INTERNAL_TOKEN, common
+
+INTERNAL = {"x-internal-token": INTERNAL_TOKEN}
+KEY_A = ("key-a", new_private_pem())
+KEY_B = ("key-b", new_private_pem())
+
+
+def auth_settings(
+    database_url: str,
+    redis_url: str,
+    ratelimit_url: str,
+    keys: tuple[tuple[str, str], ...] = (KEY_A,),
+    active: str = "",
+    **extra: Any,
+) -> AuthSettings:
+    return AuthSettings(
+        **common(redis_url, database_url),
+        ratelimit_url=ratelimit_url,
+        jwt_keys=SecretStr(json.dumps(dict(keys))),
+        jwt_active_kid=active,
+        **extra,
+    )
+
+
+@asynccontextmanager
+async def ratelimit(redis_url: str, **rules: BucketRule) -> AsyncIterator[str]:
+    settings = RateLimitSettings(**common(redis_url), rules=rules)
+    async with running(create_ratelimit(settings)) as url:
+        yield url
+
+
+@asynccontextmanager
+async def auth_and_ratelimit(
+    database_url: str, redis_url: str, login_fail: BucketRule | None = None, **extra: Any
+) -> AsyncIterator[str]:
+    """Yield auth_service's URL; "login-fail" is generous unless given."""
+    rule = login_fail or BucketRule(capacity=1000, refill_per_s=100)
+    async with ratelimit(redis_url, **{"login-fail": rule}) as rl_url:
+        settings = auth_settings(database_url, redis_url, rl_url, **extra)
+        async with running(create_auth(settings)) as url:
+            yield url
