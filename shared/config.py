@@ -18,6 +18,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEV_INTERNAL_TOKEN = "dev-internal-token-change-me"
 DEV_CALLBACK_SECRET = "dev-callback-secret-change-me"
 
+# Shared secrets shorter than this are refused in production (HMAC keys, tokens).
+MIN_SECRET_CHARS = 32
+
 Environment = Literal["development", "test", "production"]
 
 
@@ -44,8 +47,13 @@ class CommonSettings(BaseSettings):
         if self.env != "production":
             return self
         for name, value in self.__dict__.items():
-            if isinstance(value, SecretStr) and "change-me" in value.get_secret_value():
+            if not isinstance(value, SecretStr):
+                continue
+            secret = value.get_secret_value()
+            if "change-me" in secret:
                 raise ValueError(f"{name} still holds the development placeholder")
+            if len(secret) < MIN_SECRET_CHARS:
+                raise ValueError(f"{name} is shorter than {MIN_SECRET_CHARS} characters")
         return self
 
 
