@@ -32,6 +32,7 @@ from redis.exceptions import RedisError
 
 from shared.schemas import CallbackFailure, CallbackResult, Verdict
 
+from .acker import Acker
 from .callback import Delivery, failure_for, post_result, result_for
 from .config import WorkerSettings
 from .flow import Slots
@@ -76,6 +77,7 @@ class Outcomes:
 
     settings: WorkerSettings
     _slots: Slots
+    _acker: Acker
     _stopping: asyncio.Event
     _pending: asyncio.Queue[Item | None]
     _in_flight: set[str]
@@ -132,7 +134,7 @@ class Outcomes:
 
     async def _ack_quietly(self, entry_id: str) -> None:
         try:
-            await self.queue.ack(entry_id)
+            await self._acker.ack(entry_id)
         except RedisError as exc:
             # Still pending: it comes back after a lease and is acked then.
             log.warning("could not ack entry %s (%s)", entry_id, exc)

@@ -21,6 +21,7 @@ from redis.exceptions import RedisError
 from shared.http import create_http_client
 from shared.redis_client import create_redis
 
+from .acker import Acker
 from .attempts import Outcomes, check_input
 from .config import WorkerSettings
 from .flow import Slots, next_batch
@@ -80,6 +81,7 @@ class Worker(Outcomes):
         )
         self._http = create_http_client(timeout=s.callback_timeout_s)
         self._queue = JobQueue(self._redis, s.consumer, reader=self._reader)
+        self._acker = Acker(self._queue.ack)
         try:
             await self._queue.ensure_group()
         except BaseException:
