@@ -7,10 +7,10 @@ from fastapi import Depends, FastAPI, Request
 from redis.exceptions import RedisError
 
 from shared.errors import PayloadTooLarge, UpstreamUnavailable
-from shared.http import internal_token_checker
 from shared.redis_client import create_redis
 from shared.schemas import Job, Strict
 from shared.service import new_app
+from shared.service_auth import ServiceAuth
 
 from .config import AiSettings
 from .queue import JobQueue
@@ -26,13 +26,14 @@ def create_app(settings: AiSettings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         client = create_redis(settings.redis_url, "ai_service", socket_timeout=3.0)
         app.state.queue = JobQueue(client)
+        app.state.nonce_redis = client
         try:
             yield
         finally:
             await client.aclose()
 
     app = new_app(title="SatyaMark ai_service", error_prefix="AI", lifespan=lifespan)
-    check_internal = internal_token_checker(settings.internal_token.get_secret_value())
+    check_internal = ServiceAuth.from_settings(settings)
 
     @app.post("/internal/jobs", status_code=202, dependencies=[Depends(check_internal)])
     async def enqueue(job: Job, request: Request) -> Enqueued:

@@ -6,9 +6,10 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from shared.db import open_database
-from shared.http import create_http_client, internal_token_checker
+from shared.http import create_http_client
 from shared.redis_client import create_redis
 from shared.service import new_app
+from shared.service_auth import ServiceAuth
 
 from .config import AuthSettings
 from .revocation import Revocations
@@ -19,7 +20,7 @@ from .users import UserRepository
 
 
 def create_app(settings: AuthSettings) -> FastAPI:
-    internal_token = settings.internal_token.get_secret_value()
+    service_auth = ServiceAuth.from_settings(settings)
     tokens = TokenService(settings)  # keys load (or fail) before the app is served
 
     @asynccontextmanager
@@ -27,13 +28,14 @@ def create_app(settings: AuthSettings) -> FastAPI:
         pool = await open_database(settings)
         redis = create_redis(settings.redis_url, "auth", socket_timeout=2.0)
         ratelimit_http = create_http_client(
-            settings.ratelimit_url, internal_token=internal_token, timeout=3.0
+            settings.ratelimit_url, keyring=service_auth.keyring, timeout=3.0
         )
         app.state.users = UserRepository(pool)
         app.state.tokens = tokens
         app.state.revocations = Revocations(redis)
         app.state.throttle = LoginThrottle(ratelimit_http, settings.login_fail_endpoint)
-        app.state.internal_token = internal_token
+        app.state.nonce_redis = redis
+        app.state.service_auth = service_auth
         try:
             yield
         finally:
@@ -44,6 +46,5 @@ def create_app(settings: AuthSettings) -> FastAPI:
     app = new_app(title="SatyaMark auth_service", error_prefix="AUTH", lifespan=lifespan)
     app.include_router(public)
     app.include_router(wellknown)
-    check = internal_token_checker(internal_token)
-    app.include_router(internal, dependencies=[Depends(check)])
+    app.include_router(internal, dependencies=[Depends(service_auth)])
     return app

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse, Response
 
 from shared.errors import Unauthorized
-from shared.http import INTERNAL_TOKEN_HEADER
+from shared.service_auth import ServiceAuth
 
 from .passwords import check_password_policy, hash_password, verify_password
 from .revocation import Revocations
@@ -17,7 +16,7 @@ from .tokens import InvalidToken, TokenClaims, TokenService
 from .users import UserRepository
 
 # Set by the gateway to the address its client connected from; believed only on
-# requests that also carry the internal credential.
+# requests signed with an internal key (shared/service_auth.py).
 CLIENT_IP_HEADER = "x-satyamark-client-ip"
 
 public = APIRouter(prefix="/v1/auth")
@@ -52,12 +51,12 @@ RevocationsDep = Annotated[Revocations, Depends(_revocations)]
 ThrottleDep = Annotated[LoginThrottle, Depends(_throttle)]
 
 
-def client_ip(request: Request) -> str:
+async def client_ip(request: Request) -> str:
     forwarded = request.headers.get(CLIENT_IP_HEADER)
-    presented = request.headers.get(INTERNAL_TOKEN_HEADER, "")
-    expected: str = request.app.state.internal_token
-    if forwarded and hmac.compare_digest(presented.encode(), expected.encode()):
-        return forwarded.strip()[:64]
+    if forwarded:
+        service_auth: ServiceAuth = request.app.state.service_auth
+        if await service_auth.is_authentic(request):
+            return forwarded.strip()[:64]
     return request.client.host if request.client else "unknown"
 
 
@@ -82,7 +81,7 @@ async def register(body: Credentials, users: UsersDep, tokens: TokensDep) -> Tok
 async def login(
     body: Credentials, request: Request, users: UsersDep, tokens: TokensDep, throttle: ThrottleDep
 ) -> TokenPublic:
-    buckets = subjects(body.email, client_ip(request))
+    buckets = subjects(body.email, await client_ip(request))
     await throttle.ensure_allowed(buckets)
     user = await users.by_email(body.email.strip())
     if not await verify_password(user.password_hash if user else None, body.password):

@@ -10,12 +10,13 @@ from pydantic import Field
 
 from shared.db import open_database
 from shared.errors import BadRequest, NotFound, UpstreamUnavailable
-from shared.http import USER_ID_HEADER, create_http_client, internal_token_checker
+from shared.http import USER_ID_HEADER, create_http_client
 from shared.redis_client import create_redis
 from shared.responses import JsonResponse
 from shared.result_cache import ResultCache
 from shared.schemas import Strict
 from shared.service import new_app
+from shared.service_auth import ServiceAuth
 
 from .config import BackendSettings
 from .sweeper import Sweeper
@@ -31,13 +32,14 @@ UserId = Annotated[str, Header(alias=USER_ID_HEADER, min_length=1, max_length=64
 
 
 def create_app(settings: BackendSettings) -> FastAPI:
+    check_internal = ServiceAuth.from_settings(settings)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await open_database(settings)
         client = create_redis(settings.redis_url, "backend", socket_timeout=3.0)
-        ai_client = create_http_client(
-            settings.ai_url, internal_token=settings.internal_token.get_secret_value()
-        )
+        app.state.nonce_redis = client
+        ai_client = create_http_client(settings.ai_url, keyring=check_internal.keyring)
         tasks = TaskRepository(pool)
         app.state.tasks = tasks
         app.state.verifier = Verifier(
@@ -67,7 +69,6 @@ def create_app(settings: BackendSettings) -> FastAPI:
             await pool.close()
 
     app = new_app(title="SatyaMark backend_service", error_prefix="BE", lifespan=lifespan)
-    check_internal = internal_token_checker(settings.internal_token.get_secret_value())
 
     @app.post("/internal/verify", dependencies=[Depends(check_internal)])
     async def verify(body: VerifyRequest, user_id: UserId, request: Request) -> JsonResponse:

@@ -48,6 +48,7 @@ from ulid import ULID  # noqa: E402
 from satyamark.devstack import Stack, StackOptions  # noqa: E402
 from satyamark.infra import PostgresServer, RedisServer, port_answers  # noqa: E402
 from shared import keys  # noqa: E402
+from shared.service_auth import Keyring, sign_headers  # noqa: E402
 from tests.utils.tiny_models import build_tiny_encoder  # noqa: E402
 
 LOCAL_PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
@@ -550,14 +551,21 @@ async def hop_breakdown(
     the stack's internal credential) to see where a submit's time goes."""
     assert client.session is not None
     session = client.session
-    token = stack.env["SATYAMARK_INTERNAL_TOKEN"]
+    keyring = _stack_keyring(stack.env)
     port = {name: c.port for name, c in stack.components.items()}
     user = client.users[0]
-    internal = {"x-internal-token": token, "x-satyamark-user": user.user_id}
     hit_texts = itertools.cycle(answered)
 
     async def timed(method: str, url: str, **kw: Any) -> tuple[int | str, float]:
         t0 = time.perf_counter()
+        if "json" in kw:  # internal call: signed like the services sign theirs
+            body = json.dumps(kw.pop("json")).encode()
+            headers = {
+                "content-type": "application/json",
+                "x-satyamark-user": user.user_id,
+                **sign_headers(keyring, method, urlsplit(url).path, body),
+            }
+            kw.update(data=body, headers=headers)
         async with session.request(method, url, **kw) as r:
             await r.read()
             return r.status, time.perf_counter() - t0
@@ -568,19 +576,16 @@ async def hop_breakdown(
             "POST",
             f"http://127.0.0.1:{port['ratelimit_service']}/internal/check",
             json={"endpoint": "verify", "subject": f"user:{user.user_id}"},
-            headers=internal,
         ),
         "backend /internal/verify miss": lambda: timed(
             "POST",
             f"http://127.0.0.1:{port['backend_service']}/internal/verify",
             json={"text": client.unique_text("hop")},
-            headers=internal,
         ),
         "backend /internal/verify hit": lambda: timed(
             "POST",
             f"http://127.0.0.1:{port['backend_service']}/internal/verify",
             json={"text": next(hit_texts)},
-            headers=internal,
         ),
         "gateway /v1/verify miss": lambda: _full(client, user, client.unique_text("hop")),
         "gateway /v1/verify hit": lambda: _full(client, user, next(hit_texts)),
@@ -613,6 +618,14 @@ async def hop_breakdown(
     finally:
         await conn.close()
     return out
+
+
+def _stack_keyring(env: dict[str, str]) -> Keyring:
+    """The internal keys the stack's services accept (shared/service_auth.py)."""
+    if env.get("SATYAMARK_INTERNAL_KEYS"):
+        keys = {k: v.encode() for k, v in json.loads(env["SATYAMARK_INTERNAL_KEYS"]).items()}
+        return Keyring(keys, env.get("SATYAMARK_INTERNAL_ACTIVE_KID") or next(iter(keys)))
+    return Keyring.single(env["SATYAMARK_INTERNAL_TOKEN"])
 
 
 async def _full(client: Client, user: User, text: str) -> tuple[int | str, float]:

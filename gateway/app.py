@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from shared.http import create_http_client
 from shared.service import new_app
+from shared.service_auth import Keyring
 
 from .config import GatewaySettings
 from .middleware import EdgeMiddleware
@@ -20,15 +21,13 @@ from .ws_proxy import UpstreamPicker
 
 
 def create_app(settings: GatewaySettings) -> FastAPI:
-    token = settings.internal_token.get_secret_value()
+    keyring = Keyring.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        auth_http = create_http_client(settings.auth_url, internal_token=token, timeout=5.0)
-        ratelimit_http = create_http_client(
-            settings.ratelimit_url, internal_token=token, timeout=3.0
-        )
-        backend_http = create_http_client(settings.backend_url, internal_token=token)
+        auth_http = create_http_client(settings.auth_url, keyring=keyring, timeout=5.0)
+        ratelimit_http = create_http_client(settings.ratelimit_url, keyring=keyring, timeout=3.0)
+        backend_http = create_http_client(settings.backend_url, keyring=keyring)
         app.state.auth_http = auth_http
         app.state.backend_http = backend_http
         app.state.auth = AuthClient(auth_http, settings.auth_cache_ttl_s, settings.auth_cache_size)

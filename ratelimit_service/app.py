@@ -8,10 +8,10 @@ from pydantic import Field
 from redis.exceptions import RedisError
 
 from shared.errors import NotFound, UpstreamUnavailable
-from shared.http import internal_token_checker
 from shared.redis_client import create_redis
 from shared.schemas import Strict
 from shared.service import new_app
+from shared.service_auth import ServiceAuth
 
 from .buckets import TokenBuckets
 from .config import RateLimitSettings
@@ -38,13 +38,14 @@ def create_app(settings: RateLimitSettings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         client = create_redis(settings.redis_url, "ratelimit", socket_timeout=2.0)
         app.state.buckets = TokenBuckets(client)
+        app.state.nonce_redis = client
         try:
             yield
         finally:
             await client.aclose()
 
     app = new_app(title="SatyaMark ratelimit_service", error_prefix="RL", lifespan=lifespan)
-    check_internal = internal_token_checker(settings.internal_token.get_secret_value())
+    check_internal = ServiceAuth.from_settings(settings)
 
     @app.post("/internal/check", dependencies=[Depends(check_internal)])
     async def check(body: CheckRequest, request: Request) -> CheckResponse:

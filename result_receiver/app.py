@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,16 +18,17 @@ from shared.errors import (
     UpstreamUnavailable,
     ValidationFailed,
 )
-from shared.notify import UserNotifier
 from shared.redis_client import create_redis
-from shared.result_cache import ResultCache
-from shared.schemas import CALLBACK_BODY, CallbackFailure, CallbackResult, Verdict
+from shared.schemas import CALLBACK_BODY
 from shared.service import new_app
 from shared.signing import SignatureError, verify
 
 from .config import ReceiverSettings
-from .followers import Followers
-from .store import Outcome, ResultStore, StoredTask
+from .followers import InflightLead
+from .outbox import OutboxRelay
+from .store import Accepted, Outcome, ResultStore
+
+log = logging.getLogger(__name__)
 
 
 class BadSignature(Unauthorized):
@@ -48,28 +50,20 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def _announce_result(request: Request, task: StoredTask, result: CallbackResult) -> None:
-    """Cache the verdict for both hashes and push it to the user's sockets."""
-    verdict = Verdict(mark=result.mark, reason=result.reason, confidence=result.confidence)
-    event = {
-        "type": "result",
-        "taskId": result.taskId,
-        "cached": False,
-        **verdict.model_dump(mode="json"),
-    }
-    await request.app.state.cache.store(task.text_hash, task.summary_hash, verdict)
-    await request.app.state.notifier.publish(task.user_id, event)
-
-
-async def _announce_failure(request: Request, task: StoredTask, failure: CallbackFailure) -> None:
-    """Tell the user; a failure is never cached (the next submission may succeed)."""
-    event = {
-        "type": "failed",
-        "taskId": failure.taskId,
-        "errorCode": failure.errorCode,
-        "message": failure.message,
-    }
-    await request.app.state.notifier.publish(task.user_id, event)
+async def _relay_now(request: Request, accepted: Accepted) -> None:
+    """Tell Redis about a committed outcome now. Nothing here fails the request: the
+    outcome is stored, and what does not reach Redis stays in the outbox for the relay."""
+    state = request.app.state
+    try:
+        await state.relay.deliver(accepted.outbox_ids)
+    except (RedisError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        log.warning(
+            "task %s stored; outbox relay deferred (%s)", accepted.task_id, exc.__class__.__name__
+        )
+    try:
+        await state.inflight.release(accepted.task.text_hash, accepted.task_id)
+    except (RedisError, OSError) as exc:
+        log.warning("inflight lead of task %s not released (%s)", accepted.task_id, exc)
 
 
 def create_app(settings: ReceiverSettings) -> FastAPI:
@@ -80,13 +74,16 @@ def create_app(settings: ReceiverSettings) -> FastAPI:
         pool = await open_database(settings)
         client = create_redis(settings.redis_url, "result_receiver", socket_timeout=3.0)
         app.state.redis = client
+        app.state.pool = pool
         app.state.store = ResultStore(pool)
-        app.state.cache = ResultCache(client, settings.cache_ttl_s)
-        app.state.notifier = UserNotifier(client)
-        app.state.followers = Followers(pool, client, app.state.notifier)
+        app.state.inflight = InflightLead(client)
+        relay = OutboxRelay(pool, client, settings.cache_ttl_s, batch=settings.outbox_batch)
+        app.state.relay = relay
+        relay.start(settings.outbox_interval_s)
         try:
             yield
         finally:
+            await relay.stop()
             await client.aclose()
             await pool.close()
 
@@ -124,24 +121,10 @@ def create_app(settings: ReceiverSettings) -> FastAPI:
             raise ReplayedDelivery()
         store: ResultStore = request.app.state.store
         try:
-            if isinstance(result, CallbackFailure):
-                outcome, task = await store.record_failure(result)
-            else:
-                outcome, task = await store.record(result)
+            accepted = await store.accept(result)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise UpstreamUnavailable("database unavailable", code="RR-DEP-503") from exc
-        try:
-            if outcome is Outcome.STORED:
-                if isinstance(result, CallbackFailure):
-                    await _announce_failure(request, task, result)
-                else:
-                    await _announce_result(request, task, result)
-            # On a repeat too: a follower that joined late still gets its outcome.
-            await request.app.state.followers.complete(result.taskId, task.text_hash, result)
-        except RedisError as exc:
-            raise UpstreamUnavailable("cache unavailable", code="RR-DEP-503") from exc
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise UpstreamUnavailable("database unavailable", code="RR-DEP-503") from exc
-        return {"accepted": True, "duplicate": outcome is Outcome.DUPLICATE}
+        await _relay_now(request, accepted)
+        return {"accepted": True, "duplicate": accepted.outcome is Outcome.DUPLICATE}
 
     return app

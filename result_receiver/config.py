@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.config import (
@@ -20,3 +21,7 @@ class ReceiverSettings(
     cache_ttl_s: int = 7 * 24 * 3600
     timestamp_tolerance_s: int = DEFAULT_TOLERANCE_S
     max_body_bytes: int = 64 * 1024
+    # The outbox relay (result_receiver/outbox.py): every outbox_interval_s (0: off),
+    # outbox rows not yet delivered to Redis are, outbox_batch at a time.
+    outbox_interval_s: float = Field(default=2.0, ge=0)
+    outbox_batch: int = Field(default=100, ge=1)

@@ -155,6 +155,7 @@ class PostgresServer:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
             )
+        log = open(self.data_dir / "postgres.log", "ab")  # the child keeps its own copy
         self.proc = subprocess.Popen(
             [
                 *self._as_owner(),
@@ -172,9 +173,10 @@ class PostgresServer:
                 *([] if self.durable else ["-c", "fsync=off", "-c", "synchronous_commit=off"]),
             ],
             stdout=subprocess.DEVNULL,
-            stderr=open(self.data_dir / "postgres.log", "ab"),
+            stderr=log,
             start_new_session=True,
         )
+        log.close()
         _wait_for_port("127.0.0.1", self.port, 30, self.proc, "postgres")
         self._wait_ready()
         return self

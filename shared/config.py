@@ -39,17 +39,53 @@ class CommonSettings(BaseSettings):
         default=SecretStr(DEV_INTERNAL_TOKEN),
         validation_alias=env_alias("SATYAMARK_INTERNAL_TOKEN"),
     )
+    # Keys that sign service-to-service requests, by key id (JSON object). Every one is
+    # accepted; ``internal_active_kid`` is the one this process signs with. Empty: the
+    # single key "default" = ``internal_token`` (shared/service_auth.py).
+    internal_keys: dict[str, SecretStr] = Field(
+        default_factory=dict, validation_alias=env_alias("SATYAMARK_INTERNAL_KEYS")
+    )
+    internal_active_kid: str | None = Field(
+        default=None, validation_alias=env_alias("SATYAMARK_INTERNAL_ACTIVE_KID")
+    )
+    internal_auth_window_s: int = Field(
+        default=60, ge=1, le=3600, validation_alias=env_alias("SATYAMARK_INTERNAL_AUTH_WINDOW_S")
+    )
     host: str = "127.0.0.1"
     port: int = 0
 
+    def _check_internal_keys(self) -> None:
+        for kid in self.internal_keys:
+            if not kid or len(kid) > 64 or not kid.isascii() or not kid.isprintable():
+                raise ValueError(f"internal key id {kid!r} must be 1-64 printable ASCII chars")
+            if " " in kid:
+                raise ValueError(f"internal key id {kid!r} must not contain spaces")
+        active = self.internal_active_kid
+        known = set(self.internal_keys) or {"default"}
+        if active is not None and active not in known:
+            raise ValueError(f"SATYAMARK_INTERNAL_ACTIVE_KID {active!r} is not a configured key")
+        if active is None and len(self.internal_keys) > 1:
+            raise ValueError("several SATYAMARK_INTERNAL_KEYS: set SATYAMARK_INTERNAL_ACTIVE_KID")
+
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> CommonSettings:
+        self._check_internal_keys()
         if self.env != "production":
             return self
+        secrets: list[tuple[str, SecretStr]] = []
         for name, value in self.__dict__.items():
-            if not isinstance(value, SecretStr):
-                continue
-            secret = value.get_secret_value()
+            if isinstance(value, SecretStr):
+                # internal_token is unused (and may stay unset) once keys are given
+                if name != "internal_token" or not self.internal_keys:
+                    secrets.append((name, value))
+            elif isinstance(value, dict):
+                secrets.extend(
+                    (f"{name}[{key}]", item)
+                    for key, item in value.items()
+                    if isinstance(item, SecretStr)
+                )
+        for name, secret_value in secrets:
+            secret = secret_value.get_secret_value()
             if "change-me" in secret:
                 raise ValueError(f"{name} still holds the development placeholder")
             if len(secret) < MIN_SECRET_CHARS:

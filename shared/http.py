@@ -1,35 +1,33 @@
-"""Internal HTTP: one client factory and the internal credential check.
+"""Internal HTTP: one client factory; calls to internal services are signed.
 
 The client keeps httpx's API but uses the aiohttp-backed transport: on this machine
 class httpx's own transport costs 1-2 ms of CPU per call, which capped the submit chain
 at ~170 req/s; aiohttp's connection pool costs a fraction of that (README, "Speed").
+Given a ``Keyring`` it signs every request (``shared/service_auth.py``); the serving
+side checks with ``ServiceAuth``.
 """
 
 from __future__ import annotations
 
-import hmac
-from typing import Annotated
-
 import httpx
-from fastapi import Header
 from httpx_aiohttp import AiohttpTransport
 
-from .errors import Forbidden, UpstreamUnavailable
+from .errors import UpstreamUnavailable
+from .service_auth import InternalSigner, Keyring
 
-INTERNAL_TOKEN_HEADER = "x-internal-token"
 USER_ID_HEADER = "x-satyamark-user"
 
 
 def create_http_client(
     base_url: str = "",
     *,
-    internal_token: str | None = None,
+    keyring: Keyring | None = None,
     timeout: float = 10.0,
 ) -> httpx.AsyncClient:
-    headers = {INTERNAL_TOKEN_HEADER: internal_token} if internal_token else {}
+    """``keyring``: sign every request for internal endpoints (omit for outside calls)."""
     return httpx.AsyncClient(
         base_url=base_url,
-        headers=headers,
+        auth=InternalSigner(keyring) if keyring is not None else None,
         timeout=httpx.Timeout(timeout, connect=3.0),
         transport=AiohttpTransport(
             limits=httpx.Limits(max_connections=256, max_keepalive_connections=128)
@@ -47,18 +45,3 @@ async def call_upstream(
         raise UpstreamUnavailable(f"{service} did not answer in time", code="SYS-DEP-504") from exc
     except httpx.TransportError as exc:
         raise UpstreamUnavailable(f"{service} is unreachable") from exc
-
-
-def internal_token_checker(expected: str):  # type: ignore[no-untyped-def]
-    """A FastAPI dependency refusing callers without the internal credential."""
-    expected_bytes = expected.encode()
-
-    async def check(
-        token: Annotated[str | None, Header(alias=INTERNAL_TOKEN_HEADER)] = None,
-    ) -> None:
-        if token is None or not hmac.compare_digest(token.encode(), expected_bytes):
-            raise Forbidden(
-                "internal endpoint: missing or wrong internal credential", code="SYS-AUTH-403"
-            )
-
-    return check

@@ -14,6 +14,7 @@ from shared.http import create_http_client
 from shared.notify import EventLog
 from shared.redis_client import create_redis
 from shared.service import new_app
+from shared.service_auth import Keyring
 
 from .auth import AuthClient
 from .config import WsSettings
@@ -38,7 +39,7 @@ def create_app(settings: WsSettings) -> FastAPI:
         )
         http = create_http_client(
             settings.auth_url,
-            internal_token=settings.internal_token.get_secret_value(),
+            keyring=Keyring.from_settings(settings),
             timeout=settings.auth_call_timeout_s,
         )
         hub = Hub(redis, settings.instance_id, settings.registration_ttl_s)

@@ -1,4 +1,4 @@
-"""Minimal callback receiver for bench/queue.py (main venv): verify, count, answer 200.
+"""Minimal callback receiver for bench/queue_bench.py (main venv): verify, count, answer 200.
 
 Each POST is checked with ``shared.signing.verify`` (401 when the signature is wrong,
 counted in ``bench:badsig``); an authentic delivery INCRs the completion counter, the

@@ -15,9 +15,8 @@ from auth_service.keyring import new_private_pem
 from ratelimit_service.app import create_app as create_ratelimit
 from ratelimit_service.config import BucketRule, RateLimitSettings
 from tests.utils.servers import running
-from tests.utils.settings import INTERNAL_TOKEN, common
+from tests.utils.settings import common
 
-INTERNAL = {"x-internal-token": INTERNAL_TOKEN}
 KEY_A = ("key-a", new_private_pem())
 KEY_B = ("key-b", new_private_pem())
 

@@ -18,7 +18,8 @@ from auth_service.app import create_app
 from auth_service.config import AuthSettings
 from auth_service.keyring import load_private_pem, new_private_pem
 from shared import keys
-from tests.integration.auth_helpers import INTERNAL, KEY_A, KEY_B, auth_and_ratelimit
+from tests.integration.auth_helpers import KEY_A, KEY_B, auth_and_ratelimit
+from tests.utils.settings import SIGNED
 
 
 def _b64(data: bytes) -> str:
@@ -75,7 +76,7 @@ async def test_register_login_validate(database_url: str, redis_url: str) -> Non
             }
 
         valid = await http.post(
-            "/internal/validate", json={"token": body["access_token"]}, headers=INTERNAL
+            "/internal/validate", json={"token": body["access_token"]}, auth=SIGNED
         )
         assert valid.status_code == 200 and valid.json()["userId"] == body["userId"]
         no_cred = await http.post("/internal/validate", json={"token": body["access_token"]})
@@ -119,7 +120,7 @@ async def test_common_passwords_are_refused(database_url: str, redis_url: str) -
 async def test_hostile_tokens_rejected(database_url: str, redis_url: str) -> None:
     async with (
         auth_and_ratelimit(database_url, redis_url) as url,
-        httpx.AsyncClient(base_url=url, headers=INTERNAL) as http,
+        httpx.AsyncClient(base_url=url, auth=SIGNED) as http,
     ):
         user = await _register(http, "c@example.com")
         now = int(time.time())
@@ -166,7 +167,7 @@ async def test_hostile_tokens_rejected(database_url: str, redis_url: str) -> Non
 
 async def test_key_rotation(database_url: str, redis_url: str) -> None:
     async def validate(url: str, token: str) -> int:
-        async with httpx.AsyncClient(base_url=url, headers=INTERNAL) as http:
+        async with httpx.AsyncClient(base_url=url, auth=SIGNED) as http:
             return (await http.post("/internal/validate", json={"token": token})).status_code
 
     async with auth_and_ratelimit(database_url, redis_url, keys=(KEY_A,)) as url:
@@ -213,7 +214,7 @@ async def test_logout_revokes_the_token(database_url: str, redis_url: str) -> No
         bearer = {"Authorization": f"Bearer {token}"}
         assert (await http.post("/v1/auth/logout")).status_code == 401
         assert (await http.post("/v1/auth/logout", headers=bearer)).status_code == 204
-        denied = await http.post("/internal/validate", json={"token": token}, headers=INTERNAL)
+        denied = await http.post("/internal/validate", json={"token": token}, auth=SIGNED)
         assert denied.status_code == 401 and denied.json()["message"] == "token has been revoked"
         assert (await http.post("/v1/auth/logout", headers=bearer)).status_code == 401
     jti = jwt.decode(token, options={"verify_signature": False})["jti"]
@@ -225,7 +226,8 @@ async def test_logout_revokes_the_token(database_url: str, redis_url: str) -> No
 
 def test_key_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AUTH_JWT_KEYS", raising=False)
-    with pytest.raises(ValidationError, match="production needs AUTH_JWT_KEYS"):
+    # refused either by AuthSettings or, first, by the short-secret rule (empty = short)
+    with pytest.raises(ValidationError, match=r"AUTH_JWT_KEYS|jwt_keys is shorter than 32"):
         AuthSettings(env="production", internal_token=SecretStr("x" * 32))
     two = SecretStr(json.dumps(dict((KEY_A, KEY_B))))
     with pytest.raises(ValidationError, match="AUTH_JWT_ACTIVE_KID"):

@@ -9,20 +9,25 @@ import redis.asyncio as aioredis
 from auth_service.app import create_app
 from ratelimit_service.config import BucketRule
 from shared import keys
-from tests.integration.auth_helpers import INTERNAL, auth_and_ratelimit, auth_settings
+from tests.integration.auth_helpers import auth_and_ratelimit, auth_settings
 from tests.utils.servers import running
+from tests.utils.settings import SIGNED
 
 PASSWORD = "s3cret-pass"
 SLOW = BucketRule(capacity=3, refill_per_s=0.01)
 
 
 def _from(ip: str) -> dict[str, str]:
-    return {**INTERNAL, "x-satyamark-client-ip": ip}
+    return {"x-satyamark-client-ip": ip}
 
 
 async def _login(http: httpx.AsyncClient, email: str, password: str, ip: str) -> httpx.Response:
+    """A login relayed by the gateway: signed, with the client's address."""
     return await http.post(
-        "/v1/auth/login", json={"email": email, "password": password}, headers=_from(ip)
+        "/v1/auth/login",
+        json={"email": email, "password": password},
+        headers=_from(ip),
+        auth=SIGNED,
     )
 
 

@@ -16,7 +16,7 @@ from backend_service.config import BackendSettings
 from shared import keys
 from shared.http import USER_ID_HEADER
 from tests.utils.servers import running
-from tests.utils.settings import INTERNAL_TOKEN, common
+from tests.utils.settings import SIGNED, common
 
 
 async def test_full_queue_answers_503_with_retry_after(redis_url: str, database_url: str) -> None:
@@ -36,7 +36,8 @@ async def test_full_queue_answers_503_with_retry_after(redis_url: str, database_
         http = await stack.enter_async_context(
             httpx.AsyncClient(
                 base_url=backend_url,
-                headers={"x-internal-token": INTERNAL_TOKEN, USER_ID_HEADER: "u1"},
+                headers={USER_ID_HEADER: "u1"},
+                auth=SIGNED,
             )
         )
 

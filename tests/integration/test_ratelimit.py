@@ -9,7 +9,7 @@ from ratelimit_service.buckets import TokenBuckets
 from ratelimit_service.config import BucketRule, RateLimitSettings
 from shared import keys
 from tests.utils.servers import running
-from tests.utils.settings import INTERNAL_TOKEN, common
+from tests.utils.settings import SIGNED, common
 
 
 async def test_bucket_allows_capacity_then_denies_with_retry_after(redis_url: str) -> None:
@@ -57,22 +57,22 @@ async def test_service_api(redis_url: str) -> None:
         refused = await http.post("/internal/check", json=body)
         assert refused.status_code == 403
         assert refused.json()["errorCode"] == "SYS-AUTH-403"
-        headers = {"x-internal-token": INTERNAL_TOKEN}
-        first = await http.post("/internal/check", json=body, headers=headers)
+        auth = SIGNED
+        first = await http.post("/internal/check", json=body, auth=auth)
         assert first.json() == {"allowed": True, "limit": 1, "remaining": 0, "retryAfterMs": 0}
-        second = (await http.post("/internal/check", json=body, headers=headers)).json()
+        second = (await http.post("/internal/check", json=body, auth=auth)).json()
         assert second["allowed"] is False and second["retryAfterMs"] > 1000
         # endpoints not configured keep their defaults; unknown ones are an error
         assert (
             await http.post(
-                "/internal/check", headers=headers, json={"endpoint": "tasks", "subject": "u"}
+                "/internal/check", auth=auth, json={"endpoint": "tasks", "subject": "u"}
             )
         ).status_code == 200
         unknown = await http.post(
-            "/internal/check", headers=headers, json={"endpoint": "nope", "subject": "u"}
+            "/internal/check", auth=auth, json={"endpoint": "nope", "subject": "u"}
         )
         assert unknown.status_code == 404 and unknown.json()["errorCode"] == "RL-RULE-404"
-        bad = await http.post("/internal/check", headers=headers, json={"endpoint": "verify"})
+        bad = await http.post("/internal/check", auth=auth, json={"endpoint": "verify"})
         assert bad.status_code == 422 and bad.json()["errorCode"] == "RL-VAL-422"
 
 
@@ -100,8 +100,8 @@ async def test_peek_reports_without_spending(redis_url: str) -> None:
     assert settings.rule("login-fail") == BucketRule(capacity=5, refill_per_s=1 / 60)
     async with running(create_app(settings)) as url, httpx.AsyncClient(base_url=url) as http:
         body = {"endpoint": "login-fail", "subject": "acct:x", "peek": True}
-        headers = {"x-internal-token": INTERNAL_TOKEN}
+        auth = SIGNED
         for _ in range(7):
-            answer = (await http.post("/internal/check", json=body, headers=headers)).json()
+            answer = (await http.post("/internal/check", json=body, auth=auth)).json()
             assert answer == {"allowed": True, "limit": 5, "remaining": 5, "retryAfterMs": 0}
     await client.aclose()

@@ -10,7 +10,7 @@ from ulid import ULID
 from shared import keys
 from shared.http import USER_ID_HEADER
 from tests.fixtures.pipeline import Services, result_body, task_row
-from tests.utils.settings import INTERNAL_TOKEN
+from tests.utils.settings import SIGNED
 
 
 async def test_miss_enqueues_job_with_spec_fields(services: Services) -> None:
@@ -179,15 +179,15 @@ async def test_ai_service_refuses_outsiders(services: Services) -> None:
         "callback_url": "http://127.0.0.1:1/ai-callback",
     }
     async with httpx.AsyncClient(base_url=services.ai_url) as ai:
-        for headers in ({}, {"x-internal-token": "guess"}):
+        for headers in ({}, {"x-internal-token": "test-internal-token-0123456789"}):
             refused = await ai.post("/internal/jobs", json=job, headers=headers)
             assert refused.status_code == 403 and refused.json()["errorCode"] == "SYS-AUTH-403"
         bad = await ai.post(
             "/internal/jobs",
             json={**job, "textHash": "nothex"},
-            headers={"x-internal-token": INTERNAL_TOKEN},
+            auth=SIGNED,
         )
         assert bad.status_code == 422 and bad.json()["errorCode"] == "AI-VAL-422"
-        ok = await ai.post("/internal/jobs", json=job, headers={"x-internal-token": INTERNAL_TOKEN})
+        ok = await ai.post("/internal/jobs", json=job, auth=SIGNED)
         assert ok.status_code == 202
     assert [j["taskId"] for j in await services.jobs()] == ["t1"]

@@ -29,7 +29,7 @@ from shared import keys
 from shared.http import USER_ID_HEADER
 from shared.signing import sign
 from tests.utils.servers import running
-from tests.utils.settings import CALLBACK_SECRET, INTERNAL_TOKEN, common
+from tests.utils.settings import CALLBACK_SECRET, SIGNED, common
 
 
 def _sha(text: str) -> str:
@@ -100,7 +100,7 @@ async def _start(
         )
         backend_url = await stack.enter_async_context(running(app))
         backend_client = await stack.enter_async_context(
-            httpx.AsyncClient(base_url=backend_url, headers={"x-internal-token": INTERNAL_TOKEN})
+            httpx.AsyncClient(base_url=backend_url, auth=SIGNED)
         )
         receiver = await stack.enter_async_context(httpx.AsyncClient(base_url=receiver_url))
         client = aioredis.Redis.from_url(redis_url, decode_responses=True)

@@ -6,7 +6,13 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from shared.service_auth import InternalSigner, Keyring
+
 INTERNAL_TOKEN = "test-internal-token-0123456789"
+# What services built from ``common()`` sign and accept (key "default" = the token);
+# pass ``auth=SIGNED`` to an httpx client or request to call internal endpoints.
+INTERNAL_KEYRING = Keyring.single(INTERNAL_TOKEN)
+SIGNED = InternalSigner(INTERNAL_KEYRING)
 CALLBACK_SECRET = "test-callback-secret-0123456789"
 
 

@@ -1,0 +1,219 @@
+"""The transactional outbox: what Redis must learn about an outcome, kept in PostgreSQL.
+
+A stored result or failure writes, in the same transaction as the ``ai_results``
+UPDATE, one ``outbox`` row per Redis side effect: ``cache`` (the verdict under both
+hashes; results only) and ``notify`` (one per user event: the leader's and each
+follower's). After the commit the request relays its own rows at once and marks them
+delivered. Whatever is left undelivered (a crash after the commit, Redis down) is
+delivered by the background relay every ``RECEIVER_OUTBOX_INTERVAL_S`` seconds; its
+batches are taken ``FOR UPDATE SKIP LOCKED``, so several receiver instances share the
+work and no row is relayed by two of them at once.
+
+Delivery is at least once: a crash after the Redis write and before ``delivered_at``
+commits relays that row again. A second cache SET writes the same value; a second
+notify appends an identical event (same ``taskId``, new ``eventId``) to the user's log,
+which clients take as the same outcome again (result/failed events are idempotent per
+``taskId``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+import orjson
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from shared.notify import UserNotifier
+from shared.result_cache import ResultCache
+from shared.schemas import CallbackFailure, CallbackResult, Verdict
+
+log = logging.getLogger(__name__)
+
+CACHE = "cache"
+NOTIFY = "notify"
+
+# (task_id, kind, payload)
+Entry = tuple[str, str, dict[str, Any]]
+
+_INSERT = """
+INSERT INTO outbox (task_id, kind, payload)
+SELECT t.task_id, t.kind, t.payload::jsonb
+FROM unnest($1::text[], $2::text[], $3::text[]) AS t(task_id, kind, payload)
+RETURNING id
+"""
+
+# Oldest first, so a user's events keep their order; rows another relay holds are
+# skipped (it is delivering them). ``$1``: only these ids (NULL: any); ``$2``: only rows
+# at least this old (lets the request relay its own rows without racing the loop).
+_CLAIM = """
+SELECT id, kind, payload FROM outbox
+WHERE delivered_at IS NULL AND ($1::bigint[] IS NULL OR id = ANY($1::bigint[]))
+  AND created_at <= now() - make_interval(secs => $2)
+ORDER BY id LIMIT $3
+FOR UPDATE SKIP LOCKED
+"""
+
+_MARK = "UPDATE outbox SET delivered_at = now() WHERE id = ANY($1::bigint[])"
+
+_PRUNE = """
+DELETE FROM outbox WHERE id IN (
+  SELECT id FROM outbox WHERE delivered_at < now() - make_interval(secs => $1) LIMIT $2)
+"""
+
+
+def outcome_event(task_id: str, outcome: CallbackResult | CallbackFailure) -> dict[str, object]:
+    """The push a task's user gets for ``outcome``."""
+    if isinstance(outcome, CallbackFailure):
+        return {
+            "type": "failed",
+            "taskId": task_id,
+            "errorCode": outcome.errorCode,
+            "message": outcome.message,
+        }
+    return {
+        "type": "result",
+        "taskId": task_id,
+        "mark": outcome.mark.value,
+        "reason": outcome.reason,
+        "confidence": outcome.confidence,
+        "cached": False,
+    }
+
+
+def cache_entry(task_id: str, text_hash: str, summary_hash: str, result: CallbackResult) -> Entry:
+    verdict = Verdict(mark=result.mark, reason=result.reason, confidence=result.confidence)
+    payload = {
+        "text_hash": text_hash,
+        "summary_hash": summary_hash,
+        "verdict": verdict.model_dump(mode="json"),
+    }
+    return task_id, CACHE, payload
+
+
+def notify_entry(task_id: str, user_id: str, event: dict[str, object]) -> Entry:
+    return task_id, NOTIFY, {"user_id": user_id, "event": event}
+
+
+async def write(conn: asyncpg.Connection, entries: Sequence[Entry]) -> list[int]:
+    """Insert ``entries`` (inside the caller's transaction); return their ids in order."""
+    if not entries:
+        return []
+    rows = await conn.fetch(
+        _INSERT,
+        [task_id for task_id, _, _ in entries],
+        [kind for _, kind, _ in entries],
+        [orjson.dumps(payload).decode() for _, _, payload in entries],
+    )
+    return [int(row["id"]) for row in rows]
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        client: aioredis.Redis,
+        cache_ttl_s: int,
+        *,
+        batch: int = 100,
+        min_age_s: float = 1.0,
+        keep_s: float = 7 * 24 * 3600,
+    ) -> None:
+        self._pool = pool
+        self._cache = ResultCache(client, cache_ttl_s)
+        self._notifier = UserNotifier(client)
+        self._batch = batch
+        self._min_age_s = min_age_s
+        self._keep_s = keep_s
+        self._task: asyncio.Task[None] | None = None
+
+    async def deliver(self, ids: Sequence[int]) -> int:
+        """Relay these rows now (a request's own); raises RedisError if Redis fails."""
+        if not ids:
+            return 0
+        return await self._relay(list(ids), 0.0, len(ids))
+
+    async def relay_once(self, min_age_s: float | None = None) -> int:
+        """Relay undelivered rows, batch after batch; return how many were delivered.
+
+        ``min_age_s`` (default: the relay's own) leaves younger rows to the request
+        that wrote them. Raises RedisError when Redis fails (the rest stays queued).
+        """
+        age = self._min_age_s if min_age_s is None else min_age_s
+        total = 0
+        while True:
+            done = await self._relay(None, age, self._batch)
+            total += done
+            if done < self._batch:
+                return total
+
+    async def _relay(self, ids: list[int] | None, min_age_s: float, limit: int) -> int:
+        delivered: list[int] = []
+        failure: Exception | None = None
+        async with self._pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(_CLAIM, ids, min_age_s, limit)
+            for row in rows:
+                try:
+                    await self._send(row["kind"], _payload(row["payload"]))
+                except (RedisError, OSError) as exc:
+                    failure = exc  # Redis is down: the rest waits for the next pass
+                    break
+                except (KeyError, TypeError, ValueError):
+                    # Can never be delivered; keeping it would only repeat this forever.
+                    log.exception("outbox row %s is malformed; dropped", row["id"])
+                delivered.append(row["id"])
+            # Mark (and commit) what reached Redis even when a later row failed.
+            if delivered:
+                await conn.execute(_MARK, delivered)
+        if failure is not None:
+            raise failure
+        return len(rows)
+
+    async def _send(self, kind: str, payload: dict[str, Any]) -> None:
+        if kind == CACHE:
+            verdict = Verdict.model_validate(payload["verdict"])
+            await self._cache.store(payload["text_hash"], payload["summary_hash"], verdict)
+        elif kind == NOTIFY:
+            await self._notifier.publish(payload["user_id"], payload["event"])
+        else:  # pragma: no cover - the table's CHECK allows no other kind
+            log.error("outbox row of unknown kind %r skipped", kind)
+
+    async def prune(self, limit: int = 1000) -> int:
+        """Forget delivered rows older than ``keep_s``."""
+        status = await self._pool.execute(_PRUNE, self._keep_s, limit)
+        return int(status.split()[-1])
+
+    def start(self, interval_s: float) -> None:
+        if interval_s > 0 and self._task is None:
+            self._task = asyncio.create_task(self._run(interval_s), name="outbox-relay")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _run(self, interval_s: float) -> None:
+        while True:
+            # Jitter keeps instances started together from contending every round.
+            await asyncio.sleep(interval_s * random.uniform(0.8, 1.2))
+            try:
+                delivered = await self.relay_once()
+                if delivered:
+                    log.info("outbox relay delivered %d row(s)", delivered)
+                await self.prune()
+            except (RedisError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("outbox relay failed (%s); retrying next interval", exc)
+            except Exception:
+                log.exception("outbox relay failed; retrying next interval")
+
+
+def _payload(value: Any) -> dict[str, Any]:
+    # asyncpg hands jsonb over as text unless a codec is set.
+    decoded = orjson.loads(value) if isinstance(value, str | bytes) else value
+    return decoded if isinstance(decoded, dict) else {}

@@ -1,0 +1,93 @@
+"""The outbox relay: parallel relays share rows without delivering one twice, and the
+receiver's background relay rides out a Redis outage."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+import redis.asyncio as aioredis
+
+from result_receiver.outbox import OutboxRelay
+from satyamark.infra import RedisServer
+from shared import keys
+from tests.integration.test_outbox import Receiver, open_receiver
+
+TTL = 3600
+
+
+@pytest.fixture
+async def receiver(redis_url: str, database_url: str) -> AsyncIterator[Receiver]:
+    async with open_receiver(redis_url, database_url) as made:
+        yield made
+
+
+async def test_parallel_relays_never_deliver_a_row_twice(
+    receiver: Receiver, redis_url: str, database_url: str
+) -> None:
+    task_id, _ = await receiver.task("u1")
+    await receiver.db.execute(
+        "INSERT INTO outbox (task_id, kind, payload)"
+        " SELECT $1, 'notify', jsonb_build_object('user_id', 'u1', 'event',"
+        " jsonb_build_object('type', 'result', 'taskId', $1::text, 'n', n))"
+        " FROM generate_series(1, 60) AS n",
+        task_id,
+    )
+    pools = [await asyncpg.create_pool(database_url, min_size=1, max_size=2) for _ in range(2)]
+    clients = [aioredis.Redis.from_url(redis_url, decode_responses=True) for _ in range(2)]
+    try:
+        relays = [
+            OutboxRelay(pool, client, TTL, batch=7)
+            for pool, client in zip(pools, clients, strict=True)
+        ]
+        counts = await asyncio.gather(*(r.relay_once(min_age_s=0) for r in relays))
+    finally:
+        for client in clients:
+            await client.aclose()
+        for pool in pools:
+            await pool.close()
+    assert sum(counts) == 60
+    assert await receiver.redis.xlen(keys.user_events("u1")) == 60
+    logged: Any = await receiver.redis.xrange(keys.user_events("u1"))
+    assert len({json.loads(fields["event"])["n"] for _, fields in logged}) == 60
+    assert await receiver.db.fetchval("SELECT count(*) FROM outbox WHERE delivered_at IS NULL") == 0
+
+
+async def test_background_relay_outlives_a_redis_outage(tmp_path: Path, database_url: str) -> None:
+    server = RedisServer(tmp_path / "redis", appendonly=False).start()
+    try:
+        async with open_receiver(server.url, database_url, interval_s=0.1) as receiver:
+            task_id, _ = await receiver.task("u1")
+            verdict = {"mark": "Correct", "reason": "r", "confidence": 50}
+            payload = {"text_hash": "a" * 64, "summary_hash": "b" * 64, "verdict": verdict}
+            await receiver.db.execute(
+                "INSERT INTO outbox (task_id, kind, payload) VALUES ($1, 'cache', $2::jsonb)",
+                task_id,
+                json.dumps(payload),
+            )
+            await receiver.redis.aclose()
+            server.stop()
+            await asyncio.sleep(2.0)  # several failed rounds, each logged
+            relay_task = receiver.app.state.relay._task
+            assert relay_task is not None and not relay_task.done()
+            assert await receiver.db.fetchval("SELECT delivered_at FROM outbox") is None
+
+            server.start()  # Redis is back, on the same port
+            client = aioredis.Redis.from_url(server.url, decode_responses=True)
+            try:
+                for _ in range(100):
+                    if await receiver.db.fetchval("SELECT delivered_at FROM outbox"):
+                        break
+                    await asyncio.sleep(0.1)
+                assert await receiver.db.fetchval("SELECT delivered_at FROM outbox") is not None
+                cached = await client.get(keys.cache_result("a" * 64))
+                assert cached is not None and json.loads(cached)["mark"] == "Correct"
+            finally:
+                await client.aclose()
+    finally:
+        server.stop()
