@@ -306,6 +306,23 @@ class Stack:
         component.start()
         self.wait_healthy(names=[name])
 
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Signal a component and wait until it exited, without starting it again."""
+        component = self.components[name]
+        component.signal(sig)
+        if component.proc is not None:
+            component.proc.wait(15)
+
+    def revive(self, name: str, *, wait: bool = True) -> None:
+        """Start a component that exited (after ``kill``); optionally wait until healthy."""
+        component = self.components[name]
+        if component.alive:
+            raise RuntimeError(f"{name} is still running")
+        component.restarts += 1
+        component.start()
+        if wait:
+            self.wait_healthy(names=[name])
+
     def supervise_once(self) -> list[str]:
         """Restart components that died; return their names."""
         restarted = []

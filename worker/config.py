@@ -52,3 +52,6 @@ class WorkerSettings(CommonSettings, RedisSettingsMixin, CallbackSecretMixin):
     # Softmax temperature over cosine similarities (they span a narrow range).
     temperature: float = Field(default=0.05, gt=0)
     drain_timeout_s: float = Field(default=30.0, ge=0)
+    # Load tests and chaos tests: every model call (one batch) takes at least this long,
+    # and logs one INFO line with a short fingerprint of each text it judges (0: off).
+    min_job_ms: int = Field(default=0, ge=0, le=600_000)

