@@ -25,9 +25,7 @@ are told. Every error is logged and the sweep runs again next interval.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import random
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +36,7 @@ import redis.asyncio as aioredis
 from shared import keys
 from shared.errors import SatyaError
 from shared.notify import UserNotifier
+from shared.periodic import Periodic
 
 from .enqueue import enqueue_job, new_job_token
 from .tasks import NewTask
@@ -236,7 +235,7 @@ class Sweeper:
         self._older_than_s = older_than_s
         self._batch = batch
         self._notifier = UserNotifier(redis)
-        self._task: asyncio.Task[None] | None = None
+        self._rounds = Periodic("task-sweeper", self.sweep_once)
 
     async def sweep_once(self) -> SweepReport:
         return await sweep_once(
@@ -250,20 +249,7 @@ class Sweeper:
         )
 
     def start(self, interval_s: float) -> None:
-        if interval_s > 0 and self._task is None:
-            self._task = asyncio.create_task(self._run(interval_s), name="task-sweeper")
+        self._rounds.start(interval_s)
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-
-    async def _run(self, interval_s: float) -> None:
-        while True:
-            # Jitter keeps instances started together from contending every round.
-            await asyncio.sleep(interval_s * random.uniform(0.8, 1.2))
-            try:
-                await self.sweep_once()
-            except Exception:
-                log.warning("sweep failed; retrying next interval", exc_info=True)
+        await self._rounds.stop()

@@ -18,9 +18,7 @@ which clients take as the same outcome again (result/failed events are idempoten
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import random
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,6 +28,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from shared.notify import UserNotifier
+from shared.periodic import Periodic
 from shared.result_cache import ResultCache
 from shared.schemas import CallbackFailure, CallbackResult, Verdict
 
@@ -130,7 +129,7 @@ class OutboxRelay:
         self._batch = batch
         self._min_age_s = min_age_s
         self._keep_s = keep_s
-        self._task: asyncio.Task[None] | None = None
+        self._rounds = Periodic("outbox-relay", self._round)
 
     async def deliver(self, ids: Sequence[int]) -> int:
         """Relay these rows now (a request's own); raises RedisError if Redis fails."""
@@ -188,29 +187,21 @@ class OutboxRelay:
         status = await self._pool.execute(_PRUNE, self._keep_s, limit)
         return int(status.split()[-1])
 
+    @property
+    def running(self) -> bool:
+        return self._rounds.running
+
     def start(self, interval_s: float) -> None:
-        if interval_s > 0 and self._task is None:
-            self._task = asyncio.create_task(self._run(interval_s), name="outbox-relay")
+        self._rounds.start(interval_s)
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await self._rounds.stop()
 
-    async def _run(self, interval_s: float) -> None:
-        while True:
-            # Jitter keeps instances started together from contending every round.
-            await asyncio.sleep(interval_s * random.uniform(0.8, 1.2))
-            try:
-                delivered = await self.relay_once()
-                if delivered:
-                    log.info("outbox relay delivered %d row(s)", delivered)
-                await self.prune()
-            except (RedisError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("outbox relay failed (%s); retrying next interval", exc)
-            except Exception:
-                log.exception("outbox relay failed; retrying next interval")
+    async def _round(self) -> None:
+        delivered = await self.relay_once()
+        if delivered:
+            log.info("outbox relay delivered %d row(s)", delivered)
+        await self.prune()
 
 
 def _payload(value: Any) -> dict[str, Any]:

@@ -73,8 +73,7 @@ async def test_background_relay_outlives_a_redis_outage(tmp_path: Path, database
             await receiver.redis.aclose()
             server.stop()
             await asyncio.sleep(2.0)  # several failed rounds, each logged
-            relay_task = receiver.app.state.relay._task
-            assert relay_task is not None and not relay_task.done()
+            assert receiver.app.state.relay.running
             assert await receiver.db.fetchval("SELECT delivered_at FROM outbox") is None
 
             server.start()  # Redis is back, on the same port
