@@ -34,6 +34,7 @@ import httpx
 import redis.asyncio as aioredis
 
 from shared import keys
+from shared.claims import stored_claims
 from shared.errors import SatyaError
 from shared.notify import UserNotifier
 from shared.periodic import Periodic
@@ -70,11 +71,11 @@ WITH orphans AS (
   FOR UPDATE OF f SKIP LOCKED
 )
 UPDATE ai_results f SET status = l.status, mark = l.mark, reason = l.reason,
-  confidence = l.confidence, error_code = l.error_code, error_message = l.error_message,
-  model = l.model, updated_at = now(), completed_at = now()
+  confidence = l.confidence, claims = l.claims, error_code = l.error_code,
+  error_message = l.error_message, model = l.model, updated_at = now(), completed_at = now()
 FROM orphans o, ai_results l
 WHERE f.id = o.id AND l.id = f.joined_task_id AND f.status = 'queued'
-RETURNING f.id, f.user_id, f.status, f.mark, f.reason, f.confidence, f.error_code,
+RETURNING f.id, f.user_id, f.status, f.mark, f.reason, f.confidence, f.claims, f.error_code,
   f.error_message
 """
 
@@ -155,6 +156,7 @@ def _event(row: asyncpg.Record) -> dict[str, object]:
             "mark": row["mark"],
             "reason": row["reason"],
             "confidence": row["confidence"],
+            "claims": stored_claims(row["claims"]),
             "cached": False,
         }
     return {

@@ -8,7 +8,8 @@ from typing import Any
 
 import asyncpg
 
-from shared.schemas import Verdict
+from shared.claims import claims_json, stored_claims
+from shared.schemas import TextVerdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,8 +22,8 @@ class NewTask:
 
 
 _COLUMNS = (
-    "id, user_id, status, mark, reason, confidence, cached, error_code, error_message, "
-    "model, created_at, updated_at, completed_at"
+    "id, user_id, status, mark, reason, confidence, claims, cached, error_code, "
+    "error_message, model, created_at, updated_at, completed_at"
 )
 
 
@@ -33,7 +34,12 @@ def _iso(value: datetime | None) -> str | None:
 def task_public(row: asyncpg.Record) -> dict[str, Any]:
     result = None
     if row["status"] == "done":
-        result = {"mark": row["mark"], "reason": row["reason"], "confidence": row["confidence"]}
+        result = {
+            "mark": row["mark"],
+            "reason": row["reason"],
+            "confidence": row["confidence"],
+            "claims": stored_claims(row["claims"]),
+        }
     error = None
     if row["status"] == "failed":
         error = {"errorCode": row["error_code"], "message": row["error_message"]}
@@ -66,11 +72,11 @@ class TaskRepository:
             job_token_hash,
         )
 
-    async def create_cached(self, task: NewTask, verdict: Verdict) -> None:
+    async def create_cached(self, task: NewTask, verdict: TextVerdict) -> None:
         await self._pool.execute(
             "INSERT INTO ai_results (id, user_id, text_hash, summary_hash, payload, status,"
-            " mark, reason, confidence, cached, completed_at)"
-            " VALUES ($1, $2, $3, $4, $5, 'done', $6, $7, $8, true, now())",
+            " mark, reason, confidence, claims, cached, completed_at)"
+            " VALUES ($1, $2, $3, $4, $5, 'done', $6, $7, $8, $9::jsonb, true, now())",
             task.task_id,
             task.user_id,
             task.text_hash,
@@ -79,6 +85,7 @@ class TaskRepository:
             verdict.mark.value,
             verdict.reason,
             verdict.confidence,
+            claims_json(verdict),
         )
 
     async def join(self, task_id: str, leader_id: str) -> bool:

@@ -14,7 +14,7 @@ from shared import keys
 from shared.errors import SatyaError, UpstreamUnavailable
 from shared.hashing import summary_hash, text_hash
 from shared.result_cache import ResultCache
-from shared.schemas import Verdict
+from shared.schemas import TextVerdict
 
 from .enqueue import enqueue_job, new_job_token
 from .tasks import NewTask, TaskRepository
@@ -23,7 +23,7 @@ from .tasks import NewTask, TaskRepository
 @dataclass(frozen=True, slots=True)
 class Submitted:
     task_id: str
-    cached: Verdict | None
+    cached: TextVerdict | None  # a cache hit's verdict, with its per-claim verdicts
 
 
 class Verifier:

@@ -2,7 +2,8 @@
 // message, never in the URL), submit texts, show verdicts as they are pushed. The id of
 // the last event seen is kept in sessionStorage and sent on reconnect, so verdicts pushed
 // while the socket was down are replayed; if the server says history was truncated, the
-// pending rows are reloaded from /v1/tasks.
+// pending rows are reloaded from /v1/tasks. Under a verdict, the per-claim verdicts it
+// was derived from. Server text only ever goes into the page as textContent.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -10,6 +11,8 @@ let token = sessionStorage.getItem("satyamark.token");
 let lastEventId = sessionStorage.getItem("satyamark.lastEventId");
 let socket = null;
 const rows = new Map(); // taskId -> table row
+const claimRows = new Map(); // taskId -> the row under it listing its claims
+const MARKS = new Set(["Correct", "Incorrect", "Insufficient", "Subjective"]);
 
 function showError(message) { $("error").textContent = message || ""; }
 
@@ -65,6 +68,65 @@ function fill(taskId, event) {
   mark.className = event.mark;
   confidence.textContent = `${event.confidence}%`;
   reason.textContent = event.reason;
+  showClaims(taskId, tr, Array.isArray(event.claims) ? event.claims : []);
+}
+
+function element(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text;
+  if (className) node.className = className;
+  return node;
+}
+
+// Only web links become links: a javascript: or data: URL stays plain text.
+function webUrl(value) {
+  try {
+    const url = new URL(value);
+    return url.protocol === "https:" || url.protocol === "http:" ? url : null;
+  } catch { return null; }
+}
+
+function evidenceItem(evidence) {
+  const p = element("p", undefined, "evidence");
+  p.append(`Known claim (${evidence.verdict}): `, element("q", evidence.claim));
+  if (evidence.explanation) p.append(` ${evidence.explanation}`);
+  const url = webUrl(evidence.sourceUrl);
+  const label = evidence.sourceName || (url ? url.hostname : evidence.sourceUrl);
+  p.append(" Source: ");
+  if (url) {
+    const link = element("a", label);
+    link.href = url.href;
+    link.target = "_blank";
+    link.rel = "noopener noreferrer";
+    p.append(link);
+  } else p.append(label);
+  return p;
+}
+
+function claimItem(claim) {
+  const li = element("li", undefined, "claim");
+  const mark = element("span", `${claim.mark} (${claim.confidence}%)`, "claim-mark");
+  if (MARKS.has(claim.mark)) mark.classList.add(claim.mark);
+  li.append(mark, " ", element("q", claim.text, "claim-text"));
+  li.append(element("p", claim.reason, "claim-reason"));
+  if (claim.evidence) li.append(evidenceItem(claim.evidence));
+  return li;
+}
+
+function showClaims(taskId, tr, claims) {
+  claimRows.get(taskId)?.remove();
+  claimRows.delete(taskId);
+  if (claims.length === 0) return;
+  const cell = element("td");
+  cell.colSpan = 4;
+  const list = element("ul");
+  for (const claim of claims) list.append(claimItem(claim));
+  cell.append(element("span", "Per claim:", "muted"), list);
+  const claimsRow = element("tr", undefined, "claims");
+  claimsRow.dataset.taskId = taskId;
+  claimsRow.append(cell);
+  tr.after(claimsRow);
+  claimRows.set(taskId, claimsRow);
 }
 
 // History has a hole: ask the task API for every row still waiting.

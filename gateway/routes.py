@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import httpx
 import orjson
@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, JsonValue
 from auth_service.policy import common_passwords
 from shared.errors import Unauthorized
 from shared.http import USER_ID_HEADER, call_upstream
-from shared.schemas import EMAIL_PATTERN, TASK_ID_PATTERN, Strict
+from shared.schemas import EMAIL_PATTERN, MAX_CLAIMS, TASK_ID_PATTERN, ClaimVerdict, Strict
 
 from .upstreams import AuthClient, Identity, Quota, RateLimitClient
 from .ws_proxy import proxy_websocket
@@ -53,6 +53,11 @@ class VerdictPublic(BaseModel):
     mark: str
     reason: str
     confidence: int
+    claims: list[ClaimVerdict] = Field(
+        max_length=MAX_CLAIMS,
+        description="the verdict on each claim (sentence) of the text that the verdict "
+        "derives from; empty when the worker judged the text as a whole",
+    )
 
 
 class VerifyAccepted(BaseModel):
@@ -69,6 +74,20 @@ class VerifyCached(BaseModel):
 class ErrorBody(BaseModel):
     errorCode: str
     message: str
+
+
+class TaskPublic(BaseModel):
+    """One task as ``GET /v1/tasks/{taskId}`` shows it."""
+
+    taskId: str
+    status: Literal["queued", "done", "failed"]
+    cached: bool = Field(description="answered from the cache; no model ran for it")
+    result: VerdictPublic | None = Field(description="set when status is done")
+    error: ErrorBody | None = Field(description="set when status is failed")
+    model: str | None
+    createdAt: str
+    updatedAt: str
+    completedAt: str | None
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -203,7 +222,10 @@ async def verify(body: VerifyRequest, user: User, request: Request) -> Response:
     return _relay(upstream, quota)
 
 
-@router.get("/tasks/{task_id}", responses={404: {"model": ErrorBody}, **_ERRORS})
+@router.get(
+    "/tasks/{task_id}",
+    responses={200: {"model": TaskPublic}, 404: {"model": ErrorBody}, **_ERRORS},
+)
 async def get_task(
     task_id: Annotated[str, PathParam(pattern=TASK_ID_PATTERN)], user: User, request: Request
 ) -> Response:

@@ -23,7 +23,10 @@ CLOSE_TRY_AGAIN = 1013
 # Codes that only describe what happened and may not be sent in a close frame.
 _RESERVED = {1005: 1000, 1006: 1012, 1015: 1011}
 _SENDABLE = {1000, 1001, 1002, 1003, *range(1007, 1015)}
-_MAX_FRAME = 64 * 1024
+# Frames from ws_service are our own events; a result event is about as large as the
+# worker's callback body (result_receiver takes up to 512 KiB, claims included). A frame
+# over this would close the socket, and the replay on reconnect would close it again.
+_MAX_FRAME = 1024 * 1024
 _OPEN_TIMEOUT_S = 5.0
 
 

@@ -20,7 +20,9 @@ class ReceiverSettings(
     port: int = 8005
     cache_ttl_s: int = 7 * 24 * 3600
     timestamp_tolerance_s: int = DEFAULT_TOLERANCE_S
-    max_body_bytes: int = 64 * 1024
+    # Room for the largest valid result: 32 claims at their field limits, each with its
+    # evidence, are ~300 KB of ASCII JSON.
+    max_body_bytes: int = 512 * 1024
     # The outbox relay (result_receiver/outbox.py): every outbox_interval_s (0: off),
     # outbox rows not yet delivered to Redis are, outbox_batch at a time.
     outbox_interval_s: float = Field(default=2.0, ge=0)

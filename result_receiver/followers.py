@@ -17,6 +17,7 @@ import asyncpg
 import redis.asyncio as aioredis
 
 from shared import keys
+from shared.claims import claims_json
 from shared.redis_client import load_script
 from shared.schemas import CallbackFailure, CallbackResult
 
@@ -41,13 +42,15 @@ async def complete_followers(
     else:
         rows = await conn.fetch(
             "UPDATE ai_results SET status = 'done', mark = $2, reason = $3,"
-            " confidence = $4, model = $5, updated_at = now(), completed_at = now()"
+            " confidence = $4, model = $5, claims = $6::jsonb, updated_at = now(),"
+            " completed_at = now()"
             " WHERE joined_task_id = $1 AND status = 'queued' RETURNING id, user_id",
             leader_id,
             outcome.mark.value,
             outcome.reason,
             outcome.confidence,
             outcome.model,
+            claims_json(outcome),
         )
     return [
         outbox.notify_entry(row["id"], row["user_id"], outbox.outcome_event(row["id"], outcome))

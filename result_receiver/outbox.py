@@ -1,13 +1,14 @@
 """The transactional outbox: what Redis must learn about an outcome, kept in PostgreSQL.
 
 A stored result or failure writes, in the same transaction as the ``ai_results``
-UPDATE, one ``outbox`` row per Redis side effect: ``cache`` (the verdict under both
-hashes; results only) and ``notify`` (one per user event: the leader's and each
-follower's). After the commit the request relays its own rows at once and marks them
-delivered. Whatever is left undelivered (a crash after the commit, Redis down) is
-delivered by the background relay every ``RECEIVER_OUTBOX_INTERVAL_S`` seconds; its
-batches are taken ``FOR UPDATE SKIP LOCKED``, so several receiver instances share the
-work and no row is relayed by two of them at once.
+UPDATE, one ``outbox`` row per Redis side effect: ``cache`` (the verdict with its
+per-claim verdicts, under both hashes; results only) and ``notify`` (one per user
+event: the leader's and each follower's). After the commit the request relays its own
+rows at once and marks them delivered. Whatever is left undelivered (a crash after the
+commit, Redis down) is delivered by the background relay every
+``RECEIVER_OUTBOX_INTERVAL_S`` seconds; its batches are taken ``FOR UPDATE SKIP
+LOCKED``, so several receiver instances share the work and no row is relayed by two of
+them at once.
 
 Delivery is at least once: a crash after the Redis write and before ``delivered_at``
 commits relays that row again. A second cache SET writes the same value; a second
@@ -27,10 +28,11 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from shared.claims import claims_value
 from shared.notify import UserNotifier
 from shared.periodic import Periodic
 from shared.result_cache import ResultCache
-from shared.schemas import CallbackFailure, CallbackResult, Verdict
+from shared.schemas import CallbackFailure, CallbackResult, TextVerdict
 
 log = logging.getLogger(__name__)
 
@@ -81,12 +83,15 @@ def outcome_event(task_id: str, outcome: CallbackResult | CallbackFailure) -> di
         "mark": outcome.mark.value,
         "reason": outcome.reason,
         "confidence": outcome.confidence,
+        "claims": claims_value(outcome),
         "cached": False,
     }
 
 
 def cache_entry(task_id: str, text_hash: str, summary_hash: str, result: CallbackResult) -> Entry:
-    verdict = Verdict(mark=result.mark, reason=result.reason, confidence=result.confidence)
+    verdict = TextVerdict(
+        mark=result.mark, reason=result.reason, confidence=result.confidence, claims=result.claims
+    )
     payload = {
         "text_hash": text_hash,
         "summary_hash": summary_hash,
@@ -175,7 +180,8 @@ class OutboxRelay:
 
     async def _send(self, kind: str, payload: dict[str, Any]) -> None:
         if kind == CACHE:
-            verdict = Verdict.model_validate(payload["verdict"])
+            # Rows written before verdicts carried claims read as having none.
+            verdict = TextVerdict.model_validate(payload["verdict"])
             await self._cache.store(payload["text_hash"], payload["summary_hash"], verdict)
         elif kind == NOTIFY:
             await self._notifier.publish(payload["user_id"], payload["event"])

@@ -2,8 +2,9 @@
 
 The first accepted outcome of a task wins. The ``ai_results`` UPDATE and the outbox rows
 for its cache entry and pushes (``outbox.py``) are one transaction, so they happen
-together or not at all; a repeat of the same outcome is a DUPLICATE and writes nothing,
-a different one is logged and refused (409).
+together or not at all; a repeat of the same outcome (mark, reason, confidence and
+per-claim verdicts) is a DUPLICATE and writes nothing, a different one is logged and
+refused (409).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from enum import Enum
 
 import asyncpg
 
+from shared.claims import claims_json, claims_value, stored_claims
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.schemas import CallbackFailure, CallbackResult
 
@@ -106,7 +108,7 @@ class ResultStore:
         # The common case in one statement: a queued task, the right token.
         row = await conn.fetchrow(
             "UPDATE ai_results SET status = 'done', mark = $2, reason = $3, confidence = $4,"
-            " model = $5, updated_at = now(), completed_at = now()"
+            " model = $5, claims = $7::jsonb, updated_at = now(), completed_at = now()"
             " WHERE id = $1 AND status = 'queued' AND job_token_hash = $6"
             " RETURNING user_id, text_hash, summary_hash",
             result.taskId,
@@ -115,6 +117,7 @@ class ResultStore:
             result.confidence,
             result.model,
             token_hash,
+            claims_json(result),
         )
         if row is None:
             return Outcome.DUPLICATE, await self._explain_refusal(conn, result, token_hash)
@@ -126,17 +129,20 @@ class ResultStore:
         """Why the update matched nothing: raise, unless it is the same result again."""
         row = await conn.fetchrow(
             "SELECT user_id, text_hash, summary_hash, status, mark, reason, confidence,"
-            " error_code, job_token_hash FROM ai_results WHERE id = $1",
+            " claims, error_code, job_token_hash FROM ai_results WHERE id = $1",
             result.taskId,
         )
         if row is None:
             raise UnknownTask()
         if not row["job_token_hash"] or not hmac.compare_digest(token_hash, row["job_token_hash"]):
             raise WrongJobToken()
-        same = (row["mark"], row["reason"], row["confidence"]) == (
+        # The same outcome means the same verdict on every claim too; compared as JSON
+        # values (key order and number spelling are jsonb's, not the worker's).
+        same = (row["mark"], row["reason"], row["confidence"], stored_claims(row["claims"])) == (
             result.mark.value,
             result.reason,
             result.confidence,
+            claims_value(result),
         )
         if row["status"] == "done" and same:
             return StoredTask(row["user_id"], row["text_hash"], row["summary_hash"])

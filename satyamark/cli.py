@@ -3,6 +3,7 @@
 satyamark run                      # every component, embedded defaults
 satyamark verify "some claim"      # log in, submit, wait for the pushed verdict
 satyamark migrate                  # apply database migrations (DATABASE_URL)
+satyamark kb load --starter        # load fact-check files into the knowledge base
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from typing import Any
 
 import httpx
 import websockets
+
+from .kb_cli import add_parser as add_kb_parser
 
 DEFAULT_URL = os.environ.get("SATYAMARK_URL", "http://127.0.0.1:8000")
 DATA_DIR = Path(os.environ.get("SATYAMARK_DATA_DIR", ".satyamark"))
@@ -185,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     verify.set_defaults(func=_verify)
     migrate = sub.add_parser("migrate", help="apply database migrations")
     migrate.set_defaults(func=_migrate)
+    add_kb_parser(sub)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

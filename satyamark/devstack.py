@@ -28,6 +28,7 @@ from shared import keys
 from shared.db import create_database_if_missing, migrate_dsn
 
 from .infra import PostgresServer, RedisServer, free_port, port_answers
+from .kb_cli import load_starter
 from .tls import ensure_self_signed
 
 DEFAULT_PORTS = {
@@ -177,6 +178,17 @@ class Stack:
         self._servers.append(server)
         return server.url
 
+    def _load_knowledge_base(self) -> None:
+        """The starter fact-check knowledge base, so verdicts have evidence offline.
+        Idempotent: an unchanged file writes nothing."""
+        loaded = asyncio.run(load_starter(self.database_url))
+        if loaded is None:
+            print("knowledge base: no starter file; not loaded", flush=True)
+            return
+        report, count = loaded
+        rejected = f", {len(report.rejected)} rejected" if report.rejected else ""
+        print(f"knowledge base: {count} claims (+{report.stats.inserted}){rejected}", flush=True)
+
     # -- components -----------------------------------------------------------------
     def _port(self, service: str, index: int = 0) -> int:
         if self.options.default_ports:
@@ -202,6 +214,7 @@ class Stack:
         self.database_url = self._ensure_postgres()
         asyncio.run(create_database_if_missing(self.database_url))
         asyncio.run(migrate_dsn(self.database_url))
+        self._load_knowledge_base()
 
         ports = {s: self._port(s) for s in DEFAULT_PORTS if s != "ws_service"}
         ws_ports = [self._port("ws_service", i) for i in range(self.options.ws_instances)]

@@ -6,7 +6,7 @@ import orjson
 import redis.asyncio as aioredis
 
 from . import keys
-from .schemas import Verdict
+from .schemas import TextVerdict
 
 
 class ResultCache:
@@ -14,8 +14,10 @@ class ResultCache:
         self._client = client
         self._ttl_s = ttl_s
 
-    async def lookup(self, text_hash: str, summary_hash: str) -> Verdict | None:
-        """The exact text's verdict first, then that of any cosmetically equal text."""
+    async def lookup(self, text_hash: str, summary_hash: str) -> TextVerdict | None:
+        """The exact text's verdict first, then that of any cosmetically equal text.
+
+        Entries written before verdicts carried claims read as having none."""
         by_text, by_summary = await self._client.mget(
             keys.cache_result(text_hash), keys.cache_result(summary_hash)
         )
@@ -23,11 +25,11 @@ class ResultCache:
         if raw is None:
             return None
         try:
-            return Verdict.model_validate(orjson.loads(raw))
+            return TextVerdict.model_validate(orjson.loads(raw))
         except ValueError:
             return None  # an unreadable entry is a miss, not an error
 
-    async def store(self, text_hash: str, summary_hash: str, verdict: Verdict) -> None:
+    async def store(self, text_hash: str, summary_hash: str, verdict: TextVerdict) -> None:
         value = orjson.dumps(verdict.model_dump(mode="json"))
         async with self._client.pipeline(transaction=False) as pipe:
             pipe.set(keys.cache_result(text_hash), value, ex=self._ttl_s)

@@ -36,6 +36,35 @@ class Verdict(Strict):
     confidence: int = Field(ge=0, le=100)
 
 
+class Evidence(Strict):
+    """The knowledge-base entry a claim was checked against."""
+
+    claim: str = Field(min_length=1, max_length=1000)
+    verdict: Literal["true", "false"]
+    explanation: str = Field(max_length=2000)
+    sourceUrl: str = Field(max_length=2048)
+    sourceName: str | None = Field(default=None, max_length=200)
+    similarity: float = Field(ge=-1, le=1)
+
+
+class ClaimVerdict(Verdict):
+    """The verdict on one claim (sentence) of a text; a task's verdict derives from these."""
+
+    text: str = Field(min_length=1, max_length=2000)
+    # How the evidence relates to the claim; None where no evidence was used.
+    stance: Literal["entails", "contradicts", "neutral"] | None = None
+    evidence: Evidence | None = None
+
+
+MAX_CLAIMS = 32
+
+
+class TextVerdict(Verdict):
+    """A task's verdict with the per-claim verdicts it was derived from."""
+
+    claims: list[ClaimVerdict] = Field(default_factory=list, max_length=MAX_CLAIMS)
+
+
 class Job(Strict):
     """One entry of ``stream:ai:jobs`` (spec fields plus schemaVersion and attempt)."""
 
@@ -49,7 +78,7 @@ class Job(Strict):
     schemaVersion: int = 1
 
 
-class CallbackResult(Verdict):
+class CallbackResult(TextVerdict):
     """What a worker POSTs to the result receiver: a verdict (``status`` may be omitted)."""
 
     taskId: str = Field(min_length=1, max_length=64)
@@ -91,4 +120,5 @@ class UserEvent(BaseModel):
     mark: Mark | None = None
     reason: str | None = None
     confidence: int | None = None
+    claims: list[ClaimVerdict] = Field(default_factory=list, max_length=MAX_CLAIMS)
     cached: bool = False

@@ -33,6 +33,7 @@ from redis.exceptions import RedisError
 from shared.schemas import CallbackFailure, CallbackResult, Verdict
 
 from .acker import Acker
+from .ai.language import unsupported_language
 from .callback import Delivery, failure_for, post_result, result_for
 from .config import WorkerSettings
 from .flow import Slots
@@ -63,6 +64,12 @@ def check_input(text: str, max_chars: int) -> tuple[str, str] | None:
         )
     if _NON_TEXT.search(text):
         return "WK-INPUT-BINARY", "The text contains control or binary characters."
+    language = unsupported_language(text)
+    if language:
+        return (
+            "WK-INPUT-LANGUAGE",
+            f"The text appears to be in {language}; only English text can be checked.",
+        )
     return None
 
 

@@ -11,7 +11,7 @@ import httpx
 import orjson
 from ulid import ULID
 
-from shared.schemas import CallbackFailure, CallbackResult, Job, Verdict
+from shared.schemas import CallbackFailure, CallbackResult, Job, TextVerdict, Verdict
 from shared.signing import sign
 
 log = logging.getLogger(__name__)
@@ -85,12 +85,14 @@ async def post_result(
 
 
 def result_for(job: Job, verdict: Verdict, *, model: str, worker_id: str) -> CallbackResult:
-    """The callback body for ``job``: its own verdict, echoed ``job_token`` and taskId."""
+    """The callback body for ``job``: its own verdict (with the per-claim verdicts of a
+    ``TextVerdict``), echoed ``job_token`` and taskId."""
     return CallbackResult(
         taskId=job.taskId,
         mark=verdict.mark,
         reason=verdict.reason,
         confidence=verdict.confidence,
+        claims=list(verdict.claims) if isinstance(verdict, TextVerdict) else [],
         job_token=job.job_token,
         model=model[:512],
         workerId=worker_id[:128],

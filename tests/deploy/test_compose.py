@@ -440,9 +440,10 @@ def test_workers_cpu_by_default_gpu_in_profile(raw: dict[str, Any]) -> None:
         and (d.get("count") == "all" or d.get("device_ids"))
         for d in devices
     )
-    # Workers get the queue and the callback secret, not the database.
+    # Workers read the knowledge base from PostgreSQL, which migrate loads first.
     for svc in (cpu, gpu):
-        assert "DATABASE_URL" not in env_of(svc)
+        assert "DATABASE_URL" in env_of(svc)
+        assert svc["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
         assert "WORKER_MODEL" in env_of(svc)
     assert "cu" in str(gpu["build"]["args"]["TORCH_INDEX_URL"])
     assert str(cpu["build"]["args"]["TORCH_INDEX_URL"]).endswith("/whl/cpu")

@@ -71,3 +71,50 @@ async def test_register_submit_and_see_the_pushed_verdict(
     assert re.fullmatch(r"\d{1,3}%", await row.locator("td").nth(2).text_content() or "")
     await page.screenshot(path=str(tmp_path / "web-client.png"))
     assert errors == []
+
+
+HOSTILE = '<img src=x onerror="window.__pwned = true">'
+
+
+async def test_per_claim_verdicts_are_shown_as_text(stack: Stack, browser: Browser) -> None:
+    """A result's claims are listed under it; server text never becomes markup, and only
+    http(s) sources become links (opened with noopener noreferrer)."""
+    page = await browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    await page.goto(stack.gateway_url + "/")
+    evidence = {
+        "claim": "Known claim", "verdict": "true", "explanation": HOSTILE,
+        "sourceUrl": "https://example.org/source", "sourceName": "Example", "similarity": 0.9,
+    }  # fmt: skip
+    event = {
+        "type": "result", "taskId": "T1", "mark": "Incorrect", "reason": "overall",
+        "confidence": 80, "cached": False,
+        "claims": [
+            {"text": "First claim.", "mark": "Correct", "reason": "entailed",
+             "confidence": 90, "stance": "entails", "evidence": evidence},
+            {"text": HOSTILE, "mark": "Incorrect", "reason": HOSTILE, "confidence": 70,
+             "stance": "contradicts",
+             "evidence": {**evidence, "sourceUrl": "javascript:window.__pwned=true",
+                          "sourceName": None}},
+        ],
+    }  # fmt: skip
+    await page.evaluate(
+        "(event) => { row(event.taskId, 'the text'); fill(event.taskId, event); }", event
+    )
+    claims = page.locator("#results tr.claims li")
+    await expect(claims).to_have_count(2)
+    await expect(claims.nth(0)).to_contain_text("Correct (90%)")
+    await expect(claims.nth(0)).to_contain_text("First claim.")
+    link = claims.nth(0).locator("a")
+    assert await link.get_attribute("href") == "https://example.org/source"
+    assert await link.get_attribute("rel") == "noopener noreferrer"
+    assert await link.text_content() == "Example"
+    await expect(claims.nth(1)).to_contain_text(HOSTILE)  # shown as text
+    assert await claims.nth(1).locator("a").count() == 0  # a javascript: URL is no link
+    assert await page.locator("#results img").count() == 0
+    # the same event again (a replay) replaces the list instead of adding one
+    await page.evaluate("(event) => fill(event.taskId, event)", event)
+    await expect(page.locator("#results tr.claims")).to_have_count(1)
+    assert await page.evaluate("window.__pwned === undefined")
+    assert errors == []

@@ -149,6 +149,7 @@ async def test_result_writes_outbox_rows_and_relays_them_at_once(receiver: Recei
             "mark": "Correct",
             "reason": "Matches a well-established fact.",
             "confidence": 87,
+            "claims": [],
         },
     }
     cached = await receiver.redis.mget(

@@ -69,6 +69,7 @@ async def test_callback_stores_caches_and_notifies(services: Services) -> None:
         "mark": "Correct",
         "reason": "Matches a well-established fact.",
         "confidence": 87,
+        "claims": [],
         "cached": False,
     }
     await pubsub.aclose()
@@ -145,7 +146,7 @@ async def test_hostile_callbacks_change_nothing(services: Services) -> None:
     replay = await services.callback(result_body(job), message_id="delivery-1")
     assert replay.status_code == 409 and replay.json()["errorCode"] == "RR-REPLAY-409"
 
-    too_big = await services.receiver.post("/ai-callback", content=b"x" * 70_000)
+    too_big = await services.receiver.post("/ai-callback", content=b"x" * (512 * 1024 + 1))
     assert too_big.status_code == 413
 
 

@@ -214,6 +214,11 @@ async def test_followers_are_never_requeued_and_orphans_get_the_outcome(
     leader_done = await _insert(
         services.db, "u1", "leader done", "done", outcome=("Incorrect", "It is not so.", 70)
     )
+    claim = {"text": "It is so.", "mark": "Incorrect", "reason": "Contradicted.",
+             "confidence": 70, "stance": None, "evidence": None}  # fmt: skip
+    await services.db.execute(
+        "UPDATE ai_results SET claims = $2::jsonb WHERE id = $1", leader_done, json.dumps([claim])
+    )
     leader_failed = await _insert(
         services.db, "u1", "leader failed", "failed", error=("WK-MODEL-OOM", "Out of memory.")
     )
@@ -236,13 +241,17 @@ async def test_followers_are_never_requeued_and_orphans_get_the_outcome(
         "failed", None, None, "WK-MODEL-OOM", False,
     )  # fmt: skip
     assert (await services.db.fetchrow(query, follow_queued))["status"] == "queued"
+    claims = "SELECT claims FROM ai_results WHERE id = $1"
+    assert json.loads(await services.db.fetchval(claims, follow_done)) == [claim]
+    assert await services.db.fetchval(claims, follow_failed) is None
     events = {e["taskId"]: e for e in await _events(pubsub, 2)}
     await pubsub.aclose()
     assert events == {
         follow_failed: {"type": "failed", "taskId": follow_failed,
                         "errorCode": "WK-MODEL-OOM", "message": "Out of memory."},
         follow_done: {"type": "result", "taskId": follow_done, "mark": "Incorrect",
-                      "reason": "It is not so.", "confidence": 70, "cached": False},
+                      "reason": "It is not so.", "confidence": 70, "claims": [claim],
+                      "cached": False},
     }  # fmt: skip
     # done once: a second sweep finds nothing more to do
     again = await services.sweep()

@@ -14,7 +14,12 @@ from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers,
 
 # transformers 5 folds BertTokenizerFast into BertTokenizer (kept as an alias); the
 # alias also exists in 4.x, where BertTokenizer is the slow one.
-from transformers import BertConfig, BertModel, BertTokenizerFast  # type: ignore[attr-defined]
+from transformers import (  # type: ignore[attr-defined]
+    BertConfig,
+    BertForSequenceClassification,
+    BertModel,
+    BertTokenizerFast,
+)
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
@@ -92,4 +97,74 @@ def build_tiny_encoder(path: Path | str, *, seed: int = 1234) -> Path:
     )
     torch.manual_seed(seed)
     BertModel(config).save_pretrained(out)
+    return out
+
+
+NLI_LABELS = {0: "CONTRADICTION", 1: "NEUTRAL", 2: "ENTAILMENT"}
+
+
+def build_tiny_nli(
+    path: Path | str, *, always: str | None = None, seed: int = 1234, hidden: int = 32
+) -> Path:
+    """A tiny BERT sequence classifier with MNLI labels, saved like a hub NLI model.
+
+    ``always`` ("ENTAILMENT", "NEUTRAL" or "CONTRADICTION") pins its answer: the
+    classifier's weights are zeroed and its bias set, so verdict logic can be tested
+    through the real loading and inference code with a known stance. Columns are in
+    roberta-large-mnli's order, not the alphabetical one, so a test shows the label
+    mapping is read from the config.
+    """
+    out = Path(path)
+    build_tiny_encoder(out, seed=seed)  # the same tokenizer (and a base to overwrite)
+    config: BertConfig = BertConfig.from_pretrained(out)
+    config.hidden_size = hidden
+    config.id2label = dict(NLI_LABELS)  # also sets num_labels
+    config.label2id = {v: k for k, v in NLI_LABELS.items()}
+    torch.manual_seed(seed)
+    model = BertForSequenceClassification(config)
+    if always is not None:
+        with torch.no_grad():
+            model.classifier.weight.zero_()
+            model.classifier.bias.copy_(
+                torch.tensor([8.0 if NLI_LABELS[i] == always else 0.0 for i in range(3)])
+            )
+    model.save_pretrained(out)
+    return out
+
+
+def build_random_nli(
+    path: Path | str,
+    *,
+    tokenizer: Path | str,
+    hidden: int = 768,
+    layers: int = 12,
+    heads: int = 12,
+    intermediate: int = 3072,
+    seed: int = 1234,
+) -> Path:
+    """A randomly initialised BERT NLI classifier of a real size (bert-base by default),
+    with MNLI labels and the vocabulary of the tokenizer saved at ``tokenizer``.
+
+    For speed benchmarks, where the architecture matters and the answers do not: its
+    stances are noise. Built in a few seconds, no download.
+    """
+    from transformers import AutoTokenizer
+
+    out = Path(path)
+    out.mkdir(parents=True, exist_ok=True)
+    tok = AutoTokenizer.from_pretrained(tokenizer, local_files_only=True)
+    tok.save_pretrained(out)
+    config = BertConfig(
+        vocab_size=len(tok),
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        intermediate_size=intermediate,
+        max_position_embeddings=512,
+    )
+    config.num_labels = len(NLI_LABELS)
+    config.id2label = dict(NLI_LABELS)
+    config.label2id = {v: k for k, v in NLI_LABELS.items()}
+    torch.manual_seed(seed)
+    BertForSequenceClassification(config).save_pretrained(out)
     return out

@@ -26,7 +26,9 @@ def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_judge(tiny_model_path: Path) -> Judge:
-    return load_judge(WorkerSettings(model=str(tiny_model_path), device="cpu"))
+    return load_judge(
+        WorkerSettings(model=str(tiny_model_path), device="cpu", knowledge_base="none")
+    )
 
 
 @pytest.fixture
@@ -37,6 +39,7 @@ def make_settings(redis_url: str) -> Callable[..., WorkerSettings]:
             "redis_url": redis_url,
             "callback_secret": CALLBACK_SECRET,
             "device": "cpu",
+            "knowledge_base": "none",
             "block_ms": 100,
             "batch_wait_ms": 5,
             "callback_backoff_s": 0.01,

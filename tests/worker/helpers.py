@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,7 +33,7 @@ class RecordingJudge:
         self.delay_s = delay_s
         self.batches: list[list[str]] = []
 
-    def judge(self, texts: list[str]) -> list[Verdict]:
+    def judge(self, texts: list[str]) -> Sequence[Verdict]:
         self.batches.append(list(texts))
         time.sleep(self.delay_s)
         return self.inner.judge(texts)

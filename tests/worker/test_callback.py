@@ -9,7 +9,7 @@ import pytest
 
 from satyamark.infra import free_port
 from shared.http import create_http_client
-from shared.schemas import CallbackResult, Mark, Verdict
+from shared.schemas import CallbackResult, ClaimVerdict, Evidence, Mark, TextVerdict, Verdict
 from tests.utils.settings import CALLBACK_SECRET
 from worker.callback import Delivery, post_result, result_for
 
@@ -38,6 +38,48 @@ async def test_result_echoes_the_job() -> None:
     assert (result.taskId, result.job_token) == (job.taskId, job.job_token)
     assert (result.mark, result.reason, result.confidence) == (Mark.SUBJECTIVE, "r", 5)
     assert result.model == "m" * 512
+    assert result.claims == []  # a plain verdict has no per-claim verdicts
+
+
+def _text_verdict() -> TextVerdict:
+    evidence = Evidence(
+        claim="The Earth orbits the Sun.",
+        verdict="true",
+        explanation="Heliocentrism.",
+        sourceUrl="https://example.org/earth",
+        sourceName="Example",
+        similarity=0.93,
+    )
+    claims = [
+        ClaimVerdict(
+            text="The Earth orbits the Sun.",
+            mark=Mark.CORRECT,
+            reason="Entailed by a known fact.",
+            confidence=91,
+            stance="entails",
+            evidence=evidence,
+        ),
+        ClaimVerdict(text="It is nice.", mark=Mark.SUBJECTIVE, reason="An opinion.", confidence=60),
+    ]
+    return TextVerdict(mark=Mark.CORRECT, reason="a reason", confidence=80, claims=claims)
+
+
+async def test_result_carries_a_text_verdicts_claims() -> None:
+    job = make_job("The Earth orbits the Sun. It is nice.", "http://x/cb")
+    verdict = _text_verdict()
+    result = result_for(job, verdict, model="tiny", worker_id="w")
+    assert result.claims == verdict.claims
+    assert (result.mark, result.confidence) == (Mark.CORRECT, 80)
+
+
+async def test_claims_survive_the_signed_delivery(
+    http: httpx.AsyncClient, callback_server: CallbackServer
+) -> None:
+    job = make_job("The Earth orbits the Sun. It is nice.", callback_server.url)
+    result = result_for(job, _text_verdict(), model="tiny", worker_id="w1")
+    assert await post_result(http, callback_server.url, result, SECRET) is Delivery.ACCEPTED
+    (received,) = callback_server.received
+    assert received == result and len(received.claims) == 2
 
 
 async def test_signed_delivery_is_accepted(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +36,7 @@ class ScriptedJudge:
         self.name = "scripted"
         self.calls = 0
 
-    def judge(self, texts: list[str]) -> list[Verdict]:
+    def judge(self, texts: list[str]) -> Sequence[Verdict]:
         self.calls += 1
         if self.failures is None or self.calls <= self.failures:
             raise type(self.error)(*self.error.args)

@@ -9,27 +9,45 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import asyncpg
+
+from shared.knowledge import KbRecord, upsert_records
+from shared.schemas import Mark
 from tests.utils.settings import CALLBACK_SECRET
 from worker.config import WorkerSettings
 
 from .helpers import CallbackServer, enqueue, eventually, make_job, pending_count
 
 ROOT = Path(__file__).resolve().parents[2]
+KNOWN = KbRecord(
+    claim="Water boils at 100 degrees Celsius at sea level.",
+    verdict=True,
+    explanation="At standard pressure the boiling point of water is 100 °C.",
+    source_url="https://en.wikipedia.org/wiki/Boiling_point",
+    source_name="Wikipedia",
+)
 
 
 async def test_process_serves_jobs_and_exits_cleanly_on_sigterm(
     make_settings: Callable[..., WorkerSettings],
-    tiny_model_path: Path,
     redis_url: str,
+    database_url: str,
     callback_server: CallbackServer,
 ) -> None:
     settings = make_settings()
+    conn = await asyncpg.connect(database_url)
+    try:
+        await upsert_records(conn, [KNOWN])
+    finally:
+        await conn.close()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("WORKER_")},
         "REDIS_URL": redis_url,
         "CALLBACK_SECRET": CALLBACK_SECRET,
         "SATYAMARK_ENV": "test",
-        "WORKER_MODEL": str(tiny_model_path),
+        "DATABASE_URL": database_url,
+        # The real default encoder (bundled MiniLM): a random tiny one finds every
+        # sentence alike, so the evidence it cites would mean nothing.
         "WORKER_DEVICE": "cpu",
         "WORKER_BLOCK_MS": "200",
         "WORKER_CONSUMER": "process-under-test",
@@ -39,14 +57,24 @@ async def test_process_serves_jobs_and_exits_cleanly_on_sigterm(
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:
-        job = make_job("I think pineapple pizza is the best food", callback_server.url)
-        await enqueue(settings, [job])
+        jobs = [
+            make_job("I think pineapple pizza is the best food", callback_server.url),
+            make_job(KNOWN.claim, callback_server.url),
+        ]
+        await enqueue(settings, jobs)
 
         async def served() -> bool:
-            return len(callback_server.received) == 1 and not await pending_count(settings)
+            return len(callback_server.received) == 2 and not await pending_count(settings)
 
         await eventually(served, timeout_s=60)
-        assert callback_server.received[0].workerId == "process-under-test"
+        results = {r.taskId: r for r in callback_server.received}
+        assert {r.workerId for r in results.values()} == {"process-under-test"}
+        opinion, fact = (results[job.taskId] for job in jobs)
+        assert opinion.mark is Mark.SUBJECTIVE
+        # The knowledge base was read from PostgreSQL: the known claim is cited.
+        assert fact.mark is Mark.CORRECT, fact.reason
+        assert fact.claims[0].evidence is not None
+        assert fact.claims[0].evidence.sourceUrl == KNOWN.source_url
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), 15) == 0
     finally:

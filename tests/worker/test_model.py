@@ -1,7 +1,11 @@
 """The judge, loaded through the same ``load_judge`` path production uses."""
 
+# ruff: noqa: E501 (tables of test sentences read best one per line)
+
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -9,10 +13,12 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.schemas import Mark, Verdict
-from tests.utils.tiny_models import build_tiny_encoder
+from shared.schemas import Mark, TextVerdict, Verdict
+from tests.utils.tiny_models import build_tiny_encoder, build_tiny_nli
+from worker.ai.judge import EvidenceJudge
+from worker.ai.stance import NliStance
 from worker.config import WorkerSettings
-from worker.model import EmbeddingJudge, Judge, ModelFailure, judge_each, load_judge
+from worker.model import Judge, ModelFailure, evidence_judge, judge_each, load_judge
 
 TEXTS = [
     "Water boils at 100 degrees Celsius at sea level.",
@@ -22,13 +28,43 @@ TEXTS = [
     "Someone said something happened yesterday.",
     "   ",
     "ok",
-    "Bitcoin will be worth a million dollars next year.",
+    "Bitcoin will be worth a million dollars next year. Paris is the capital of France.",
 ]
+KB = [
+    ("Water boils at 100 degrees Celsius at sea level.", "true", "At standard atmospheric pressure the boiling point of water is 100 °C."),
+    ("The Apollo Moon landings were faked in a film studio.", "false", "Independent evidence, including retroreflectors left on the Moon, confirms the landings."),
+    ("Paris is the capital of France.", "true", "Paris has been the French capital for most of the last millennium."),
+    ("The Great Wall of China is visible from space with the naked eye.", "false", "Astronauts report the wall is too narrow to see unaided from orbit."),
+    ("Sydney is the capital of Australia.", "false", "The capital of Australia is Canberra, chosen as a compromise between Sydney and Melbourne."),
+    ("Humans have 206 bones in the adult body.", "true", "A typical adult human skeleton has 206 bones."),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def kb_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("kb") / "kb.jsonl"
+    lines = [
+        json.dumps({"claim": c, "verdict": v, "explanation": e,
+                    "source_url": f"https://en.wikipedia.org/wiki/Item_{i}", "source_name": "Wikipedia"})
+        for i, (c, v, e) in enumerate(KB)
+    ]  # fmt: skip
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def minilm_judge(kb_file: Path) -> Judge:
+    """The offline default encoder with no NLI model, over the small knowledge base."""
+    return load_judge(WorkerSettings(device="cpu", knowledge_base=str(kb_file)))
 
 
 def _same(a: Verdict, b: Verdict) -> bool:
     # Padding changes float rounding a little; the mark must not change.
     return a.mark == b.mark and abs(a.confidence - b.confidence) <= 1
+
+
+def _marks(verdicts: Sequence[Verdict]) -> list[Mark]:
+    return [v.mark for v in verdicts]
 
 
 def test_tiny_encoder_is_deterministic(tmp_path: Path) -> None:
@@ -39,104 +75,168 @@ def test_tiny_encoder_is_deterministic(tmp_path: Path) -> None:
 
 
 def test_load_judge_from_local_path(tiny_judge: Judge, tiny_model_path: Path) -> None:
-    assert isinstance(tiny_judge, EmbeddingJudge)
-    assert tiny_judge.name == str(tiny_model_path)
-    assert tiny_judge.device.type == "cpu"
-    assert tiny_judge.max_length == 128
+    judge = evidence_judge(tiny_judge)
+    assert judge is not None
+    assert judge.name == str(tiny_model_path)
+    assert judge.encoder.device.type == "cpu"
+    assert judge.encoder.max_length == 128
+    assert judge.stance.method == "lexical"
 
 
 def test_verdict_shape(tiny_judge: Judge) -> None:
     verdicts = tiny_judge.judge(TEXTS)
     assert len(verdicts) == len(TEXTS)
     for verdict in verdicts:
+        assert isinstance(verdict, TextVerdict)
         assert verdict.mark in set(Mark)
         assert 0 <= verdict.confidence <= 100
         assert verdict.reason.strip()
+    last = verdicts[7]
+    assert isinstance(last, TextVerdict) and len(last.claims) == 2
 
 
 def test_blank_and_one_word_texts_are_insufficient_without_the_model(tiny_judge: Judge) -> None:
     verdicts = tiny_judge.judge(["", "   \n", "ok"])
-    assert [v.mark for v in verdicts] == [Mark.INSUFFICIENT] * 3
+    assert _marks(verdicts) == [Mark.INSUFFICIENT] * 3
     assert "empty" in verdicts[0].reason
     assert "single word" in verdicts[2].reason
 
 
-def test_model_reasons_are_honest_about_the_method(tiny_judge: Judge) -> None:
-    (verdict,) = tiny_judge.judge(["The Earth orbits the Sun once a year."])
-    assert "semantic similarity" in verdict.reason
-    assert "no evidence" in verdict.reason
+def test_without_a_knowledge_base_nothing_is_marked_true_or_false(tiny_judge: Judge) -> None:
+    for verdict in tiny_judge.judge(TEXTS):
+        assert verdict.mark in (Mark.INSUFFICIENT, Mark.SUBJECTIVE)
 
 
 def test_empty_batch(tiny_judge: Judge) -> None:
-    assert tiny_judge.judge([]) == []
+    assert list(tiny_judge.judge([])) == []
 
 
-def test_batch_matches_one_by_one(tiny_judge: Judge) -> None:
-    batch = tiny_judge.judge(TEXTS)
-    singles = [tiny_judge.judge([t])[0] for t in TEXTS]
+def test_batch_matches_one_by_one(minilm_judge: Judge) -> None:
+    batch = minilm_judge.judge(TEXTS)
+    singles = [minilm_judge.judge([t])[0] for t in TEXTS]
     assert all(_same(a, b) for a, b in zip(batch, singles, strict=True))
 
 
-def test_batch_order_does_not_matter(tiny_judge: Judge) -> None:
-    forward = tiny_judge.judge(TEXTS)
-    backward = tiny_judge.judge(TEXTS[::-1])[::-1]
+def test_batch_order_does_not_matter(minilm_judge: Judge) -> None:
+    forward = minilm_judge.judge(TEXTS)
+    backward = list(minilm_judge.judge(TEXTS[::-1]))[::-1]
     assert all(_same(a, b) for a, b in zip(forward, backward, strict=True))
+
+
+_SENTENCES = st.sampled_from([c for c, _, _ in KB] + TEXTS + ["It is not so.", "Cats purr."])
 
 
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(st.lists(st.text(max_size=80), min_size=1, max_size=8))
-def test_any_batch_maps_each_text_to_its_own_verdict(tiny_judge: Judge, texts: list[str]) -> None:
-    batch = tiny_judge.judge(texts)
-    singles = [tiny_judge.judge([t])[0] for t in texts]
+@given(st.lists(st.one_of(st.text(max_size=80), _SENTENCES), min_size=1, max_size=8))
+def test_any_batch_maps_each_text_to_its_own_verdict(minilm_judge: Judge, texts: list[str]) -> None:
+    batch = minilm_judge.judge(texts)
+    singles = [minilm_judge.judge([t])[0] for t in texts]
     assert len(batch) == len(texts)
     assert all(_same(a, b) for a, b in zip(batch, singles, strict=True))
+    for text, verdict in zip(texts, batch, strict=True):
+        assert isinstance(verdict, TextVerdict)
+        assert all(claim.text in " ".join(text.split()) for claim in verdict.claims)
 
 
-def test_long_text_is_truncated_not_rejected(tiny_model_path: Path) -> None:
-    judge = load_judge(WorkerSettings(model=str(tiny_model_path), device="cpu", max_text_chars=50))
-    (verdict,) = judge.judge(["word " * 10_000])
-    assert verdict.mark in set(Mark)
+def test_long_text_is_judged_on_its_first_claims(tiny_model_path: Path) -> None:
+    judge = load_judge(WorkerSettings(model=str(tiny_model_path), device="cpu", max_claims=4))
+    (verdict,) = judge.judge(["This is a sentence. " * 100])
+    assert isinstance(verdict, TextVerdict) and len(verdict.claims) == 4
+    assert "Only the first 4 sentences" in verdict.reason
 
 
-def test_default_model_is_bundled_minilm() -> None:
-    judge = load_judge(WorkerSettings(device="cpu"))
+def test_default_model_is_bundled_minilm(minilm_judge: Judge) -> None:
+    judge = evidence_judge(minilm_judge)
+    assert judge is not None and len(judge.index) == len(KB)
     assert judge.name == "sentence-transformers/all-MiniLM-L6-v2"
-    verdicts = judge.judge(
-        [
-            "I think pineapple pizza is the best food",
-            "Chocolate ice cream tastes better than vanilla.",
-            "",
-        ]
+
+
+@pytest.mark.parametrize(
+    ("text", "mark", "evidence"),
+    [
+        ("At sea level, water boils at 100 degrees Celsius.", Mark.CORRECT, 0),
+        ("Water does not boil at 100 degrees Celsius at sea level.", Mark.INCORRECT, 0),
+        ("The Moon landings were staged in a film studio.", Mark.INCORRECT, 1),
+        ("You cannot see the Great Wall of China from space with the naked eye.", Mark.CORRECT, 3),
+        ("I think the Apollo Moon landings were faked in a film studio.", Mark.INCORRECT, 1),
+        ("Paris is the most beautiful city in the world.", Mark.SUBJECTIVE, None),
+        ("My neighbour's cat weighs seven kilograms.", Mark.INSUFFICIENT, None),
+    ],
+)
+def test_evidence_backed_verdicts(
+    minilm_judge: Judge, text: str, mark: Mark, evidence: int | None
+) -> None:
+    (verdict,) = minilm_judge.judge([text])
+    assert isinstance(verdict, TextVerdict)
+    assert verdict.mark is mark, verdict.reason
+    (claim,) = verdict.claims
+    if evidence is None:
+        assert claim.evidence is None
+    else:
+        assert claim.evidence is not None and claim.evidence.claim == KB[evidence][0]
+        assert claim.evidence.sourceUrl in verdict.reason
+        assert "no NLI model is configured" in verdict.reason
+        assert verdict.confidence <= 75
+
+
+def test_several_claims_follow_the_task_rule(minilm_judge: Judge) -> None:
+    (verdict,) = minilm_judge.judge(
+        ["Paris is the capital of France. Sydney is the capital of Australia. I love Paris."]
     )
-    # Opinions are what a similarity judge recognises reliably; it cannot tell a true
-    # fact from a false one, so nothing here asserts on Correct vs Incorrect.
-    assert verdicts[0].mark is Mark.SUBJECTIVE
-    assert verdicts[0].confidence >= 50
-    assert verdicts[1].mark is Mark.SUBJECTIVE
-    assert verdicts[2].mark is Mark.INSUFFICIENT
+    assert isinstance(verdict, TextVerdict)
+    assert _marks(verdict.claims) == [Mark.CORRECT, Mark.INCORRECT, Mark.SUBJECTIVE]
+    assert verdict.mark is Mark.INCORRECT
+    assert "Sydney is the capital of Australia." in verdict.reason
+
+
+def test_an_nli_model_by_path_decides_the_stance(tmp_path: Path, kb_file: Path) -> None:
+    nli = build_tiny_nli(tmp_path / "nli", always="CONTRADICTION")
+    judge = load_judge(
+        WorkerSettings(device="cpu", knowledge_base=str(kb_file), nli_model=str(nli))
+    )
+    inner = evidence_judge(judge)
+    assert inner is not None and isinstance(inner.stance, NliStance)
+    assert str(nli) in judge.name
+    (verdict,) = judge.judge(["At sea level, water boils at 100 degrees Celsius."])
+    assert isinstance(verdict, TextVerdict)
+    # The (pinned) NLI model says "contradicts" even where the words agree.
+    assert verdict.mark is Mark.INCORRECT
+    assert verdict.claims[0].stance == "contradicts"
+    assert "NLI" not in verdict.reason
+    assert verdict.confidence > 75  # no cap: the NLI model is sure
+
+
+def test_a_model_that_is_not_nli_is_refused(tmp_path: Path, tiny_model_path: Path) -> None:
+    with pytest.raises(ValueError, match="NLI"):
+        load_judge(WorkerSettings(device="cpu", nli_model=str(tiny_model_path)))
 
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-def test_cuda_half_precision_matches_cpu(tiny_model_path: Path, tiny_judge: Judge) -> None:
-    judge = load_judge(WorkerSettings(model=str(tiny_model_path), device="cuda"))
-    assert isinstance(judge, EmbeddingJudge)
-    assert judge.device.type == "cuda"
-    assert next(judge.model.parameters()).dtype in (torch.float16, torch.bfloat16)
+def test_cuda_half_precision_matches_cpu(
+    tmp_path: Path, kb_file: Path, minilm_judge: Judge
+) -> None:
+    nli = build_tiny_nli(tmp_path / "nli", always="ENTAILMENT")
+    judge = load_judge(
+        WorkerSettings(device="cuda", knowledge_base=str(kb_file), nli_model=str(nli))
+    )
+    inner = evidence_judge(judge)
+    assert isinstance(inner, EvidenceJudge) and inner.encoder.device.type == "cuda"
+    assert next(inner.encoder.model.parameters()).dtype in (torch.float16, torch.bfloat16)
     gpu = judge.judge(TEXTS)
-    cpu = tiny_judge.judge(TEXTS)
-    assert len(gpu) == len(cpu)
-    assert all(v.mark in set(Mark) and 0 <= v.confidence <= 100 for v in gpu)
+    cpu = load_judge(
+        WorkerSettings(device="cpu", knowledge_base=str(kb_file), nli_model=str(nli))
+    ).judge(TEXTS)
+    assert _marks(gpu) == _marks(cpu)
 
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-def test_cuda_default_model_recognises_an_opinion() -> None:
-    judge = load_judge(WorkerSettings(device="auto"))
-    (verdict,) = judge.judge(["I think pineapple pizza is the best food"])
-    assert verdict.mark is Mark.SUBJECTIVE
+def test_cuda_default_model_gives_the_same_verdicts(kb_file: Path, minilm_judge: Judge) -> None:
+    judge = load_judge(WorkerSettings(device="cuda", knowledge_base=str(kb_file)))
+    assert _marks(judge.judge(TEXTS)) == _marks(minilm_judge.judge(TEXTS))
 
 
 class _FlakyJudge:

@@ -55,6 +55,38 @@ async def test_proxy_relays_both_ways(
         await by_message.close()
 
 
+async def test_a_result_with_the_most_claims_is_relayed_live_and_replayed(
+    ws_instance: WsFactory, auth_url: str, redis: aioredis.Redis
+) -> None:
+    """A result event is as large as the callback that carried it (~300 KB with 32
+    claims at their limits): ws_service and the proxy pass it on whole, every field kept."""
+    claim = {
+        "text": "t" * 2000, "mark": "Incorrect", "reason": "r" * 2000, "confidence": 80,
+        "stance": "contradicts",
+        "evidence": {"claim": "c" * 1000, "verdict": "false", "explanation": "e" * 2000,
+                     "sourceUrl": "https://example.org/" + "u" * 2028, "sourceName": "n" * 200,
+                     "similarity": 0.5},
+    }  # fmt: skip
+    event: dict[str, object] = {
+        "type": "result", "taskId": "t1", "mark": "Incorrect", "reason": "r" * 2000,
+        "confidence": 80, "claims": [claim] * 32, "cached": False, "futureField": {"a": [1]},
+    }  # fmt: skip
+    assert len(json.dumps(event)) > 290_000
+    upstream = await ws_instance()
+    token, user_id = await register_user(auth_url, "big@example.com")
+    async with running(_gateway(upstream.ws_url)) as gateway:
+        live, _ = await authed(_url(gateway), token)
+        assert await UserNotifier(redis).publish(user_id, event) == 1
+        pushed = await recv_json(live)
+        assert event_body(pushed) == event
+        await live.close()
+        # a client that missed it gets the same event replayed
+        later, _ = await authed(_url(gateway), token, via_header=False, last_event_id="0-0")
+        replayed = await recv_json(later)
+        assert event_body(replayed) == event and replayed["eventId"] == pushed["eventId"]
+        await later.close()
+
+
 async def test_proxy_passes_close_codes_through(ws_instance: WsFactory) -> None:
     upstream = await ws_instance(auth_timeout_s=0.3)
     async with running(_gateway(upstream.ws_url)) as gateway:

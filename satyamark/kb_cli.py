@@ -1,0 +1,213 @@
+"""``satyamark kb``: load fact-check files into the knowledge base, show what it holds.
+
+satyamark kb load FILE [FILE...]   # our JSONL or schema.org ClaimReview (JSON/JSONL)
+satyamark kb load --starter        # the knowledge base shipped with SatyaMark
+satyamark kb stats                 # claims per verdict and domain, stored embeddings
+
+Loading is idempotent: an unchanged file changes nothing. Rejected records are printed
+to stderr as ``FILE:LINE: message`` (for a JSON document, LINE is the item's position)
+and the valid ones are still loaded. Exit status: 0 when every file had valid records,
+1 when a file could not be read or had none, 2 on a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from tqdm import tqdm
+
+from shared.db import create_database_if_missing, migrate
+from shared.knowledge import (
+    STARTER_KB_PATH,
+    KbFileError,
+    KbRecord,
+    LoadStats,
+    RecordError,
+    read_records,
+    upsert_records,
+)
+
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/satyamark"
+
+
+@dataclass
+class FileReport:
+    path: Path
+    stats: LoadStats = field(default_factory=LoadStats)
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+    valid: int = 0
+
+    def summary(self) -> str:
+        s = self.stats
+        return (
+            f"{self.path}: {s.inserted} inserted, {s.updated} updated,"
+            f" {s.unchanged} unchanged, {len(self.rejected)} rejected"
+        )
+
+
+def read_file(path: Path, seen: dict[str, str]) -> tuple[list[KbRecord], list[tuple[int, str]]]:
+    """The valid records of ``path`` and the rejected ones as (position, message).
+
+    ``seen`` maps claim keys to where they were first met, across the files of one run:
+    a claim given twice would otherwise flip between its two versions at every load.
+    Raises ``OSError`` or ``KbFileError`` when the file as a whole cannot be read.
+    """
+    valid: list[KbRecord] = []
+    rejected: list[tuple[int, str]] = []
+    for where, result in read_records(path):
+        if isinstance(result, RecordError):
+            rejected.append((where, result.message))
+        elif (first := seen.get(result.key)) is not None:
+            rejected.append((where, f"same claim as {first}; that one is kept"))
+        else:
+            seen[result.key] = f"{path}:{where}"
+            valid.append(result)
+    return valid, rejected
+
+
+async def load_file(
+    conn: asyncpg.Connection, path: Path, seen: dict[str, str], *, progress: bool = False
+) -> FileReport:
+    report = FileReport(path)
+    records, report.rejected = read_file(path, seen)
+    report.valid = len(records)
+    with tqdm(
+        total=len(records),
+        desc=path.name,
+        unit="claim",
+        file=sys.stderr,
+        disable=not progress,
+        leave=False,
+    ) as bar:
+        report.stats = await upsert_records(conn, records, on_batch=bar.update)
+    return report
+
+
+async def connect_migrated(dsn: str) -> asyncpg.Connection:
+    """A connection to ``dsn``, its database created and migrated when needed."""
+    await create_database_if_missing(dsn)
+    conn = await asyncpg.connect(dsn, timeout=10)
+    try:
+        await migrate(conn)
+    except BaseException:
+        await conn.close()
+        raise
+    return conn
+
+
+async def load_starter(dsn: str) -> tuple[FileReport, int] | None:
+    """Load the starter knowledge base (``make run``): its report and the claim count,
+    or None when the starter file is not there."""
+    if not STARTER_KB_PATH.is_file():
+        return None
+    conn = await connect_migrated(dsn)
+    try:
+        report = await load_file(conn, STARTER_KB_PATH, {})
+        count = await conn.fetchval("SELECT count(*) FROM kb_claims")
+    finally:
+        await conn.close()
+    return report, int(count)
+
+
+async def _load_all(dsn: str, paths: list[Path]) -> int:
+    conn = await connect_migrated(dsn)
+    status = 0
+    seen: dict[str, str] = {}
+    try:
+        for path in paths:
+            try:
+                report = await load_file(conn, path, seen, progress=sys.stderr.isatty())
+            except (OSError, KbFileError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+                print(f"{path}: cannot read: {reason}", file=sys.stderr)
+                status = 1
+                continue
+            for where, message in report.rejected:
+                print(f"{path}:{where}: {message}", file=sys.stderr)
+            print(report.summary(), flush=True)
+            if report.valid == 0:
+                print(f"{path}: no valid record", file=sys.stderr)
+                status = 1
+    finally:
+        await conn.close()
+    return status
+
+
+async def _stats(dsn: str) -> int:
+    conn = await asyncpg.connect(dsn, timeout=10)
+    try:
+        verdicts = dict(
+            await conn.fetch("SELECT verdict, count(*) FROM kb_claims GROUP BY verdict")
+        )
+        domains = await conn.fetch(
+            "SELECT coalesce(domain, '(none)'), count(*) FROM kb_claims"
+            " GROUP BY 1 ORDER BY 2 DESC, 1"
+        )
+        models = await conn.fetch(
+            "SELECT model, count(*), min(dim) FROM kb_embeddings GROUP BY 1 ORDER BY 1"
+        )
+    finally:
+        await conn.close()
+    true, false = verdicts.get("true", 0), verdicts.get("false", 0)
+    print(f"knowledge base: {true + false} claims ({true} true, {false} false)")
+    if domains:
+        print("by domain:")
+        for name, count in domains:
+            print(f"  {name:<24} {count}")
+    print("embeddings:" if models else "embeddings: none stored")
+    for model, count, dim in models:
+        print(f"  {model} (dim {dim}): {count}")
+    return 0
+
+
+def _database_url() -> str:
+    return os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+
+
+def _run_load(args: argparse.Namespace) -> int:
+    paths = ([STARTER_KB_PATH] if args.starter else []) + list(args.files)
+    if not paths:
+        args.parser.error("give FILE(s) to load, or --starter")
+    return _with_database(_load_all(_database_url(), paths))
+
+
+def _run_stats(_: argparse.Namespace) -> int:
+    return _with_database(_stats(_database_url()))
+
+
+def _with_database(work: Coroutine[Any, Any, int]) -> int:
+    try:
+        return asyncio.run(work)
+    except asyncpg.UndefinedTableError:
+        print(
+            "the knowledge base tables do not exist yet: run `satyamark migrate`", file=sys.stderr
+        )
+        return 1
+    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+        print(f"database error: {exc}", file=sys.stderr)
+        return 1
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``kb`` and its subcommands on the ``satyamark`` parser."""
+    kb = sub.add_parser(
+        "kb",
+        help="the fact-check knowledge base",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    kb_sub = kb.add_subparsers(dest="kb_command", required=True)
+    load = kb_sub.add_parser("load", help="load claims from files (uses DATABASE_URL)")
+    load.add_argument("files", nargs="*", type=Path, metavar="FILE")
+    load.add_argument("--starter", action="store_true", help="the starter knowledge base")
+    load.set_defaults(func=_run_load, parser=load)
+    stats = kb_sub.add_parser("stats", help="claims per verdict and domain")
+    stats.set_defaults(func=_run_stats)

@@ -1,0 +1,309 @@
+"""The knowledge base in real PostgreSQL: idempotent loads, stale embeddings, the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+from shared.knowledge import (
+    STARTER_KB_PATH,
+    KbClaim,
+    KbRecord,
+    LoadStats,
+    fetch_claims,
+    fetch_embeddings,
+    kb_version,
+    read_records,
+    save_embeddings,
+    upsert_records,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL = "test/minilm"
+
+
+def record(n: int, **change: Any) -> KbRecord:
+    fields: dict[str, Any] = {
+        "claim": f"Claim number {n} is a known claim.",
+        "verdict": n % 2 == 0,
+        "explanation": f"Explanation {n}.",
+        "source_url": f"https://example.org/{n}",
+        "source_name": "Example",
+        "domain": "science" if n % 3 else None,
+    }
+    return KbRecord.model_validate({**fields, **change})
+
+
+def vector(seed: int, dim: int = 4) -> bytes:
+    return bytes([seed % 256]) * (4 * dim)
+
+
+@pytest.fixture
+async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    connection = await asyncpg.connect(database_url)
+    yield connection
+    await connection.close()
+
+
+async def timestamps(conn: asyncpg.Connection) -> dict[str, Any]:
+    rows = await conn.fetch("SELECT claim_key, updated_at FROM kb_claims")
+    return {row["claim_key"]: row["updated_at"] for row in rows}
+
+
+async def test_loading_twice_changes_nothing(conn: asyncpg.Connection) -> None:
+    records = [record(n) for n in range(7)]
+    assert await upsert_records(conn, records, batch_size=3) == LoadStats(inserted=7)
+    before = await timestamps(conn)
+    version = await kb_version(conn)
+    batches: list[int] = []
+    again = await upsert_records(conn, records, batch_size=3, on_batch=batches.append)
+    assert again == LoadStats(unchanged=7)
+    assert batches == [3, 3, 1]
+    assert await timestamps(conn) == before
+    assert await kb_version(conn) == version
+
+
+async def test_fetch_claims_in_id_order(conn: asyncpg.Connection) -> None:
+    await upsert_records(conn, [record(1), record(2, source_name=None)])
+    claims = await fetch_claims(conn)
+    assert [c.claim for c in claims] == [record(1).claim, record(2).claim]
+    assert claims[0].id < claims[1].id
+    assert claims[1] == KbClaim(
+        id=claims[1].id,
+        claim="Claim number 2 is a known claim.",
+        verdict=True,
+        explanation="Explanation 2.",
+        source_url="https://example.org/2",
+        source_name=None,
+    )
+    assert claims[0].verdict is False
+
+
+async def test_changed_explanation_updates_one_row_and_keeps_embeddings(
+    conn: asyncpg.Connection,
+) -> None:
+    await upsert_records(conn, [record(n) for n in range(3)])
+    ids = {c.claim: c.id for c in await fetch_claims(conn)}
+    await save_embeddings(conn, MODEL, 4, [(i, vector(i)) for i in ids.values()])
+    before = await timestamps(conn)
+    version = await kb_version(conn)
+
+    changed = [record(0), record(1, explanation="A better explanation."), record(2)]
+    assert await upsert_records(conn, changed) == LoadStats(updated=1, unchanged=2)
+
+    after = await timestamps(conn)
+    moved = [key for key in after if after[key] != before[key]]
+    assert moved == [record(1).key]
+    assert await kb_version(conn) != version
+    assert len(await fetch_embeddings(conn, MODEL)) == 3
+    by_id = {c.id: c for c in await fetch_claims(conn)}
+    assert by_id[ids[record(1).claim]].explanation == "A better explanation."
+
+
+@pytest.mark.parametrize(
+    "change", [{"verdict": True}, {"claim": "CLAIM number 1 is a known claim!"}]
+)
+async def test_changed_verdict_or_text_drops_that_claims_embeddings(
+    conn: asyncpg.Connection, change: dict[str, Any]
+) -> None:
+    await upsert_records(conn, [record(n) for n in range(3)])
+    ids = {c.claim: c.id for c in await fetch_claims(conn)}
+    await save_embeddings(conn, MODEL, 4, [(i, vector(i)) for i in ids.values()])
+    await save_embeddings(conn, "other/model", 2, [(i, vector(i, 2)) for i in ids.values()])
+
+    stats = await upsert_records(conn, [record(1, **change)])
+    assert stats == LoadStats(updated=1)  # same claim_key: the row is updated in place
+
+    stale = ids[record(1).claim]
+    for model in (MODEL, "other/model"):
+        kept = await fetch_embeddings(conn, model)
+        assert set(kept) == set(ids.values()) - {stale}, model
+    [claim] = [c for c in await fetch_claims(conn) if c.id == stale]
+    assert (claim.claim, claim.verdict) == (record(1, **change).claim, record(1, **change).verdict)
+
+
+async def test_duplicates_in_one_call_collapse_to_the_last(conn: asyncpg.Connection) -> None:
+    stats = await upsert_records(conn, [record(1), record(1, explanation="Second.")])
+    assert stats == LoadStats(inserted=1)
+    [claim] = await fetch_claims(conn)
+    assert claim.explanation == "Second."
+
+
+async def test_kb_version_moves_on_insert_update_delete(conn: asyncpg.Connection) -> None:
+    empty = await kb_version(conn)
+    assert empty == (0, None, None)
+    await upsert_records(conn, [record(1), record(2)])
+    two = await kb_version(conn)
+    assert two[0] == 2 and two != empty
+    await upsert_records(conn, [record(3)])
+    three = await kb_version(conn)
+    assert three[0] == 3 and three != two
+    await upsert_records(conn, [record(3, explanation="Changed.")])
+    updated = await kb_version(conn)
+    assert updated != three and updated[0] == 3
+    await conn.execute("DELETE FROM kb_claims WHERE claim_key = $1", record(1).key)
+    deleted = await kb_version(conn)
+    assert deleted != updated and deleted[0] == 2
+    # Delete one and add another: same count, but the highest id moves.
+    await conn.execute("DELETE FROM kb_claims WHERE claim_key = $1", record(2).key)
+    await upsert_records(conn, [record(4)])
+    assert (await kb_version(conn))[0] == 2 and await kb_version(conn) != deleted
+
+
+async def test_embeddings_round_trip_and_are_kept(conn: asyncpg.Connection) -> None:
+    await upsert_records(conn, [record(1), record(2)])
+    first, second = (c.id for c in await fetch_claims(conn))
+    await save_embeddings(conn, MODEL, 4, [(first, vector(1)), (second, vector(2))])
+    # Existing vectors are kept; a vector for a claim that no longer exists is dropped.
+    await save_embeddings(conn, MODEL, 4, [(first, vector(9)), (second + 1000, vector(3))])
+    assert await fetch_embeddings(conn, MODEL) == {first: vector(1), second: vector(2)}
+    assert await fetch_embeddings(conn, "unknown/model") == {}
+    with pytest.raises(ValueError, match="float32"):
+        await save_embeddings(conn, MODEL, 4, [(first, b"\x00" * 15)])
+    await save_embeddings(conn, MODEL, 4, [])
+    await conn.execute("DELETE FROM kb_claims WHERE id = $1", first)
+    assert await fetch_embeddings(conn, MODEL) == {second: vector(2)}
+
+
+# ------------------------------------------------------------------------ CLI
+
+
+async def run_cli(database_url: str, *args: str) -> tuple[int, str, str]:
+    """``python -m satyamark kb ARGS`` as a real process: (exit status, stdout, stderr)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "satyamark",
+        "kb",
+        *args,
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": database_url},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+def kb_line(n: int, **change: Any) -> str:
+    return json.dumps({**record(n).model_dump(), **change})
+
+
+async def test_cli_loads_reports_and_is_idempotent(
+    database_url: str, conn: asyncpg.Connection, tmp_path: Path
+) -> None:
+    path = tmp_path / "kb.jsonl"
+    path.write_text(
+        "\n".join(
+            [
+                kb_line(1),
+                '{"claim": "no closing brace"',
+                kb_line(2),
+                kb_line(3, verdict="perhaps"),
+                kb_line(1, explanation="A duplicate of line 1."),
+            ]
+        )
+        + "\n"
+    )
+    status, out, err = await run_cli(database_url, "load", str(path))
+    assert status == 0, err
+    assert f"{path}: 2 inserted, 0 updated, 0 unchanged, 3 rejected" in out
+    errors = [line for line in err.splitlines() if line.startswith(f"{path}:")]
+    assert [line.split(":")[1] for line in errors] == ["2", "4", "5"]
+    assert "malformed JSON" in errors[0]
+    assert "verdict" in errors[1]
+    assert f"same claim as {path}:1" in errors[2]
+
+    claims = await fetch_claims(conn)
+    assert [c.claim for c in claims] == [record(1).claim, record(2).claim]
+    assert claims[0].explanation == "Explanation 1."  # the duplicate did not win
+
+    status, out, err = await run_cli(database_url, "load", str(path))
+    assert status == 0, err
+    assert f"{path}: 0 inserted, 0 updated, 2 unchanged, 3 rejected" in out
+
+    status, out, err = await run_cli(database_url, "stats")
+    assert status == 0, err
+    assert "knowledge base: 2 claims (1 true, 1 false)" in out
+
+
+async def test_cli_claim_review_json(database_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "reviews.json"
+    reviews = [
+        {
+            "@type": "ClaimReview",
+            "claimReviewed": f"Review claim {n}",
+            "url": f"https://factcheck.example/{n}",
+            "author": {"name": "Example Checks"},
+            "reviewRating": {"alternateName": rating},
+        }
+        for n, rating in enumerate(["False", "True", "Half true"])
+    ]
+    path.write_text(json.dumps({"@context": "https://schema.org", "@graph": reviews}, indent=2))
+    status, out, err = await run_cli(database_url, "load", str(path))
+    assert status == 0, err
+    assert f"{path}: 2 inserted, 0 updated, 0 unchanged, 1 rejected" in out
+    assert f"{path}:3: rating 'Half true' is neither true nor false" in err
+
+
+async def test_cli_failures(database_url: str, tmp_path: Path) -> None:
+    missing = tmp_path / "missing.jsonl"
+    status, _, err = await run_cli(database_url, "load", str(missing))
+    assert status == 1
+    assert f"{missing}: cannot read" in err
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("not json\n" + kb_line(1, verdict="unknown") + "\n")
+    status, out, err = await run_cli(database_url, "load", str(bad))
+    assert status == 1
+    assert f"{bad}:1: malformed JSON" in err
+    assert f"{bad}:2: verdict" in err
+    assert f"{bad}: 0 inserted, 0 updated, 0 unchanged, 2 rejected" in out
+
+    # A good file still loads when another in the same run is missing; the run fails.
+    good = tmp_path / "good.jsonl"
+    good.write_text(kb_line(1) + "\n")
+    status, out, _ = await run_cli(database_url, "load", str(missing), str(good))
+    assert status == 1
+    assert f"{good}: 1 inserted" in out
+
+    for usage in (["load"], ["frobnicate"], []):
+        status, _, _ = await run_cli(database_url, *usage)
+        assert status == 2, usage
+
+
+async def test_cli_creates_and_migrates_a_fresh_database(database_url: str, tmp_path: Path) -> None:
+    name = urlsplit(database_url).path.lstrip("/") + "_fresh"
+    fresh = urlunsplit(urlsplit(database_url)._replace(path=f"/{name}"))
+    good = tmp_path / "good.jsonl"
+    good.write_text(kb_line(1) + "\n")
+    try:
+        status, out, err = await run_cli(fresh, "load", str(good))
+        assert status == 0, err
+        assert f"{good}: 1 inserted" in out
+    finally:
+        admin = await asyncpg.connect(database_url)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+async def test_starter_kb_loads_cleanly(database_url: str) -> None:
+    results = list(read_records(STARTER_KB_PATH))
+    rejected = [f"{where}: {r}" for where, r in results if not isinstance(r, KbRecord)]
+    assert rejected == []
+    assert len(results) >= 330
+    status, out, err = await run_cli(database_url, "load", "--starter")
+    assert status == 0, err
+    assert f"{STARTER_KB_PATH}: {len(results)} inserted, 0 updated, 0 unchanged, 0 rejected" in out

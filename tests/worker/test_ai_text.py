@@ -1,0 +1,138 @@
+"""The word-level parts of the judge: claims, subjectivity, language, lexical stance."""
+
+# ruff: noqa: E501 (tables of test sentences read best one per line)
+
+from __future__ import annotations
+
+import pytest
+
+from worker.ai.claims import split_claims
+from worker.ai.language import unsupported_language
+from worker.ai.stance import LexicalStance, label_columns
+from worker.ai.subjectivity import strip_belief, subjectivity
+
+
+@pytest.mark.parametrize(
+    ("text", "claims"),
+    [
+        ("Paris is in France. Rome is in Italy.", ["Paris is in France.", "Rome is in Italy."]),
+        ("Dr. Smith was born in 1950. He died in 2001!", ["Dr. Smith was born in 1950.", "He died in 2001!"]),
+        ("Pi is about 3.14 and e is 2.71.", ["Pi is about 3.14 and e is 2.71."]),
+        ("J. K. Rowling wrote it. Is it true?", ["J. K. Rowling wrote it.", "Is it true?"]),
+        ("“It is.” Then it ends", ["“It is.”", "Then it ends"]),
+        ("first line\nsecond   line", ["first line", "second line"]),
+        ("  ...  !!! ", []),
+    ],
+)  # fmt: skip
+def test_split_claims(text: str, claims: list[str]) -> None:
+    assert split_claims(text, 32) == claims
+
+
+def test_split_claims_keeps_the_first_ones_up_to_the_limit() -> None:
+    text = " ".join(f"Claim number {i} is here." for i in range(10))
+    assert split_claims(text, 3) == [f"Claim number {i} is here." for i in range(3)]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "kind"),
+    [
+        ("The Eiffel Tower is the most beautiful building in the world.", "opinion"),
+        ("I love the smell of rain.", "opinion"),
+        ("Cats are better pets than dogs.", "opinion"),
+        ("Everyone should learn to play chess.", "advice"),
+        ("Smoking must be banned in parks.", "advice"),
+        ("Electric cars will replace petrol cars.", "prediction"),
+        ("Humans will live on Mars by 2050.", "prediction"),
+        ("It's going to rain all weekend.", "prediction"),
+        ("Still makes me sad.", "opinion"),
+        ("Copper conducts electricity better than aluminium.", None),
+        ("The Eiffel Tower is the best-known landmark in Paris.", None),
+        ("I am going to the station.", None),
+        ("Water boils at 100 degrees Celsius at sea level.", None),
+        ("The Great Wall of China is visible from space.", None),
+        ("Mount Everest is the highest mountain on Earth.", None),
+    ],
+)
+def test_subjectivity(sentence: str, kind: str | None) -> None:
+    found = subjectivity(sentence)
+    assert (found.kind if found else None) == kind
+    if found:
+        assert found.cue.lower() in sentence.lower()
+
+
+def test_a_belief_hedge_is_peeled_off() -> None:
+    assert strip_belief("I think that the moon landing was faked.") == (
+        "The moon landing was faked.",
+        "I think that",
+    )
+    assert strip_belief("In my opinion, cats rule.") == ("Cats rule.", "In my opinion")
+    assert strip_belief("Water is wet.") == ("Water is wet.", None)
+    assert strip_belief("I think") == ("I think", None)
+    # Reporting a fact is not a belief: the prefix goes, no hedge is kept.
+    assert strip_belief("Fun fact: sunlight takes 8 minutes to reach us.") == (
+        "Sunlight takes 8 minutes to reach us.",
+        None,
+    )
+    assert strip_belief("Apparently, I think bats are blind.") == ("Bats are blind.", "I think")
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("La tour Eiffel est à Paris et elle est grande.", "French"),
+        ("El agua hierve a 100 grados en el nivel del mar.", "Spanish"),
+        ("Der Eiffelturm ist in Paris und nicht in Rom.", "German"),
+        ("水在海平面100度沸腾。", "a non-Latin script"),
+        ("Вода кипит при ста градусах.", "a non-Latin script"),
+        ("The Eiffel Tower is in Paris.", None),
+        ("The café de la Paix is in Paris, near the Opéra.", None),
+        ("Paris est", None),  # too short to tell
+    ],
+)
+def test_unsupported_language(text: str, language: str | None) -> None:
+    assert unsupported_language(text) == language
+
+
+KNOWN = "Water boils at 100 degrees Celsius at sea level."
+
+
+@pytest.mark.parametrize(
+    ("premise", "hypothesis", "label", "conflict"),
+    [
+        (KNOWN, "At sea level, water reaches boiling at 100 degrees Celsius.", "entails", ""),
+        (KNOWN, "Water doesn't boil at 100 °C at sea level.", "contradicts", "negation"),
+        (KNOWN, "Water boils at 90 degrees Celsius at sea level.", "contradicts", "number"),
+        ("The Eiffel Tower is in Paris.", "The Eiffel Tower is located in Rome.", "contradicts", "name"),
+        ("Sydney is the capital of Australia.", "Canberra is the capital of Australia.", "contradicts", "name"),
+        ("The Eiffel Tower is in Paris.", "The Eiffel Tower stands in the French capital.", "entails", ""),
+        ("Mount Everest is the highest mountain on Earth.", "Mount Everest is the lowest mountain on Earth.", "contradicts", "antonym"),
+        ("Bats are blind.", "It is a myth that bats are blind.", "contradicts", "negation"),
+        ("Humans only use 10 percent of their brains.", "People use just ten percent of their brain.", "entails", ""),
+        ("Humans only use 10 percent of their brains.", "Humans use far more than 10% of their brains.", "contradicts", "antonym"),
+        # A negation reaches to the end of its clause, and "rather than" denies.
+        ("The cornea of the eye has no blood vessels.", "Your cornea doesn't have a single blood vessel in it.", "entails", ""),
+        ("Peanuts are legumes rather than true nuts.", "Peanuts aren't real nuts at all, they're legumes.", "entails", ""),
+        ("Lightning never strikes the same place twice.", "Lightning can strike the same place more than once.", "contradicts", "negation"),
+        ("The number pi is an irrational number.", "Pi is a rational number.", "contradicts", "negation"),
+        # Numbers conflict only when they count the same thing.
+        ("The ISS orbits Earth roughly every 90 minutes.", "The ISS goes around the planet in about an hour and a half.", "entails", ""),
+        ("The Titanic sank in April 1912.", "The Titanic sank in 1915.", "contradicts", "number"),
+    ],
+)  # fmt: skip
+def test_lexical_stance(premise: str, hypothesis: str, label: str, conflict: str) -> None:
+    stance = LexicalStance().stance(premise, hypothesis)
+    assert (stance.label, stance.conflict, stance.method) == (label, conflict, "lexical")
+    assert stance.is_opposite == (label == "contradicts" and conflict in ("negation", "antonym"))
+
+
+def test_nli_label_columns_come_from_the_config() -> None:
+    assert label_columns({0: "CONTRADICTION", 1: "NEUTRAL", 2: "ENTAILMENT"}) == {
+        "contradicts": 0,
+        "neutral": 1,
+        "entails": 2,
+    }
+    assert label_columns({0: "entailment", 1: "not_entailment"}) == {"entails": 0, "neutral": 1}
+    with pytest.raises(ValueError, match="not an NLI label"):
+        label_columns({0: "POSITIVE", 1: "NEGATIVE"})
+    with pytest.raises(ValueError, match="entailment"):
+        label_columns({0: "neutral", 1: "contradiction"})

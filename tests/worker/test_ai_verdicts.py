@@ -1,0 +1,141 @@
+"""Verdict logic with controlled scores: every branch of the claim rule and the task rule."""
+
+# ruff: noqa: E501 (tables of test sentences read best one per line)
+
+from __future__ import annotations
+
+import pytest
+
+from shared.knowledge import KbClaim
+from shared.schemas import ClaimVerdict, Mark
+from worker.ai.knowledge import Match
+from worker.ai.stance import Stance
+from worker.ai.subjectivity import Subjectivity
+from worker.ai.verdicts import Thresholds, claim_verdict, combine
+
+TRUE = KbClaim(1, "Water boils at 100 degrees Celsius at sea level.", True,
+               "At standard pressure water boils at 100 °C.", "https://en.wikipedia.org/wiki/Boiling_point", "Wikipedia")  # fmt: skip
+FALSE = KbClaim(2, "The Great Wall of China is visible from space.", False,
+                "It is far too narrow to see from orbit.", "https://en.wikipedia.org/wiki/Great_Wall_of_China", None)  # fmt: skip
+SURE_ENTAILS = Stance("entails", 0.95, "", "nli")
+T = Thresholds(match=0.6, sure=0.85, strong=0.9, lexical_cap=75)
+
+
+def verdict(
+    entry: KbClaim | None = TRUE,
+    similarity: float = 0.9,
+    stance: Stance | None = SURE_ENTAILS,
+    subjective: Subjectivity | None = None,
+    belief: str | None = None,
+) -> ClaimVerdict:
+    return claim_verdict(
+        "the claim",
+        subjective=subjective,
+        belief=belief,
+        match=Match(entry, similarity) if entry else None,
+        stance=stance,
+        thresholds=T,
+    )
+
+
+@pytest.mark.parametrize(
+    ("entry", "stance", "mark"),
+    [
+        (TRUE, Stance("entails", 0.95, "", "nli"), Mark.CORRECT),
+        (FALSE, Stance("entails", 0.95, "", "nli"), Mark.INCORRECT),
+        (TRUE, Stance("contradicts", 0.95, "negation", "nli"), Mark.INCORRECT),
+        (TRUE, Stance("contradicts", 0.95, "name", "nli"), Mark.INCORRECT),
+        (FALSE, Stance("contradicts", 0.95, "negation", "nli"), Mark.CORRECT),
+        (FALSE, Stance("contradicts", 0.95, "", "nli"), Mark.CORRECT),
+        # Saying something else than a false claim does not make it true.
+        (FALSE, Stance("contradicts", 0.95, "number", "nli"), Mark.INSUFFICIENT),
+        (FALSE, Stance("contradicts", 0.95, "name", "nli"), Mark.INSUFFICIENT),
+        (TRUE, Stance("neutral", 0.95, "", "nli"), Mark.INSUFFICIENT),
+    ],
+)
+def test_stance_and_known_verdict_give_the_mark(entry: KbClaim, stance: Stance, mark: Mark) -> None:
+    result = verdict(entry, 0.9, stance)
+    assert result.mark is mark
+    assert result.stance == stance.label
+    assert result.evidence is not None and result.evidence.claim == entry.claim
+    assert entry.source_url in result.reason  # the reason names its source
+
+
+def test_the_reason_cites_the_evidence_and_its_explanation() -> None:
+    result = verdict(TRUE, 0.9, Stance("contradicts", 0.9, "negation", "nli"))
+    assert "contradicts the known true claim “Water boils" in result.reason
+    assert "At standard pressure water boils at 100 °C" in result.reason
+    assert "Wikipedia, https://en.wikipedia.org/wiki/Boiling_point" in result.reason
+    assert result.evidence is not None
+    assert (result.evidence.verdict, result.evidence.sourceName) == ("true", "Wikipedia")
+
+
+def test_no_evidence_is_insufficient_never_a_guess() -> None:
+    assert verdict(None, stance=None).mark is Mark.INSUFFICIENT
+    far = verdict(TRUE, 0.45, stance=None)
+    assert far.mark is Mark.INSUFFICIENT
+    assert "0.45 similar" in far.reason and far.evidence is None
+    assert verdict(TRUE, 0.59, Stance("entails", 0.99, "", "nli")).mark is Mark.INSUFFICIENT
+
+
+def test_a_belief_without_evidence_is_subjective_with_evidence_it_is_checked() -> None:
+    assert verdict(None, stance=None, belief="I think").mark is Mark.SUBJECTIVE
+    assert verdict(FALSE, 0.9, belief="I think").mark is Mark.INCORRECT
+
+
+def test_opinions_are_subjective_unless_the_knowledge_base_holds_that_very_claim() -> None:
+    cue = Subjectivity("opinion", "best")
+    assert verdict(TRUE, 0.8, subjective=cue).mark is Mark.SUBJECTIVE
+    assert "“best”" in verdict(TRUE, 0.8, subjective=cue).reason
+    assert verdict(TRUE, 0.95, subjective=cue).mark is Mark.CORRECT
+
+
+def test_confidence_grows_with_similarity_and_stance_probability() -> None:
+    nli = Stance("entails", 0.9, "", "nli")
+    low, high = verdict(TRUE, 0.62, nli), verdict(TRUE, 0.84, nli)
+    assert low.confidence < high.confidence <= 90
+    assert verdict(TRUE, 0.9, Stance("entails", 0.6, "", "nli")).confidence == 60
+
+
+def test_without_an_nli_model_the_reason_says_so_and_confidence_is_capped() -> None:
+    lexical = verdict(TRUE, 0.99, Stance("entails", 0.99, "", "lexical"))
+    assert lexical.confidence == T.lexical_cap
+    assert "no NLI model is configured" in lexical.reason
+    assert "NLI" not in verdict(TRUE, 0.99).reason
+
+
+def _claim(mark: Mark, confidence: int = 80, text: str = "a claim") -> ClaimVerdict:
+    return ClaimVerdict(
+        text=text, mark=mark, reason=f"{mark.value} because.", confidence=confidence
+    )
+
+
+C, X, N, S = Mark.CORRECT, Mark.INCORRECT, Mark.INSUFFICIENT, Mark.SUBJECTIVE
+
+
+@pytest.mark.parametrize(
+    ("marks", "expected"),
+    [
+        ([C], C), ([X], X), ([N], N), ([S], S),
+        ([C, C], C), ([C, S], C), ([S, S], S),
+        ([C, X], X), ([X, N, S], X), ([C, N], N), ([N, S], N), ([N, N], N),
+    ],
+)  # fmt: skip
+def test_task_rule(marks: list[Mark], expected: Mark) -> None:
+    claims = [_claim(m, 70 + i) for i, m in enumerate(marks)]
+    result = combine(claims)
+    assert result.mark is expected
+    assert result.claims == claims
+    assert 0 <= result.confidence <= 100 and result.reason
+
+
+def test_task_reason_names_the_incorrect_claim() -> None:
+    result = combine([_claim(C), _claim(X, 90, "The Great Wall is visible from space.")])
+    assert "1 of 2 checkable claims is incorrect" in result.reason
+    assert "The Great Wall is visible from space." in result.reason
+    assert result.confidence == 90
+
+
+def test_no_claims_and_dropped_claims() -> None:
+    assert combine([]).mark is Mark.INSUFFICIENT
+    assert "first 1 sentences" in combine([_claim(C)], dropped=3).reason

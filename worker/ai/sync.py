@@ -1,0 +1,130 @@
+"""Keep a judge's knowledge index in step with its source.
+
+The source is PostgreSQL (``kb_claims``; embeddings cached per model in
+``kb_embeddings``) or, for evaluation and offline use, a JSONL / ClaimReview file. A
+cheap version query (count, last update, last id) decides whether anything changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import numpy as np
+import torch
+
+from shared.knowledge import (
+    KbClaim,
+    KbRecord,
+    fetch_claims,
+    fetch_embeddings,
+    kb_version,
+    read_records,
+    save_embeddings,
+)
+
+from .encoder import SentenceEncoder
+from .knowledge import KnowledgeIndex
+
+log = logging.getLogger(__name__)
+# Runs an encoder call on the judge's thread (never two model calls at once).
+ModelRunner = Callable[[Callable[[], torch.Tensor]], Awaitable[torch.Tensor]]
+
+
+def _to_bytes(vector: torch.Tensor) -> bytes:
+    return vector.numpy().astype("<f4").tobytes()
+
+
+def _from_bytes(blob: bytes, dim: int) -> torch.Tensor | None:
+    if len(blob) != 4 * dim:
+        return None  # a different model's width under the same name: re-embed
+    return torch.from_numpy(np.frombuffer(blob, dtype="<f4").copy())
+
+
+def index_from_file(encoder: SentenceEncoder, path: Path) -> KnowledgeIndex:
+    """An index over a knowledge-base file (invalid records are logged and skipped)."""
+    claims: list[KbClaim] = []
+    for line, result in read_records(path):
+        if isinstance(result, KbRecord):
+            claims.append(
+                KbClaim(
+                    id=line,
+                    claim=result.claim,
+                    verdict=result.verdict,
+                    explanation=result.explanation,
+                    source_url=result.source_url,
+                    source_name=result.source_name,
+                )
+            )
+        else:
+            log.warning("%s:%d: %s", path, line, result.message)
+    vectors = encoder.encode([c.claim for c in claims])
+    return KnowledgeIndex(claims, vectors)
+
+
+class DatabaseKnowledge:
+    """Loads the knowledge base from PostgreSQL into ``install`` whenever it changes."""
+
+    def __init__(
+        self,
+        database_url: str,
+        encoder: SentenceEncoder,
+        install: Callable[[KnowledgeIndex], None],
+        run_model: ModelRunner,
+    ) -> None:
+        self.database_url = database_url
+        self.encoder = encoder
+        self.install = install
+        self.run_model = run_model  # the encoder runs on the judge's thread only
+        self.version: Any = None
+
+    async def refresh(self) -> bool:
+        """Reload when the knowledge base changed; True when it did."""
+        conn = await asyncpg.connect(self.database_url, timeout=10)
+        try:
+            version = await kb_version(conn)
+            if version == self.version:
+                return False
+            claims = await fetch_claims(conn)
+            model = self.encoder.name
+            cached = await fetch_embeddings(conn, model)
+            vectors: dict[int, torch.Tensor] = {}
+            for claim in claims:
+                blob = cached.get(claim.id)
+                vector = _from_bytes(blob, self.encoder.dim) if blob is not None else None
+                if vector is not None:
+                    vectors[claim.id] = vector
+            missing = [c for c in claims if c.id not in vectors]
+            if missing:
+                fresh = await self.run_model(
+                    lambda: self.encoder.encode([c.claim for c in missing])
+                )
+                rows = [(c.id, _to_bytes(v)) for c, v in zip(missing, fresh, strict=True)]
+                await save_embeddings(conn, model, self.encoder.dim, rows)
+                vectors.update((c.id, v) for c, v in zip(missing, fresh, strict=True))
+            matrix = (
+                torch.stack([vectors[c.id] for c in claims])
+                if claims
+                else torch.zeros((0, self.encoder.dim))
+            )
+            self.install(KnowledgeIndex(claims, matrix))
+            self.version = version
+            log.info(
+                "knowledge base: %d claims (%d newly embedded with %s)",
+                len(claims), len(missing), model,
+            )  # fmt: skip
+            return True
+        finally:
+            await conn.close()
+
+
+def executor_runner(executor: Executor) -> ModelRunner:
+    def run(fn: Callable[[], torch.Tensor]) -> Awaitable[torch.Tensor]:
+        return asyncio.get_running_loop().run_in_executor(executor, fn)
+
+    return run

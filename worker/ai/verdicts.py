@@ -1,0 +1,221 @@
+"""From evidence to verdicts: one per claim, and the rule that gives the task's verdict.
+
+Claim rule:
+- An opinion, prediction or advice is Subjective — unless the knowledge base holds the
+  very same claim (similarity >= ``strong``), which then settles it.
+- No known claim at least ``match`` similar: Insufficient (a belief hedge such as "I
+  think" makes it Subjective instead: a belief nobody can check).
+- The known claim entails it: the known claim's verdict (true -> Correct, false ->
+  Incorrect). It contradicts it: a true known claim makes it Incorrect; a false one makes
+  it Correct only when the text says the opposite ("is not"), never when it merely says
+  something else (a swapped name or number): that is Insufficient.
+- A related claim that neither entails nor contradicts: Insufficient.
+
+Task rule (``combine``): Subjective claims are set aside when any claim is checkable.
+Any Incorrect claim -> Incorrect; else every checkable claim Correct -> Correct; else
+Insufficient. Only Subjective claims -> Subjective.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.schemas import ClaimVerdict, Evidence, Mark, TextVerdict
+
+from .knowledge import Match
+from .stance import Stance
+from .subjectivity import Subjectivity
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    match: float = 0.6  # cosine similarity from which a known claim is evidence
+    sure: float = 0.85  # similarity that counts as the same claim, fully
+    strong: float = 0.9  # the knowledge base overrides an opinion cue
+    # ... and a "will" or "should" cue, which generic facts use too ("antibiotics will
+    # not cure a cold", "batteries should be drained").
+    strong_weak_cue: float = 0.75
+    # Without an NLI model nothing checks that a close claim says the same thing, so it
+    # must be closer to count as agreeing (disagreement is read from the words).
+    lexical_entails: float = 0.7
+    lexical_cap: int = 75  # confidence ceiling without an NLI model
+
+
+DEFAULT_THRESHOLDS = Thresholds()
+
+
+def _quote(text: str, limit: int = 160) -> str:
+    text = text.strip()
+    return f"“{text if len(text) <= limit else text[: limit - 1] + '…'}”"
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
+
+
+def evidence_of(match: Match) -> Evidence:
+    entry = match.entry
+    return Evidence(
+        claim=entry.claim[:1000],
+        verdict="true" if entry.verdict else "false",
+        explanation=entry.explanation[:2000],
+        sourceUrl=entry.source_url[:2048],
+        sourceName=(entry.source_name or None) and entry.source_name[:200],
+        similarity=round(max(-1.0, min(1.0, match.similarity)), 4),
+    )
+
+
+def _source(match: Match) -> str:
+    entry = match.entry
+    return f"{entry.source_name}, {entry.source_url}" if entry.source_name else entry.source_url
+
+
+def _match_strength(similarity: float, t: Thresholds) -> float:
+    """0.6 at the match threshold rising to 1.0 at ``sure``: how surely it is that claim."""
+    span = max(1e-6, t.sure - t.match)
+    return 0.6 + 0.4 * max(0.0, min(1.0, (similarity - t.match) / span))
+
+
+def claim_verdict(
+    text: str,
+    *,
+    subjective: Subjectivity | None,
+    belief: str | None,
+    match: Match | None,
+    stance: Stance | None,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+) -> ClaimVerdict:
+    t = thresholds
+    sim = match.similarity if match else 0.0
+    override = t.strong if subjective and subjective.kind == "opinion" else t.strong_weak_cue
+    if subjective is not None and sim < override:
+        kind = {"opinion": "an opinion", "prediction": "a prediction", "advice": "advice"}
+        return ClaimVerdict(
+            text=text,
+            mark=Mark.SUBJECTIVE,
+            reason=(
+                f"This is {kind[subjective.kind]} (“{subjective.cue}”), a judgement that "
+                "no evidence can settle as true or false."
+            ),
+            confidence=85 if subjective.kind == "opinion" else 80,
+        )
+    if match is None or sim < t.match or stance is None:
+        closest = (
+            f" The closest known claim, {_quote(match.entry.claim)}, is only {sim:.2f} similar."
+            if match
+            else ""
+        )
+        if belief:
+            return ClaimVerdict(
+                text=text,
+                mark=Mark.SUBJECTIVE,
+                reason=f"A personal belief (“{belief}”) that no known fact-check covers." + closest,
+                confidence=70,
+            )
+        return ClaimVerdict(
+            text=text,
+            mark=Mark.INSUFFICIENT,
+            reason="No fact-check in the knowledge base covers this claim, so it cannot be "
+            "verified." + closest,
+            confidence=round(100 * min(0.95, max(0.5, 1 - sim / max(t.match, 1e-6) + 0.5))),
+        )
+    evidence = evidence_of(match)
+    known = f"{'true' if match.entry.verdict else 'false'} claim {_quote(match.entry.claim)}"
+    caveat = (
+        "; stance from a word-level check, as no NLI model is configured"
+        if stance.method == "lexical"
+        else ""
+    )
+    confidence = round(100 * stance.probability * _match_strength(sim, t))
+    if stance.method == "lexical":
+        confidence = min(confidence, t.lexical_cap)
+    if stance.label == "entails" and stance.method == "lexical" and sim < t.lexical_entails:
+        stance = Stance("neutral", stance.probability, "", "lexical")
+    if stance.label == "entails":
+        mark = Mark.CORRECT if match.entry.verdict else Mark.INCORRECT
+        lead = f"It matches the known {known}"
+    elif stance.label == "contradicts" and (match.entry.verdict or stance.is_opposite):
+        mark = Mark.INCORRECT if match.entry.verdict else Mark.CORRECT
+        lead = f"It contradicts the known {known}"
+    else:
+        why = (
+            "it differs from the known false claim, which does not make it true"
+            if stance.label == "contradicts"
+            else "it neither confirms nor contradicts it"
+        )
+        return ClaimVerdict(
+            text=text,
+            mark=Mark.INSUFFICIENT,
+            reason=f"The closest fact-check is the {known}, but {why} "
+            f"(source: {_source(match)}{caveat}).",
+            confidence=min(confidence, 60),
+            stance=stance.label,
+            evidence=evidence,
+        )
+    return ClaimVerdict(
+        text=text,
+        mark=mark,
+        reason=f"{lead}: {match.entry.explanation.rstrip('.')} (source: {_source(match)}{caveat}).",
+        confidence=confidence,
+        stance=stance.label,
+        evidence=evidence,
+    )
+
+
+def combine(claims: list[ClaimVerdict], *, dropped: int = 0) -> TextVerdict:
+    """The task's verdict from its claims' verdicts (the rule in the module docstring)."""
+    if not claims:
+        return TextVerdict(
+            mark=Mark.INSUFFICIENT,
+            reason="The text states no claim that could be checked.",
+            confidence=100,
+        )
+    more = f" Only the first {len(claims)} sentences were checked." if dropped else ""
+    checkable = [c for c in claims if c.mark is not Mark.SUBJECTIVE]
+    if len(claims) == 1:
+        only = claims[0]
+        return TextVerdict(
+            mark=only.mark,
+            reason=(only.reason + more)[:2000],
+            confidence=only.confidence,
+            claims=claims,
+        )
+    if not checkable:
+        return TextVerdict(
+            mark=Mark.SUBJECTIVE,
+            reason=f"All {len(claims)} sentences are opinions, predictions or advice; "
+            "none states a checkable fact." + more,
+            confidence=min(c.confidence for c in claims),
+            claims=claims,
+        )
+    wrong = [c for c in checkable if c.mark is Mark.INCORRECT]
+    right = [c for c in checkable if c.mark is Mark.CORRECT]
+    counted = f"{len(checkable)} checkable claim{'s' if len(checkable) > 1 else ''}"
+    if wrong:
+        worst = max(wrong, key=lambda c: c.confidence)
+        mark, confidence = Mark.INCORRECT, worst.confidence
+        reason = (
+            f"{len(wrong)} of {counted} {'is' if len(wrong) == 1 else 'are'} incorrect. "
+            f"{_quote(worst.text, 100)}: {_lower_first(worst.reason)}"
+        )
+    elif len(right) == len(checkable):
+        mark, confidence = Mark.CORRECT, min(c.confidence for c in right)
+        reason = (
+            f"All {counted} are backed by fact-checks. "
+            f"{_quote(right[0].text, 100)}: {_lower_first(right[0].reason)}"
+        )
+    else:
+        unknown = [c for c in checkable if c.mark is Mark.INSUFFICIENT]
+        mark, confidence = Mark.INSUFFICIENT, min(c.confidence for c in unknown)
+        reason = (
+            f"{len(unknown)} of {counted} cannot be verified, for example "
+            f"{_quote(unknown[0].text, 100)}; {len(right)} "
+            f"{'is' if len(right) == 1 else 'are'} backed by fact-checks."
+            if right
+            else unknown[0].reason
+            if len(checkable) == 1
+            else f"None of the {counted} can be verified. {unknown[0].reason}"
+        )
+    return TextVerdict(
+        mark=mark, reason=(reason + more)[:2000], confidence=confidence, claims=claims
+    )

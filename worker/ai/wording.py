@@ -1,0 +1,95 @@
+"""Word-level reading of a sentence, shared by the subjectivity and stance checks."""
+
+from __future__ import annotations
+
+import re
+
+_CONTRACTIONS = (
+    (re.compile(r"\bcan[’']t\b", re.I), "can not"),
+    (re.compile(r"\bwon[’']t\b", re.I), "will not"),
+    (re.compile(r"\bshan[’']t\b", re.I), "shall not"),
+    (re.compile(r"n[’']t\b", re.I), " not"),
+    (re.compile(r"\bcannot\b", re.I), "can not"),
+    (re.compile(r"[’']re\b", re.I), " are"),
+    (re.compile(r"[’']s\b", re.I), ""),  # possessive or "is": neither changes the stance
+    (re.compile(r"[’']m\b", re.I), " am"),
+    (re.compile(r"[’']ll\b", re.I), " will"),
+    (re.compile(r"[’']ve\b", re.I), " have"),
+    (re.compile(r"[’']d\b", re.I), " would"),
+)
+# Numbers keep their decimal point; "1,000" reads as 1000.
+# Numbers keep an ordinal or plural suffix ("15th", "1400s"); "|" marks a clause break.
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)*(?:st|nd|rd|th|s)?\b|[^\W\d_]+(?:-[^\W\d_]+)*|[,;:()—]")
+CLAUSE_BREAK = "|"
+_CLAUSE_WORDS = frozenset("but because although though while whereas and so".split())
+_NUMBER_WORDS = {
+    "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
+    "seven": "7", "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12",
+    "twenty": "20", "thirty": "30", "fifty": "50", "hundred": "100", "thousand": "1000",
+    "million": "1000000", "billion": "1000000000", "once": "1", "twice": "2",
+}  # fmt: skip
+
+STOPWORDS = frozenset(
+    "a an the of in on at to for from by with as and or but if then than that this these "
+    "those it its is are was were be been being am do does did has have had having there "
+    "their they them he she his her him we our you your i me my mine which who whom whose "
+    "what when where why how all any each every some such so very can could may might "
+    "would will shall should must about into onto over under up down out off also just "
+    "only own same other more most much many one s".split()
+)
+
+
+def expand_contractions(text: str) -> str:
+    for pattern, replacement in _CONTRACTIONS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def words(text: str, *, clauses: bool = False) -> list[str]:
+    """Lower-case words and numbers, contractions expanded ("isn't" -> "is", "not").
+
+    With ``clauses``, a ``CLAUSE_BREAK`` token stands where punctuation or a conjunction
+    ends a clause (the reach of a negation).
+    """
+    out = []
+    for token in _TOKEN.findall(expand_contractions(text)):
+        if token[0].isdigit():
+            out.append(token.replace(",", ""))
+        elif token.isalpha() or "-" in token:
+            lower = token.lower()
+            if clauses and lower in _CLAUSE_WORDS:
+                out.append(CLAUSE_BREAK)
+            out.append(lower)
+        elif clauses:
+            out.append(CLAUSE_BREAK)
+    return out
+
+
+def stem(word: str) -> str:
+    """A light suffix strip so "cause"/"causes"/"caused"/"causing" all meet ("caus");
+    not a linguist's stemmer."""
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 2 and word.endswith(suffix) and not word.endswith("ss"):
+            word = word[: -len(suffix)]
+            break
+    return word[:-1] if len(word) > 3 and word.endswith("e") else word
+
+
+def numbers(tokens: list[str]) -> dict[str, set[str]]:
+    """Numbers (digits or common number words) by the word after them, their unit:
+    {"degre": {"100"}} for "100 degrees"; "" for a bare number such as a year."""
+    found: dict[str, set[str]] = {}
+    for token, after in zip(tokens, [*tokens[1:], ""], strict=True):
+        if token[0].isdigit():
+            value = token.rstrip("0").rstrip(".") if "." in token else token
+        elif token in _NUMBER_WORDS:
+            value = _NUMBER_WORDS[token]
+        else:
+            continue
+        unit = stem(after) if after.isalpha() and after not in STOPWORDS else ""
+        found.setdefault(unit, set()).add(value)
+    return found
+
+
+def content_stems(tokens: list[str]) -> set[str]:
+    return {stem(t) for t in tokens if t not in STOPWORDS and not t[0].isdigit()}
