@@ -44,7 +44,7 @@ def create_app(settings: BackendSettings) -> FastAPI:
         app.state.tasks = tasks
         app.state.verifier = Verifier(
             tasks,
-            ResultCache(client, settings.cache_ttl_s),
+            ResultCache(client, settings.cache_ttl_s, settings.cache_insufficient_ttl_s),
             ai_client,
             settings.callback_url,
             redis=client,

@@ -21,6 +21,8 @@ class BackendSettings(CommonSettings, RedisSettingsMixin, DatabaseSettingsMixin)
     # Public base URL workers call back (may be https:// for remote GPU hosts).
     receiver_url: str = service_url("RECEIVER", RECEIVER_URL_DEFAULT)
     cache_ttl_s: int = 7 * 24 * 3600
+    # Insufficient verdicts expire sooner: a growing knowledge base may settle them.
+    cache_insufficient_ttl_s: int = 3600
     max_text_chars: int = 20_000
     # How long a text counts as "being verified" for joining (longer than any job).
     inflight_ttl_s: int = 3600

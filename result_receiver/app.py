@@ -77,7 +77,13 @@ def create_app(settings: ReceiverSettings) -> FastAPI:
         app.state.pool = pool
         app.state.store = ResultStore(pool)
         app.state.inflight = InflightLead(client)
-        relay = OutboxRelay(pool, client, settings.cache_ttl_s, batch=settings.outbox_batch)
+        relay = OutboxRelay(
+            pool,
+            client,
+            settings.cache_ttl_s,
+            settings.cache_insufficient_ttl_s,
+            batch=settings.outbox_batch,
+        )
         app.state.relay = relay
         relay.start(settings.outbox_interval_s)
         try:

@@ -19,6 +19,8 @@ class ReceiverSettings(
 
     port: int = 8005
     cache_ttl_s: int = 7 * 24 * 3600
+    # Insufficient verdicts expire sooner: a growing knowledge base may settle them.
+    cache_insufficient_ttl_s: int = 3600
     timestamp_tolerance_s: int = DEFAULT_TOLERANCE_S
     # Room for the largest valid result: 32 claims at their field limits, each with its
     # evidence, are ~300 KB of ASCII JSON.

@@ -123,13 +123,14 @@ class OutboxRelay:
         pool: asyncpg.Pool,
         client: aioredis.Redis,
         cache_ttl_s: int,
+        cache_insufficient_ttl_s: int,
         *,
         batch: int = 100,
         min_age_s: float = 1.0,
         keep_s: float = 7 * 24 * 3600,
     ) -> None:
         self._pool = pool
-        self._cache = ResultCache(client, cache_ttl_s)
+        self._cache = ResultCache(client, cache_ttl_s, cache_insufficient_ttl_s)
         self._notifier = UserNotifier(client)
         self._batch = batch
         self._min_age_s = min_age_s

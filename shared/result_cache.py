@@ -6,13 +6,17 @@ import orjson
 import redis.asyncio as aioredis
 
 from . import keys
-from .schemas import TextVerdict
+from .schemas import Mark, TextVerdict
 
 
 class ResultCache:
-    def __init__(self, client: aioredis.Redis, ttl_s: int) -> None:
+    """``insufficient_ttl_s`` is shorter: the knowledge base grows, and a claim it could
+    not settle yesterday may be settled today (Correct/Incorrect rarely change)."""
+
+    def __init__(self, client: aioredis.Redis, ttl_s: int, insufficient_ttl_s: int) -> None:
         self._client = client
         self._ttl_s = ttl_s
+        self._insufficient_ttl_s = min(ttl_s, insufficient_ttl_s)
 
     async def lookup(self, text_hash: str, summary_hash: str) -> TextVerdict | None:
         """The exact text's verdict first, then that of any cosmetically equal text.
@@ -31,7 +35,8 @@ class ResultCache:
 
     async def store(self, text_hash: str, summary_hash: str, verdict: TextVerdict) -> None:
         value = orjson.dumps(verdict.model_dump(mode="json"))
+        ttl = self._insufficient_ttl_s if verdict.mark is Mark.INSUFFICIENT else self._ttl_s
         async with self._client.pipeline(transaction=False) as pipe:
-            pipe.set(keys.cache_result(text_hash), value, ex=self._ttl_s)
-            pipe.set(keys.cache_result(summary_hash), value, ex=self._ttl_s)
+            pipe.set(keys.cache_result(text_hash), value, ex=ttl)
+            pipe.set(keys.cache_result(summary_hash), value, ex=ttl)
             await pipe.execute()

@@ -201,7 +201,7 @@ async def test_crash_after_commit_is_repaired_by_the_relay(receiver: Receiver) -
     # release point at a closed port (as if the process died after the commit).
     dead = aioredis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.5)
     live_relay, live_lead = state.relay, state.inflight
-    state.relay, state.inflight = OutboxRelay(state.pool, dead, TTL), InflightLead(dead)
+    state.relay, state.inflight = OutboxRelay(state.pool, dead, TTL, TTL), InflightLead(dead)
     pubsub = await _listen(receiver.redis, "u1", "u2")
     task_id, token = await receiver.task("u1")
     follower, _ = await receiver.task("u2", leader=task_id)
@@ -228,7 +228,7 @@ async def test_crash_after_commit_is_repaired_by_the_relay(receiver: Receiver) -
     assert await receiver.redis.exists(keys.cache_result(text_hash)) == 0
     assert await _pushed(pubsub, 0.3) == []
 
-    relay = OutboxRelay(state.pool, receiver.redis, TTL)
+    relay = OutboxRelay(state.pool, receiver.redis, TTL, TTL)
     assert await relay.relay_once(min_age_s=0) == 3
     assert await relay.relay_once(min_age_s=0) == 0  # exactly once
     assert all(r["delivered_at"] is not None for r in await receiver.outbox())

@@ -42,7 +42,7 @@ async def test_parallel_relays_never_deliver_a_row_twice(
     clients = [aioredis.Redis.from_url(redis_url, decode_responses=True) for _ in range(2)]
     try:
         relays = [
-            OutboxRelay(pool, client, TTL, batch=7)
+            OutboxRelay(pool, client, TTL, TTL, batch=7)
             for pool, client in zip(pools, clients, strict=True)
         ]
         counts = await asyncio.gather(*(r.relay_once(min_age_s=0) for r in relays))
