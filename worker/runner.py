@@ -264,9 +264,12 @@ class Worker(Outcomes):
     # -- model and delivery ----------------------------------------------------------
 
     async def _judge_loop(self) -> None:
+        s = self.settings
+        # Two batches at a time on the one model thread: while one runs, the next is
+        # formed and queued behind it, so the model never waits out a batch window.
+        ahead = asyncio.Semaphore(2)
+        runs: set[asyncio.Task[None]] = set()
         try:
-            s = self.settings
-            loop = asyncio.get_running_loop()
             while batch := await next_batch(self._pending, s.batch_size, s.batch_wait_ms / 1000):
                 runnable = []
                 for item in batch:
@@ -277,17 +280,30 @@ class Worker(Outcomes):
                         self._spawn(item.entry_id, self.input_failed(item, *problem))
                 if not runnable:
                     continue
-                texts = [item.job.payload for item in runnable]
-                verdicts = await loop.run_in_executor(self._executor, judge_each, self.judge, texts)
-                for item, verdict in zip(runnable, verdicts, strict=True):
-                    if isinstance(verdict, ModelFailure):
-                        work = self.attempt_failed(item, verdict.code, verdict.error)
-                    else:
-                        work = self.deliver(item, verdict)
-                    self._spawn(item.entry_id, work)
+                await ahead.acquire()
+                run = asyncio.create_task(self._run_batch(runnable, ahead))
+                runs.add(run)
+                run.add_done_callback(runs.discard)
+            if runs:
+                await asyncio.gather(*runs)
             if self._callbacks:
                 await asyncio.gather(*self._callbacks)
         finally:
-            for task in [*self._callbacks, *self._retries.values()]:
+            for task in [*runs, *self._callbacks, *self._retries.values()]:
                 task.cancel()
             await asyncio.gather(*self._retries.values(), return_exceptions=True)
+
+    async def _run_batch(self, items: list[Item], ahead: asyncio.Semaphore) -> None:
+        """Judge one batch on the model thread, then hand each outcome to delivery."""
+        try:
+            loop = asyncio.get_running_loop()
+            texts = [item.job.payload for item in items]
+            verdicts = await loop.run_in_executor(self._executor, judge_each, self.judge, texts)
+        finally:
+            ahead.release()
+        for item, verdict in zip(items, verdicts, strict=True):
+            if isinstance(verdict, ModelFailure):
+                work = self.attempt_failed(item, verdict.code, verdict.error)
+            else:
+                work = self.deliver(item, verdict)
+            self._spawn(item.entry_id, work)

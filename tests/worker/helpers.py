@@ -32,11 +32,16 @@ class RecordingJudge:
         self.name = "recording"
         self.delay_s = delay_s
         self.batches: list[list[str]] = []
+        self.runs: list[tuple[float, float]] = []  # (start, end), monotonic seconds
 
     def judge(self, texts: list[str]) -> Sequence[Verdict]:
+        started = time.monotonic()
         self.batches.append(list(texts))
         time.sleep(self.delay_s)
-        return self.inner.judge(texts)
+        try:
+            return self.inner.judge(texts)
+        finally:
+            self.runs.append((started, time.monotonic()))
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 10) -> None:

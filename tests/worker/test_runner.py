@@ -91,6 +91,33 @@ async def test_dynamic_batches_are_bounded(
     assert sorted(t for b in judge.batches for t in b) == sorted(j.payload for j in jobs)
 
 
+async def test_the_next_batch_is_formed_while_the_model_runs(
+    make_settings: Settings, tiny_judge: Judge, callback_server: CallbackServer
+) -> None:
+    """The batch window of the next batch passes while the current one runs, so the
+    model starts it at once instead of idling for ``batch_wait_ms`` in between."""
+    judge = RecordingJudge(tiny_judge, delay_s=1.0)
+    settings = make_settings(batch_size=4, batch_wait_ms=500, max_in_flight=16)
+    first = [make_job(f"first batch claim {i} here", callback_server.url) for i in range(4)]
+    late = [make_job(f"late claim {i} here", callback_server.url) for i in range(2)]
+    await enqueue(settings, first)
+    async with running(settings, judge):
+
+        async def first_running() -> bool:
+            return len(judge.batches) == 1
+
+        await eventually(first_running)
+        await enqueue(settings, late)  # a half-full batch, arriving mid-run
+
+        async def done() -> bool:
+            return len(callback_server.received) == len(first) + len(late)
+
+        await eventually(done)
+    assert [len(b) for b in judge.batches] == [4, 2]
+    (_, first_end), (second_start, _) = judge.runs
+    assert second_start - first_end < 0.25  # not the 0.5 s window after the first
+
+
 async def test_rejected_result_is_retried_then_dead_lettered(
     make_settings: Settings, tiny_judge: Judge, callback_server: CallbackServer
 ) -> None:
