@@ -219,6 +219,38 @@ class Outcomes:
         await self._dead_letter(item.entry_id, code, error, outcome)
         return False
 
+    async def _admit_reclaimed(self, entries: list[StreamEntry]) -> None:
+        """Like ``_admit``, but an entry delivered more than ``max_deliveries`` times is
+        dead-lettered instead of run: each of its runs ended with its worker gone."""
+        counts = await self.queue.delivery_counts([e.id for e in entries])
+        limit = self.settings.max_deliveries
+        poison = [e for e in entries if counts.get(e.id, 0) > limit]
+        for entry in poison:
+            self._in_flight.add(entry.id)
+            self._spawn(entry.id, self._worker_lost(entry, counts[entry.id]))
+        await self._admit([e for e in entries if counts.get(e.id, 0) <= limit])
+
+    async def _worker_lost(self, entry: StreamEntry, deliveries: int) -> bool:
+        try:
+            job = parse_job(entry.fields)
+        except ValidationError as exc:
+            return await self._malformed(entry, exc)
+        code = "WK-WORKER-LOST"
+        error = f"delivered {deliveries} times; no worker ever finished it"
+        log.error("task %s: %s; dead-lettering it without another run", job.taskId, error)
+        await self.queue.record_attempt(
+            entry.id,
+            {"attempt": deliveries, "worker": self.settings.consumer, "errorCode": code,
+             "error": error, "at": datetime.now(UTC).isoformat(timespec="milliseconds")},
+        )  # fmt: skip
+        message = "The task stopped its worker every time it was run; giving up."
+        failure = failure_for(job, code, message, worker_id=self.settings.consumer)
+        outcome = await self._post(job.callback_url, failure)
+        if outcome is Delivery.FAILED:
+            return False  # stays pending: the next taker tries the callback again
+        await self._dead_letter(entry.id, code, error, outcome)
+        return False
+
     async def _malformed(self, entry: StreamEntry, exc: ValidationError) -> bool:
         """An entry that is not a job: straight to the DLQ (failing its task if we can)."""
         problems = exc.errors(include_url=False, include_input=False)

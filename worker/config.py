@@ -67,6 +67,9 @@ class WorkerSettings(
     # task fails and the entry moves to the DLQ. Retries wait an exponential backoff
     # (base * 2^(attempt-1), capped, half of it random jitter).
     max_attempts: int = Field(default=5, ge=1, le=100)
+    # An entry taken over this many times never finished on any worker: most likely it
+    # kills the worker process itself (a poison pill). It is dead-lettered, not run again.
+    max_deliveries: int = Field(default=10, ge=2, le=1000)
     retry_backoff_s: float = Field(default=2.0, ge=0)
     retry_backoff_max_s: float = Field(default=30.0, ge=0)
     drain_timeout_s: float = Field(default=30.0, ge=0)

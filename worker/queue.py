@@ -147,6 +147,18 @@ class JobQueue:
             return None
         return str(rows[0]["consumer"]), int(rows[0]["times_delivered"])
 
+    async def delivery_counts(self, entry_ids: list[str]) -> dict[str, int]:
+        """Delivery counts of pending entries (one round trip); absent ones are left out."""
+        async with self.client.pipeline(transaction=False) as pipe:
+            for entry_id in entry_ids:
+                pipe.xpending_range(self.stream, self.group, min=entry_id, max=entry_id, count=1)
+            replies: list[Any] = await pipe.execute()
+        return {
+            entry_id: int(rows[0]["times_delivered"])
+            for entry_id, rows in zip(entry_ids, replies, strict=True)
+            if rows
+        }
+
     async def record_attempt(self, entry_id: str, attempt: dict[str, Any]) -> None:
         """Append one failed attempt (JSON) to the entry's history."""
         key = keys.job_attempts(entry_id)

@@ -212,7 +212,7 @@ class Worker(Outcomes):
             after = entries[-1].id
             if fresh:
                 log.info("resuming %d entries left pending by a previous run", len(fresh))
-                await self._admit(fresh)
+                await self._admit_reclaimed(fresh)
 
     async def _sleep_unless_stopping(self, seconds: float) -> None:
         try:
@@ -259,7 +259,7 @@ class Worker(Outcomes):
         self._slots.release(want - len(fresh))
         if fresh:
             log.info("took over %d stale entries", len(fresh))
-            await self._admit(fresh)
+            await self._admit_reclaimed(fresh)
 
     # -- model and delivery ----------------------------------------------------------
 

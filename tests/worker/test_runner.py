@@ -197,6 +197,35 @@ async def test_stale_entry_of_a_dead_worker_is_taken_over(
     assert callback_server.received[0].taskId == job.taskId
 
 
+async def test_an_entry_that_keeps_losing_its_worker_is_dead_lettered_unrun(
+    make_settings: Settings, tiny_judge: Judge, callback_server: CallbackServer
+) -> None:
+    """A poison pill (a job that kills its worker process) is not run a 5th time."""
+    settings = make_settings(lease_ms=300, max_deliveries=3)
+    poison, fine = (make_job(t, callback_server.url) for t in TEXTS[3:5])
+    ids = await enqueue(settings, [poison, fine])
+    client = await redis_client(settings)
+    first = JobQueue(client, "dead-worker-1")
+    await first.ensure_group()
+    assert len(await first.read_new(1, block_ms=100)) == 1  # delivery 1: the poison
+    for n in range(2, 5):  # deliveries 2..4, each taker "crashing" at once
+        await client.xclaim(keys.JOB_STREAM, keys.WORKER_GROUP, f"dead-worker-{n}", 0, [ids[0]])
+    judge = RecordingJudge(tiny_judge)
+    async with running(settings, judge):
+
+        async def settled() -> bool:
+            told = len(callback_server.received) + len(callback_server.failures)
+            return told == 2 and not await pending_count(settings)
+
+        await eventually(settled)
+    await client.aclose()
+    assert [t for batch in judge.batches for t in batch] == [fine.payload]
+    (failure,) = callback_server.failures
+    assert (failure.taskId, failure.errorCode) == (poison.taskId, "WK-WORKER-LOST")
+    (dead,) = await dlq_entries(settings)
+    assert dead["errorCode"] == "WK-WORKER-LOST" and dead["taskId"] == poison.taskId
+
+
 async def test_a_live_long_job_keeps_its_lease(
     make_settings: Settings, tiny_judge: Judge, callback_server: CallbackServer
 ) -> None:
