@@ -29,7 +29,7 @@ from .attempts import Outcomes, check_input
 from .config import WorkerSettings
 from .flow import Slots, next_batch
 from .model import Judge, ModelFailure, evidence_judge, judge_each, load_judge
-from .queue import JobQueue
+from .queue import JobQueue, StreamEntry
 from .types import Item
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,7 @@ class Worker(Outcomes):
         self._http: httpx.AsyncClient | None = None
         self._queue: JobQueue | None = None
         self._knowledge: DatabaseKnowledge | None = None
+        self._read_call: asyncio.Future[list[StreamEntry]] | None = None
 
     @property
     def judge(self) -> Judge:
@@ -141,6 +142,8 @@ class Worker(Outcomes):
         """Stop reading; ``run`` returns once in-flight entries are finished (or drained)."""
         self._stopping.set()
         self._slots.close()
+        if self._read_call is not None:
+            self._read_call.cancel()  # do not wait out WORKER_BLOCK_MS
         for task in self._retries.values():
             task.cancel()  # waiting entries stay pending for another worker
 
@@ -181,17 +184,31 @@ class Worker(Outcomes):
     async def _read_loop(self) -> None:
         await self._recover_own_pending()
         s = self.settings
+        # The blocking read holds the slots it asks for; leave half of them to the lease
+        # task, so an idle worker can still take over a dead worker's entries at once.
+        most = min(s.batch_size, max(1, s.max_in_flight // 2))
         while not self._stopping.is_set():
-            want = await self._slots.take(s.batch_size)
+            want = await self._slots.take(most)
             if not want:
                 break
+            self._read_call = asyncio.ensure_future(self.queue.read_new(want, s.block_ms))
             try:
-                entries = await self.queue.read_new(want, s.block_ms)
+                entries = await self._read_call
+            except asyncio.CancelledError:
+                if not self._stopping.is_set():
+                    raise
+                # stop() cut the blocking read short. Anything Redis delivered in that
+                # instant stays pending under our name: another worker's XAUTOCLAIM (or
+                # our own restart) picks it up, so nothing is lost.
+                self._slots.release(want)
+                break
             except RedisError as exc:
                 self._slots.release(want)
                 log.warning("reading the job stream failed (%s); retrying in 1s", exc)
                 await self._sleep_unless_stopping(1.0)
                 continue
+            finally:
+                self._read_call = None
             self._slots.release(want - len(entries))
             await self._admit(entries)
 

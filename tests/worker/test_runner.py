@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 
 from shared import keys
@@ -195,6 +196,39 @@ async def test_stale_entry_of_a_dead_worker_is_taken_over(
         await eventually(taken_over)
     await client.aclose()
     assert callback_server.received[0].taskId == job.taskId
+
+
+async def test_an_idle_worker_takes_over_while_its_read_blocks(
+    make_settings: Settings, tiny_judge: Judge, callback_server: CallbackServer
+) -> None:
+    """Few slots, a long blocking read: the lease task still finds a slot to claim with."""
+    settings = make_settings(lease_ms=300, max_in_flight=2, batch_size=4, block_ms=20_000)
+    job = make_job(TEXTS[3], callback_server.url)
+    await enqueue(settings, [job])
+    client = await redis_client(settings)
+    dead = JobQueue(client, "dead-worker")
+    await dead.ensure_group()
+    assert len(await dead.read_new(10, block_ms=100)) == 1
+    async with running(settings, tiny_judge):
+
+        async def taken_over() -> bool:
+            return len(callback_server.received) == 1
+
+        await eventually(taken_over, timeout_s=5)  # far less than one blocking read
+    await client.aclose()
+
+
+async def test_stop_does_not_wait_out_the_blocking_read(
+    make_settings: Settings, tiny_judge: Judge
+) -> None:
+    settings = make_settings(block_ms=30_000)
+    async with Worker(settings, tiny_judge) as worker:
+        task = asyncio.create_task(worker.run())
+        await asyncio.sleep(0.3)  # the reader is now blocked in XREADGROUP
+        started = time.monotonic()
+        worker.stop()
+        await asyncio.wait_for(task, 10)
+        assert time.monotonic() - started < 2
 
 
 async def test_an_entry_that_keeps_losing_its_worker_is_dead_lettered_unrun(
