@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import uvicorn
+import websockets
 from fastapi import FastAPI
 
 from .config import CommonSettings
@@ -46,6 +48,22 @@ def new_app(
     return app
 
 
+_WEBSOCKETS_DIR = os.path.dirname(websockets.__file__) + os.sep
+
+
+class _NoWireTrace(logging.Filter):
+    """Drops the websockets library's DEBUG wire trace, which writes every handshake
+    header (``Authorization``) and every frame (the auth message with its token, user
+    text) verbatim. uvicorn hands its ``uvicorn.error`` logger to the library, so the
+    trace arrives under that name."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG or not record.pathname.startswith(_WEBSOCKETS_DIR)
+
+
+_NO_WIRE_TRACE = _NoWireTrace()
+
+
 def configure_logging(level: str) -> None:
     logging.basicConfig(
         level=level.upper(),
@@ -53,6 +71,11 @@ def configure_logging(level: str) -> None:
     )
     # httpx logs every request at INFO; on the hot path that is noise, not signal.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Logs never hold tokens or submitted text, even at DEBUG (see _NoWireTrace): the
+    # gateway's upstream sockets log to "websockets.client", ws servers to uvicorn's.
+    root_level = logging.getLogger().getEffectiveLevel()
+    logging.getLogger("websockets").setLevel(max(logging.INFO, root_level))
+    logging.getLogger("uvicorn.error").addFilter(_NO_WIRE_TRACE)
 
 
 def serve(

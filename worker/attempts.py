@@ -140,6 +140,9 @@ class Outcomes:
             self._pending.put_nowait(Item(entry.id, job))
 
     async def _ack_quietly(self, entry_id: str) -> None:
+        # Finished: stop renewing its lease, or the refresh that races the ack would
+        # report the acked entry as a lease lost to another worker.
+        self._in_flight.discard(entry_id)
         try:
             await self._acker.ack(entry_id)
         except RedisError as exc:
@@ -275,6 +278,7 @@ class Outcomes:
         self, entry_id: str, code: str, error: str, callback: Delivery | None
     ) -> None:
         told = "no-task" if callback is None else callback.value
+        self._in_flight.discard(entry_id)  # as in _ack_quietly
         moved = await self.queue.dead_letter(entry_id, code, error, told)
         if moved is None:
             log.warning("entry %s was no longer ours; not dead-lettered", entry_id)
