@@ -7,11 +7,13 @@ from fastapi import Depends, FastAPI
 
 from shared.db import open_database
 from shared.http import create_http_client
+from shared.periodic import Periodic
 from shared.redis_client import create_redis
 from shared.service import new_app
 from shared.service_auth import ServiceAuth
 
 from .config import AuthSettings
+from .refresh import RefreshTokens
 from .revocation import Revocations
 from .routes import internal, public, wellknown
 from .throttle import LoginThrottle
@@ -31,6 +33,9 @@ def create_app(settings: AuthSettings) -> FastAPI:
             settings.ratelimit_url, keyring=service_auth.keyring, timeout=3.0
         )
         app.state.users = UserRepository(pool)
+        app.state.refresh = refresh = RefreshTokens(pool, settings.refresh_ttl_s)
+        purge = Periodic("refresh-purge", refresh.purge_expired)
+        purge.start(settings.refresh_purge_interval_s)
         app.state.tokens = tokens
         app.state.revocations = Revocations(redis)
         app.state.throttle = LoginThrottle(ratelimit_http, settings.login_fail_endpoint)
@@ -39,6 +44,7 @@ def create_app(settings: AuthSettings) -> FastAPI:
         try:
             yield
         finally:
+            await purge.stop()
             await ratelimit_http.aclose()
             await redis.aclose()
             await pool.close()

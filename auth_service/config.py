@@ -48,6 +48,10 @@ class AuthSettings(CommonSettings, DatabaseSettingsMixin, RedisSettingsMixin):
     jwt_ttl_s: int = Field(default=3600, gt=0)
     jwt_issuer: str = "satyamark-auth"
     jwt_audience: str = "satyamark"
+    # Refresh tokens: each lives this long from its issue and is replaced at every use.
+    refresh_ttl_s: int = Field(default=30 * 24 * 3600, gt=0)
+    # How often expired refresh tokens are deleted from PostgreSQL (0 = never).
+    refresh_purge_interval_s: float = Field(default=3600.0, ge=0)
     # Failed logins are counted per account and per client IP in ratelimit_service
     # (rule "login-fail"); at an empty bucket the password is not even checked.
     ratelimit_url: str = service_url("RATELIMIT", RATELIMIT_URL_DEFAULT)

@@ -2,15 +2,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Body, Depends, Header, Request
 from fastapi.responses import JSONResponse, Response
 
 from shared.errors import Unauthorized
 from shared.service_auth import ServiceAuth
 
 from .passwords import check_password_policy, hash_password, verify_password
+from .refresh import IssuedRefresh, RefreshTokens
 from .revocation import Revocations
-from .schemas import Credentials, TokenPublic, ValidateRequest, ValidateResponse
+from .schemas import (
+    Credentials,
+    LogoutRequest,
+    RefreshRequest,
+    TokenPublic,
+    ValidateRequest,
+    ValidateResponse,
+)
 from .throttle import LoginThrottle, subjects
 from .tokens import InvalidToken, TokenClaims, TokenService
 from .users import UserRepository
@@ -45,10 +53,15 @@ def _throttle(request: Request) -> LoginThrottle:
     return request.app.state.throttle  # type: ignore[no-any-return]
 
 
+def _refresh(request: Request) -> RefreshTokens:
+    return request.app.state.refresh  # type: ignore[no-any-return]
+
+
 UsersDep = Annotated[UserRepository, Depends(_users)]
 TokensDep = Annotated[TokenService, Depends(_tokens)]
 RevocationsDep = Annotated[Revocations, Depends(_revocations)]
 ThrottleDep = Annotated[LoginThrottle, Depends(_throttle)]
+RefreshDep = Annotated[RefreshTokens, Depends(_refresh)]
 
 
 async def client_ip(request: Request) -> str:
@@ -67,19 +80,34 @@ async def valid_claims(token: str, tokens: TokenService, revocations: Revocation
     return claims
 
 
+def _token_pair(user_id: str, tokens: TokenService, refresh: IssuedRefresh) -> TokenPublic:
+    issued = tokens.issue(user_id)
+    return TokenPublic(
+        access_token=issued.access_token,
+        expires_in=issued.expires_in,
+        refresh_token=refresh.refresh_token,
+        refresh_expires_in=refresh.expires_in,
+        userId=user_id,
+    )
+
+
 @public.post("/register", status_code=201)
-async def register(body: Credentials, users: UsersDep, tokens: TokensDep) -> TokenPublic:
+async def register(
+    body: Credentials, users: UsersDep, tokens: TokensDep, refresh: RefreshDep
+) -> TokenPublic:
     check_password_policy(body.password)
     user = await users.create(body.email.strip(), await hash_password(body.password))
-    issued = tokens.issue(user.id)
-    return TokenPublic(
-        access_token=issued.access_token, expires_in=issued.expires_in, userId=user.id
-    )
+    return _token_pair(user.id, tokens, await refresh.issue(user.id))
 
 
 @public.post("/login")
 async def login(
-    body: Credentials, request: Request, users: UsersDep, tokens: TokensDep, throttle: ThrottleDep
+    body: Credentials,
+    request: Request,
+    users: UsersDep,
+    tokens: TokensDep,
+    throttle: ThrottleDep,
+    refresh: RefreshDep,
 ) -> TokenPublic:
     buckets = subjects(body.email, await client_ip(request))
     await throttle.ensure_allowed(buckets)
@@ -88,23 +116,36 @@ async def login(
         await throttle.record_failure(buckets)
         raise WrongCredentials()
     assert user is not None
-    issued = tokens.issue(user.id)
-    return TokenPublic(
-        access_token=issued.access_token, expires_in=issued.expires_in, userId=user.id
-    )
+    return _token_pair(user.id, tokens, await refresh.issue(user.id))
+
+
+@public.post("/refresh")
+async def refresh_tokens(
+    body: RefreshRequest, tokens: TokensDep, refresh: RefreshDep
+) -> TokenPublic:
+    """A new access token and a new refresh token for a refresh token, which is spent."""
+    rotated = await refresh.rotate(body.refresh_token)
+    return _token_pair(rotated.user_id, tokens, rotated.refresh)
 
 
 @public.post("/logout", status_code=204)
 async def logout(
     tokens: TokensDep,
     revocations: RevocationsDep,
+    refresh: RefreshDep,
+    body: Annotated[LogoutRequest | None, Body()] = None,
     authorization: Annotated[str | None, Header()] = None,
 ) -> Response:
-    """Revoke the presented token at once (every copy of it, on every device)."""
+    """Revoke the presented token at once (every copy of it, on every device), and with
+    ``refresh_token`` the caller's refresh tokens of that login too. A refresh token that
+    is unknown or someone else's is left alone."""
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise InvalidToken("send Authorization: Bearer <token>")
-    await revocations.revoke(await valid_claims(token.strip(), tokens, revocations))
+    claims = await valid_claims(token.strip(), tokens, revocations)
+    if body is not None and body.refresh_token is not None:
+        await refresh.revoke_family(body.refresh_token, claims.user_id)
+    await revocations.revoke(claims)
     return Response(status_code=204)
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from shared.schemas import EMAIL_PATTERN, Strict
+from shared.schemas import EMAIL_PATTERN, MAX_REFRESH_TOKEN_CHARS, Strict
 
 
 class Credentials(Strict):
@@ -14,7 +14,19 @@ class TokenPublic(Strict):
     access_token: str
     token_type: str = "bearer"
     expires_in: int
+    refresh_token: str
+    refresh_expires_in: int
     userId: str
+
+
+class RefreshRequest(Strict):
+    refresh_token: str = Field(min_length=1, max_length=MAX_REFRESH_TOKEN_CHARS)
+
+
+class LogoutRequest(Strict):
+    refresh_token: str | None = Field(
+        default=None, min_length=1, max_length=MAX_REFRESH_TOKEN_CHARS
+    )
 
 
 class ValidateRequest(Strict):

@@ -49,12 +49,12 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         async def home() -> RedirectResponse:
             return RedirectResponse("/app/")
 
-    json_routes = frozenset(
-        (method, route.path)
+    json_routes = {
+        (method, route.path): route.body_field.field_info.is_required()
         for route in router.routes
         if isinstance(route, APIRoute) and route.body_field is not None
         for method in route.methods or ()
-    )
+    }
     app.add_middleware(
         EdgeMiddleware,
         max_body_bytes=settings.max_body_bytes,
@@ -68,5 +68,11 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type"],
+            expose_headers=[
+                "Retry-After",
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+                "RateLimit-Warning",
+            ],
         )
     return app

@@ -6,6 +6,8 @@ streams in, before anything parses it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import orjson
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -39,6 +41,10 @@ async def _error(send: Send, status: int, code: str, message: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def _has_body(headers: dict[bytes, bytes]) -> bool:
+    return b"transfer-encoding" in headers or headers.get(b"content-length", b"0") != b"0"
+
+
 class _TooLarge(StarletteHTTPException):
     # An HTTPException so FastAPI's body reader passes it through unchanged (it turns
     # any other error while reading into a 400).
@@ -51,14 +57,16 @@ class EdgeMiddleware:
         self,
         app: ASGIApp,
         max_body_bytes: int,
-        json_routes: frozenset[tuple[str, str]],
+        json_routes: Mapping[tuple[str, str], bool],
         hsts: bool = False,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
-        # (method, path) of the routes that take a JSON body; anything else is left to
-        # the router, so an undeclared method still answers 405, not 415.
-        self.json_routes = json_routes
+        # (method, path) of the routes that take a JSON body -> whether the body is
+        # required; anything else is left to the router, so an undeclared method still
+        # answers 405, not 415. A route whose body is optional may be called without one
+        # (and then without a content type).
+        self.json_routes = dict(json_routes)
         self.extra_headers = list(SECURITY_HEADERS)
         if hsts:
             self.extra_headers.append(
@@ -70,7 +78,8 @@ class EdgeMiddleware:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        if (scope["method"], scope["path"]) in self.json_routes:
+        body_required = self.json_routes.get((scope["method"], scope["path"]))
+        if body_required is not None and (body_required or _has_body(headers)):
             content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
             if content_type != b"application/json":
                 await _error(send, 415, "GW-VAL-415", "content type must be application/json")

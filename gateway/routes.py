@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 import httpx
 import orjson
-from fastapi import APIRouter, Depends, Header, Request, WebSocket
+from fastapi import APIRouter, Body, Depends, Header, Request, WebSocket
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, JsonValue
@@ -14,7 +14,14 @@ from pydantic import BaseModel, Field, JsonValue
 from auth_service.policy import common_passwords
 from shared.errors import Unauthorized
 from shared.http import USER_ID_HEADER, call_upstream
-from shared.schemas import EMAIL_PATTERN, MAX_CLAIMS, TASK_ID_PATTERN, ClaimVerdict, Strict
+from shared.schemas import (
+    EMAIL_PATTERN,
+    MAX_CLAIMS,
+    MAX_REFRESH_TOKEN_CHARS,
+    TASK_ID_PATTERN,
+    ClaimVerdict,
+    Strict,
+)
 
 from .upstreams import AuthClient, Identity, Quota, RateLimitClient
 from .ws_proxy import proxy_websocket
@@ -38,10 +45,32 @@ class RegisterRequest(LoginRequest):
     )
 
 
+class RefreshRequest(Strict):
+    refresh_token: str = Field(
+        min_length=1,
+        max_length=MAX_REFRESH_TOKEN_CHARS,
+        description="the refresh token of the last login or refresh; spent by this call",
+    )
+
+
+class LogoutRequest(Strict):
+    refresh_token: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_REFRESH_TOKEN_CHARS,
+        description="also revoke this login's refresh tokens (this one and every one "
+        "descended from the same login)",
+    )
+
+
 class TokenResponse(BaseModel):
     access_token: str
     token_type: str
-    expires_in: int
+    expires_in: int = Field(description="seconds the access token is valid")
+    refresh_token: str = Field(
+        description="exchange at POST /v1/auth/refresh for a new pair; single use"
+    )
+    refresh_expires_in: int = Field(description="seconds the refresh token is valid")
     userId: str
 
 
@@ -93,6 +122,17 @@ class TaskPublic(BaseModel):
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (400, 401, 413, 415, 422, 429, 503)
 }
+_COUNT = {"type": "string", "pattern": "^[0-9]+$"}
+# Sent with every answer to a rate-limited request that was let through.
+_QUOTA_HEADERS: dict[str, Any] = {
+    "RateLimit-Limit": {"description": "the bucket's capacity", "schema": _COUNT},
+    "RateLimit-Remaining": {"description": "requests left in the bucket", "schema": _COUNT},
+    "RateLimit-Warning": {
+        "description": "only when fewer than the soft limit (by default 20 % of "
+        "RateLimit-Limit) remain: `approaching limit; remaining=<N>`",
+        "schema": {"type": "string"},
+    },
+}
 
 
 def _clients(request: Request) -> tuple[AuthClient, RateLimitClient]:
@@ -139,7 +179,7 @@ def _relay(upstream: httpx.Response, quota: Quota | None) -> Response:
     )
 
 
-async def _forward_auth(request: Request, path: str, body: LoginRequest) -> Response:
+async def _forward_auth(request: Request, path: str, body: BaseModel) -> Response:
     _, ratelimit = _clients(request)
     quota = await ratelimit.take("auth", f"ip:{_client_ip(request)}")
     upstream = await call_upstream(
@@ -156,33 +196,65 @@ async def _forward_auth(request: Request, path: str, body: LoginRequest) -> Resp
 @router.post(
     "/auth/register",
     status_code=201,
-    responses={201: {"model": TokenResponse}, 409: {"model": ErrorBody}, **_ERRORS},
+    responses={
+        201: {"model": TokenResponse, "headers": _QUOTA_HEADERS},
+        409: {"model": ErrorBody},
+        **_ERRORS,
+    },
 )
 async def register(body: RegisterRequest, request: Request) -> Response:
-    """Create an account; answers with a token so the client can start at once."""
+    """Create an account; answers with tokens so the client can start at once."""
     return await _forward_auth(request, "/v1/auth/register", body)
 
 
-@router.post("/auth/login", responses={200: {"model": TokenResponse}, **_ERRORS})
+@router.post(
+    "/auth/login",
+    responses={200: {"model": TokenResponse, "headers": _QUOTA_HEADERS}, **_ERRORS},
+)
 async def login(body: LoginRequest, request: Request) -> Response:
     return await _forward_auth(request, "/v1/auth/login", body)
 
 
-@router.post("/auth/logout", status_code=204, responses={204: {"model": None}, **_ERRORS})
+@router.post(
+    "/auth/refresh",
+    responses={200: {"model": TokenResponse, "headers": _QUOTA_HEADERS}, **_ERRORS},
+)
+async def refresh(body: RefreshRequest, request: Request) -> Response:
+    """Exchange a refresh token for a new access token and a new refresh token. Each
+    refresh token works once: presenting a spent one again revokes every refresh token
+    of that login (`401 AUTH-REUSE-401`); an unknown, expired or revoked one is
+    `401 AUTH-REFRESH-401`."""
+    return await _forward_auth(request, "/v1/auth/refresh", body)
+
+
+@router.post(
+    "/auth/logout",
+    status_code=204,
+    responses={204: {"model": None, "headers": _QUOTA_HEADERS}, **_ERRORS},
+)
 async def logout(
-    request: Request, authorization: Annotated[str | None, Header()] = None
+    request: Request,
+    body: Annotated[LogoutRequest | None, Body()] = None,
+    authorization: Annotated[str | None, Header()] = None,
 ) -> Response:
-    """Revoke the bearer token. This gateway forgets it at once; other gateway instances
-    may accept it for up to their validation cache time (at most 30 s)."""
+    """Revoke the bearer token, and with `refresh_token` that login's refresh tokens.
+    This gateway forgets the bearer token at once; other gateway instances may accept
+    it for up to their validation cache time (at most 30 s)."""
     token = _bearer(authorization)
     auth, ratelimit = _clients(request)
+    headers = {"Authorization": f"Bearer {token}"}
+    content = None
+    if body is not None and body.refresh_token is not None:
+        content = orjson.dumps(body.model_dump())
+        headers["content-type"] = "application/json"
     quota = await ratelimit.take("auth", f"ip:{_client_ip(request)}")
     upstream = await call_upstream(
         request.app.state.auth_http,
         "POST",
         "/v1/auth/logout",
         service="auth_service",
-        headers={"Authorization": f"Bearer {token}"},
+        content=content,
+        headers=headers,
     )
     auth.forget(token)
     if upstream.status_code == 204:
@@ -204,7 +276,11 @@ async def jwks(request: Request) -> Response:
 @router.post(
     "/verify",
     status_code=202,
-    responses={202: {"model": VerifyAccepted}, 200: {"model": VerifyCached}, **_ERRORS},
+    responses={
+        202: {"model": VerifyAccepted, "headers": _QUOTA_HEADERS},
+        200: {"model": VerifyCached, "headers": _QUOTA_HEADERS},
+        **_ERRORS,
+    },
 )
 async def verify(body: VerifyRequest, user: User, request: Request) -> Response:
     """Submit a text. A cache hit answers at once (200); otherwise the verdict is pushed
@@ -224,7 +300,11 @@ async def verify(body: VerifyRequest, user: User, request: Request) -> Response:
 
 @router.get(
     "/tasks/{task_id}",
-    responses={200: {"model": TaskPublic}, 404: {"model": ErrorBody}, **_ERRORS},
+    responses={
+        200: {"model": TaskPublic, "headers": _QUOTA_HEADERS},
+        404: {"model": ErrorBody},
+        **_ERRORS,
+    },
 )
 async def get_task(
     task_id: Annotated[str, PathParam(pattern=TASK_ID_PATTERN)], user: User, request: Request

@@ -89,9 +89,14 @@ class AuthClient:
 class Quota:
     limit: int
     remaining: int
+    # allowed, but under the rule's soft limit: the client should slow down
+    near_limit: bool = False
 
     def headers(self) -> dict[str, str]:
-        return {"RateLimit-Limit": str(self.limit), "RateLimit-Remaining": str(self.remaining)}
+        headers = {"RateLimit-Limit": str(self.limit), "RateLimit-Remaining": str(self.remaining)}
+        if self.near_limit:
+            headers["RateLimit-Warning"] = f"approaching limit; remaining={self.remaining}"
+        return headers
 
 
 class RateLimitClient:
@@ -111,7 +116,11 @@ class RateLimitClient:
             # Fail closed: without a decision nothing is forwarded.
             raise UpstreamUnavailable("rate limiting unavailable", code="GW-DEP-503")
         body = response.json()
-        quota = Quota(limit=int(body["limit"]), remaining=int(body["remaining"]))
+        quota = Quota(
+            limit=int(body["limit"]),
+            remaining=int(body["remaining"]),
+            near_limit=bool(body.get("nearLimit", False)),
+        )
         if not body["allowed"]:
             retry_after_s = max(1, -(-int(body["retryAfterMs"]) // 1000))
             raise RateLimited(

@@ -31,6 +31,8 @@ class CheckResponse(Strict):
     limit: int
     remaining: int
     retryAfterMs: int
+    # allowed, with fewer tokens left than the rule's soft limit (a warning, not a refusal)
+    nearLimit: bool
 
 
 def create_app(settings: RateLimitSettings) -> FastAPI:
@@ -64,6 +66,7 @@ def create_app(settings: RateLimitSettings) -> FastAPI:
             limit=decision.limit,
             remaining=decision.remaining,
             retryAfterMs=decision.retry_after_ms,
+            nearLimit=decision.near_limit(settings.soft_limit(rule)),
         )
 
     return app

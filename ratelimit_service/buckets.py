@@ -22,6 +22,10 @@ class Decision:
     remaining: int
     retry_after_ms: int
 
+    def near_limit(self, soft_limit: float) -> bool:
+        """Allowed, but with fewer than ``soft_limit`` tokens left."""
+        return self.allowed and self.remaining < soft_limit
+
 
 class TokenBuckets:
     def __init__(self, client: aioredis.Redis) -> None:

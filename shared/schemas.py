@@ -24,6 +24,9 @@ EMAIL_PATTERN = (
 )
 # Task ids are ULIDs; anything else cannot name a task.
 TASK_ID_PATTERN = r"^[0-9A-Za-z]{1,64}$"
+# Refresh tokens are opaque (43 URL-safe characters today); longer input is refused
+# unread, anything shorter is looked up (and, if mangled, simply not found).
+MAX_REFRESH_TOKEN_CHARS = 512
 
 
 class Strict(BaseModel):

@@ -12,6 +12,8 @@ from pydantic import SecretStr
 from auth_service.app import create_app as create_auth
 from auth_service.config import AuthSettings
 from auth_service.keyring import new_private_pem
+from gateway.app import create_app as create_gateway
+from gateway.config import GatewaySettings
 from ratelimit_service.app import create_app as create_ratelimit
 from ratelimit_service.config import BucketRule, RateLimitSettings
 from tests.utils.servers import running
@@ -55,3 +57,29 @@ async def auth_and_ratelimit(
         settings = auth_settings(database_url, redis_url, rl_url, **extra)
         async with running(create_auth(settings)) as url:
             yield url
+
+
+@asynccontextmanager
+async def auth_gateway(
+    database_url: str, redis_url: str, soft_fraction: float = 0.2, **rules: BucketRule
+) -> AsyncIterator[str]:
+    """Yield the URL of a gateway in front of auth_service and ratelimit_service (no
+    backend: only the auth routes answer). ``rules`` override the rate-limit defaults;
+    "auth" and "login-fail" are generous unless given."""
+    generous = BucketRule(capacity=1000, refill_per_s=100)
+    rl = RateLimitSettings(
+        **common(redis_url),
+        rules={"auth": generous, "login-fail": generous, **rules},
+        soft_fraction=soft_fraction,
+    )
+    async with running(create_ratelimit(rl)) as rl_url:
+        settings = auth_settings(database_url, redis_url, rl_url)
+        async with running(create_auth(settings)) as auth_url:
+            gateway = GatewaySettings(
+                **common(),
+                auth_url=auth_url,
+                ratelimit_url=rl_url,
+                backend_url="http://127.0.0.1:9",
+            )
+            async with running(create_gateway(gateway)) as url:
+                yield url

@@ -8,6 +8,7 @@ from ratelimit_service.app import create_app
 from ratelimit_service.buckets import TokenBuckets
 from ratelimit_service.config import BucketRule, RateLimitSettings
 from shared import keys
+from tests.integration.auth_helpers import auth_gateway
 from tests.utils.servers import running
 from tests.utils.settings import SIGNED, common
 
@@ -59,7 +60,13 @@ async def test_service_api(redis_url: str) -> None:
         assert refused.json()["errorCode"] == "SYS-AUTH-403"
         auth = SIGNED
         first = await http.post("/internal/check", json=body, auth=auth)
-        assert first.json() == {"allowed": True, "limit": 1, "remaining": 0, "retryAfterMs": 0}
+        assert first.json() == {
+            "allowed": True,
+            "limit": 1,
+            "remaining": 0,
+            "retryAfterMs": 0,
+            "nearLimit": True,
+        }
         second = (await http.post("/internal/check", json=body, auth=auth)).json()
         assert second["allowed"] is False and second["retryAfterMs"] > 1000
         # endpoints not configured keep their defaults; unknown ones are an error
@@ -103,5 +110,84 @@ async def test_peek_reports_without_spending(redis_url: str) -> None:
         auth = SIGNED
         for _ in range(7):
             answer = (await http.post("/internal/check", json=body, auth=auth)).json()
-            assert answer == {"allowed": True, "limit": 5, "remaining": 5, "retryAfterMs": 0}
+            assert answer == {
+                "allowed": True,
+                "limit": 5,
+                "remaining": 5,
+                "retryAfterMs": 0,
+                "nearLimit": False,
+            }
     await client.aclose()
+
+
+async def test_soft_limit_flags_allowed_requests_near_the_limit(redis_url: str) -> None:
+    slow = 0.001
+    settings = RateLimitSettings(
+        **common(redis_url),
+        rules={
+            # the default fraction, 0.2: fewer than 2 of 10 left
+            "verify": BucketRule(capacity=10, refill_per_s=slow),
+            # its own: fewer than 2 of 4 left
+            "tasks": BucketRule(capacity=4, refill_per_s=slow, soft_fraction=0.5),
+            # none
+            "ws": BucketRule(capacity=2, refill_per_s=slow, soft_fraction=0),
+        },
+    )
+    async with running(create_app(settings)) as url, httpx.AsyncClient(base_url=url) as http:
+
+        async def flags(endpoint: str, times: int) -> list[tuple[bool, int, bool]]:
+            found = []
+            for _ in range(times):
+                body = {"endpoint": endpoint, "subject": "user:s"}
+                answer = (await http.post("/internal/check", json=body, auth=SIGNED)).json()
+                found.append((answer["allowed"], answer["remaining"], answer["nearLimit"]))
+            return found
+
+        verify = await flags("verify", 11)
+        assert verify == [(True, r, r < 2) for r in range(9, -1, -1)] + [(False, 0, False)]
+        assert await flags("tasks", 5) == [
+            (True, 3, False),
+            (True, 2, False),
+            (True, 1, True),
+            (True, 0, True),
+            (False, 0, False),
+        ]
+        assert await flags("ws", 3) == [(True, 1, False), (True, 0, False), (False, 0, False)]
+
+
+def test_soft_fraction_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RATELIMIT_SOFT_FRACTION", "0.5")
+    monkeypatch.setenv(
+        "RATELIMIT_RULES", '{"verify": {"capacity": 10, "refill_per_s": 1, "soft_fraction": 0.3}}'
+    )
+    settings = RateLimitSettings()
+    assert settings.soft_limit(settings.rules["verify"]) == pytest.approx(3)
+    tasks = settings.rule("tasks")
+    assert tasks is not None and settings.soft_limit(tasks) == tasks.capacity * 0.5
+    assert RateLimitSettings(soft_fraction=0.2).soft_fraction == 0.2
+    with pytest.raises(ValueError):
+        RateLimitSettings(soft_fraction=1.5)
+
+
+async def test_gateway_warns_before_the_hard_limit(database_url: str, redis_url: str) -> None:
+    rule = BucketRule(capacity=5, refill_per_s=0.001)
+    async with (
+        auth_gateway(database_url, redis_url, soft_fraction=0.4, auth=rule) as url,
+        httpx.AsyncClient(base_url=url) as api,
+    ):
+        creds = {"email": "soft@example.com", "password": "s3cret-pass"}
+        answers = [await api.post("/v1/auth/register", json=creds)]
+        answers += [await api.post("/v1/auth/login", json=creds) for _ in range(5)]
+    assert [a.status_code for a in answers] == [201, 200, 200, 200, 200, 429]
+    assert [a.headers.get("RateLimit-Remaining") for a in answers] == ["4", "3", "2", "1", "0", "0"]
+    # fewer than 0.4 x 5 = 2 left: warned; before that and on the refusal itself: not
+    assert [a.headers.get("RateLimit-Warning") for a in answers] == [
+        None,
+        None,
+        None,
+        "approaching limit; remaining=1",
+        "approaching limit; remaining=0",
+        None,
+    ]
+    refused = answers[-1]
+    assert refused.json()["errorCode"] == "GW-RATE-429" and int(refused.headers["Retry-After"]) > 1
