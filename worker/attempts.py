@@ -26,7 +26,7 @@ import re
 from collections.abc import Awaitable
 from datetime import UTC, datetime
 
-import httpx
+import aiohttp
 from pydantic import ValidationError
 from redis.exceptions import RedisError
 
@@ -90,7 +90,7 @@ class Outcomes:
     _in_flight: set[str]
     _callbacks: set[asyncio.Task[None]]
     _retries: dict[str, asyncio.Task[None]]
-    _http: httpx.AsyncClient | None
+    _http: aiohttp.ClientSession | None
 
     @property
     def queue(self) -> JobQueue:

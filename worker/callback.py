@@ -7,7 +7,7 @@ import logging
 import random
 from enum import StrEnum
 
-import httpx
+import aiohttp
 import orjson
 from ulid import ULID
 
@@ -32,8 +32,22 @@ def _backoff(attempt: int, base_s: float) -> float:
     return random.uniform(0, min(_MAX_BACKOFF_S, base_s * 2**attempt))
 
 
+def create_callback_session(timeout_s: float) -> aiohttp.ClientSession:
+    """The worker's HTTP client for callbacks: aiohttp itself, not httpx over it.
+
+    One POST per job is the worker's hottest path; in bench/queue_bench.py httpx's own
+    layers (request building, URL parsing, header copies) were ~30% of a no-op worker's
+    CPU on top of the aiohttp transport doing the actual work.
+    """
+    return aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=timeout_s, connect=3.0),
+        connector=aiohttp.TCPConnector(limit=256),
+        skip_auto_headers=("User-Agent",),
+    )
+
+
 async def post_result(
-    client: httpx.AsyncClient,
+    client: aiohttp.ClientSession,
     url: str,
     result: CallbackResult | CallbackFailure,
     secret: bytes,
@@ -47,20 +61,16 @@ async def post_result(
         headers = sign(secret, str(ULID()), body)
         headers["content-type"] = "application/json"
         try:
-            response = await client.post(url, content=body, headers=headers)
-        except httpx.TransportError as exc:  # connect errors, timeouts, dropped sockets
+            async with client.post(url, data=body, headers=headers) as response:
+                status = response.status
+                detail = "" if status < 400 else (await response.text(errors="replace"))[:300]
+        except (aiohttp.ClientError, TimeoutError) as exc:  # connect, timeout, dropped
             problem = f"{type(exc).__name__}: {exc}"
         else:
-            status = response.status_code
             if 200 <= status < 300:
                 return Delivery.ACCEPTED
             if 400 <= status < 500 and status not in _RETRYABLE_STATUS:
-                log.error(
-                    "callback for task %s refused with %d: %s",
-                    result.taskId,
-                    status,
-                    response.text[:300],
-                )
+                log.error("callback for task %s refused with %d: %s", result.taskId, status, detail)
                 return Delivery.REJECTED
             problem = f"HTTP {status}"
         if attempt + 1 < attempts:

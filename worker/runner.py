@@ -14,18 +14,18 @@ import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
+import aiohttp
 import asyncpg
-import httpx
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from shared.http import create_http_client
 from shared.redis_client import create_redis
 
 from .acker import Acker
 from .ai.knowledge import KnowledgeIndex
 from .ai.sync import DatabaseKnowledge, executor_runner
 from .attempts import Outcomes, check_input
+from .callback import create_callback_session
 from .config import WorkerSettings
 from .flow import Slots, next_batch
 from .model import Judge, ModelFailure, evidence_judge, judge_each, load_judge
@@ -56,7 +56,7 @@ class Worker(Outcomes):
         self._retries: dict[str, asyncio.Task[None]] = {}
         self._redis: aioredis.Redis | None = None
         self._reader: aioredis.Redis | None = None
-        self._http: httpx.AsyncClient | None = None
+        self._http: aiohttp.ClientSession | None = None
         self._queue: JobQueue | None = None
         self._knowledge: DatabaseKnowledge | None = None
         self._read_call: asyncio.Future[list[StreamEntry]] | None = None
@@ -87,7 +87,7 @@ class Worker(Outcomes):
         self._reader = create_redis(
             s.redis_url, "worker-reader", socket_timeout=s.block_ms / 1000 + 10, max_connections=4
         )
-        self._http = create_http_client(timeout=s.callback_timeout_s)
+        self._http = create_callback_session(s.callback_timeout_s)
         self._queue = JobQueue(self._redis, s.consumer, reader=self._reader)
         self._acker = Acker(self._queue.ack)
         try:
@@ -134,7 +134,7 @@ class Worker(Outcomes):
 
     async def _close(self) -> None:
         if self._http is not None:
-            await self._http.aclose()
+            await self._http.close()
         for client in (self._redis, self._reader):
             if client is not None:
                 await client.aclose()

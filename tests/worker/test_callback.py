@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import httpx
+import aiohttp
 import pytest
 
 from satyamark.infra import free_port
-from shared.http import create_http_client
 from shared.schemas import CallbackResult, ClaimVerdict, Evidence, Mark, TextVerdict, Verdict
 from tests.utils.settings import CALLBACK_SECRET
-from worker.callback import Delivery, post_result, result_for
+from worker.callback import Delivery, create_callback_session, post_result, result_for
 
 from .helpers import CallbackServer, make_job
 
@@ -19,10 +18,10 @@ SECRET = CALLBACK_SECRET.encode()
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    client = create_http_client(timeout=2.0)
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    client = create_callback_session(2.0)
     yield client
-    await client.aclose()
+    await client.close()
 
 
 def _result(url: str) -> CallbackResult:
@@ -73,7 +72,7 @@ async def test_result_carries_a_text_verdicts_claims() -> None:
 
 
 async def test_claims_survive_the_signed_delivery(
-    http: httpx.AsyncClient, callback_server: CallbackServer
+    http: aiohttp.ClientSession, callback_server: CallbackServer
 ) -> None:
     job = make_job("The Earth orbits the Sun. It is nice.", callback_server.url)
     result = result_for(job, _text_verdict(), model="tiny", worker_id="w1")
@@ -83,7 +82,7 @@ async def test_claims_survive_the_signed_delivery(
 
 
 async def test_signed_delivery_is_accepted(
-    http: httpx.AsyncClient, callback_server: CallbackServer
+    http: aiohttp.ClientSession, callback_server: CallbackServer
 ) -> None:
     result = _result(callback_server.url)
     assert await post_result(http, callback_server.url, result, SECRET) is Delivery.ACCEPTED
@@ -92,7 +91,7 @@ async def test_signed_delivery_is_accepted(
 
 
 async def test_wrong_secret_is_refused_without_retry(
-    http: httpx.AsyncClient, callback_server: CallbackServer
+    http: aiohttp.ClientSession, callback_server: CallbackServer
 ) -> None:
     result = _result(callback_server.url)
     outcome = await post_result(http, callback_server.url, result, b"wrong", backoff_s=0)
@@ -101,7 +100,7 @@ async def test_wrong_secret_is_refused_without_retry(
 
 
 async def test_server_errors_are_retried_with_a_new_delivery_id(
-    http: httpx.AsyncClient, callback_server: CallbackServer
+    http: aiohttp.ClientSession, callback_server: CallbackServer
 ) -> None:
     callback_server.statuses = [503, 500, 429]
     result = _result(callback_server.url)
@@ -112,7 +111,7 @@ async def test_server_errors_are_retried_with_a_new_delivery_id(
 
 
 async def test_client_error_is_permanent(
-    http: httpx.AsyncClient, callback_server: CallbackServer
+    http: aiohttp.ClientSession, callback_server: CallbackServer
 ) -> None:
     callback_server.statuses = [403]
     result = _result(callback_server.url)
@@ -122,7 +121,7 @@ async def test_client_error_is_permanent(
 
 
 async def test_gives_up_after_the_attempts(
-    http: httpx.AsyncClient, callback_server: CallbackServer
+    http: aiohttp.ClientSession, callback_server: CallbackServer
 ) -> None:
     callback_server.statuses = [502] * 10
     result = _result(callback_server.url)
@@ -133,7 +132,7 @@ async def test_gives_up_after_the_attempts(
     assert len(callback_server.delivery_ids) == 3
 
 
-async def test_unreachable_receiver_fails(http: httpx.AsyncClient) -> None:
+async def test_unreachable_receiver_fails(http: aiohttp.ClientSession) -> None:
     url = f"http://127.0.0.1:{free_port()}/ai-callback"
     outcome = await post_result(http, url, _result(url), SECRET, attempts=2, backoff_s=0.01)
     assert outcome is Delivery.FAILED
