@@ -67,3 +67,29 @@ async def next_batch(queue: asyncio.Queue[T | None], size: int, wait_s: float) -
             break
         batch.append(item)
     return batch
+
+
+async def top_up(
+    queue: asyncio.Queue[T | None], batch: list[T], size: int, until: asyncio.Event
+) -> bool:
+    """Add queued items to ``batch`` until it holds ``size`` or ``until`` is set.
+
+    False when the end-of-queue marker was reached (it is consumed; the caller puts it
+    back once it has dealt with ``batch``).
+    """
+    while len(batch) < size and not until.is_set():
+        try:
+            item = queue.get_nowait()
+        except asyncio.QueueEmpty:
+            getting = asyncio.ensure_future(queue.get())
+            waiting = asyncio.ensure_future(until.wait())
+            await asyncio.wait({getting, waiting}, return_when=asyncio.FIRST_COMPLETED)
+            waiting.cancel()
+            if not getting.done():
+                getting.cancel()  # no item is lost: a cancelled get() takes nothing
+                continue
+            item = getting.result()
+        if item is None:
+            return False
+        batch.append(item)
+    return True

@@ -27,7 +27,7 @@ from .ai.sync import DatabaseKnowledge, executor_runner
 from .attempts import Outcomes, check_input
 from .callback import create_callback_session
 from .config import WorkerSettings
-from .flow import Slots, next_batch
+from .flow import Slots, next_batch, top_up
 from .model import Judge, ModelFailure, evidence_judge, judge_each, load_judge
 from .queue import JobQueue, StreamEntry
 from .types import Item
@@ -299,23 +299,25 @@ class Worker(Outcomes):
 
     async def _judge_loop(self) -> None:
         s = self.settings
-        # Two batches at a time on the one model thread: while one runs, the next is
-        # formed and queued behind it, so the model never waits out a batch window.
-        ahead = asyncio.Semaphore(2)
+        # While the model runs one batch, the next one is formed and keeps filling until
+        # the model is free (or it is full): the model never waits out a batch window,
+        # and batches stay as full as the queue allows.
+        model_idle = asyncio.Event()
+        model_idle.set()
         runs: set[asyncio.Task[None]] = set()
         try:
             while batch := await next_batch(self._pending, s.batch_size, s.batch_wait_ms / 1000):
-                runnable = []
-                for item in batch:
-                    problem = check_input(item.job.payload, s.max_text_chars)
-                    if problem is None:
-                        runnable.append(item)
-                    else:
-                        self._spawn(item.entry_id, self.input_failed(item, *problem))
+                runnable = self._runnable(batch)
+                more: list[Item] = []
+                ended = not await top_up(self._pending, more, s.batch_size - len(batch), model_idle)
+                runnable += self._runnable(more)
+                if ended:
+                    self._pending.put_nowait(None)  # seen while topping up: end after this
                 if not runnable:
                     continue
-                await ahead.acquire()
-                run = asyncio.create_task(self._run_batch(runnable, ahead))
+                await model_idle.wait()
+                model_idle.clear()
+                run = asyncio.create_task(self._run_batch(runnable, model_idle))
                 runs.add(run)
                 run.add_done_callback(runs.discard)
             if runs:
@@ -327,14 +329,25 @@ class Worker(Outcomes):
                 task.cancel()
             await asyncio.gather(*self._retries.values(), return_exceptions=True)
 
-    async def _run_batch(self, items: list[Item], ahead: asyncio.Semaphore) -> None:
+    def _runnable(self, items: list[Item]) -> list[Item]:
+        """The items the model can judge; bad input is failed at once."""
+        runnable = []
+        for item in items:
+            problem = check_input(item.job.payload, self.settings.max_text_chars)
+            if problem is None:
+                runnable.append(item)
+            else:
+                self._spawn(item.entry_id, self.input_failed(item, *problem))
+        return runnable
+
+    async def _run_batch(self, items: list[Item], model_idle: asyncio.Event) -> None:
         """Judge one batch on the model thread, then hand each outcome to delivery."""
         try:
             loop = asyncio.get_running_loop()
             texts = [item.job.payload for item in items]
             verdicts = await loop.run_in_executor(self._executor, judge_each, self.judge, texts)
         finally:
-            ahead.release()
+            model_idle.set()
         for item, verdict in zip(items, verdicts, strict=True):
             if isinstance(verdict, ModelFailure):
                 work = self.attempt_failed(item, verdict.code, verdict.error)

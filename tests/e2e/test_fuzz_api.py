@@ -3,6 +3,7 @@ every generated request, valid or not, must get a documented answer and never a 
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import httpx
@@ -34,6 +35,7 @@ def test_public_api_answers_every_request_as_documented(
     schema = schemathesis.openapi.from_url(f"{stack.gateway_url}/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]
     assert {op.path for op in operations} >= {"/v1/verify", "/v1/tasks/{task_id}"}
+    classes: Counter[str] = Counter()
     for operation in operations:
         # logout revokes its token: give it one of its own
         headers = _new_bearer(stack) if operation.path == "/v1/auth/logout" else bearer
@@ -41,6 +43,11 @@ def test_public_api_answers_every_request_as_documented(
         @settings(max_examples=60, suppress_health_check=list(HealthCheck))
         @given(case=operation.as_strategy())
         def check(case: Any) -> None:
-            case.call_and_validate(headers=headers, timeout=30)  # noqa: B023 (runs now)
+            response = case.call_and_validate(headers=headers, timeout=30)  # noqa: B023 (runs now)
+            classes[f"{response.status_code // 100}xx"] += 1
 
         check()
+    total = sum(classes.values())
+    print(f"\nfuzzed {total} requests over {len(operations)} operations: {dict(classes)}")
+    assert total >= 60 * len(operations) // 2  # the fuzzing really ran
+    assert classes["5xx"] == 0
