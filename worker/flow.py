@@ -93,3 +93,15 @@ async def top_up(
             return False
         batch.append(item)
     return True
+
+
+def drain(queue: asyncio.Queue[T | None]) -> list[T]:
+    """Everything queued right now (an end marker in it is dropped)."""
+    items: list[T] = []
+    while True:
+        try:
+            item = queue.get_nowait()
+        except asyncio.QueueEmpty:
+            return items
+        if item is not None:
+            items.append(item)

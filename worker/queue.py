@@ -58,6 +58,7 @@ class JobQueue:
         self._refresh = load_script(client, _LUA / "refresh_lease.lua")
         self._retry_claim = load_script(client, _LUA / "retry_claim.lua")
         self._dead_letter = load_script(client, _LUA / "dead_letter.lua")
+        self._hand_back = load_script(client, _LUA / "hand_back.lua")
 
     async def ensure_group(self) -> None:
         """Create the group (and stream) if missing; from id 0 so nothing queued is lost."""
@@ -120,6 +121,15 @@ class JobQueue:
             return set()
         done = await self._refresh(keys=[self.stream], args=[self.group, self.consumer, *ids])
         return set(done)
+
+    async def hand_back(self, ids: Sequence[str], lease_ms: int) -> int:
+        """Make our pending ``ids`` immediately stale for the other workers; how many."""
+        if not ids:
+            return 0
+        done = await self._hand_back(
+            keys=[self.stream], args=[self.group, self.consumer, lease_ms, *ids]
+        )
+        return len(done)
 
     async def ack(self, *ids: str) -> int:
         """Acknowledge ``ids``, delete them from the stream and forget their attempts.

@@ -27,7 +27,7 @@ from .ai.sync import DatabaseKnowledge, executor_runner
 from .attempts import Outcomes, check_input
 from .callback import create_callback_session
 from .config import WorkerSettings
-from .flow import Slots, next_batch, top_up
+from .flow import Slots, drain, next_batch, top_up
 from .model import Judge, ModelFailure, evidence_judge, judge_each, load_judge
 from .queue import JobQueue, StreamEntry
 from .types import Item
@@ -167,19 +167,32 @@ class Worker(Outcomes):
             if self._knowledge is not None:
                 knowledge = tg.create_task(self._knowledge_loop(), name="worker-knowledge")
             await self._read_loop()
+            # Stopping: what has not reached the model yet goes back to the group now.
+            waiting = drain(self._pending)
             self._pending.put_nowait(None)
+            await self._hand_back([item.entry_id for item in waiting])
             try:
                 async with asyncio.timeout(self.settings.drain_timeout_s):
                     await work
             except TimeoutError:
-                log.warning(
-                    "drain timed out; %d entries stay pending for another worker",
-                    len(self._in_flight),
-                )
+                log.warning("drain timed out after %.0fs", self.settings.drain_timeout_s)
+                await self._hand_back(list(self._in_flight))
             lease.cancel()
             if self._knowledge is not None:
                 knowledge.cancel()
         log.info("worker %s stopped", self.settings.consumer)
+
+    async def _hand_back(self, ids: list[str]) -> None:
+        """Give entries we will not finish to the other workers at once (no lease wait)."""
+        if not ids:
+            return
+        for entry_id in ids:
+            self._in_flight.discard(entry_id)  # no more lease renewals
+        try:
+            handed = await self.queue.hand_back(ids, self.settings.lease_ms)
+            log.info("handed %d unfinished entries back to the group", handed)
+        except RedisError as exc:
+            log.warning("handing entries back failed (%s): they return after a lease", exc)
 
     # -- reader ----------------------------------------------------------------------
 

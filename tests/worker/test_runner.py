@@ -306,12 +306,14 @@ async def test_a_live_long_job_keeps_its_lease(
     assert len(callback_server.received) == 1
 
 
-async def test_stop_finishes_in_flight_jobs(
+async def test_stop_finishes_what_runs_and_hands_back_the_rest(
     make_settings: Settings, tiny_judge: Judge, callback_server: CallbackServer
 ) -> None:
-    settings = make_settings(batch_size=2)
-    judge = RecordingJudge(tiny_judge, delay_s=0.3)
-    jobs = [make_job(t, callback_server.url) for t in TEXTS[:4]]
+    """SIGTERM: the batch on the model finishes; entries still waiting go back to the
+    group at once, so another worker takes them now, not after a (here 60 s) lease."""
+    settings = make_settings(batch_size=2, max_in_flight=8, lease_ms=60_000)
+    judge = RecordingJudge(tiny_judge, delay_s=0.5)
+    jobs = [make_job(f"claim {i} waiting for the model", callback_server.url) for i in range(6)]
     await enqueue(settings, jobs)
     async with Worker(settings, judge) as worker:
         task = asyncio.create_task(worker.run())
@@ -319,10 +321,20 @@ async def test_stop_finishes_in_flight_jobs(
         worker.stop()
         await asyncio.wait_for(task, 10)
         assert worker.in_flight == 0
-    # Everything it had taken was finished and acked; nothing was left half-done.
+    # What reached the model was finished and acked; nothing was left half-done.
     taken = sum(len(b) for b in judge.batches)
+    assert 0 < taken < len(jobs)
     assert len(callback_server.received) == taken
-    assert await pending_count(settings) == 0
+    assert await pending_count(settings) == len(jobs) - taken
+    started = time.monotonic()
+    async with running(make_settings(lease_ms=60_000), tiny_judge):
+
+        async def all_done() -> bool:
+            return len(callback_server.received) == len(jobs)
+
+        await eventually(all_done, timeout_s=10)
+    assert time.monotonic() - started < 10  # far less than the 60 s lease
+    assert sorted(callback_server.by_task()) == sorted(j.taskId for j in jobs)
 
 
 async def test_two_workers_deliver_each_job_once(
