@@ -15,6 +15,7 @@ check:
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy .
+	.venv/bin/mypy bench/worker.py
 
 bench:
 	.venv/bin/python bench/pipeline.py
