@@ -60,8 +60,6 @@ class Worker(Outcomes):
         self._queue: JobQueue | None = None
         self._knowledge: DatabaseKnowledge | None = None
         self._read_call: asyncio.Future[list[StreamEntry]] | None = None
-        # Set when stale entries wait for a slot: the reader then claims before reading.
-        self._claim_due = False
 
     @property
     def judge(self) -> Judge:
@@ -206,12 +204,6 @@ class Worker(Outcomes):
             want = await self._slots.take(most)
             if not want:
                 break
-            if self._claim_due:
-                try:
-                    await self._claim_into(want)
-                except RedisError as exc:
-                    log.warning("taking over stale entries failed (%s)", exc)
-                continue
             self._read_call = asyncio.ensure_future(self.queue.read_new(want, s.block_ms))
             try:
                 entries = await self._read_call
@@ -285,9 +277,6 @@ class Worker(Outcomes):
     async def _claim_stale(self) -> None:
         want = self._slots.take_now(self.settings.batch_size)
         if not want:
-            # Every slot is busy or held by the reader: it claims first on its next turn,
-            # so a dead worker's entries (the oldest jobs) do not wait behind new ones.
-            self._claim_due = True
             return
         await self._claim_into(want)
 
@@ -298,8 +287,6 @@ class Worker(Outcomes):
         except BaseException:
             self._slots.release(want)
             raise
-        # A full page means there may be more: claim again at the next chance.
-        self._claim_due = len(claimed) == want
         # Entries claimed while stopping stay pending (owned by us) for another worker.
         stopping = self._stopping.is_set()
         fresh = [] if stopping else [e for e in claimed if e.id not in self._in_flight]

@@ -260,33 +260,6 @@ async def test_an_entry_that_keeps_losing_its_worker_is_dead_lettered_unrun(
     assert dead["errorCode"] == "WK-WORKER-LOST" and dead["taskId"] == poison.taskId
 
 
-async def test_stale_entries_are_taken_over_before_a_backlog(
-    make_settings: Settings, tiny_judge: Judge, callback_server: CallbackServer
-) -> None:
-    """A dead worker's entries are the oldest jobs: they must not wait behind new ones."""
-    settings = make_settings(lease_ms=300, batch_size=4, max_in_flight=8, batch_wait_ms=1)
-    stale = [make_job(f"stale claim {i} of the dead worker", callback_server.url) for i in range(2)]
-    await enqueue(settings, stale)
-    client = await redis_client(settings)
-    dead = JobQueue(client, "dead-worker")
-    await dead.ensure_group()
-    assert len(await dead.read_new(10, block_ms=100)) == 2
-    backlog = [make_job(f"backlog claim {i} here", callback_server.url) for i in range(60)]
-    await enqueue(settings, backlog)
-    judge = RecordingJudge(tiny_judge, delay_s=0.05)
-    async with running(settings, judge):
-
-        async def done() -> bool:
-            return len(callback_server.received) == len(stale) + len(backlog)
-
-        await eventually(done, timeout_s=30)
-    await client.aclose()
-    order = [t for batch in judge.batches for t in batch]
-    # The lease is 0.3 s and a batch of 4 takes 0.05 s: without priority, the stale
-    # entries would come after most of the backlog.
-    assert max(order.index(job.payload) for job in stale) < 40, order.index(stale[0].payload)
-
-
 async def test_a_live_long_job_keeps_its_lease(
     make_settings: Settings, tiny_judge: Judge, callback_server: CallbackServer
 ) -> None:
