@@ -15,7 +15,6 @@ check:
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy .
-	.venv/bin/mypy bench/worker.py
 
 bench:
 	.venv/bin/python bench/pipeline.py

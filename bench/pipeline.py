@@ -45,6 +45,14 @@ import asyncpg  # noqa: E402
 import redis  # noqa: E402
 from ulid import ULID  # noqa: E402
 
+from bench.procstat import (  # noqa: E402
+    TICK,
+    cpu_seconds,
+    machine_busy_pct,
+    machine_busy_seconds,
+    machine_ticks,
+    postgres_pids,
+)
 from satyamark.devstack import Stack, StackOptions  # noqa: E402
 from satyamark.infra import PostgresServer, RedisServer, port_answers  # noqa: E402
 from shared import keys  # noqa: E402
@@ -171,30 +179,6 @@ class Infra:
 
 # -- per-process CPU ------------------------------------------------------------------------
 
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _cpu_seconds(pid: int) -> float | None:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / _TICK  # utime + stime
-
-
-def _postgres_pids() -> list[int]:
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/comm") as f:
-                    if f.read().strip() in ("postgres", "postmaster"):
-                        pids.append(int(entry))
-            except OSError:
-                pass
-    return pids
-
 
 class CpuSampler:
     """CPU time of each stack process over an interval, as % of one core."""
@@ -211,15 +195,11 @@ class CpuSampler:
         self._t0 = 0.0
 
     def _totals(self) -> dict[str, float]:
-        groups = {**self.groups, "postgres (all backends)": _postgres_pids()}
-        out = {}
-        for name, pids in groups.items():
-            out[name] = sum(v for v in (_cpu_seconds(p) for p in pids) if v is not None)
-        with open("/proc/stat") as f:
-            ticks = [int(v) for v in f.readline().split()[1:]]
-        # user nice system idle iowait irq softirq steal ...
-        out["MACHINE busy (all cores)"] = (sum(ticks[:8]) - ticks[3] - ticks[4]) / _TICK
-        out["MACHINE steal"] = ticks[7] / _TICK if len(ticks) > 7 else 0.0
+        groups = {**self.groups, "postgres (all backends)": postgres_pids()}
+        out = {name: cpu_seconds(pids) for name, pids in groups.items()}
+        ticks = machine_ticks()
+        out["MACHINE busy (all cores)"] = machine_busy_seconds()
+        out["MACHINE steal"] = ticks[7] / TICK if len(ticks) > 7 else 0.0
         return out
 
     def begin(self) -> None:
@@ -239,20 +219,6 @@ class CpuSampler:
             max(0.0, out["MACHINE busy (all cores)"] - ours), 1
         )
         return out
-
-
-def machine_busy_pct(seconds: float = 2.0) -> float:
-    """Busy % of all cores (100 = one core) over ``seconds``, before anything of ours runs."""
-
-    def read() -> list[int]:
-        with open("/proc/stat") as f:
-            return [int(v) for v in f.readline().split()[1:]]
-
-    a = read()
-    time.sleep(seconds)
-    b = read()
-    busy = (sum(b[:8]) - b[3] - b[4]) - (sum(a[:8]) - a[3] - a[4])
-    return round(100 * busy / _TICK / seconds, 1)
 
 
 # -- client ----------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ if str(ROOT) not in sys.path:
 
 import redis  # noqa: E402
 
+from bench.procstat import cpu_seconds, process_tree  # noqa: E402
 from satyamark.infra import RedisServer, free_port, port_answers  # noqa: E402
 from shared import keys  # noqa: E402
 
@@ -56,7 +57,6 @@ COUNTER = "bench:done"
 SECRET = "bench-callback-secret-0123456789"
 PEER_REQS = {"dramatiq": ["dramatiq[redis]"], "saq": ["saq[redis]", "typing_extensions"]}
 TOTAL_LIMIT_S = 1500
-HZ = os.sysconf("SC_CLK_TCK")
 
 
 def log(msg: str) -> None:
@@ -106,36 +106,6 @@ def stop(proc: subprocess.Popen[bytes], timeout_s: float = 15) -> None:
 def stop_all() -> None:
     for proc in list(_procs):
         stop(proc, 5)
-
-
-def tree(pid: int) -> list[int]:
-    """``pid`` and its descendants (from /proc)."""
-    children: dict[int, list[int]] = collections.defaultdict(list)
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            children[ppid].append(int(entry))
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(children.get(p, []))
-    return out
-
-
-def cpu_s(pids: list[int]) -> float:
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime + stime
-    return total / HZ
 
 
 # -- redis helpers -----------------------------------------------------------------------
@@ -216,7 +186,7 @@ class System:
         return True
 
     def worker_pids(self) -> list[int]:
-        return [p for proc in self.procs for p in tree(proc.pid)]
+        return [p for proc in self.procs for p in process_tree(proc.pid)]
 
     def stop(self) -> None:
         for proc in self.procs:
@@ -331,7 +301,7 @@ class Saq(System):
     def ready(self, h: Harness) -> bool:
         # saq says nothing when a worker is up: both processes (the main one runs a
         # worker and starts the other) must exist; the warm-up then shows they consume.
-        return len(tree(self.procs[0].pid)) >= 2
+        return len(process_tree(self.procs[0].pid)) >= 2
 
     def producer(self, n: int) -> list[str]:
         return [str(self.py), str(PEERS / "saq_peer.py"), "produce", str(n)]
@@ -367,9 +337,9 @@ def one_run(
     before_cmds = h.commandstats()
     h.calls.clear()
     pids = sys_.worker_pids()
-    cpu0 = {"workers": cpu_s(pids), "redis": cpu_s([redis_pid])}
+    cpu0 = {"workers": cpu_seconds(pids), "redis": cpu_seconds([redis_pid])}
     if receiver_pid:
-        cpu0["receiver"] = cpu_s([receiver_pid])
+        cpu0["receiver"] = cpu_seconds([receiver_pid])
     timeout_s = 60 + n / 20
     prod = produce(sys_, n, timeout_s)
     _procs.append(prod)
@@ -383,9 +353,9 @@ def one_run(
     if prod.returncode != 0:
         raise RuntimeError(f"{sys_.name} producer failed: {err.decode()[-2000:]}")
     stamps = json.loads(out.decode().strip().splitlines()[-1])
-    cpu1 = {"workers": cpu_s(pids), "redis": cpu_s([redis_pid])}
+    cpu1 = {"workers": cpu_seconds(pids), "redis": cpu_seconds([redis_pid])}
     if receiver_pid:
-        cpu1["receiver"] = cpu_s([receiver_pid])
+        cpu1["receiver"] = cpu_seconds([receiver_pid])
     own = dict(h.calls)
     after_cmds = h.commandstats()
     delta = {k: after_cmds.get(k, 0) - before_cmds.get(k, 0) - own.get(k, 0) for k in after_cmds}

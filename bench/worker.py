@@ -71,6 +71,12 @@ from ai_service.queue import JobQueue  # noqa: E402
 from backend_service.config import BackendSettings  # noqa: E402
 from backend_service.enqueue import new_job_token  # noqa: E402
 from backend_service.tasks import NewTask, TaskRepository  # noqa: E402
+from bench.procstat import (  # noqa: E402
+    cpu_seconds,
+    machine_busy_pct,
+    machine_busy_seconds,
+    postgres_pids,
+)
 from satyamark.infra import PostgresServer, RedisServer, free_port, port_answers  # noqa: E402
 from satyamark.kb_cli import load_starter  # noqa: E402
 from shared import keys  # noqa: E402
@@ -93,7 +99,6 @@ POLL_S = 0.05
 BATCH_LINE = re.compile(r"model run: (\d+) texts")
 QUIET_PCT = 25.0  # % of one core: "nearly idle" before a timed run
 OTHER_MAX_PCT = 30.0  # % of one core used by others during a run that still counts
-_TICK = os.sysconf("SC_CLK_TCK")
 
 
 def log(msg: str) -> None:
@@ -124,35 +129,6 @@ class Texts:
 # -- CPU use -------------------------------------------------------------------------------
 
 
-def _cpu_seconds(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / _TICK  # utime + stime, all threads
-
-
-def _machine_busy_seconds() -> float:
-    with open("/proc/stat") as f:
-        ticks = [int(v) for v in f.readline().split()[1:]]
-    # user nice system idle iowait irq softirq steal
-    return (sum(ticks[:8]) - ticks[3] - ticks[4]) / _TICK
-
-
-def _postgres_pids() -> list[int]:
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/comm") as f:
-                    if f.read().strip() in ("postgres", "postmaster"):
-                        pids.append(int(entry))
-            except OSError:
-                pass
-    return pids
-
-
 class CpuMeter:
     """CPU time of named processes over an interval, as % of one core."""
 
@@ -162,9 +138,9 @@ class CpuMeter:
         self._t0 = 0.0
 
     def _totals(self) -> dict[str, float]:
-        groups = {**self.groups, "postgres (all)": _postgres_pids()}
-        out = {name: sum(_cpu_seconds(p) for p in pids) for name, pids in groups.items()}
-        out["machine"] = _machine_busy_seconds()
+        groups = {**self.groups, "postgres (all)": postgres_pids()}
+        out = {name: cpu_seconds(pids) for name, pids in groups.items()}
+        out["machine"] = machine_busy_seconds()
         return out
 
     def begin(self) -> None:
@@ -183,13 +159,6 @@ class CpuMeter:
         ours = sum(v for name, v in out.items() if name != "machine")
         out["other"] = round(max(0.0, out["machine"] - ours), 1)
         return out
-
-
-def machine_busy_pct(seconds: float = 2.0) -> float:
-    """Busy % of all cores (100 = one core) over the next ``seconds``."""
-    before = _machine_busy_seconds()
-    time.sleep(seconds)
-    return round(100 * (_machine_busy_seconds() - before) / seconds, 1)
 
 
 def wait_quiet(limit_s: float, busy_pct: float = QUIET_PCT) -> float:

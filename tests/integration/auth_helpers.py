@@ -83,3 +83,24 @@ async def auth_gateway(
             )
             async with running(create_gateway(gateway)) as url:
                 yield url
+
+
+@asynccontextmanager
+async def public_gateway(
+    database_url: str, redis_url: str, backend_url: str, **gateway: Any
+) -> AsyncIterator[tuple[str, str]]:
+    """(gateway URL, auth_service URL): the real gateway, with auth_service and
+    ratelimit_service, in front of the backend at ``backend_url``. ``gateway`` overrides
+    GatewaySettings fields."""
+    async with ratelimit(redis_url) as rl_url:
+        auth = create_auth(auth_settings(database_url, redis_url, rl_url))
+        async with running(auth) as auth_url:
+            settings = GatewaySettings(
+                **common(),
+                auth_url=auth_url,
+                ratelimit_url=rl_url,
+                backend_url=backend_url,
+                **gateway,
+            )
+            async with running(create_gateway(settings)) as gateway_url:
+                yield gateway_url, auth_url

@@ -1,40 +1,27 @@
 """Logout, revocation and JWKS through the real gateway, auth, ratelimit and backend."""
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 
 import httpx
 import redis.asyncio as aioredis
 from ulid import ULID
 
-from auth_service.app import create_app as create_auth
-from gateway.app import create_app as create_gateway
-from gateway.config import GatewaySettings
 from shared import keys
 from tests.fixtures.pipeline import Services
-from tests.integration.auth_helpers import auth_settings, ratelimit
-from tests.utils.servers import running
-from tests.utils.settings import common
+from tests.integration.auth_helpers import public_gateway
 
 CACHE_TTL_S = 0.5
 
 
-@asynccontextmanager
-async def _stack(services: Services, redis_url: str) -> AsyncIterator[tuple[str, str]]:
-    """(gateway URL, auth_service URL)"""
-    async with ratelimit(redis_url) as rl_url:
-        auth = create_auth(auth_settings(services.database_url, redis_url, rl_url))
-        async with running(auth) as auth_url:
-            settings = GatewaySettings(
-                **common(),
-                auth_url=auth_url,
-                ratelimit_url=rl_url,
-                backend_url=str(services.backend.base_url),
-                auth_cache_ttl_s=CACHE_TTL_S,
-            )
-            async with running(create_gateway(settings)) as gateway_url:
-                yield gateway_url, auth_url
+def _stack(services: Services, redis_url: str) -> AbstractAsyncContextManager[tuple[str, str]]:
+    """(gateway URL, auth_service URL), with a short auth cache."""
+    return public_gateway(
+        services.database_url,
+        redis_url,
+        str(services.backend.base_url),
+        auth_cache_ttl_s=CACHE_TTL_S,
+    )
 
 
 async def test_logged_out_tokens_stop_working(services: Services, redis_url: str) -> None:

@@ -17,17 +17,12 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from auth_service.app import create_app as create_auth
-from gateway.app import create_app as create_gateway
-from gateway.config import GatewaySettings
 from gateway.routes import TaskPublic, VerifyCached
 from shared import keys
 from shared.hashing import text_hash
 from shared.schemas import MAX_CLAIMS, ClaimVerdict
 from tests.fixtures.pipeline import Services, result_body, task_row
-from tests.integration.auth_helpers import auth_settings, ratelimit
-from tests.utils.servers import running
-from tests.utils.settings import common
+from tests.integration.auth_helpers import public_gateway
 
 TEXT = "The Eiffel Tower is in Paris. It was finished in 1920."
 
@@ -62,20 +57,12 @@ EXPECTED = [ClaimVerdict.model_validate(c).model_dump(mode="json") for c in CLAI
 @asynccontextmanager
 async def _public_api(services: Services, redis_url: str) -> AsyncIterator[httpx.AsyncClient]:
     """The gateway (with auth_service and ratelimit_service) in front of ``services``."""
-    async with ratelimit(redis_url) as rl_url:
-        auth = create_auth(auth_settings(services.database_url, redis_url, rl_url))
-        async with running(auth) as auth_url:
-            settings = GatewaySettings(
-                **common(),
-                auth_url=auth_url,
-                ratelimit_url=rl_url,
-                backend_url=str(services.backend.base_url),
-            )
-            async with (
-                running(create_gateway(settings)) as url,
-                httpx.AsyncClient(base_url=url) as api,
-            ):
-                yield api
+    backend = str(services.backend.base_url)
+    async with (
+        public_gateway(services.database_url, redis_url, backend) as (url, _),
+        httpx.AsyncClient(base_url=url) as api,
+    ):
+        yield api
 
 
 async def _register(api: httpx.AsyncClient, name: str) -> tuple[dict[str, str], str]:
