@@ -56,6 +56,7 @@ def create_app(settings: BackendSettings) -> FastAPI:
             ai_client,
             callback_url=settings.callback_url,
             older_than_s=settings.sweep_after_s,
+            inflight_ttl_s=settings.inflight_ttl_s,
             batch=settings.sweep_batch,
         )
         app.state.sweeper = sweeper

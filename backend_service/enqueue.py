@@ -1,4 +1,5 @@
-"""Handing a job to ai_service (``POST /internal/jobs``): the submit path and the sweeper."""
+"""Handing a job to ai_service (``POST /internal/jobs``) and leading its text
+(``inflight:<textHash>``): the submit path and the sweeper."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import hashlib
 import secrets
 
 import httpx
+import redis.asyncio as aioredis
 
+from shared import keys
 from shared.errors import UpstreamUnavailable
 from shared.http import call_upstream
 from shared.schemas import Job
@@ -55,3 +58,15 @@ async def enqueue_job(
         raise UpstreamUnavailable(
             f"ai_service refused the job ({response.status_code})", code="BE-AI-503"
         )
+
+
+async def take_lead(redis: aioredis.Redis, task: NewTask, ttl_s: int) -> str | None:
+    """Make ``task`` the one whose job verifies its text, unless a task already is.
+
+    One ``SET NX GET``: None when ``task`` took the lead, else the taskId that holds it
+    (``task``'s own when it already led). Raises RedisError.
+    """
+    leader = await redis.set(
+        keys.inflight_text(task.text_hash), task.task_id, nx=True, get=True, ex=ttl_s
+    )
+    return None if leader is None else str(leader)

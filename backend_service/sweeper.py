@@ -15,8 +15,11 @@ at a time (a PostgreSQL advisory lock):
    touched more than ``BACKEND_SWEEP_AFTER_S`` ago, oldest first. None: no Redis work.
 2. Redis: the taskIds now in the stream (XRANGE in pages); those tasks are fine.
 3. Each missing one, in a transaction: compare-and-set its token hash (no-op if the
-   task finished or was swept meanwhile), POST the job to ai_service, commit. A refused
-   POST rolls back and ends this round; the next interval tries again.
+   task finished or was swept meanwhile), restore its lead of the text
+   (``inflight:<textHash>``, which Redis lost with the job) so that new submissions of
+   the text join the new job instead of starting a second run, POST the job to
+   ai_service, commit. A refused POST rolls back and ends this round; the next interval
+   tries again.
 
 It also finishes orphaned followers: queued rows that joined a leader which has been
 done or failed for longer than the threshold get the leader's outcome, and their users
@@ -39,7 +42,7 @@ from shared.errors import SatyaError
 from shared.notify import UserNotifier
 from shared.periodic import Periodic
 
-from .enqueue import enqueue_job, new_job_token
+from .enqueue import enqueue_job, new_job_token, take_lead
 from .tasks import NewTask
 
 log = logging.getLogger(__name__)
@@ -109,12 +112,26 @@ async def _stream_task_ids(redis: aioredis.Redis) -> set[str]:
             return found
 
 
+async def _restore_lead(redis: aioredis.Redis, task: NewTask, ttl_s: int) -> None:
+    """Make ``task`` lead its text again, unless another task leads it now.
+
+    Another leader is left alone: it took the lead (SET NX) after Redis lost this one, and
+    a task that takes the lead runs its own job, so later submissions join a real job;
+    this task's job still finishes it and the followers that joined it before the loss.
+    A RedisError rolls the new token back and fails the round; the next one retries.
+    """
+    if await take_lead(redis, task, ttl_s) == task.task_id:
+        # The lead survived (only the job was lost): give it the new job's full lifetime.
+        await redis.expire(keys.inflight_text(task.text_hash), ttl_s)
+
+
 async def _requeue_lost(
     conn: asyncpg.Connection,
     redis: aioredis.Redis,
     ai_client: httpx.AsyncClient,
     callback_url: str,
     older_than_s: float,
+    inflight_ttl_s: int,
     batch: int,
     report: SweepReport,
 ) -> None:
@@ -138,6 +155,12 @@ async def _requeue_lost(
         try:
             async with conn.transaction():
                 if await conn.fetchval(_NEW_TOKEN, task.task_id, row["job_token_hash"], token_hash):
+                    # Before the job exists, so no submission in between starts a second
+                    # run. The row stays locked and queued until commit, so no outcome of
+                    # this task (which releases the lead) can come in between. If the POST
+                    # is refused the lead stays: the task is still a queued leader, so the
+                    # next round enqueues it and whoever joined meanwhile gets its outcome.
+                    await _restore_lead(redis, task, inflight_ttl_s)
                     await enqueue_job(ai_client, task, token, callback_url)
                     report.requeued.append(task.task_id)
                 else:
@@ -175,7 +198,7 @@ async def _finish_orphans(
     report: SweepReport,
 ) -> None:
     # Notify before commit: if Redis fails, the rows stay queued and the next sweep
-    # tries again (a user may then hear twice; consumers are idempotent on taskId).
+    # tries again (the event log logs and pushes a task's final event only once).
     async with conn.transaction():
         rows = await conn.fetch(_FINISH_ORPHANS, float(older_than_s), batch)
         for row in rows:
@@ -190,6 +213,7 @@ async def sweep_once(
     *,
     callback_url: str,
     older_than_s: float,
+    inflight_ttl_s: int,
     batch: int = 500,
     notifier: UserNotifier | None = None,
 ) -> SweepReport:
@@ -200,7 +224,9 @@ async def sweep_once(
             report.locked_out = True
             return report
         try:
-            await _requeue_lost(conn, redis, ai_client, callback_url, older_than_s, batch, report)
+            await _requeue_lost(
+                conn, redis, ai_client, callback_url, older_than_s, inflight_ttl_s, batch, report
+            )
             await _finish_orphans(
                 conn, notifier or UserNotifier(redis), older_than_s, batch, report
             )
@@ -228,6 +254,7 @@ class Sweeper:
         *,
         callback_url: str,
         older_than_s: float,
+        inflight_ttl_s: int,
         batch: int = 500,
     ) -> None:
         self._pool = pool
@@ -235,6 +262,7 @@ class Sweeper:
         self._ai = ai_client
         self._callback_url = callback_url
         self._older_than_s = older_than_s
+        self._inflight_ttl_s = inflight_ttl_s
         self._batch = batch
         self._notifier = UserNotifier(redis)
         self._rounds = Periodic("task-sweeper", self.sweep_once)
@@ -246,6 +274,7 @@ class Sweeper:
             self._ai,
             callback_url=self._callback_url,
             older_than_s=self._older_than_s,
+            inflight_ttl_s=self._inflight_ttl_s,
             batch=self._batch,
             notifier=self._notifier,
         )

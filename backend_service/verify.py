@@ -10,13 +10,12 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 from ulid import ULID
 
-from shared import keys
 from shared.errors import SatyaError, UpstreamUnavailable
 from shared.hashing import summary_hash, text_hash
 from shared.result_cache import ResultCache
 from shared.schemas import TextVerdict
 
-from .enqueue import enqueue_job, new_job_token
+from .enqueue import enqueue_job, new_job_token, take_lead
 from .tasks import NewTask, TaskRepository
 
 
@@ -76,19 +75,13 @@ class Verifier:
         leader just finished) the task runs its own job: a duplicate run, never a lost one.
         """
         try:
-            leader = await self._redis.set(
-                keys.inflight_text(task.text_hash),
-                task.task_id,
-                nx=True,
-                get=True,
-                ex=self._inflight_ttl_s,
-            )
+            leader = await take_lead(self._redis, task, self._inflight_ttl_s)
         except RedisError:
             return False
         if leader is None or leader == task.task_id:
             return False
         try:
-            return await self._tasks.join(task.task_id, str(leader))
+            return await self._tasks.join(task.task_id, leader)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             # The row stays queued with its own token; the sweeper enqueues it later.
             raise UpstreamUnavailable("database unavailable", code="BE-DEP-503") from exc

@@ -14,13 +14,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections import Counter
 from pathlib import Path
 
+# Run as a script, this file's folder would come first on sys.path, where queue.py and
+# worker.py shadow the standard library's queue and our worker package: keep it off.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != _HERE]
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
 from shared.knowledge import STARTER_KB_PATH  # noqa: E402
 from shared.schemas import Mark  # noqa: E402

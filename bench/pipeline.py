@@ -36,6 +36,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+# Run as a script, this file's folder would come first on sys.path, where queue.py and
+# worker.py shadow the standard library's queue and our worker package: keep it off.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != _HERE]
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))

@@ -53,8 +53,8 @@ from types import FrameType
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
-# Run as a script, this file's folder comes first on sys.path, and this file is named
-# worker.py: it would shadow the ``worker`` package it measures.
+# Run as a script, this file's folder would come first on sys.path, where queue.py and
+# worker.py shadow the standard library's queue and our worker package: keep it off.
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != _HERE]
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
+import orjson
 from fastapi import FastAPI, Request
 from pydantic import ValidationError
 from redis.exceptions import RedisError
@@ -14,12 +16,13 @@ from shared.db import open_database
 from shared.errors import (
     Conflict,
     PayloadTooLarge,
+    SatyaError,
     Unauthorized,
     UpstreamUnavailable,
     ValidationFailed,
 )
 from shared.redis_client import create_redis
-from shared.schemas import CALLBACK_BODY
+from shared.schemas import CALLBACK_BODY, CallbackFailure, CallbackResult
 from shared.service import new_app
 from shared.signing import SignatureError, verify
 
@@ -50,20 +53,115 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def _relay_now(request: Request, accepted: Accepted) -> None:
-    """Tell Redis about a committed outcome now. Nothing here fails the request: the
-    outcome is stored, and what does not reach Redis stays in the outbox for the relay."""
+def _parse_result(body: bytes) -> CallbackResult | CallbackFailure:
+    try:
+        return CALLBACK_BODY.validate_json(body)
+    except ValidationError as exc:
+        raise ValidationFailed(
+            f"callback body invalid: {exc.errors()[0]['msg']}", code="RR-VAL-422"
+        ) from exc
+
+
+class _InvalidItem(ValidationFailed):
+    """A batch item that is not a valid result; its taskId is echoed, not trusted."""
+
+    code = "RR-VAL-422"
+
+    def __init__(self, item: object, exc: ValidationError) -> None:
+        super().__init__(f"result invalid: {exc.errors()[0]['msg']}")
+        task_id = item.get("taskId") if isinstance(item, dict) else None
+        self.task_id = task_id if isinstance(task_id, str) else None
+
+
+def _parse_batch(body: bytes, limit: int) -> list[CallbackResult | CallbackFailure | _InvalidItem]:
+    """A batch's items; an item that is not a valid result becomes its own 422."""
+    try:
+        items = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ValidationFailed("callback body is not JSON", code="RR-VAL-422") from exc
+    if not 1 <= len(items) <= limit:
+        raise ValidationFailed(
+            f"a callback batch holds 1 to {limit} results, not {len(items)}", code="RR-VAL-422"
+        )
+    parsed: list[CallbackResult | CallbackFailure | _InvalidItem] = []
+    for item in items:
+        try:
+            parsed.append(CALLBACK_BODY.validate_python(item))
+        except ValidationError as exc:
+            parsed.append(_InvalidItem(item, exc))
+    return parsed
+
+
+async def _first_use(request: Request, message_id: str, tolerance_s: int) -> None:
+    """Delivery ids are single-use for longer than the timestamp window, so a captured
+    request can never be replayed."""
+    try:
+        first = await request.app.state.redis.set(
+            keys.callback_seen(message_id), "1", nx=True, ex=2 * tolerance_s + 60
+        )
+    except RedisError as exc:
+        raise UpstreamUnavailable("replay store unavailable", code="RR-DEP-503") from exc
+    if not first:
+        raise ReplayedDelivery()
+
+
+async def _accept(request: Request, result: CallbackResult | CallbackFailure) -> Accepted:
+    store: ResultStore = request.app.state.store
+    try:
+        return await store.accept(result)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise UpstreamUnavailable("database unavailable", code="RR-DEP-503") from exc
+
+
+async def _accept_batch(
+    request: Request, items: list[CallbackResult | CallbackFailure | _InvalidItem]
+) -> list[dict[str, object]]:
+    """Record each result in its own transaction (one refused result never undoes
+    another). A database or Redis failure fails the whole request (503): the worker
+    sends the batch again, and what was recorded meanwhile comes back a duplicate."""
+
+    async def one(item: CallbackResult | CallbackFailure) -> Accepted | SatyaError:
+        try:
+            return await _accept(request, item)
+        except UpstreamUnavailable:
+            raise
+        except SatyaError as exc:
+            return exc
+
+    done = await asyncio.gather(
+        *(one(item) for item in items if not isinstance(item, _InvalidItem))
+    )
+    outcomes = iter(done)
+    answers: list[dict[str, object]] = []
+    accepted: list[Accepted] = []
+    for item in items:
+        outcome = item if isinstance(item, _InvalidItem) else next(outcomes)
+        if isinstance(outcome, Accepted):
+            accepted.append(outcome)
+            duplicate = outcome.outcome is Outcome.DUPLICATE
+            answers.append({"taskId": outcome.task_id, "status": 200, "duplicate": duplicate})
+        else:
+            task_id = item.task_id if isinstance(item, _InvalidItem) else item.taskId
+            answers.append({"taskId": task_id, "status": outcome.status_code, **outcome.body()})
+    await _relay_now(request, accepted)
+    return answers
+
+
+async def _relay_now(request: Request, accepted: list[Accepted]) -> None:
+    """Tell Redis about committed outcomes now. Nothing here fails the request: the
+    outcomes are stored, and what does not reach Redis stays in the outbox for the relay."""
     state = request.app.state
     try:
-        await state.relay.deliver(accepted.outbox_ids)
+        await state.relay.deliver([i for a in accepted for i in a.outbox_ids])
     except (RedisError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         log.warning(
-            "task %s stored; outbox relay deferred (%s)", accepted.task_id, exc.__class__.__name__
+            "%d outcomes stored; outbox relay deferred (%s)", len(accepted), type(exc).__name__
         )
-    try:
-        await state.inflight.release(accepted.task.text_hash, accepted.task_id)
-    except (RedisError, OSError) as exc:
-        log.warning("inflight lead of task %s not released (%s)", accepted.task_id, exc)
+    for outcome in accepted:
+        try:
+            await state.inflight.release(outcome.task.text_hash, outcome.task_id)
+        except (RedisError, OSError) as exc:
+            log.warning("inflight lead of task %s not released (%s)", outcome.task_id, exc)
 
 
 def create_app(settings: ReceiverSettings) -> FastAPI:
@@ -97,6 +195,8 @@ def create_app(settings: ReceiverSettings) -> FastAPI:
 
     @app.post("/ai-callback")
     async def ai_callback(request: Request) -> dict[str, object]:
+        """One result (the spec's JSON object), or a JSON array of results from one
+        worker (``worker/callback.py``), answered item by item in ``{"results": [...]}``."""
         body = await _read_body(request, settings.max_body_bytes)
         try:
             delivery = verify(
@@ -105,32 +205,14 @@ def create_app(settings: ReceiverSettings) -> FastAPI:
         except SignatureError as exc:
             code = "RR-SIG-STALE" if exc.stale else "RR-SIG-401"
             raise BadSignature(exc.reason, code=code) from exc
-        try:
-            result = CALLBACK_BODY.validate_json(body)
-        except ValidationError as exc:
-            raise ValidationFailed(
-                f"callback body invalid: {exc.errors()[0]['msg']}", code="RR-VAL-422"
-            ) from exc
-        client = request.app.state.redis
-        try:
-            # Delivery ids are single-use for longer than the timestamp window, so a
-            # captured request can never be replayed.
-            first = await client.set(
-                keys.callback_seen(delivery.message_id),
-                "1",
-                nx=True,
-                ex=2 * settings.timestamp_tolerance_s + 60,
-            )
-        except RedisError as exc:
-            raise UpstreamUnavailable("replay store unavailable", code="RR-DEP-503") from exc
-        if not first:
-            raise ReplayedDelivery()
-        store: ResultStore = request.app.state.store
-        try:
-            accepted = await store.accept(result)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise UpstreamUnavailable("database unavailable", code="RR-DEP-503") from exc
-        await _relay_now(request, accepted)
+        if body.lstrip()[:1] == b"[":
+            items = _parse_batch(body, settings.max_batch_items)
+            await _first_use(request, delivery.message_id, settings.timestamp_tolerance_s)
+            return {"results": await _accept_batch(request, items)}
+        result = _parse_result(body)
+        await _first_use(request, delivery.message_id, settings.timestamp_tolerance_s)
+        accepted = await _accept(request, result)
+        await _relay_now(request, [accepted])
         return {"accepted": True, "duplicate": accepted.outcome is Outcome.DUPLICATE}
 
     return app

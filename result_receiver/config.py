@@ -25,6 +25,8 @@ class ReceiverSettings(
     # Room for the largest valid result: 32 claims at their field limits, each with its
     # evidence, are ~300 KB of ASCII JSON.
     max_body_bytes: int = 512 * 1024
+    # Results in one batched callback (a JSON array; see worker/callback.py).
+    max_batch_items: int = Field(default=100, ge=1, le=1000)
     # The outbox relay (result_receiver/outbox.py): every outbox_interval_s (0: off),
     # outbox rows not yet delivered to Redis are, outbox_batch at a time.
     outbox_interval_s: float = Field(default=2.0, ge=0)

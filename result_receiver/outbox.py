@@ -12,9 +12,8 @@ them at once.
 
 Delivery is at least once: a crash after the Redis write and before ``delivered_at``
 commits relays that row again. A second cache SET writes the same value; a second
-notify appends an identical event (same ``taskId``, new ``eventId``) to the user's log,
-which clients take as the same outcome again (result/failed events are idempotent per
-``taskId``).
+notify changes nothing (``UserNotifier`` logs and publishes a task's final event once
+per user) and counts as delivered.
 """
 
 from __future__ import annotations

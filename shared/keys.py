@@ -26,6 +26,16 @@ def user_events(user_id: str) -> str:
     return f"events:user:{user_id}"
 
 
+def user_event_tasks(user_id: str) -> str:
+    """Hash taskId -> eventId of the task's final event in the user's log (deduplicates)."""
+    return f"events:user:{user_id}:tasks"
+
+
+def user_event_task_ages(user_id: str) -> str:
+    """Sorted set of the taskIds in ``user_event_tasks`` by eventId ms (ages them out)."""
+    return f"events:user:{user_id}:tasks:age"
+
+
 def ws_instance_channel(instance_id: str) -> str:
     """Pub/sub channel one ws_service instance listens on for events to its sockets."""
     return f"ws:instance:{instance_id}"

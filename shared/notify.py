@@ -6,6 +6,11 @@ only ever grows for a user. In the same Lua script the event is published once t
 channel of each ws_service instance found in ``ws:user:<userId>`` (socketId ->
 instanceId) as ``{"userId", "eventId", "event"}``. ws_service replays the log to a
 client that reconnects with the last ``eventId`` it saw (see ``EventLog.read``).
+
+A task has one final event: a second ``result``/``failed`` for a taskId already in the
+user's log (the outbox relaying a row again after a crash, a retried call whose reply
+was lost) is neither logged nor published again; the call answers the first eventId
+with ``repeated`` set. The taskIds are remembered for the log's max age.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ _EVENT_ID = re.compile(r"(\d{1,20})-(\d{1,20})")
 _MAX_MS = 2**63  # far past any clock; keeps "after this id" computable
 _MAX_SEQ = 2**64
 
+FINAL_EVENT_TYPES = frozenset({"result", "failed"})
+
 
 class BadEventId(ValueError):
     """A ``lastEventId`` that is not a stream id ``<milliseconds>-<sequence>``."""
@@ -51,8 +58,13 @@ def parse_event_id(value: object) -> tuple[int, int]:
 
 @dataclass(frozen=True, slots=True)
 class Published:
+    """``event_id``: the event's id in the log; ``instances``: how many instances it was
+    published to now; ``repeated``: the task's final event was logged before (under
+    ``event_id``), so nothing was logged or published this time."""
+
     event_id: str
     instances: int
+    repeated: bool = False
 
 
 class UserNotifier:
@@ -70,24 +82,42 @@ class UserNotifier:
         self._max_age_ms = max_age_s * 1000
 
     async def publish(self, user_id: str, event: dict[str, object]) -> int:
-        """Log and publish ``event`` for ``user_id``; return how many instances got it."""
+        """Log and publish ``event`` for ``user_id``; return how many instances got it
+        (0 for a repeat: see ``publish_event``)."""
         return (await self.publish_event(user_id, event)).instances
 
     async def publish_event(self, user_id: str, event: dict[str, object]) -> Published:
-        """Log and publish ``event`` for ``user_id``; return its eventId and fan-out."""
+        """Log and publish ``event`` for ``user_id``; return its eventId and fan-out.
+
+        A final event of a task already logged for ``user_id`` is not logged or
+        published again: the first one's eventId comes back, with ``repeated``."""
         body = {k: v for k, v in event.items() if k != "eventId"}
         reply = await self._script(
-            keys=[keys.ws_user(user_id), keys.user_events(user_id)],
+            keys=[
+                keys.ws_user(user_id),
+                keys.user_events(user_id),
+                keys.user_event_tasks(user_id),
+                keys.user_event_task_ages(user_id),
+            ],
             args=[
                 keys.ws_instance_channel(""),
                 orjson.dumps(user_id).decode(),
                 orjson.dumps(body).decode(),
                 self._max_events,
                 self._max_age_ms,
+                _final_task(body),
             ],
         )
-        event_id, sent = reply
-        return Published(str(event_id), int(sent))
+        event_id, sent, repeated = reply
+        return Published(str(event_id), int(sent), bool(int(repeated)))
+
+
+def _final_task(event: dict[str, object]) -> str:
+    """The taskId whose final event ``event`` is, or "" (then it is never deduplicated)."""
+    task_id = event.get("taskId")
+    if event.get("type") in FINAL_EVENT_TYPES and isinstance(task_id, str):
+        return task_id
+    return ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,6 @@ import re
 from collections.abc import Awaitable
 from datetime import UTC, datetime
 
-import aiohttp
 from pydantic import ValidationError
 from redis.exceptions import RedisError
 
@@ -34,7 +33,7 @@ from shared.schemas import CallbackFailure, CallbackResult, Verdict
 
 from .acker import Acker
 from .ai.language import unsupported_language
-from .callback import Delivery, failure_for, post_result, result_for
+from .callback import CallbackSender, Delivery, failure_for, result_for
 from .config import WorkerSettings
 from .flow import Slots
 from .queue import JobQueue, StreamEntry
@@ -90,7 +89,7 @@ class Outcomes:
     _in_flight: set[str]
     _callbacks: set[asyncio.Task[None]]
     _retries: dict[str, asyncio.Task[None]]
-    _http: aiohttp.ClientSession | None
+    _sender: CallbackSender | None
 
     @property
     def queue(self) -> JobQueue:
@@ -150,16 +149,8 @@ class Outcomes:
             log.warning("could not ack entry %s (%s)", entry_id, exc)
 
     async def _post(self, url: str, body: CallbackResult | CallbackFailure) -> Delivery:
-        s = self.settings
-        assert self._http is not None
-        return await post_result(
-            self._http,
-            url,
-            body,
-            s.callback_secret.get_secret_value().encode(),
-            attempts=s.callback_attempts,
-            backoff_s=s.callback_backoff_s,
-        )
+        assert self._sender is not None
+        return await self._sender.send(url, body)
 
     # -- outcomes (each returns True when a retry now holds the entry's slot) -----------
 

@@ -61,6 +61,11 @@ class WorkerSettings(
     callback_timeout_s: float = Field(default=10.0, gt=0)
     callback_attempts: int = Field(default=4, ge=1, le=20)
     callback_backoff_s: float = Field(default=0.25, ge=0)
+    # Results for one callback URL that are ready together go in one POST of at most
+    # this many (1: one POST per result), with at most callback_concurrency POSTs to a
+    # URL in flight; see worker/callback.py.
+    callback_batch_size: int = Field(default=64, ge=1, le=1000)
+    callback_concurrency: int = Field(default=2, ge=1, le=64)
     # Texts longer than this fail as WK-INPUT-TOO-LONG (never truncated silently).
     max_text_chars: int = Field(default=20_000, ge=1)
     # Attempts per job, counted by Redis (the pending list's delivery counter); then the

@@ -25,7 +25,7 @@ from .acker import Acker
 from .ai.knowledge import KnowledgeIndex
 from .ai.sync import DatabaseKnowledge, executor_runner
 from .attempts import Outcomes, check_input
-from .callback import create_callback_session
+from .callback import CallbackSender, create_callback_session
 from .config import WorkerSettings
 from .flow import Slots, drain, next_batch, top_up
 from .model import Judge, ModelFailure, evidence_judge, judge_each, load_judge
@@ -57,6 +57,7 @@ class Worker(Outcomes):
         self._redis: aioredis.Redis | None = None
         self._reader: aioredis.Redis | None = None
         self._http: aiohttp.ClientSession | None = None
+        self._sender: CallbackSender | None = None
         self._queue: JobQueue | None = None
         self._knowledge: DatabaseKnowledge | None = None
         self._read_call: asyncio.Future[list[StreamEntry]] | None = None
@@ -86,6 +87,14 @@ class Worker(Outcomes):
             s.redis_url, "worker-reader", socket_timeout=s.block_ms / 1000 + 10, max_connections=4
         )
         self._http = create_callback_session(s.callback_timeout_s)
+        self._sender = CallbackSender(
+            self._http,
+            s.callback_secret.get_secret_value().encode(),
+            attempts=s.callback_attempts,
+            backoff_s=s.callback_backoff_s,
+            max_items=s.callback_batch_size,
+            concurrency=s.callback_concurrency,
+        )
         self._queue = JobQueue(self._redis, s.consumer, reader=self._reader)
         self._acker = Acker(self._queue.ack)
         try:
@@ -131,6 +140,8 @@ class Worker(Outcomes):
         await self._close()
 
     async def _close(self) -> None:
+        if self._sender is not None:
+            await self._sender.close()
         if self._http is not None:
             await self._http.close()
         for client in (self._redis, self._reader):

@@ -1,4 +1,4 @@
-"""dramatiq peer for bench/queue_bench.py (runs in bench/.venvs/dramatiq, ``dramatiq[redis]``).
+"""dramatiq peer for bench/queue.py (runs in bench/.venvs/dramatiq, ``dramatiq[redis]``).
 
 Worker:   cd bench/peers && dramatiq dramatiq_peer --processes 2 --threads 8
 Producer: python dramatiq_peer.py produce N   -> prints {"t0": first enqueue, "t1": last}

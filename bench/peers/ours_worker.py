@@ -1,4 +1,4 @@
-"""Our side of bench/queue_bench.py (main venv): a worker process and a producer.
+"""Our side of bench/queue.py (main venv): a worker process and a producer.
 
 ``worker``: the equivalent of ``python -m worker`` (WorkerSettings from WORKER_* / REDIS_URL
 env, SIGTERM/SIGINT drain) but with a stub judge instead of the embedding model:

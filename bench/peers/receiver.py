@@ -1,8 +1,10 @@
-"""Minimal callback receiver for bench/queue_bench.py (main venv): verify, count, answer 200.
+"""Minimal callback receiver for bench/queue.py (main venv): verify, count, answer 200.
 
 Each POST is checked with ``shared.signing.verify`` (401 when the signature is wrong,
-counted in ``bench:badsig``); an authentic delivery INCRs the completion counter, the
-same single INCR per job that the peers' task functions do, and answers 200.
+counted in ``bench:badsig``). An authentic delivery of one result INCRs the completion
+counter, the same single INCR per job that the peers' task functions do, and answers
+200; a batch (a JSON array, see worker/callback.py) adds its length with one INCRBY and
+answers 200 for each item, as result_receiver does.
 
     .venv/bin/python bench/peers/receiver.py --port P --redis URL --counter KEY
 """
@@ -17,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+import orjson  # noqa: E402
 import redis.asyncio as aioredis  # noqa: E402
 from aiohttp import web  # noqa: E402
 
@@ -41,8 +44,14 @@ def main() -> None:
         except SignatureError as exc:
             await client.incr("bench:badsig")
             return web.json_response({"error": exc.reason}, status=401)
-        await client.incr(args.counter)
-        return web.json_response({"status": "ok"})
+        if body.lstrip()[:1] != b"[":
+            await client.incr(args.counter)
+            return web.json_response({"status": "ok"})
+        items = orjson.loads(body)
+        await client.incrby(args.counter, len(items))
+        return web.json_response(
+            {"results": [{"taskId": item["taskId"], "status": 200} for item in items]}
+        )
 
     async def health(_: web.Request) -> web.Response:
         return web.Response(text="ok")

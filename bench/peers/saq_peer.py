@@ -1,4 +1,4 @@
-"""saq peer for bench/queue_bench.py (runs in bench/.venvs/saq, ``saq[redis]``).
+"""saq peer for bench/queue.py (runs in bench/.venvs/saq, ``saq[redis]``).
 
 Worker:   cd bench/peers && saq saq_peer.settings --workers 2   (concurrency 32 each)
 Producer: python saq_peer.py produce N   -> prints {"t0": first enqueue, "t1": last}

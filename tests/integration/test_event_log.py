@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 
 from shared import keys
-from shared.notify import BadEventId, EventLog, UserNotifier, parse_event_id
+from shared.notify import BadEventId, EventLog, Published, UserNotifier, parse_event_id
 
 
 @pytest.fixture
@@ -76,6 +77,70 @@ async def test_users_logs_are_separate_and_publish_carries_the_id(redis: aioredi
     assert [e["taskId"] for e in (await log.read("u2", "0-0", 100)).events] == ["t2"]
     fresh = await log.read("u3", None, 100)
     assert (fresh.newest, fresh.truncated, fresh.events) == (None, False, [])
+
+
+async def _listen(redis: aioredis.Redis, user: str) -> aioredis.client.PubSub:
+    await redis.hset(keys.ws_user(user), "s1", "inst-a")
+    pubsub = redis.pubsub()
+    await pubsub.subscribe(keys.ws_instance_channel("inst-a"))
+    await pubsub.get_message(timeout=1)
+    return pubsub
+
+
+async def _messages(pubsub: aioredis.client.PubSub) -> list[dict[str, Any]]:
+    """Every message that arrives within half a second."""
+    found: list[dict[str, Any]] = []
+    while message := await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.5):
+        found.append(json.loads(message["data"]))
+    return found
+
+
+async def test_a_tasks_final_event_is_logged_and_published_once(redis: aioredis.Redis) -> None:
+    pubsub = await _listen(redis, "u1")
+    notifier = UserNotifier(redis)
+    first = await notifier.publish_event("u1", _event("t1"))
+    assert (first.instances, first.repeated) == (1, False)
+    # Delivered again (the outbox relay after a crash), or even another final event for
+    # the task: the first one stands, nothing new is logged or pushed.
+    again = await notifier.publish_event("u1", _event("t1"))
+    assert again == Published(first.event_id, 0, repeated=True)
+    result: dict[str, object] = {"type": "result", "taskId": "t1", "mark": "Correct"}
+    assert await notifier.publish("u1", result) == 0
+
+    assert [m["eventId"] for m in await _messages(pubsub)] == [first.event_id]
+    logged = await EventLog(redis).read("u1", "0-0", 100)
+    assert logged.events == [{**_event("t1"), "eventId": first.event_id}]
+    # per user: another user's task of the same id is its own
+    assert not (await notifier.publish_event("u2", _event("t1"))).repeated
+    # a later task, and an event that is no task's final one, are logged as ever
+    later = await notifier.publish_event("u1", _event("t2"))
+    note: dict[str, object] = {"type": "notice", "taskId": "t2"}
+    notes = [await notifier.publish_event("u1", note) for _ in range(2)]
+    assert not later.repeated and not any(n.repeated for n in notes)
+    assert await redis.xlen(keys.user_events("u1")) == 4
+    assert await redis.hgetall(keys.user_event_tasks("u1")) == {
+        "t1": first.event_id,
+        "t2": later.event_id,
+    }
+    await pubsub.aclose()
+
+
+async def test_remembered_tasks_age_out_with_the_log(redis: aioredis.Redis) -> None:
+    tasks, ages = keys.user_event_tasks("u1"), keys.user_event_task_ages("u1")
+    # t0 was logged long ago; it is forgotten with the log's old events
+    await redis.hset(tasks, "t0", "1000-0")
+    await redis.zadd(ages, {"t0": 1000})
+    notifier = UserNotifier(redis, max_events=1, max_age_s=60)
+    first = await notifier.publish_event("u1", _event("t1"))
+    assert await redis.hgetall(tasks) == {"t1": first.event_id}
+    assert await redis.zrange(ages, 0, -1) == ["t1"]
+    for key in (tasks, ages):
+        assert 0 < await redis.pttl(key) <= 60_000
+    # t1's event is trimmed by length, yet t1 is still remembered for the log's max age
+    await notifier.publish_event("u1", _event("t2"))
+    assert await redis.xlen(keys.user_events("u1")) == 1
+    assert (await notifier.publish_event("u1", _event("t1"))).event_id == first.event_id
+    assert not (await notifier.publish_event("u1", _event("t0"))).repeated
 
 
 @pytest.mark.parametrize("bad", ["", "1", "1-", "-1", "a-1", "1-2-3", " 1-2", 1, None, "9" * 21])

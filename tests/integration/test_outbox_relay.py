@@ -13,6 +13,7 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
+from result_receiver import outbox
 from result_receiver.outbox import OutboxRelay
 from satyamark.infra import RedisServer
 from shared import keys
@@ -31,10 +32,12 @@ async def test_parallel_relays_never_deliver_a_row_twice(
     receiver: Receiver, redis_url: str, database_url: str
 ) -> None:
     task_id, _ = await receiver.task("u1")
+    # One taskId per row: a task's final event is logged once however often it is sent,
+    # so only distinct tasks show in the log whether a row went out twice.
     await receiver.db.execute(
         "INSERT INTO outbox (task_id, kind, payload)"
         " SELECT $1, 'notify', jsonb_build_object('user_id', 'u1', 'event',"
-        " jsonb_build_object('type', 'result', 'taskId', $1::text, 'n', n))"
+        " jsonb_build_object('type', 'result', 'taskId', $1::text || '-' || n, 'n', n))"
         " FROM generate_series(1, 60) AS n",
         task_id,
     )
@@ -56,6 +59,33 @@ async def test_parallel_relays_never_deliver_a_row_twice(
     logged: Any = await receiver.redis.xrange(keys.user_events("u1"))
     assert len({json.loads(fields["event"])["n"] for _, fields in logged}) == 60
     assert await receiver.db.fetchval("SELECT count(*) FROM outbox WHERE delivered_at IS NULL") == 0
+
+
+async def test_a_row_relayed_again_after_a_crash_is_not_pushed_again(
+    receiver: Receiver,
+) -> None:
+    task_id, _ = await receiver.task("u1")
+    event: dict[str, object] = {"type": "failed", "taskId": task_id, "errorCode": "E-1"}
+    async with receiver.db.transaction():
+        (row,) = await outbox.write(receiver.db, [outbox.notify_entry(task_id, "u1", event)])
+    await receiver.redis.hset(keys.ws_user("u1"), "sock-1", "inst-a")
+    pubsub = receiver.redis.pubsub()
+    await pubsub.subscribe(keys.ws_instance_channel("inst-a"))
+    await pubsub.get_message(timeout=1)
+    relay = OutboxRelay(receiver.app.state.pool, receiver.redis, TTL, TTL)
+    assert await relay.relay_once(min_age_s=0) == 1
+    # The relay died after Redis took the event and before its mark committed.
+    await receiver.db.execute("UPDATE outbox SET delivered_at = NULL WHERE id = $1", row)
+
+    assert await relay.relay_once(min_age_s=0) == 1
+    assert await receiver.db.fetchval("SELECT delivered_at FROM outbox WHERE id = $1", row)
+    logged: Any = await receiver.redis.xrange(keys.user_events("u1"))
+    assert [json.loads(fields["event"]) for _, fields in logged] == [event]
+    pushes = []
+    while message := await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.5):
+        pushes.append(json.loads(message["data"]))
+    assert pushes == [{"userId": "u1", "eventId": logged[0][0], "event": event}]
+    await pubsub.aclose()
 
 
 async def test_background_relay_outlives_a_redis_outage(tmp_path: Path, database_url: str) -> None:

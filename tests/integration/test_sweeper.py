@@ -65,6 +65,16 @@ class Stack:
             list(task_ids),
         )
 
+    async def text_hash(self, task_id: str) -> str:
+        query = "SELECT text_hash FROM ai_results WHERE id = $1"
+        return str(await self.db.fetchval(query, task_id))
+
+    async def lead(self, text_hash: str) -> tuple[str | None, int]:
+        """Who leads the text (``inflight:<textHash>``) and the lead's TTL in seconds."""
+        key = keys.inflight_text(text_hash)
+        holder: Any = await self.redis.get(key)  # str: decode_responses
+        return holder, await self.redis.ttl(key)
+
     async def token_hash(self, task_id: str) -> str:
         query = "SELECT job_token_hash FROM ai_results WHERE id = $1"
         return str(await self.db.fetchval(query, task_id))
@@ -281,6 +291,69 @@ async def test_a_sweep_in_another_instance_locks_this_one_out(services: Stack) -
     assert (await services.sweep()).requeued == [task_id]
 
 
+async def test_a_requeued_leader_leads_its_text_again(redis_url: str, database_url: str) -> None:
+    text = "Mount Everest is the highest mountain above sea level."
+    async with _start(redis_url, database_url, inflight_ttl_s=777) as stack:
+        leader = await stack.submit("u1", text)
+        text_hash = await stack.text_hash(leader)
+        await stack.age(leader)
+        await stack.redis.flushall()  # the job and the lead are gone
+
+        assert (await stack.sweep()).requeued == [leader]
+        holder, ttl = await stack.lead(text_hash)
+        assert holder == leader and 700 < ttl <= 777  # the backend's inflight_ttl_s
+        # the same text again joins the re-enqueued job: no second model run
+        follower = await stack.submit("u2", text)
+        (job,) = await stack.jobs()
+        assert job["taskId"] == leader
+        query = "SELECT joined_task_id, job_token_hash FROM ai_results WHERE id = $1"
+        assert tuple(await stack.db.fetchrow(query, follower)) == (leader, None)
+
+        # the new job's outcome finishes both and releases the restored lead
+        assert (await stack.callback(job)).status_code == 200
+        statuses = "SELECT status FROM ai_results WHERE id = ANY($1::text[])"
+        assert [r["status"] for r in await stack.db.fetch(statuses, [leader, follower])] == [
+            "done", "done",
+        ]  # fmt: skip
+        assert await stack.lead(text_hash) == (None, -2)
+
+
+async def test_a_surviving_lead_lasts_as_long_as_the_new_job(
+    redis_url: str, database_url: str
+) -> None:
+    async with _start(redis_url, database_url, inflight_ttl_s=777) as stack:
+        leader = await stack.submit("u1", "Only the job was lost, not the lead.")
+        text_hash = await stack.text_hash(leader)
+        await stack.age(leader)
+        await stack.redis.delete(keys.JOB_STREAM)
+        await stack.redis.expire(keys.inflight_text(text_hash), 5)
+
+        assert (await stack.sweep()).requeued == [leader]
+        holder, ttl = await stack.lead(text_hash)
+        assert holder == leader and ttl > 700
+
+
+async def test_a_lead_taken_by_another_task_is_left_alone(services: Stack) -> None:
+    text = "The Pacific is the largest ocean on Earth."
+    leader = await services.submit("u1", text)
+    text_hash = await services.text_hash(leader)
+    await services.age(leader)
+    await services.redis.flushall()
+    # after Redis came back, a new submission took the lead and runs its own job
+    newcomer = await services.submit("u2", text)
+    holder, ttl = await services.lead(text_hash)
+    assert holder == newcomer and ttl > 0
+
+    assert (await services.sweep()).requeued == [leader]
+    assert (await services.lead(text_hash))[0] == newcomer
+    assert sorted(j["taskId"] for j in await services.jobs()) == sorted([leader, newcomer])
+    # later submissions join the newcomer's job, which the lead points at
+    third = await services.submit("u3", text)
+    query = "SELECT joined_task_id FROM ai_results WHERE id = $1"
+    assert await services.db.fetchval(query, third) == newcomer
+    assert len(await services.jobs()) == 2
+
+
 async def test_ai_service_down_keeps_the_task_for_the_next_sweep(
     redis_url: str, database_url: str
 ) -> None:
@@ -294,6 +367,8 @@ async def test_ai_service_down_keeps_the_task_for_the_next_sweep(
         assert await stack.db.fetchval("SELECT status FROM ai_results WHERE id=$1", task_id) == (
             "queued"
         )
+        # the restored lead stays: the task is still a queued leader that joiners can follow
+        assert (await stack.lead(_sha("nobody takes this")))[0] == task_id
 
 
 async def test_the_backend_sweeps_periodically(redis_url: str, database_url: str) -> None:

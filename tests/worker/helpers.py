@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import redis.asyncio as aioredis
 from aiohttp import web
 from ulid import ULID
@@ -98,17 +99,32 @@ async def is_true(value: bool) -> bool:
 
 @dataclass
 class CallbackServer:
-    """An HTTP receiver that checks signatures; ``statuses`` scripts its answers."""
+    """An HTTP receiver that checks signatures, like result_receiver: one result, or a
+    JSON array answered item by item. ``statuses`` scripts whole answers (popped per
+    request; then 200), ``refuse`` per-task ones; ``sizes`` counts results per POST."""
 
     url: str = ""
     received: list[CallbackResult] = field(default_factory=list)
     failures: list[CallbackFailure] = field(default_factory=list)
     delivery_ids: list[str] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)
     bad_signatures: int = 0
-    statuses: list[int] = field(default_factory=list)  # popped per request; then 200
+    statuses: list[int] = field(default_factory=list)
+    refuse: dict[str, int] = field(default_factory=dict)
+    batches_allowed: bool = True
 
     def by_task(self) -> dict[str, CallbackResult]:
         return {r.taskId: r for r in self.received}
+
+    def _record(self, item: Any) -> int:
+        parsed = CALLBACK_BODY.validate_python(item)
+        status = self.refuse.get(parsed.taskId, 200)
+        if status == 200:
+            if isinstance(parsed, CallbackFailure):
+                self.failures.append(parsed)
+            else:
+                self.received.append(parsed)
+        return status
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
@@ -119,13 +135,18 @@ class CallbackServer:
             return web.json_response({"errorCode": "RR-SIG-401"}, status=401)
         self.delivery_ids.append(delivery.message_id)
         status = self.statuses.pop(0) if self.statuses else 200
-        if 200 <= status < 300:
-            parsed = CALLBACK_BODY.validate_json(body)
-            if isinstance(parsed, CallbackFailure):
-                self.failures.append(parsed)
-            else:
-                self.received.append(parsed)
-        return web.json_response({"status": status}, status=status)
+        payload = orjson.loads(body)
+        batch = isinstance(payload, list)
+        if batch and not self.batches_allowed:
+            status = 422
+        if not 200 <= status < 300:
+            return web.json_response({"status": status}, status=status)
+        self.sizes.append(len(payload) if batch else 1)
+        if not batch:
+            status = self._record(payload)
+            return web.json_response({"status": status}, status=status)
+        answers = [{"taskId": item["taskId"], "status": self._record(item)} for item in payload]
+        return web.json_response({"results": answers})
 
 
 def make_job(text: str, callback_url: str, **overrides: str) -> Job:

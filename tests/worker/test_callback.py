@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -10,7 +12,7 @@ import pytest
 from satyamark.infra import free_port
 from shared.schemas import CallbackResult, ClaimVerdict, Evidence, Mark, TextVerdict, Verdict
 from tests.utils.settings import CALLBACK_SECRET
-from worker.callback import Delivery, create_callback_session, post_result, result_for
+from worker.callback import CallbackSender, Delivery, create_callback_session, result_for
 
 from .helpers import CallbackServer, make_job
 
@@ -24,8 +26,12 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
     await client.close()
 
 
-def _result(url: str) -> CallbackResult:
-    job = make_job("The Earth orbits the Sun.", url)
+def sender(http: aiohttp.ClientSession, secret: bytes = SECRET, **options: Any) -> CallbackSender:
+    return CallbackSender(http, secret, **({"backoff_s": 0.01} | options))
+
+
+def _result(url: str, text: str = "The Earth orbits the Sun.") -> CallbackResult:
+    job = make_job(text, url)
     verdict = Verdict(mark=Mark.CORRECT, reason="a reason", confidence=70)
     return result_for(job, verdict, model="tiny", worker_id="w1")
 
@@ -76,25 +82,76 @@ async def test_claims_survive_the_signed_delivery(
 ) -> None:
     job = make_job("The Earth orbits the Sun. It is nice.", callback_server.url)
     result = result_for(job, _text_verdict(), model="tiny", worker_id="w1")
-    assert await post_result(http, callback_server.url, result, SECRET) is Delivery.ACCEPTED
+    assert await sender(http).send(callback_server.url, result) is Delivery.ACCEPTED
     (received,) = callback_server.received
     assert received == result and len(received.claims) == 2
 
 
-async def test_signed_delivery_is_accepted(
+async def test_a_lone_result_is_the_plain_object(
     http: aiohttp.ClientSession, callback_server: CallbackServer
 ) -> None:
     result = _result(callback_server.url)
-    assert await post_result(http, callback_server.url, result, SECRET) is Delivery.ACCEPTED
+    assert await sender(http).send(callback_server.url, result) is Delivery.ACCEPTED
     assert callback_server.received == [result]
+    assert callback_server.sizes == [1]
     assert callback_server.bad_signatures == 0
+
+
+async def test_results_ready_together_share_one_post(
+    http: aiohttp.ClientSession, callback_server: CallbackServer
+) -> None:
+    url = callback_server.url
+    results = [_result(url, f"Claim number {i} is here.") for i in range(40)]
+    shared = sender(http, max_items=16)
+    outcomes = await asyncio.gather(*(shared.send(url, r) for r in results))
+    # 40 results ready in one loop turn leave as 16 + 16 + 8.
+    assert set(outcomes) == {Delivery.ACCEPTED}
+    assert sorted(callback_server.sizes) == [8, 16, 16]
+    assert {r.taskId for r in callback_server.received} == {r.taskId for r in results}
+
+
+async def test_batches_respect_the_byte_limit(
+    http: aiohttp.ClientSession, callback_server: CallbackServer
+) -> None:
+    url = callback_server.url
+    results = [_result(url, f"Claim number {i} is here.") for i in range(10)]
+    one = len(results[0].model_dump_json(exclude_none=True))
+    shared = sender(http, max_bytes=3 * one + 10)
+    outcomes = await asyncio.gather(*(shared.send(url, r) for r in results))
+    assert set(outcomes) == {Delivery.ACCEPTED}
+    assert max(callback_server.sizes) <= 3 and sum(callback_server.sizes) == 10
+
+
+async def test_one_refused_result_does_not_sink_its_batch(
+    http: aiohttp.ClientSession, callback_server: CallbackServer
+) -> None:
+    url = callback_server.url
+    results = [_result(url, f"Claim number {i} is here.") for i in range(5)]
+    callback_server.refuse = {results[2].taskId: 409}
+    shared = sender(http)
+    outcomes = await asyncio.gather(*(shared.send(url, r) for r in results))
+    assert outcomes == [Delivery.ACCEPTED] * 2 + [Delivery.REJECTED] + [Delivery.ACCEPTED] * 2
+    assert callback_server.sizes == [5]
+
+
+async def test_a_receiver_without_batches_gets_each_result_alone(
+    http: aiohttp.ClientSession, callback_server: CallbackServer
+) -> None:
+    url = callback_server.url
+    callback_server.batches_allowed = False
+    results = [_result(url, f"Claim number {i} is here.") for i in range(4)]
+    shared = sender(http)
+    outcomes = await asyncio.gather(*(shared.send(url, r) for r in results))
+    assert set(outcomes) == {Delivery.ACCEPTED}
+    assert callback_server.sizes == [1, 1, 1, 1]
+    assert len(callback_server.received) == 4
 
 
 async def test_wrong_secret_is_refused_without_retry(
     http: aiohttp.ClientSession, callback_server: CallbackServer
 ) -> None:
     result = _result(callback_server.url)
-    outcome = await post_result(http, callback_server.url, result, b"wrong", backoff_s=0)
+    outcome = await sender(http, b"wrong").send(callback_server.url, result)
     assert outcome is Delivery.REJECTED
     assert callback_server.bad_signatures == 1
 
@@ -104,10 +161,21 @@ async def test_server_errors_are_retried_with_a_new_delivery_id(
 ) -> None:
     callback_server.statuses = [503, 500, 429]
     result = _result(callback_server.url)
-    outcome = await post_result(http, callback_server.url, result, SECRET, backoff_s=0.01)
-    assert outcome is Delivery.ACCEPTED
+    assert await sender(http).send(callback_server.url, result) is Delivery.ACCEPTED
     assert len(callback_server.delivery_ids) == 4
     assert len(set(callback_server.delivery_ids)) == 4
+
+
+async def test_a_failed_batch_is_retried_whole(
+    http: aiohttp.ClientSession, callback_server: CallbackServer
+) -> None:
+    url = callback_server.url
+    callback_server.statuses = [503]
+    results = [_result(url, f"Claim number {i} is here.") for i in range(3)]
+    shared = sender(http)
+    outcomes = await asyncio.gather(*(shared.send(url, r) for r in results))
+    assert set(outcomes) == {Delivery.ACCEPTED}
+    assert len(callback_server.delivery_ids) == 2 and callback_server.sizes == [3]
 
 
 async def test_client_error_is_permanent(
@@ -115,8 +183,7 @@ async def test_client_error_is_permanent(
 ) -> None:
     callback_server.statuses = [403]
     result = _result(callback_server.url)
-    outcome = await post_result(http, callback_server.url, result, SECRET, backoff_s=0.01)
-    assert outcome is Delivery.REJECTED
+    assert await sender(http).send(callback_server.url, result) is Delivery.REJECTED
     assert len(callback_server.delivery_ids) == 1
 
 
@@ -125,14 +192,12 @@ async def test_gives_up_after_the_attempts(
 ) -> None:
     callback_server.statuses = [502] * 10
     result = _result(callback_server.url)
-    outcome = await post_result(
-        http, callback_server.url, result, SECRET, attempts=3, backoff_s=0.01
-    )
+    outcome = await sender(http, attempts=3).send(callback_server.url, result)
     assert outcome is Delivery.FAILED
     assert len(callback_server.delivery_ids) == 3
 
 
 async def test_unreachable_receiver_fails(http: aiohttp.ClientSession) -> None:
     url = f"http://127.0.0.1:{free_port()}/ai-callback"
-    outcome = await post_result(http, url, _result(url), SECRET, attempts=2, backoff_s=0.01)
+    outcome = await sender(http, attempts=2).send(url, _result(url))
     assert outcome is Delivery.FAILED

@@ -152,12 +152,13 @@ async def test_malformed_last_event_id_is_an_error_not_a_close(
     token, user = await register_user(auth_url, "m@example.com")
     notifier = UserNotifier(redis)
     (newest,) = await _publish(notifier, user, "t0")
-    for bad, header in (("yesterday", False), (42, False), ("1-2-3", True), ("9" * 30, False)):
+    bad_ids = (("yesterday", False), (42, False), ("1-2-3", True), ("9" * 30, False))
+    for n, (bad, header) in enumerate(bad_ids, 1):
         ws, ready = await _resume(inst.ws_url, token, bad, header=header)
         assert ready["lastEventId"] == newest
         (error,) = await _frames_until_pong(ws)
         assert error["type"] == "error" and error["errorCode"] == "WS-MSG-400"
-        (live,) = await _publish(notifier, user, "t1")
+        (live,) = await _publish(notifier, user, f"t{n}")  # a task's event is sent once
         assert (await recv_json(ws))["eventId"] == live
         newest = live
         await ws.close()

@@ -136,7 +136,7 @@ async def test_events_reach_exactly_the_users_sockets_across_instances(
 
     await a2.close()
     await _hash_becomes(redis, keys.ws_user(user_a), {sid_a1: "inst-1", sid_a1b: "inst-1"})
-    assert await notifier.publish(user_a, RESULT) == 1
+    assert await notifier.publish(user_a, {**RESULT, "taskId": "t2"}) == 1
     for ws in (a1, b1, a1b):
         await ws.close()
     await _hash_becomes(redis, keys.ws_user(user_a), {})

@@ -1,8 +1,8 @@
 """Queue-core benchmark: our worker vs dramatiq and saq on one private Redis.
 
-    .venv/bin/python bench/queue_bench.py            # N=10,000 no-op + N=2,000 x 50 ms, median of 3
-    .venv/bin/python bench/queue_bench.py --quick    # N=2,000 / 500, one run
-    .venv/bin/python bench/queue_bench.py --profile  # also py-spy one of our workers (no-op axis)
+    .venv/bin/python bench/queue.py            # N=10,000 no-op + N=2,000 x 50 ms, median of 3
+    .venv/bin/python bench/queue.py --quick    # N=2,000 / 500, one run
+    .venv/bin/python bench/queue.py --profile  # also py-spy one of our workers (no-op axis)
 
 What is measured (see bench/README.md, "Queue benchmark"):
 - every system gets 2 worker processes on the same private redis-server (appendonly off);
@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# Nothing is imported from bench/ itself; keep the folder off sys.path so no file in it
-# can ever shadow a standard-library module.
+# Run as a script, this file's folder would come first on sys.path, where queue.py and
+# worker.py shadow the standard library's queue and our worker package: keep it off.
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != _HERE]
 

@@ -1,0 +1,73 @@
+"""result_receiver's batched callback: a JSON array of results, answered item by item."""
+
+from __future__ import annotations
+
+from ulid import ULID
+
+from tests.fixtures.pipeline import Services, result_body, task_row
+
+
+async def _jobs_for(services: Services, texts: list[str]) -> list[dict[str, str]]:
+    for text in texts:
+        assert (await services.submit("user-1", text)).status_code == 202
+    jobs = await services.jobs()
+    assert len(jobs) == len(texts)
+    return jobs
+
+
+async def test_a_batch_records_every_result(services: Services) -> None:
+    jobs = await _jobs_for(services, [f"The river number {i} is long." for i in range(5)])
+    failed = {
+        "taskId": jobs[4]["taskId"],
+        "job_token": jobs[4]["job_token"],
+        "status": "failed",
+        "errorCode": "WK-INPUT-EMPTY",
+        "message": "nothing to check",
+    }
+    answer = await services.callback([result_body(job) for job in jobs[:4]] + [failed])
+    assert answer.status_code == 200
+    assert answer.json() == {
+        "results": [{"taskId": job["taskId"], "status": 200, "duplicate": False} for job in jobs]
+    }
+    for job in jobs[:4]:
+        assert (await task_row(services.database_url, job["taskId"]))["status"] == "done"
+    assert (await task_row(services.database_url, jobs[4]["taskId"]))["status"] == "failed"
+
+    again = await services.callback([result_body(job) for job in jobs[:2]])
+    assert [item["duplicate"] for item in again.json()["results"]] == [True, True]
+
+
+async def test_a_refused_result_does_not_undo_the_others(services: Services) -> None:
+    jobs = await _jobs_for(services, [f"The mountain number {i} is high." for i in range(3)])
+    body: list[object] = [
+        result_body(jobs[0]),
+        result_body(jobs[1], job_token="x" * 43),
+        result_body(jobs[2], mark="Maybe"),
+        result_body(jobs[2], taskId=str(ULID())),
+    ]
+    answer = await services.callback(body)
+    assert answer.status_code == 200
+    results = answer.json()["results"]
+    assert [(r["status"], r.get("errorCode")) for r in results] == [
+        (200, None),
+        (403, "RR-TOKEN-403"),
+        (422, "RR-VAL-422"),
+        (404, "RR-TASK-404"),
+    ]
+    assert [r["taskId"] for r in results[:3]] == [job["taskId"] for job in jobs]
+    assert (await task_row(services.database_url, jobs[0]["taskId"]))["status"] == "done"
+    for job in jobs[1:]:
+        assert (await task_row(services.database_url, job["taskId"]))["status"] == "queued"
+
+
+async def test_batches_that_are_not_batches_are_refused(services: Services) -> None:
+    (job,) = await _jobs_for(services, ["The lake is deep."])
+    empty = await services.callback([])
+    assert (empty.status_code, empty.json()["errorCode"]) == (422, "RR-VAL-422")
+    huge = await services.callback([result_body(job)] * 101)
+    assert (huge.status_code, huge.json()["errorCode"]) == (422, "RR-VAL-422")
+    assert (await task_row(services.database_url, job["taskId"]))["status"] == "queued"
+    forged = await services.callback([result_body(job)], secret="wrong-secret")
+    assert forged.status_code == 401
+    replayed = [await services.callback([result_body(job)], message_id="batch-1") for _ in "ab"]
+    assert [r.status_code for r in replayed] == [200, 409]
