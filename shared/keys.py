@@ -56,6 +56,12 @@ def job_attempts(entry_id: str) -> str:
     return f"{JOB_STREAM}:attempts:{entry_id}"
 
 
+def worker_result(task_id: str) -> str:
+    """A worker's computed result (callback JSON), kept until the job is acked, so a
+    crash between the model and the callback never runs the model again."""
+    return f"worker:result:{task_id}"
+
+
 def inflight_text(text_hash: str) -> str:
     """taskId of the job now verifying this text; later submissions join it."""
     return f"inflight:{text_hash}"

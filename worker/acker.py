@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
 
 
-class Acker:
+class Acker(Generic[T]):
     def __init__(self, ack_many: Callable[..., Awaitable[int]]) -> None:
         self._ack_many = ack_many
-        self._waiting: list[str] = []
+        self._waiting: list[T] = []
         self._next: asyncio.Future[None] | None = None
         self._flushing = asyncio.Lock()
 
-    async def ack(self, entry_id: str) -> None:
-        """Return once ``entry_id`` is acknowledged; raise what the flush raised."""
-        self._waiting.append(entry_id)
+    async def ack(self, entry: T) -> None:
+        """Return once ``entry`` is acknowledged; raise what the flush raised."""
+        self._waiting.append(entry)
         if self._next is None:
             self._next = asyncio.get_running_loop().create_future()
         mine = self._next

@@ -29,11 +29,11 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 from redis.exceptions import RedisError
 
-from shared.schemas import CallbackFailure, CallbackResult, Verdict
+from shared.schemas import CallbackFailure, CallbackResult
 
 from .acker import Acker
 from .ai.language import unsupported_language
-from .callback import CallbackSender, Delivery, failure_for, result_for
+from .callback import CallbackSender, Delivery, failure_for
 from .config import WorkerSettings
 from .flow import Slots
 from .queue import JobQueue, StreamEntry
@@ -83,7 +83,7 @@ class Outcomes:
 
     settings: WorkerSettings
     _slots: Slots
-    _acker: Acker
+    _acker: Acker[Item]
     _stopping: asyncio.Event
     _pending: asyncio.Queue[Item | None]
     _in_flight: set[str]
@@ -93,10 +93,6 @@ class Outcomes:
 
     @property
     def queue(self) -> JobQueue:
-        raise NotImplementedError
-
-    @property
-    def judge_name(self) -> str:
         raise NotImplementedError
 
     def _done(self, entry_id: str) -> None:
@@ -121,8 +117,11 @@ class Outcomes:
         self._callbacks.add(task)
         task.add_done_callback(self._callbacks.discard)
 
-    async def _admit(self, entries: list[StreamEntry]) -> None:
-        """Queue valid entries for the model (their slots are already reserved)."""
+    async def _admit(
+        self, entries: list[StreamEntry], stored: dict[str, str] | None = None
+    ) -> None:
+        """Queue valid entries for the model (their slots are already reserved); an
+        entry whose result is ``stored`` (taskId -> callback JSON) is re-sent unrun."""
         for entry in entries:
             retrying = self._retries.pop(entry.id, None)
             if retrying is not None:
@@ -136,17 +135,56 @@ class Outcomes:
             except ValidationError as exc:
                 self._spawn(entry.id, self._malformed(entry, exc))
                 continue
-            self._pending.put_nowait(Item(entry.id, job))
+            item = Item(entry.id, job)
+            if not self._resend_stored(item, (stored or {}).get(job.taskId)):
+                self._pending.put_nowait(item)
 
-    async def _ack_quietly(self, entry_id: str) -> None:
+    def _resend_stored(self, item: Item, body: str | None) -> bool:
+        """Deliver the result an earlier run of this job stored; False if there is none
+        for this job (a swept job has a new token: its old result would be refused)."""
+        if body is None:
+            return False
+        try:
+            result = CallbackResult.model_validate_json(body)
+        except ValidationError:
+            return False
+        if result.job_token != item.job.job_token:
+            return False
+        log.info("task %s: re-sending its stored result (no model run)", item.job.taskId)
+        self._spawn(item.entry_id, self.deliver(item, result))
+        return True
+
+    async def _stored_results(self, task_ids: list[str]) -> dict[str, str]:
+        try:
+            return await self.queue.stored_results(task_ids)
+        except RedisError as exc:
+            log.warning("reading stored results failed (%s); running the model", exc)
+            return {}
+
+    async def _store_results(self, results: list[CallbackResult]) -> None:
+        """Keep computed results until acked. Best effort: without them a crash before
+        the callback costs a model run, never a result."""
+        bodies = {r.taskId: r.model_dump_json(exclude_none=True).encode() for r in results}
+        try:
+            await self.queue.store_results(bodies, self.settings.result_ttl_s)
+        except RedisError as exc:
+            log.warning("storing %d results failed (%s); delivering anyway", len(bodies), exc)
+
+    async def ack_items(self, *items: Item) -> int:
+        """The acker's flush: ack the entries and drop their stored results together."""
+        return await self.queue.ack(
+            *(i.entry_id for i in items), task_ids=[i.job.taskId for i in items]
+        )
+
+    async def _ack_quietly(self, item: Item) -> None:
         # Finished: stop renewing its lease, or the refresh that races the ack would
         # report the acked entry as a lease lost to another worker.
-        self._in_flight.discard(entry_id)
+        self._in_flight.discard(item.entry_id)
         try:
-            await self._acker.ack(entry_id)
+            await self._acker.ack(item)
         except RedisError as exc:
             # Still pending: it comes back after a lease and is acked then.
-            log.warning("could not ack entry %s (%s)", entry_id, exc)
+            log.warning("could not ack entry %s (%s)", item.entry_id, exc)
 
     async def _post(self, url: str, body: CallbackResult | CallbackFailure) -> Delivery:
         assert self._sender is not None
@@ -154,13 +192,10 @@ class Outcomes:
 
     # -- outcomes (each returns True when a retry now holds the entry's slot) -----------
 
-    async def deliver(self, item: Item, verdict: Verdict) -> bool:
-        result = result_for(
-            item.job, verdict, model=self.judge_name, worker_id=self.settings.consumer
-        )
+    async def deliver(self, item: Item, result: CallbackResult) -> bool:
         outcome = await self._post(item.job.callback_url, result)
         if outcome is Delivery.ACCEPTED:
-            await self._ack_quietly(item.entry_id)
+            await self._ack_quietly(item)
         elif outcome is Delivery.REJECTED:
             error = "the result receiver refused the result with a 4xx"
             return await self.attempt_failed(item, "WK-CALLBACK-REFUSED", error)
@@ -174,7 +209,7 @@ class Outcomes:
         failure = failure_for(item.job, code, message, worker_id=self.settings.consumer)
         outcome = await self._post(item.job.callback_url, failure)
         if outcome is Delivery.ACCEPTED:
-            await self._ack_quietly(item.entry_id)
+            await self._ack_quietly(item)
         elif outcome is Delivery.REJECTED:
             await self._dead_letter(item.entry_id, code, message, outcome)
         return False
@@ -216,13 +251,19 @@ class Outcomes:
     async def _admit_reclaimed(self, entries: list[StreamEntry]) -> None:
         """Like ``_admit``, but an entry delivered more than ``max_deliveries`` times is
         dead-lettered instead of run: each of its runs ended with its worker gone."""
+        # Ours from now on, before the first await: the lease task's XAUTOCLAIM and the
+        # recovery of our own pending list can return the same entry, and each skips
+        # what is in flight already; two admissions would run the model twice.
+        self._in_flight.update(e.id for e in entries)
         counts = await self.queue.delivery_counts([e.id for e in entries])
         limit = self.settings.max_deliveries
         poison = [e for e in entries if counts.get(e.id, 0) > limit]
         for entry in poison:
             self._in_flight.add(entry.id)
             self._spawn(entry.id, self._worker_lost(entry, counts[entry.id]))
-        await self._admit([e for e in entries if counts.get(e.id, 0) <= limit])
+        runnable = [e for e in entries if counts.get(e.id, 0) <= limit]
+        stored = await self._stored_results([e.fields.get("taskId", "") for e in runnable])
+        await self._admit(runnable, stored)
 
     async def _worker_lost(self, entry: StreamEntry, deliveries: int) -> bool:
         try:
@@ -302,7 +343,9 @@ class Outcomes:
             if self._stopping.is_set():
                 return
             self._in_flight.add(item.entry_id)
-            self._pending.put_nowait(item)
+            stored = await self._stored_results([item.job.taskId])
+            if not self._resend_stored(item, stored.get(item.job.taskId)):
+                self._pending.put_nowait(item)
             requeued = True
         except RedisError as exc:
             log.warning(

@@ -66,6 +66,9 @@ class WorkerSettings(
     # URL in flight; see worker/callback.py.
     callback_batch_size: int = Field(default=64, ge=1, le=1000)
     callback_concurrency: int = Field(default=2, ge=1, le=64)
+    # A computed result is kept in Redis until its job is acked (at most this long), so a
+    # redelivery after a crash between the model and the callback re-sends it unrun.
+    result_ttl_s: int = Field(default=24 * 3600, ge=60)
     # Texts longer than this fail as WK-INPUT-TOO-LONG (never truncated silently).
     max_text_chars: int = Field(default=20_000, ge=1)
     # Attempts per job, counted by Redis (the pending list's delivery counter); then the

@@ -13,18 +13,28 @@ class Slots:
 
     Unlike a semaphore it hands out "up to N" in one step (one XREADGROUP COUNT), and
     ``close()`` wakes every waiter so a stopping worker never hangs on a full pool.
+    A ``first`` taker (the lease task, for a dead worker's entries) is served before
+    the others: while one waits, plain takers leave freed slots to it.
     """
 
     def __init__(self, total: int) -> None:
         self.free = total
         self._freed = asyncio.Event()
         self._closed = False
+        self._first_waiting = 0
 
-    async def take(self, most: int) -> int:
+    async def take(self, most: int, *, first: bool = False) -> int:
         """Wait for a free slot, then take up to ``most``; 0 once closed."""
-        while self.free == 0 and not self._closed:
-            self._freed.clear()
-            await self._freed.wait()
+        if first:
+            self._first_waiting += 1
+        try:
+            while not self._closed and (self.free == 0 or (not first and self._first_waiting)):
+                self._freed.clear()
+                await self._freed.wait()
+        finally:
+            if first:
+                self._first_waiting -= 1
+                self._freed.set()  # plain takers may go again (also after a timeout)
         return 0 if self._closed else self.take_now(most)
 
     def take_now(self, most: int) -> int:

@@ -115,6 +115,13 @@ class JobQueue:
                 break
         return claimed
 
+    async def has_stale(self, min_idle_ms: int) -> bool:
+        """Whether any pending entry has been idle longer than ``min_idle_ms``."""
+        rows: Any = await self.client.xpending_range(
+            self.stream, self.group, min="-", max="+", count=1, idle=min_idle_ms
+        )
+        return bool(rows)
+
     async def refresh_lease(self, ids: Sequence[str]) -> set[str]:
         """Reset idle time of ``ids`` still owned by us; returns the ids refreshed."""
         if not ids:
@@ -131,8 +138,9 @@ class JobQueue:
         )
         return len(done)
 
-    async def ack(self, *ids: str) -> int:
-        """Acknowledge ``ids``, delete them from the stream and forget their attempts.
+    async def ack(self, *ids: str, task_ids: Sequence[str] = ()) -> int:
+        """Acknowledge ``ids``, delete them from the stream and forget their attempts
+        (and the stored results of ``task_ids``).
 
         Deleting keeps the stream to unfinished jobs only: it never grows with history,
         and its length is the backlog (one consumer group reads it).
@@ -142,9 +150,27 @@ class JobQueue:
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.xack(self.stream, self.group, *ids)
             pipe.xdel(self.stream, *ids)
-            pipe.delete(*(keys.job_attempts(i) for i in ids))
+            pipe.delete(
+                *(keys.job_attempts(i) for i in ids), *(keys.worker_result(t) for t in task_ids)
+            )
             acked, _, _ = await pipe.execute()
         return int(acked)
+
+    async def store_results(self, results: dict[str, bytes], ttl_s: int) -> None:
+        """Keep computed results (taskId -> callback JSON) until acked or ``ttl_s``."""
+        if not results:
+            return
+        async with self.client.pipeline(transaction=False) as pipe:
+            for task_id, body in results.items():
+                pipe.set(keys.worker_result(task_id), body, ex=ttl_s)
+            await pipe.execute()
+
+    async def stored_results(self, task_ids: Sequence[str]) -> dict[str, str]:
+        """The stored results of those of ``task_ids`` that have one."""
+        if not task_ids:
+            return {}
+        found: Any = await self.client.mget([keys.worker_result(t) for t in task_ids])
+        return {t: body for t, body in zip(task_ids, found, strict=True) if body is not None}
 
     # -- attempts and dead letters ----------------------------------------------------
 

@@ -4,8 +4,10 @@ Three concurrent parts share one bounded pool of in-flight entries:
 - the reader blocks on XREADGROUP for new entries (never polls);
 - the lease task keeps our in-flight entries fresh and takes over stale ones (XAUTOCLAIM);
 - the judge task batches queued entries (up to ``batch_size`` or ``batch_wait_ms``), runs
-  the model on its own thread and posts each result; an entry is acked only after the
-  result receiver answered 2xx.
+  the model on its own thread, stores the results in Redis and posts them (batched per
+  callback URL, ``callback.py``); an entry is acked only after the result receiver
+  answered 2xx, and its stored result goes with the ack. A redelivered entry whose
+  result is stored is re-sent without a model run.
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from shared.redis_client import create_redis
+from shared.schemas import CallbackResult
 
 from .acker import Acker
 from .ai.knowledge import KnowledgeIndex
 from .ai.sync import DatabaseKnowledge, executor_runner
 from .attempts import Outcomes, check_input
-from .callback import CallbackSender, create_callback_session
+from .callback import CallbackSender, create_callback_session, result_for
 from .config import WorkerSettings
 from .flow import Slots, drain, next_batch, top_up
 from .model import Judge, ModelFailure, evidence_judge, judge_each, load_judge
@@ -72,10 +75,6 @@ class Worker(Outcomes):
         assert self._queue is not None, "enter the worker first"
         return self._queue
 
-    @property
-    def judge_name(self) -> str:
-        return self.judge.name
-
     async def __aenter__(self) -> Worker:
         if self._judge is None:
             loop = asyncio.get_running_loop()
@@ -96,7 +95,7 @@ class Worker(Outcomes):
             concurrency=s.callback_concurrency,
         )
         self._queue = JobQueue(self._redis, s.consumer, reader=self._reader)
-        self._acker = Acker(self._queue.ack)
+        self._acker = Acker(self.ack_items)
         try:
             await self._queue.ensure_group()
         except BaseException:
@@ -266,14 +265,17 @@ class Worker(Outcomes):
 
     async def _lease_loop(self) -> None:
         interval = self.settings.lease_ms / 3000
+        loop = asyncio.get_running_loop()
         while True:
+            # Ticks stay lease/3 apart, however long the stale claim waited for a slot.
+            next_tick = loop.time() + interval
             try:
                 await self._refresh_leases()
                 if not self._stopping.is_set():
-                    await self._claim_stale()
+                    await self._claim_stale(next_tick)
             except RedisError as exc:
                 log.warning("lease upkeep failed (%s); next try in %.1fs", exc, interval)
-            await asyncio.sleep(interval)
+            await asyncio.sleep(max(0.0, next_tick - loop.time()))
 
     async def _refresh_leases(self) -> None:
         ids = list(self._in_flight)
@@ -285,14 +287,34 @@ class Worker(Outcomes):
             # Another worker took them over; our result (if any) is still idempotent.
             log.warning("lost the lease on %d entries: %s", len(lost), sorted(lost)[:5])
 
-    async def _claim_stale(self) -> None:
+    async def _claim_stale(self, until: float) -> None:
         want = self._slots.take_now(self.settings.batch_size)
-        if not want:
+        if want:
+            await self._claim_into(want)
             return
-        await self._claim_into(want)
+        # Busy: one freed slot at a time, until the tick ends or nothing stale is left.
+        while want := await self._slot_for_stale(until):
+            if await self._claim_into(want) < want:
+                return
 
-    async def _claim_into(self, want: int) -> None:
-        """XAUTOCLAIM up to ``want`` stale entries into ``want`` slots already taken."""
+    async def _slot_for_stale(self, until: float) -> int:
+        """With every slot busy and a dead worker's entries waiting, wait (until the
+        next lease tick) for the next freed slot ahead of the reader: under a backlog
+        the reader would otherwise refill every slot at once, and the stale entries
+        would wait for the whole backlog instead of about one lease. A slot is taken
+        before claiming, so a claimed entry never waits for room here while another
+        worker is idle."""
+        if not await self.queue.has_stale(self.settings.lease_ms):
+            return 0
+        try:
+            async with asyncio.timeout_at(until):
+                return await self._slots.take(1, first=True)
+        except TimeoutError:
+            return 0
+
+    async def _claim_into(self, want: int) -> int:
+        """XAUTOCLAIM up to ``want`` stale entries into ``want`` slots already taken;
+        return how many were taken over."""
         try:
             claimed = await self.queue.claim_stale(self.settings.lease_ms, want)
         except BaseException:
@@ -305,6 +327,7 @@ class Worker(Outcomes):
         if fresh:
             log.info("took over %d stale entries", len(fresh))
             await self._admit_reclaimed(fresh)
+        return len(fresh)
 
     # -- model and delivery ----------------------------------------------------------
 
@@ -352,16 +375,25 @@ class Worker(Outcomes):
         return runnable
 
     async def _run_batch(self, items: list[Item], model_idle: asyncio.Event) -> None:
-        """Judge one batch on the model thread, then hand each outcome to delivery."""
+        """Judge one batch on the model thread, store the results, then hand each
+        outcome to delivery."""
+        s = self.settings
         try:
             loop = asyncio.get_running_loop()
             texts = [item.job.payload for item in items]
             verdicts = await loop.run_in_executor(self._executor, judge_each, self.judge, texts)
         finally:
             model_idle.set()
+        results: dict[str, CallbackResult] = {}
+        for item, verdict in zip(items, verdicts, strict=True):
+            if not isinstance(verdict, ModelFailure):
+                results[item.entry_id] = result_for(
+                    item.job, verdict, model=self.judge.name, worker_id=s.consumer
+                )
+        await self._store_results(list(results.values()))
         for item, verdict in zip(items, verdicts, strict=True):
             if isinstance(verdict, ModelFailure):
                 work = self.attempt_failed(item, verdict.code, verdict.error)
             else:
-                work = self.deliver(item, verdict)
+                work = self.deliver(item, results[item.entry_id])
             self._spawn(item.entry_id, work)

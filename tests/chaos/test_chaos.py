@@ -12,8 +12,9 @@ Then, after a bounded wait for quiescence:
   for exactly the poisoned ones;
 - model runs (counted per text from the workers' ``model run`` log lines, see
   tests/chaos/harness.py) repeat only where a disruption explains it: between the two
-  runs the worker of the first was killed, or Redis was wiped, or PostgreSQL /
-  result_receiver restarted (a result that could not be stored is run again);
+  runs the worker of the first was killed, or Redis was wiped. A result the receiver
+  could not take (PostgreSQL or result_receiver down) is re-sent from the worker's
+  stored copy, never computed again;
 - each user's WebSocket (reconnecting with ``lastEventId``) got every final event of
   their tasks exactly once, except events the Redis wipe destroyed: tasks that finished
   before Redis came back and whose event the client had not received before the wipe.
@@ -267,7 +268,7 @@ async def _chaos_run(chaos: ChaosStack, rng: random.Random) -> None:
                 repeats += 1
                 if not any(
                     first.at - 1 <= at <= again.at + 0.5
-                    and (kind in ("redis", "postgres") or name in (first.worker, "result_receiver"))
+                    and (kind == "redis" or name == first.worker)
                     for at, kind, name in disruptions
                 ):
                     unexplained.append((fp_task.get(fp, fp), first, again))
@@ -315,9 +316,9 @@ async def _chaos_run(chaos: ChaosStack, rng: random.Random) -> None:
         f"(lease {LEASE_MS / 1000:.0f}s)"
     )
     if reclaim:
-        # under backlog the live workers have no free slot, so the restarted worker
-        # usually resumes its own entries first: bounded by a worker restart
-        assert max(reclaim) <= 30, reclaim
+        # About one lease, backlog or not: a busy worker gives its next freed slot to a
+        # dead worker's entries (worker/runner.py _slot_for_stale). Slack for slow CI.
+        assert max(reclaim) <= 3 * LEASE_MS / 1000, reclaim
         assert statistics.median(reclaim) > 0
 
 

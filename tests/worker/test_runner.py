@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 
 from shared import keys
+from shared.schemas import CallbackResult
 from worker.config import WorkerSettings
 from worker.model import Judge
 from worker.queue import JobQueue
@@ -218,6 +219,35 @@ async def test_an_idle_worker_takes_over_while_its_read_blocks(
     await client.aclose()
 
 
+async def test_a_busy_worker_takes_over_ahead_of_its_backlog(
+    make_settings: Settings, tiny_judge: Judge, callback_server: CallbackServer
+) -> None:
+    """Every slot busy and a backlog behind: the dead worker's entry gets the next freed
+    slot after its lease ran out, not a slot after the whole backlog."""
+    settings = make_settings(lease_ms=600, max_in_flight=2, batch_size=1, batch_wait_ms=0)
+    stale = make_job(TEXTS[3], callback_server.url)
+    await enqueue(settings, [stale])
+    client = await redis_client(settings)
+    dead = JobQueue(client, "dead-worker")
+    await dead.ensure_group()
+    assert len(await dead.read_new(10, block_ms=100)) == 1
+    backlog = [
+        make_job(f"Backlog claim number {i} is true.", callback_server.url) for i in range(40)
+    ]
+    await enqueue(settings, backlog)
+    judge = RecordingJudge(tiny_judge, delay_s=0.1)  # 40 jobs: 4 s of backlog
+    async with running(settings, judge):
+
+        async def stale_done() -> bool:
+            return stale.taskId in callback_server.by_task()
+
+        await eventually(stale_done, timeout_s=15)
+        order = [r.taskId for r in callback_server.received]
+    await client.aclose()
+    # Claimable after 0.6 s, taken at the next tick (0.2 s) into the next freed slot.
+    assert order.index(stale.taskId) < 15, order.index(stale.taskId)
+
+
 async def test_stop_does_not_wait_out_the_blocking_read(
     make_settings: Settings, tiny_judge: Judge
 ) -> None:
@@ -328,3 +358,85 @@ async def test_two_workers_deliver_each_job_once(
     ids = [r.taskId for r in callback_server.received]
     assert sorted(ids) == sorted(j.taskId for j in jobs)
     assert judge_a.batches and judge_b.batches  # both took part
+
+
+async def test_a_stored_result_is_resent_without_a_model_run(
+    make_settings: Settings, tiny_judge: Judge, callback_server: CallbackServer
+) -> None:
+    """The model ran, the callback could not be delivered, the worker went away: the
+    next worker re-sends the stored result instead of running the model again."""
+    job = make_job(TEXTS[5], callback_server.url)
+    await enqueue(make_settings(), [job])
+    callback_server.statuses = [503] * 2  # every attempt of the first worker
+    first_judge = RecordingJudge(tiny_judge)
+    first = make_settings(lease_ms=400, callback_attempts=2)
+    async with running(first, first_judge):
+        await eventually(lambda: is_true(len(callback_server.delivery_ids) == 2))
+    assert len(first_judge.batches) == 1 and callback_server.received == []
+    client = await redis_client(first)
+    assert await client.exists(keys.worker_result(job.taskId)) == 1
+
+    second_judge = RecordingJudge(tiny_judge)
+    async with running(make_settings(lease_ms=400), second_judge):
+        await eventually(lambda: is_true(len(callback_server.received) == 1))
+        await eventually(lambda: _no_pending(first))
+    assert second_judge.batches == []  # no second model run
+    (result,) = callback_server.received
+    (verdict,) = tiny_judge.judge([job.payload])
+    assert (result.taskId, result.mark, result.workerId) == (
+        job.taskId,
+        verdict.mark,
+        first.consumer,
+    )
+    assert await client.exists(keys.worker_result(job.taskId)) == 0  # dropped with the ack
+    await client.aclose()
+
+
+async def test_a_stored_result_of_an_older_token_is_not_reused(
+    make_settings: Settings, tiny_judge: Judge, callback_server: CallbackServer
+) -> None:
+    """A swept task's new job has a new token: the old job's result would be refused."""
+    settings = make_settings(lease_ms=400)
+    job = make_job(TEXTS[5], callback_server.url)
+    old = make_job(TEXTS[5], callback_server.url, taskId=job.taskId)
+    client = await redis_client(settings)
+    queue = JobQueue(client, "dead-worker")
+    await queue.ensure_group()
+    await enqueue(settings, [job])
+    assert len(await queue.read_new(1, block_ms=100)) == 1  # then it "crashes"
+    stale = CallbackResult(
+        taskId=old.taskId, job_token=old.job_token, mark="Incorrect", reason="old", confidence=1
+    )
+    await queue.store_results({job.taskId: stale.model_dump_json().encode()}, 60)
+    judge = RecordingJudge(tiny_judge)
+    async with running(settings, judge):
+        await eventually(lambda: is_true(len(callback_server.received) == 1))
+    assert len(judge.batches) == 1
+    assert callback_server.received[0].job_token == job.job_token
+    await client.aclose()
+
+
+async def _no_pending(settings: WorkerSettings) -> bool:
+    return not await pending_count(settings)
+
+
+async def test_a_restarted_worker_runs_its_own_stale_entries_once(
+    make_settings: Settings, tiny_judge: Judge, callback_server: CallbackServer
+) -> None:
+    """On restart both the recovery of our own pending list and the lease task's
+    XAUTOCLAIM see our stale entries; each must still run once."""
+    settings = make_settings(lease_ms=100, batch_size=2)
+    jobs = [make_job(f"Restart claim number {i} is true.", callback_server.url) for i in range(6)]
+    await enqueue(settings, jobs)
+    client = await redis_client(settings)
+    previous = JobQueue(client, settings.consumer)  # the same name: a restart
+    await previous.ensure_group()
+    assert len(await previous.read_new(10, block_ms=100)) == 6
+    await asyncio.sleep(0.2)  # past the lease
+    judge = RecordingJudge(tiny_judge)
+    async with running(settings, judge):
+        await eventually(lambda: is_true(len(callback_server.received) == 6))
+        await eventually(lambda: _no_pending(settings))
+    await client.aclose()
+    runs = [text for batch in judge.batches for text in batch]
+    assert sorted(runs) == sorted(job.payload for job in jobs)
