@@ -48,7 +48,7 @@ _NON_TEXT = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 _GIVE_UP_MESSAGES = {
     "WK-MODEL-OOM": "The model ran out of memory on this text {n} times; giving up.",
     "WK-MODEL-ERROR": "The model failed on this text {n} times; giving up.",
-    "WK-CALLBACK-REFUSED": "The verdict could not be recorded after {n} attempts.",
+    "WK-CALLBACK-REFUSED": "The verdict was refused by the result receiver.",
 }
 
 
@@ -197,8 +197,10 @@ class Outcomes:
         if outcome is Delivery.ACCEPTED:
             await self._ack_quietly(item)
         elif outcome is Delivery.REJECTED:
+            # Sending the same result again cannot change a 4xx (bad signature, unknown
+            # task, stale token, conflict): fail the task and dead-letter the job now.
             error = "the result receiver refused the result with a 4xx"
-            return await self.attempt_failed(item, "WK-CALLBACK-REFUSED", error)
+            return await self.attempt_failed(item, "WK-CALLBACK-REFUSED", error, final=True)
         else:
             log.warning("task %s: receiver unreachable; entry stays pending", item.job.taskId)
         return False
@@ -211,11 +213,14 @@ class Outcomes:
         if outcome is Delivery.ACCEPTED:
             await self._ack_quietly(item)
         elif outcome is Delivery.REJECTED:
-            await self._dead_letter(item.entry_id, code, message, outcome)
+            await self._dead_letter(item.entry_id, code, message, outcome, item.job.taskId)
         return False
 
-    async def attempt_failed(self, item: Item, code: str, error: str) -> bool:
-        """One failed attempt: retry after a backoff, or give up after max_attempts."""
+    async def attempt_failed(
+        self, item: Item, code: str, error: str, *, final: bool = False
+    ) -> bool:
+        """One failed attempt: retry after a backoff, or give up after max_attempts (or
+        at once when ``final``)."""
         s = self.settings
         owner = await self.queue.deliveries(item.entry_id)
         if owner is None or owner[0] != s.consumer:
@@ -230,7 +235,7 @@ class Outcomes:
             "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
         }
         await self.queue.record_attempt(item.entry_id, attempt)
-        if deliveries < s.max_attempts:
+        if deliveries < s.max_attempts and not final:
             delay = retry_delay(deliveries, s.retry_backoff_s, s.retry_backoff_max_s)
             log.warning(
                 "task %s: attempt %d/%d failed (%s); retry in %.2fs",
@@ -245,7 +250,7 @@ class Outcomes:
             # so the next delivery (also past max_attempts) tries the callback again.
             log.warning("task %s: failure not delivered; entry stays pending", item.job.taskId)
             return False
-        await self._dead_letter(item.entry_id, code, error, outcome)
+        await self._dead_letter(item.entry_id, code, error, outcome, item.job.taskId)
         return False
 
     async def _admit_reclaimed(self, entries: list[StreamEntry]) -> None:
@@ -283,7 +288,7 @@ class Outcomes:
         outcome = await self._post(job.callback_url, failure)
         if outcome is Delivery.FAILED:
             return False  # stays pending: the next taker tries the callback again
-        await self._dead_letter(entry.id, code, error, outcome)
+        await self._dead_letter(entry.id, code, error, outcome, job.taskId)
         return False
 
     async def _malformed(self, entry: StreamEntry, exc: ValidationError) -> bool:
@@ -303,15 +308,17 @@ class Outcomes:
             outcome = await self._post(url, failure)
             if outcome is Delivery.FAILED:
                 return False
-        await self._dead_letter(entry.id, code, f"malformed entry: {error}", outcome)
+        await self._dead_letter(
+            entry.id, code, f"malformed entry: {error}", outcome, entry.fields.get("taskId", "")
+        )
         return False
 
     async def _dead_letter(
-        self, entry_id: str, code: str, error: str, callback: Delivery | None
+        self, entry_id: str, code: str, error: str, callback: Delivery | None, task_id: str
     ) -> None:
         told = "no-task" if callback is None else callback.value
         self._in_flight.discard(entry_id)  # as in _ack_quietly
-        moved = await self.queue.dead_letter(entry_id, code, error, told)
+        moved = await self.queue.dead_letter(entry_id, code, error, told, task_id)
         if moved is None:
             log.warning("entry %s was no longer ours; not dead-lettered", entry_id)
             return

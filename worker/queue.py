@@ -214,15 +214,22 @@ class JobQueue:
         return int(reply[0]), StreamEntry(entry_id, dict(zip(flat[::2], flat[1::2], strict=True)))
 
     async def dead_letter(
-        self, entry_id: str, error_code: str, last_error: str, callback: str
+        self,
+        entry_id: str,
+        error_code: str,
+        last_error: str,
+        callback: str,
+        task_id: str | None = None,
     ) -> tuple[str, int] | None:
         """Move our pending entry to the DLQ with its history: (DLQ id, deliveries).
 
-        Atomic (one script): the copy, XACK and XDEL happen together or not at all.
+        Atomic (one script): the copy, XACK and XDEL (and dropping the attempts and the
+        stored result of ``task_id``) happen together or not at all.
         None if the entry is not ours (another worker took it over) or gone.
         """
+        stored = [keys.worker_result(task_id)] if task_id else []
         reply: Any = await self._dead_letter(
-            keys=[self.stream, self.dlq, keys.job_attempts(entry_id)],
+            keys=[self.stream, self.dlq, keys.job_attempts(entry_id), *stored],
             args=[self.group, self.consumer, entry_id, error_code, last_error, callback],
         )
         return (str(reply[0]), int(reply[1])) if reply else None

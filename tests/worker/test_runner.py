@@ -120,24 +120,43 @@ async def test_the_next_batch_is_formed_while_the_model_runs(
     assert second_start - first_end < 0.25  # not the 0.5 s window after the first
 
 
-async def test_rejected_result_is_retried_then_dead_lettered(
+async def test_rejected_result_is_dead_lettered_at_once(
     make_settings: Settings, tiny_judge: Judge, callback_server: CallbackServer
 ) -> None:
-    callback_server.statuses = [400] * 4  # three results, then the failure: all refused
+    callback_server.statuses = [403] * 2  # the result, then the failure: both refused
     settings = make_settings(max_attempts=3, retry_backoff_s=0.02)
     (entry_id,) = await enqueue(settings, [make_job(TEXTS[0], callback_server.url)])
-    async with running(settings, tiny_judge) as worker:
+    judge = RecordingJudge(tiny_judge)
+    async with running(settings, judge) as worker:
 
         async def dead_lettered() -> bool:
             return worker.in_flight == 0 and bool(await dlq_entries(settings))
 
         await eventually(dead_lettered)
         await asyncio.sleep(0.2)
-        assert len(callback_server.delivery_ids) == 4  # no retry loop on a 4xx
+        assert len(callback_server.delivery_ids) == 2  # no retry of a 4xx
         assert await pending_count(settings) == 0
+    assert len(judge.batches) == 1
     (dead,) = await dlq_entries(settings)
     assert dead["sourceId"] == entry_id and dead["errorCode"] == "WK-CALLBACK-REFUSED"
-    assert dead["deliveries"] == "3" and dead["failureCallback"] == "rejected"
+    assert dead["deliveries"] == "1" and dead["failureCallback"] == "rejected"
+
+
+async def test_a_refused_result_fails_its_task(
+    make_settings: Settings, tiny_judge: Judge, callback_server: CallbackServer
+) -> None:
+    """The receiver refused the verdict (say, as invalid) but takes the failure: the
+    user is told, and the job goes to the DLQ."""
+    callback_server.statuses = [422]
+    settings = make_settings()
+    job = make_job(TEXTS[0], callback_server.url)
+    await enqueue(settings, [job])
+    async with running(settings, tiny_judge):
+        await eventually(lambda: is_true(len(callback_server.failures) == 1))
+    (failure,) = callback_server.failures
+    assert (failure.taskId, failure.errorCode) == (job.taskId, "WK-CALLBACK-REFUSED")
+    (dead,) = await dlq_entries(settings)
+    assert dead["failureCallback"] == "accepted"
 
 
 async def test_transient_failure_is_retried_then_acked(

@@ -1,5 +1,6 @@
 -- Move one pending entry to the dead-letter stream, atomically with its removal.
--- KEYS[1] = job stream, KEYS[2] = DLQ stream, KEYS[3] = the entry's attempts list.
+-- KEYS[1] = job stream, KEYS[2] = DLQ stream, KEYS[3] = the entry's attempts list,
+-- KEYS[4] (optional) = the job's stored result (worker:result:<taskId>).
 -- ARGV[1] = group, ARGV[2] = consumer, ARGV[3] = entry id, ARGV[4] = errorCode,
 -- ARGV[5] = lastError, ARGV[6] = what became of the failure callback.
 -- Only the consumer that owns the entry may dead-letter it (a worker whose lease lapsed
@@ -33,4 +34,7 @@ local dlq_id = redis.call('XADD', KEYS[2], '*', unpack(args))
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
 redis.call('XDEL', KEYS[1], ARGV[3])
 redis.call('DEL', KEYS[3])
+if KEYS[4] then
+  redis.call('DEL', KEYS[4])
+end
 return {dlq_id, deliveries}
