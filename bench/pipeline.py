@@ -49,6 +49,7 @@ import asyncpg  # noqa: E402
 import redis  # noqa: E402
 from ulid import ULID  # noqa: E402
 
+from bench.pg import drop_database, pg_answers  # noqa: E402
 from bench.procstat import (  # noqa: E402
     TICK,
     cpu_seconds,
@@ -95,25 +96,6 @@ def ms(value: float | None) -> float | None:
 # -- infrastructure ----------------------------------------------------------------------
 
 
-async def _pg_answers(server_url: str) -> bool:
-    try:
-        conn = await asyncpg.connect(server_url + "/postgres", timeout=3)
-    except (TimeoutError, OSError, asyncpg.PostgresError):
-        return False
-    await conn.close()
-    return True
-
-
-async def _drop_database(database_url: str) -> None:
-    parts = urlsplit(database_url)
-    name = parts.path.lstrip("/")
-    conn = await asyncpg.connect(parts._replace(path="/postgres").geturl(), timeout=5)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 @dataclass
 class Infra:
     tmp: Path
@@ -127,7 +109,7 @@ class Infra:
         model = build_tiny_encoder(self.tmp / "tiny-model")
         self.redis_server = RedisServer(self.tmp / "redis").start()
         db_name = f"satyamark_bench_{ULID().hex[:10].lower()}"
-        if port_answers("127.0.0.1", 5432) and asyncio.run(_pg_answers(LOCAL_PG_SERVER)):
+        if port_answers("127.0.0.1", 5432) and asyncio.run(pg_answers(LOCAL_PG_SERVER)):
             self.database_url = f"{LOCAL_PG_SERVER}/{db_name}"
             self.drop_db = True
             log(f"PostgreSQL: local server, fresh database {db_name}")
@@ -176,7 +158,7 @@ class Infra:
             self.pg_server.stop()
         if self.drop_db:
             try:
-                asyncio.run(asyncio.wait_for(_drop_database(self.database_url), 20))
+                asyncio.run(asyncio.wait_for(drop_database(self.database_url), 20))
             except Exception as exc:
                 log(f"could not drop {self.database_url}: {exc!r}")
 

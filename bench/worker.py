@@ -51,7 +51,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any, Protocol, TypeVar
-from urllib.parse import urlsplit
 
 # Run as a script, this file's folder would come first on sys.path, where queue.py and
 # worker.py shadow the standard library's queue and our worker package: keep it off.
@@ -71,6 +70,7 @@ from ai_service.queue import JobQueue  # noqa: E402
 from backend_service.config import BackendSettings  # noqa: E402
 from backend_service.enqueue import new_job_token  # noqa: E402
 from backend_service.tasks import NewTask, TaskRepository  # noqa: E402
+from bench.pg import drop_database, pg_answers  # noqa: E402
 from bench.procstat import (  # noqa: E402
     cpu_seconds,
     machine_busy_pct,
@@ -260,24 +260,6 @@ def spawn(name: str, module: str, env: dict[str, str], logs: Path) -> Proc:
     return Proc(name, proc, log_path)
 
 
-async def _pg_answers(server_url: str) -> bool:
-    try:
-        conn = await asyncpg.connect(server_url + "/postgres", timeout=3)
-    except (TimeoutError, OSError, asyncpg.PostgresError):
-        return False
-    await conn.close()
-    return True
-
-
-async def _drop_database(database_url: str) -> None:
-    parts = urlsplit(database_url)
-    conn = await asyncpg.connect(parts._replace(path="/postgres").geturl(), timeout=5)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{parts.path.lstrip("/")}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 @dataclass
 class QueueRun:
     items: int
@@ -328,7 +310,7 @@ class Services:
         # No AOF: the queue's durability is not what is measured here.
         self.redis_server = RedisServer(self.tmp / "redis", appendonly=False).start()
         db_name = f"satyamark_wbench_{ULID().hex[:10].lower()}"
-        local = port_answers("127.0.0.1", 5432) and self.runner.run(_pg_answers(LOCAL_PG_SERVER))
+        local = port_answers("127.0.0.1", 5432) and self.runner.run(pg_answers(LOCAL_PG_SERVER))
         if local:
             self.database_url = f"{LOCAL_PG_SERVER}/{db_name}"
             self.drop_db = True
@@ -549,7 +531,7 @@ class Services:
             self.pg_server.stop()
         if self.drop_db:
             try:
-                self.runner.run(asyncio.wait_for(_drop_database(self.database_url), 20))
+                self.runner.run(asyncio.wait_for(drop_database(self.database_url), 20))
             except Exception as exc:
                 log(f"could not drop {self.database_url}: {exc!r}")
 
