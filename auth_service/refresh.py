@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import asyncpg
 from ulid import ULID
 
+from shared.db import UNAVAILABLE
 from shared.errors import Unauthorized, UpstreamUnavailable
 from shared.schemas import MAX_REFRESH_TOKEN_CHARS
 
@@ -57,7 +58,7 @@ def token_digest(token: str) -> str:
 def _store_errors() -> Iterator[None]:
     try:
         yield
-    except (OSError, TimeoutError, asyncpg.InterfaceError) as exc:
+    except UNAVAILABLE as exc:
         raise UpstreamUnavailable("refresh token store unavailable", code="AUTH-DEP-503") from exc
 
 

@@ -7,12 +7,17 @@ from dataclasses import dataclass
 import asyncpg
 from ulid import ULID
 
-from shared.errors import Conflict
+from shared.db import UNAVAILABLE
+from shared.errors import Conflict, UpstreamUnavailable
 
 
 class EmailTaken(Conflict):
     code = "AUTH-CONF-409"
     default_message = "an account with this e-mail already exists"
+
+
+def _unavailable() -> UpstreamUnavailable:
+    return UpstreamUnavailable("user store unavailable", code="AUTH-DEP-503")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +42,15 @@ class UserRepository:
             )
         except asyncpg.UniqueViolationError as exc:
             raise EmailTaken() from exc
+        except UNAVAILABLE as exc:
+            raise _unavailable() from exc
         return User(user_id, email, password_hash)
 
     async def by_email(self, email: str) -> User | None:
-        row = await self._pool.fetchrow(
-            "SELECT id, email, password_hash FROM users WHERE lower(email) = lower($1)", email
-        )
+        try:
+            row = await self._pool.fetchrow(
+                "SELECT id, email, password_hash FROM users WHERE lower(email) = lower($1)", email
+            )
+        except UNAVAILABLE as exc:
+            raise _unavailable() from exc
         return User(row["id"], row["email"], row["password_hash"]) if row else None

@@ -3,11 +3,15 @@
 // the last event seen is kept in sessionStorage and sent on reconnect, so verdicts pushed
 // while the socket was down are replayed; if the server says history was truncated, the
 // pending rows are reloaded from /v1/tasks. Under a verdict, the per-claim verdicts it
-// was derived from. Server text only ever goes into the page as textContent.
+// was derived from. Server text only ever goes into the page as textContent. An expired
+// access token is renewed with the login's refresh token (one refresh at a time: a
+// refresh token is single use, and presenting a spent one revokes the whole login).
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 let token = sessionStorage.getItem("satyamark.token");
+let refreshToken = sessionStorage.getItem("satyamark.refresh");
+let refreshing = null; // the refresh in progress, shared by everyone who needs it
 let lastEventId = sessionStorage.getItem("satyamark.lastEventId");
 let socket = null;
 const rows = new Map(); // taskId -> table row
@@ -27,13 +31,42 @@ function forgetEvents() {
   sessionStorage.removeItem("satyamark.lastEventId");
 }
 
-async function api(path, body) {
+function keepSession(data) {
+  token = data.access_token;
+  refreshToken = data.refresh_token;
+  sessionStorage.setItem("satyamark.token", token);
+  sessionStorage.setItem("satyamark.refresh", refreshToken);
+}
+
+// "ok", "expired" (log in again) or "unavailable" (try again later).
+function refreshSession() {
+  refreshing ??= (async () => {
+    if (!refreshToken) return "expired";
+    const response = await fetch("/v1/auth/refresh", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ refresh_token: refreshToken }),
+    });
+    if (response.status >= 500 || response.status === 429) return "unavailable";
+    if (!response.ok) return "expired";
+    keepSession(await response.json());
+    return "ok";
+  })().catch(() => "unavailable").finally(() => { refreshing = null; });
+  return refreshing;
+}
+
+async function api(path, body, renewed = false) {
   const headers = {};
   if (body !== undefined) headers["content-type"] = "application/json";
   if (token) headers.authorization = `Bearer ${token}`;
   const init = body === undefined ? { method: "GET", headers }
                                    : { method: "POST", headers, body: JSON.stringify(body) };
   const response = await fetch(`/v1${path}`, init);
+  if (response.status === 401 && token && !renewed && !path.startsWith("/auth/")) {
+    const outcome = await refreshSession();
+    if (outcome === "ok") return api(path, body, true);
+    if (outcome === "expired") logout();
+  }
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
     const retry = response.headers.get("retry-after");
@@ -157,9 +190,13 @@ function connect() {
     } else if (event.type === "truncated") reloadPending();
     else if (event.type === "error") showError(`${event.errorCode}: ${event.message}`);
   };
-  socket.onclose = (close) => {
+  socket.onclose = async (close) => {
     $("socket-state").textContent = "disconnected";
-    if (close.code === 4401) { logout(); return; }
+    if (close.code === 4401) {
+      const outcome = await refreshSession();
+      if (outcome === "expired") { logout(); return; }
+      if (outcome === "ok") { connect(); return; }
+    }
     setTimeout(() => token && connect(), 2000);
   };
 }
@@ -172,7 +209,9 @@ function enter() {
 
 function logout() {
   token = null;
+  refreshToken = null;
   sessionStorage.removeItem("satyamark.token");
+  sessionStorage.removeItem("satyamark.refresh");
   forgetEvents();
   $("login").hidden = false;
   $("workspace").hidden = true;
@@ -184,8 +223,7 @@ $("auth-form").addEventListener("submit", async (event) => {
   const action = event.submitter?.dataset.action || "login";
   try {
     const data = await api(`/auth/${action}`, { email: $("email").value, password: $("password").value });
-    token = data.access_token;
-    sessionStorage.setItem("satyamark.token", token);
+    keepSession(data);
     forgetEvents(); // event ids belong to one user's log
     enter();
   } catch (error) { showError(error.message); }

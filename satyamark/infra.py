@@ -2,7 +2,8 @@
 
 Used when no REDIS_URL / DATABASE_URL is given and nothing answers on the default
 ports, and by tests that need servers of their own. PostgreSQL refuses to run as root,
-so as root the cluster is created and started as the ``postgres`` system user.
+so as root the cluster is created and started as the ``postgres`` system user (the
+processes themselves switch user, so a signal to ``proc`` reaches PostgreSQL).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 def free_port() -> int:
@@ -123,10 +125,16 @@ class PostgresServer:
     def url(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/satyamark"
 
-    def _as_owner(self) -> list[str]:
+    def _as_owner(self) -> dict[str, Any]:
+        """Popen arguments that make the process itself run as ``postgres`` (as root).
+
+        Not through ``runuser``: it stays the parent of PostgreSQL and does not pass
+        SIGINT on, so ``stop`` would time out, kill runuser and leave PostgreSQL running.
+        """
         if os.geteuid() != 0:
-            return []
-        return ["runuser", "-u", "postgres", "--"]
+            return {}
+        pw = pwd.getpwnam("postgres")
+        return {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": [], "cwd": self.data_dir}
 
     def _chown(self, path: Path) -> None:
         if os.geteuid() == 0:
@@ -141,7 +149,6 @@ class PostgresServer:
         if not (pgdata / "PG_VERSION").exists():
             subprocess.run(
                 [
-                    *self._as_owner(),
                     find_pg_bin("initdb"),
                     "-D",
                     str(pgdata),
@@ -154,11 +161,11 @@ class PostgresServer:
                 check=True,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
+                **self._as_owner(),
             )
         log = open(self.data_dir / "postgres.log", "ab")  # the child keeps its own copy
         self.proc = subprocess.Popen(
             [
-                *self._as_owner(),
                 find_pg_bin("postgres"),
                 "-D",
                 str(pgdata),
@@ -175,6 +182,7 @@ class PostgresServer:
             stdout=subprocess.DEVNULL,
             stderr=log,
             start_new_session=True,
+            **self._as_owner(),
         )
         log.close()
         _wait_for_port("127.0.0.1", self.port, 30, self.proc, "postgres")
@@ -195,7 +203,7 @@ class PostgresServer:
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
-            # SIGINT is PostgreSQL's "fast" shutdown; runuser forwards it to postgres.
+            # SIGINT is PostgreSQL's "fast" shutdown (proc is the postmaster itself).
             self.proc.send_signal(2)
             try:
                 self.proc.wait(20)

@@ -24,6 +24,16 @@ _MIGRATION_LOCK_ID = 0x5A7A_3A2C
 
 log = logging.getLogger(__name__)
 
+# The database is not serving (refused, reset or timed out; the connection closed under
+# the query; shutting down, starting up): callers answer 503, not 500. A wrong query is
+# none of these.
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.OperatorInterventionError,
+)
+
 
 async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(

@@ -34,17 +34,35 @@ class ChaosStack:
         assert self.stack is not None
         return self.stack
 
-    def kill_redis(self) -> None:
-        """kill -9 Redis and start it again on the same port, empty (no persistence)."""
-        assert self.redis.proc is not None
-        self.redis.proc.kill()
-        self.redis.proc.wait(10)
+    def stop_redis(self) -> None:
+        """kill -9 Redis and leave it down (a crash: nothing is saved, no persistence)."""
+        proc = self.redis.proc
+        assert proc is not None
+        proc.kill()
+        proc.wait(10)
+
+    def start_redis(self) -> None:
+        """Start Redis again on the same port, empty; returns once it answers."""
         self.redis.start()
 
-    def restart_postgres(self) -> None:
+    def kill_redis(self) -> None:
+        """kill -9 Redis and start it again on the same port, empty (no persistence)."""
+        self.stop_redis()
+        self.start_redis()
+
+    def stop_postgres(self) -> None:
+        """Shut PostgreSQL down ("fast": clients are disconnected) and leave it down."""
         assert self.postgres is not None
         self.postgres.stop()
+
+    def start_postgres(self) -> None:
+        """Start PostgreSQL again on the same port and data; returns once it is ready."""
+        assert self.postgres is not None
         self.postgres.start()
+
+    def restart_postgres(self) -> None:
+        self.stop_postgres()
+        self.start_postgres()
 
     def stop(self) -> None:
         """Stop every process this stack started (components, then the servers)."""

@@ -118,3 +118,47 @@ async def test_per_claim_verdicts_are_shown_as_text(stack: Stack, browser: Brows
     await expect(page.locator("#results tr.claims")).to_have_count(1)
     assert await page.evaluate("window.__pwned === undefined")
     assert errors == []
+
+
+async def test_an_expired_access_token_is_renewed(stack: Stack, browser: Browser) -> None:
+    """The access token stops working (expired, say): the socket and the API renew it
+    with the refresh token, once, and the user never sees a login form."""
+    page = await browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    refreshes: list[int] = []
+    page.on(
+        "response",
+        lambda r: refreshes.append(r.status) if r.url.endswith("/v1/auth/refresh") else None,
+    )
+    await page.goto(stack.gateway_url + "/")
+    await page.fill("#email", f"web-{ULID().hex[-8:]}@example.com")
+    await page.fill("#password", "a long enough password")
+    await page.click("button[data-action=register]")
+    await expect(page.locator("#socket-state")).to_have_text("live", timeout=10_000)
+    first_refresh = await page.evaluate("sessionStorage.getItem('satyamark.refresh')")
+
+    # A reload with a dead access token: the socket is refused (4401) and renews it.
+    await page.evaluate("sessionStorage.setItem('satyamark.token', 'not-a-token')")
+    await page.reload()
+    await expect(page.locator("#socket-state")).to_have_text("live", timeout=10_000)
+    assert refreshes == [200]
+    second_refresh = await page.evaluate("sessionStorage.getItem('satyamark.refresh')")
+    assert second_refresh and second_refresh != first_refresh  # rotated
+
+    # The API refuses the dead token (401): renewed, and the submit goes through.
+    await page.evaluate("token = 'not-a-token'")
+    await page.fill("#text", "The Nile flows into the Mediterranean Sea.")
+    await page.click("#verify-form button[type=submit]")
+    mark = page.locator("#results tr").first.locator("td").nth(1)
+    await expect(mark).not_to_have_text("…", timeout=30_000)
+    assert refreshes == [200, 200]
+    assert await page.locator("#workspace").is_visible()
+    assert await page.locator("#error").text_content() == ""
+
+    # A spent refresh token (the login was revoked): back to the login form.
+    await page.evaluate("token = 'not-a-token'; refreshToken = 'spent'")
+    await page.fill("#text", "Mount Everest is the highest mountain above sea level.")
+    await page.click("#verify-form button[type=submit]")
+    await expect(page.locator("#login")).to_be_visible(timeout=10_000)
+    assert errors == []
