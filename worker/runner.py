@@ -2,7 +2,8 @@
 
 Three concurrent parts share one bounded pool of in-flight entries:
 - the reader blocks on XREADGROUP for new entries (never polls);
-- the lease task keeps our in-flight entries fresh and takes over stale ones (XAUTOCLAIM);
+- the lease task keeps our in-flight entries fresh and takes over stale ones (XAUTOCLAIM;
+  ``leases.py``);
 - the judge task batches queued entries (up to ``batch_size`` or ``batch_wait_ms``), runs
   the model on its own thread, stores the results in Redis and posts them (batched per
   callback URL, ``callback.py``); an entry is acked only after the result receiver
@@ -27,10 +28,11 @@ from shared.schemas import CallbackResult
 from .acker import Acker
 from .ai.knowledge import KnowledgeIndex
 from .ai.sync import DatabaseKnowledge, executor_runner
-from .attempts import Outcomes, check_input
+from .attempts import check_input
 from .callback import CallbackSender, create_callback_session, result_for
 from .config import WorkerSettings
 from .flow import Slots, drain, next_batch, top_up
+from .leases import Leases
 from .model import Judge, ModelFailure, evidence_judge, judge_each, load_judge
 from .queue import JobQueue, StreamEntry
 from .types import Item
@@ -38,7 +40,7 @@ from .types import Item
 log = logging.getLogger(__name__)
 
 
-class Worker(Outcomes):
+class Worker(Leases):
     """One worker process: ``async with Worker(settings) as w: await w.run()``.
 
     The model is loaded and warmed up in ``__aenter__`` before the worker joins the
@@ -190,18 +192,6 @@ class Worker(Outcomes):
                 knowledge.cancel()
         log.info("worker %s stopped", self.settings.consumer)
 
-    async def _hand_back(self, ids: list[str]) -> None:
-        """Give entries we will not finish to the other workers at once (no lease wait)."""
-        if not ids:
-            return
-        for entry_id in ids:
-            self._in_flight.discard(entry_id)  # no more lease renewals
-        try:
-            handed = await self.queue.hand_back(ids, self.settings.lease_ms)
-            log.info("handed %d unfinished entries back to the group", handed)
-        except RedisError as exc:
-            log.warning("handing entries back failed (%s): they return after a lease", exc)
-
     # -- reader ----------------------------------------------------------------------
 
     async def _read_loop(self) -> None:
@@ -260,74 +250,6 @@ class Worker(Outcomes):
                 await self._stopping.wait()
         except TimeoutError:
             pass
-
-    # -- lease -----------------------------------------------------------------------
-
-    async def _lease_loop(self) -> None:
-        interval = self.settings.lease_ms / 3000
-        loop = asyncio.get_running_loop()
-        while True:
-            # Ticks stay lease/3 apart, however long the stale claim waited for a slot.
-            next_tick = loop.time() + interval
-            try:
-                await self._refresh_leases()
-                if not self._stopping.is_set():
-                    await self._claim_stale(next_tick)
-            except RedisError as exc:
-                log.warning("lease upkeep failed (%s); next try in %.1fs", exc, interval)
-            await asyncio.sleep(max(0.0, next_tick - loop.time()))
-
-    async def _refresh_leases(self) -> None:
-        ids = list(self._in_flight)
-        if not ids:
-            return
-        kept = await self.queue.refresh_lease(ids)
-        lost = (set(ids) - kept) & self._in_flight
-        if lost:
-            # Another worker took them over; our result (if any) is still idempotent.
-            log.warning("lost the lease on %d entries: %s", len(lost), sorted(lost)[:5])
-
-    async def _claim_stale(self, until: float) -> None:
-        want = self._slots.take_now(self.settings.batch_size)
-        if want:
-            await self._claim_into(want)
-            return
-        # Busy: one freed slot at a time, until the tick ends or nothing stale is left.
-        while want := await self._slot_for_stale(until):
-            if await self._claim_into(want) < want:
-                return
-
-    async def _slot_for_stale(self, until: float) -> int:
-        """With every slot busy and a dead worker's entries waiting, wait (until the
-        next lease tick) for the next freed slot ahead of the reader: under a backlog
-        the reader would otherwise refill every slot at once, and the stale entries
-        would wait for the whole backlog instead of about one lease. A slot is taken
-        before claiming, so a claimed entry never waits for room here while another
-        worker is idle."""
-        if not await self.queue.has_stale(self.settings.lease_ms):
-            return 0
-        try:
-            async with asyncio.timeout_at(until):
-                return await self._slots.take(1, first=True)
-        except TimeoutError:
-            return 0
-
-    async def _claim_into(self, want: int) -> int:
-        """XAUTOCLAIM up to ``want`` stale entries into ``want`` slots already taken;
-        return how many were taken over."""
-        try:
-            claimed = await self.queue.claim_stale(self.settings.lease_ms, want)
-        except BaseException:
-            self._slots.release(want)
-            raise
-        # Entries claimed while stopping stay pending (owned by us) for another worker.
-        stopping = self._stopping.is_set()
-        fresh = [] if stopping else [e for e in claimed if e.id not in self._in_flight]
-        self._slots.release(want - len(fresh))
-        if fresh:
-            log.info("took over %d stale entries", len(fresh))
-            await self._admit_reclaimed(fresh)
-        return len(fresh)
 
     # -- model and delivery ----------------------------------------------------------
 

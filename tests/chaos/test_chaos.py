@@ -317,7 +317,7 @@ async def _chaos_run(chaos: ChaosStack, rng: random.Random) -> None:
     )
     if reclaim:
         # About one lease, backlog or not: a busy worker gives its next freed slot to a
-        # dead worker's entries (worker/runner.py _slot_for_stale). Slack for slow CI.
+        # dead worker's entries (worker/leases.py _slot_for_stale). Slack for slow CI.
         assert max(reclaim) <= 3 * LEASE_MS / 1000, reclaim
         assert statistics.median(reclaim) > 0
 

@@ -254,7 +254,7 @@ async def test_a_busy_worker_takes_over_ahead_of_its_backlog(
         make_job(f"Backlog claim number {i} is true.", callback_server.url) for i in range(40)
     ]
     await enqueue(settings, backlog)
-    judge = RecordingJudge(tiny_judge, delay_s=0.1)  # 40 jobs: 4 s of backlog
+    judge = RecordingJudge(tiny_judge, delay_s=0.15)  # 40 jobs: 6 s of backlog
     async with running(settings, judge):
 
         async def stale_done() -> bool:
@@ -263,8 +263,9 @@ async def test_a_busy_worker_takes_over_ahead_of_its_backlog(
         await eventually(stale_done, timeout_s=15)
         order = [r.taskId for r in callback_server.received]
     await client.aclose()
-    # Claimable after 0.6 s, taken at the next tick (0.2 s) into the next freed slot.
-    assert order.index(stale.taskId) < 15, order.index(stale.taskId)
+    # Claimable after 0.6 s, taken at the next tick (0.2 s) into the next freed slot:
+    # about the 6th result; without the priority slot it comes after the backlog (41st).
+    assert order.index(stale.taskId) < 20, order.index(stale.taskId)
 
 
 async def test_stop_does_not_wait_out_the_blocking_read(
@@ -459,3 +460,30 @@ async def test_a_restarted_worker_runs_its_own_stale_entries_once(
     await client.aclose()
     runs = [text for batch in judge.batches for text in batch]
     assert sorted(runs) == sorted(job.payload for job in jobs)
+
+
+async def test_an_idle_worker_gets_the_stale_entry_before_a_busy_one(
+    make_settings: Settings, tiny_judge: Judge, callback_server: CallbackServer
+) -> None:
+    """A busy worker (its model on a long job) must not take a dead worker's entry it
+    cannot start while an idle worker could: the idle one gets it."""
+    long_job = make_job("A long job keeps this worker busy.", callback_server.url)
+    stale = make_job(TEXTS[3], callback_server.url)
+    # The busy worker's shorter lease makes it look first: without the idle workers'
+    # head start it would claim at 0.3 s, before the idle worker's 0.4-0.53 s.
+    busy_settings = make_settings(lease_ms=300, max_in_flight=2, batch_size=1, block_ms=50)
+    await enqueue(busy_settings, [stale])
+    client = await redis_client(busy_settings)
+    dead = JobQueue(client, "dead-worker")
+    await dead.ensure_group()
+    assert len(await dead.read_new(10, block_ms=100)) == 1
+    busy_judge = RecordingJudge(tiny_judge, delay_s=4.0)
+    idle_judge = RecordingJudge(tiny_judge)
+    async with running(busy_settings, busy_judge):
+        await enqueue(busy_settings, [long_job])
+        await eventually(lambda: is_true(bool(busy_judge.batches)))
+        async with running(make_settings(lease_ms=400, batch_size=1), idle_judge):
+            await eventually(lambda: is_true(stale.taskId in callback_server.by_task()), 8)
+    await client.aclose()
+    assert [stale.payload] in idle_judge.batches
+    assert busy_judge.batches == [[long_job.payload]]
