@@ -19,7 +19,6 @@ Everything has a timeout; every process is started in its own session and killed
 from __future__ import annotations
 
 import argparse
-import collections
 import json
 import os
 import shutil
@@ -30,7 +29,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,266 +44,28 @@ if str(ROOT) not in sys.path:
 
 import redis  # noqa: E402
 
-from bench.procstat import cpu_seconds, process_tree  # noqa: E402
-from satyamark.infra import RedisServer, free_port, port_answers  # noqa: E402
+from bench.procstat import cpu_seconds  # noqa: E402
+from bench.queue_profile import summarize_profile  # noqa: E402
+from bench.queue_systems import (  # noqa: E402
+    COUNTER,
+    MAIN_PY,
+    PEERS,
+    Dramatiq,
+    Harness,
+    Ours,
+    Saq,
+    System,
+    log,
+    stop,
+    stop_all,
+    track,
+    wait_for,
+)
+from satyamark.infra import RedisServer  # noqa: E402
 from shared import keys  # noqa: E402
 
-PEERS = ROOT / "bench" / "peers"
-VENVS = ROOT / "bench" / ".venvs"
-MAIN_PY = ROOT / ".venv" / "bin" / "python"
 PY_SPY = ROOT / ".venv" / "bin" / "py-spy"
-COUNTER = "bench:done"
-SECRET = "bench-callback-secret-0123456789"
-PEER_REQS = {"dramatiq": ["dramatiq[redis]"], "saq": ["saq[redis]", "typing_extensions"]}
 TOTAL_LIMIT_S = 1500
-
-
-def log(msg: str) -> None:
-    print(f"[queue-bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-# -- processes ---------------------------------------------------------------------------
-
-_procs: list[subprocess.Popen[bytes]] = []
-
-
-def spawn(
-    args: list[str], *, env: dict[str, str], logfile: Path, cwd: Path = ROOT
-) -> subprocess.Popen[bytes]:
-    out = open(logfile, "ab")
-    proc = subprocess.Popen(
-        args, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    out.close()
-    _procs.append(proc)
-    return proc
-
-
-def stop(proc: subprocess.Popen[bytes], timeout_s: float = 15) -> None:
-    """SIGTERM the process group (a drain), then SIGKILL it after ``timeout_s``."""
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            proc.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            log(f"pid {proc.pid} ignored SIGTERM for {timeout_s:.0f}s; killing")
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)  # leftovers of the group (forked children)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        proc.wait(5)
-    except subprocess.TimeoutExpired:
-        pass
-    if proc in _procs:
-        _procs.remove(proc)
-
-
-def stop_all() -> None:
-    for proc in list(_procs):
-        stop(proc, 5)
-
-
-# -- redis helpers -----------------------------------------------------------------------
-
-
-@dataclass
-class Harness:
-    """The bench's own Redis client; counts its commands so they can be subtracted."""
-
-    client: redis.Redis
-    calls: collections.Counter[str] = field(default_factory=collections.Counter)
-
-    def do(self, name: str, *args: Any) -> Any:
-        self.calls[name.lower()] += 1
-        return self.client.execute_command(name, *args)
-
-    def commandstats(self) -> dict[str, int]:
-        self.calls["info"] += 1
-        info = self.client.info("commandstats")
-        return {k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in info.items()}
-
-    def counter(self) -> int:
-        return int(self.do("GET", COUNTER) or 0)
-
-
-def wait_for(
-    check: Callable[[], bool], timeout_s: float, what: str, every_s: float = 0.005
-) -> float:
-    end = time.monotonic() + timeout_s
-    while not check():
-        if time.monotonic() > end:
-            raise TimeoutError(f"{what} not reached within {timeout_s:.0f}s")
-        time.sleep(every_s)
-    return time.time()
-
-
-# -- systems -----------------------------------------------------------------------------
-
-
-def ensure_venv(name: str) -> Path:
-    py = VENVS / name / "bin" / "python"
-    if not py.exists():
-        log(f"creating {VENVS / name} ({' '.join(PEER_REQS[name])})")
-        subprocess.run([sys.executable, "-m", "venv", str(VENVS / name)], check=True, timeout=120)
-        subprocess.run(
-            [str(py), "-m", "pip", "install", "-q", *PEER_REQS[name]], check=True, timeout=600
-        )
-    return py
-
-
-@dataclass
-class System:
-    name: str
-    redis_url: str
-    tmp: Path
-    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
-    sleep_ms: int = 0
-
-    def env(self) -> dict[str, str]:
-        return {
-            **os.environ,
-            "BENCH_REDIS_URL": self.redis_url,
-            "BENCH_COUNTER": COUNTER,
-            "BENCH_SLEEP_MS": str(self.sleep_ms),
-            "PYTHONUNBUFFERED": "1",
-        }
-
-    def start(self, sleep_ms: int) -> None:
-        raise NotImplementedError
-
-    def ready(self, h: Harness) -> bool:
-        return True
-
-    def producer(self, n: int) -> list[str]:
-        raise NotImplementedError
-
-    def drained(self, h: Harness) -> bool:
-        return True
-
-    def worker_pids(self) -> list[int]:
-        return [p for proc in self.procs for p in process_tree(proc.pid)]
-
-    def stop(self) -> None:
-        for proc in self.procs:
-            stop(proc)
-        self.procs.clear()
-
-
-class Ours(System):
-    def __init__(self, redis_url: str, tmp: Path, settings: dict[str, str]) -> None:
-        super().__init__("satyamark", redis_url, tmp)
-        self.settings = settings
-        self.receiver: subprocess.Popen[bytes] | None = None
-        self.port = 0
-
-    def env(self) -> dict[str, str]:
-        return {
-            **super().env(),
-            "REDIS_URL": self.redis_url,
-            "CALLBACK_SECRET": SECRET,
-            "BENCH_CALLBACK_URL": f"http://127.0.0.1:{self.port}/callback",
-            **self.settings,
-        }
-
-    def start_receiver(self) -> None:
-        self.port = free_port()
-        self.receiver = spawn(
-            [str(MAIN_PY), str(PEERS / "receiver.py"), "--port", str(self.port),
-             "--redis", self.redis_url, "--counter", COUNTER],
-            env=self.env(), logfile=self.tmp / "receiver.log",
-        )  # fmt: skip
-        wait_for(lambda: port_answers("127.0.0.1", self.port, 0.2), 30, "receiver up", 0.1)
-
-    def start(self, sleep_ms: int, extra_env: dict[str, str] | None = None) -> None:
-        self.sleep_ms = sleep_ms
-        if self.receiver is None:
-            self.start_receiver()
-        env = {**self.env(), **(extra_env or {})}
-        for i in range(2):
-            self.procs.append(
-                spawn([str(MAIN_PY), str(PEERS / "ours_worker.py"), "worker"],
-                      env=env, logfile=self.tmp / f"ours-worker-{i}.log")
-            )  # fmt: skip
-
-    def consumer_pids(self, h: Harness) -> dict[str, int]:
-        try:
-            rows = h.client.xinfo_consumers(keys.JOB_STREAM, keys.WORKER_GROUP)
-        except redis.ResponseError:
-            return {}
-        names = {
-            str(r["name"].decode() if isinstance(r["name"], bytes) else r["name"]) for r in rows
-        }
-        out = {}
-        for proc in self.procs:
-            for name in names:
-                if name.endswith(f"-{proc.pid}"):
-                    out[name] = proc.pid
-        return out
-
-    def ready(self, h: Harness) -> bool:
-        h.calls["xinfo"] += 1
-        return len(self.consumer_pids(h)) == len(self.procs)
-
-    def producer(self, n: int) -> list[str]:
-        return [str(MAIN_PY), str(PEERS / "ours_worker.py"), "produce", str(n)]
-
-    def drained(self, h: Harness) -> bool:
-        return int(h.do("XLEN", keys.JOB_STREAM)) == 0
-
-    def stop(self) -> None:
-        super().stop()
-
-    def stop_receiver(self) -> None:
-        if self.receiver is not None:
-            stop(self.receiver)
-            self.receiver = None
-
-
-class Dramatiq(System):
-    def __init__(self, redis_url: str, tmp: Path) -> None:
-        super().__init__("dramatiq", redis_url, tmp)
-        self.py = ensure_venv("dramatiq")
-
-    def start(self, sleep_ms: int) -> None:
-        self.sleep_ms = sleep_ms
-        self.log = self.tmp / f"dramatiq-{sleep_ms}.log"
-        self.procs.append(
-            spawn([str(self.py), "-m", "dramatiq", "dramatiq_peer", "--processes", "2",
-                   "--threads", "8"], env=self.env(), logfile=self.log, cwd=PEERS)
-        )  # fmt: skip
-
-    def ready(self, h: Harness) -> bool:
-        return self.log.read_text(errors="replace").count("ready for action") >= 2
-
-    def producer(self, n: int) -> list[str]:
-        return [str(self.py), str(PEERS / "dramatiq_peer.py"), "produce", str(n)]
-
-
-class Saq(System):
-    def __init__(self, redis_url: str, tmp: Path) -> None:
-        super().__init__("saq", redis_url, tmp)
-        self.py = ensure_venv("saq")
-
-    def start(self, sleep_ms: int) -> None:
-        self.sleep_ms = sleep_ms
-        self.log = self.tmp / f"saq-{sleep_ms}.log"
-        env = {**self.env(), "PYTHONPATH": str(PEERS)}
-        self.procs.append(
-            spawn([str(self.py), "-m", "saq", "saq_peer.settings", "--workers", "2"],
-                  env=env, logfile=self.log, cwd=PEERS)
-        )  # fmt: skip
-
-    def ready(self, h: Harness) -> bool:
-        # saq says nothing when a worker is up: both processes (the main one runs a
-        # worker and starts the other) must exist; the warm-up then shows they consume.
-        return len(process_tree(self.procs[0].pid)) >= 2
-
-    def producer(self, n: int) -> list[str]:
-        return [str(self.py), str(PEERS / "saq_peer.py"), "produce", str(n)]
 
 
 # -- one run -----------------------------------------------------------------------------
@@ -342,7 +103,7 @@ def one_run(
         cpu0["receiver"] = cpu_seconds([receiver_pid])
     timeout_s = 60 + n / 20
     prod = produce(sys_, n, timeout_s)
-    _procs.append(prod)
+    track(prod)
     try:
         wait_for(lambda: h.counter() >= n, timeout_s, f"{sys_.name}: {n} completions")
         t_count = time.time()
@@ -390,7 +151,7 @@ def axis(sys_: System, h: Harness, sleep_ms: int, n: int, runs: int, redis_pid: 
         # Warm-up: every process has imported everything and served jobs.
         h.do("SET", COUNTER, 0)
         warm = produce(sys_, 200, 60)
-        _procs.append(warm)
+        track(warm)
         wait_for(lambda: h.counter() >= 200, 90, f"{sys_.name} warm-up", 0.02)
         wait_for(lambda: sys_.drained(h), 30, f"{sys_.name} warm-up drained", 0.02)
         stop(warm, 10)
@@ -421,7 +182,7 @@ def reclaim(ours: Ours, h: Harness, lease_ms: int, n: int) -> dict[str, float]:
         wait_for(lambda: ours.ready(h), 120, "workers ready", 0.1)
         h.do("SET", COUNTER, 0)
         prod = produce(ours, n, 60)
-        _procs.append(prod)
+        track(prod)
         consumers = ours.consumer_pids(h)
         victim_name, victim_pid = sorted(consumers.items())[0]
 
@@ -476,7 +237,7 @@ def profile_worker(
          "-d", "60", "--nonblocking"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
-    _procs.append(spy)
+    track(spy)
     time.sleep(1.0)
     runs = [one_run(ours, h, n, redis_pid, receiver_pid) for _ in range(2)]
     log(f"  profiled runs: {[round(r.jobs_s) for r in runs]} jobs/s (py-spy attached)")
@@ -486,69 +247,6 @@ def profile_worker(
     finally:
         stop(spy, 5)
     return str(out)
-
-
-IDLE_LEAVES = ("EpollSelector.select (", "_worker (concurrent/futures/thread.py:81)")
-# Inclusive cost centres of the per-job path: (label, frame substring).
-CENTRES = [
-    ("callback POST (post_result)", "post_result (worker/callback.py"),
-    ("  httpx AsyncClient.request (incl. the aiohttp line below)", "AsyncClient.request (httpx/"),
-    ("    aiohttp ClientSession._request (via httpx_aiohttp)", "ClientSession._request (aiohttp/"),
-    ("  signing (shared.signing.sign)", "sign (shared/signing.py"),
-    ("  body: model_dump + orjson", "model_dump (pydantic"),
-    ("  ULID per delivery", "ULID.__init__"),
-    ("result_for (build CallbackResult)", "result_for (worker/callback.py"),
-    ("ack: XACK+XDEL+DEL pipeline (JobQueue.ack)", "JobQueue.ack (worker/queue.py"),
-    ("read: XREADGROUP (JobQueue.read_new)", "JobQueue.read_new (worker/queue.py"),
-    ("admit: parse_job (pydantic Job)", "parse_job (worker/types.py"),
-    ("lease refresh (refresh_lease.lua)", "JobQueue.refresh_lease"),
-    ("claim stale (XAUTOCLAIM)", "JobQueue.claim_stale"),
-    ("judge hand-off (run_in_executor)", "run_in_executor"),
-    ("check_input (regex)", "check_input (worker/attempts.py"),
-    ("task per entry (_spawn/create_task)", "_spawn (worker/attempts.py"),
-    ("next_batch", "next_batch (worker/flow.py"),
-]
-
-
-def summarize_profile(path: str, top: int = 15) -> str:
-    """Self and inclusive time from py-spy's raw (collapsed) output, idle samples dropped."""
-    self_c: collections.Counter[str] = collections.Counter()
-    incl: collections.Counter[str] = collections.Counter()
-    area: collections.Counter[str] = collections.Counter()
-    total = idle = 0
-    text = Path(path).read_bytes().decode("utf-8", "replace")
-    for line in text.splitlines():
-        stack, _, count_s = line.rpartition(" ")
-        if not stack or not count_s.isdigit():
-            continue
-        count = int(count_s)
-        frames = stack.split(";")
-        if frames[-1].startswith(IDLE_LEAVES):
-            idle += count
-            continue
-        total += count
-        self_c[frames[-1]] += count
-        for label, needle in CENTRES:
-            if any(needle in f for f in frames):
-                incl[label] += count
-        leaf = frames[-1]
-        for key in ("redis/", "httpx_aiohttp/", "httpx/", "aiohttp/", "pydantic", "ulid/",
-                    "asyncio/", "(worker/", "(shared/", "re/", "logging/"):  # fmt: skip
-            if key in leaf:
-                area[key.strip("(/")] += count
-                break
-        else:
-            area["other (stdlib/C)"] += count
-    if not total:
-        return "py-spy: no samples"
-    lines = [f"py-spy: {total} busy samples of one worker ({idle} idle dropped), 250 Hz",
-             "  inclusive share of busy samples, per-job cost centres:"]  # fmt: skip
-    lines += [f"    {incl[label] / total:6.1%}  {label}" for label, _ in CENTRES if incl[label]]
-    lines.append("  self time by package of the leaf frame:")
-    lines += [f"    {v / total:6.1%}  {k}" for k, v in area.most_common()]
-    lines.append("  top self frames:")
-    lines += [f"    {v / total:6.1%}  {k}" for k, v in self_c.most_common(top)]
-    return "\n".join(lines)
 
 
 # -- main --------------------------------------------------------------------------------
@@ -571,6 +269,8 @@ def main() -> None:
     ap.add_argument("--profile", action="store_true", help="py-spy a worker (no-op axis)")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs)")
     args = ap.parse_args()
+    if args.profile and not PY_SPY.exists():
+        raise SystemExit(f"--profile needs py-spy: {MAIN_PY} -m pip install py-spy")
     n_noop, n_sleep, runs = (2000, 500, 1) if args.quick else (10_000, 2000, 3)
     runs = args.runs or runs
     systems = args.systems.split(",")
