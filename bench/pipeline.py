@@ -101,8 +101,8 @@ async def run_bench(infra: Infra, args: argparse.Namespace) -> dict[str, Any]:
         figures["phases"]["push_c4"] = res.summary()
         log(f"push c=4: {res.summary()}")
 
-        if not answered:  # fall back to texts answered during the submit phases
-            answered = []
+        # Cache hits need answered texts; with none (no push came back), one unanswered
+        # text keeps the phase running, and its figures are then misses.
         pool = answered or [client.unique_text("never")]
         for conc in (1, 16):
             sampler.begin()
