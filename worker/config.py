@@ -56,6 +56,10 @@ class WorkerSettings(
     # one worker does not hoard jobs other workers could start now.
     max_in_flight: int = Field(default=32, ge=1)
     block_ms: int = Field(default=5000, ge=1, le=60_000)
+    # While the model runs a batch, new entries are read for the next one only if
+    # batches take at most this long: with minutes-long batches (GPU jobs of 3-8 min) an
+    # entry read now would wait out the running batch while an idle worker could start it.
+    prefetch_max_wait_ms: int = Field(default=2000, ge=0)
     consumer: str = Field(default_factory=_default_consumer, min_length=1, max_length=128)
     lease_ms: int = Field(default=60_000, ge=100)
     callback_timeout_s: float = Field(default=10.0, gt=0)

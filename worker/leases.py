@@ -22,6 +22,10 @@ log = logging.getLogger(__name__)
 class Leases(Outcomes):
     """A mixin of ``Worker`` (which owns the state); see the module docstring."""
 
+    def _can_start_now(self) -> bool:
+        """Whether an entry taken now would start without waiting out a long batch."""
+        raise NotImplementedError
+
     async def _hand_back(self, ids: list[str]) -> None:
         """Give entries we will not finish to the other workers at once (no lease wait)."""
         if not ids:
@@ -60,7 +64,9 @@ class Leases(Outcomes):
 
     async def _claim_stale(self, until: float) -> None:
         lease_ms = self.settings.lease_ms
-        want = self._slots.take_now(self.settings.batch_size)
+        # A worker busy with a long batch leaves takeovers to idle workers (below: unless
+        # none took them).
+        want = self._slots.take_now(self.settings.batch_size) if self._can_start_now() else 0
         if want:
             await self._claim_into(want, lease_ms)
             return

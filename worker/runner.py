@@ -1,7 +1,8 @@
 """The worker loop: read jobs, judge them in batches, deliver results, ack.
 
 Three concurrent parts share one bounded pool of in-flight entries:
-- the reader blocks on XREADGROUP for new entries (never polls);
+- the reader blocks on XREADGROUP for new entries (never polls); when batches are long
+  (``WORKER_PREFETCH_MAX_WAIT_MS``) it reads only while the model is free;
 - the lease task keeps our in-flight entries fresh and takes over stale ones (XAUTOCLAIM;
   ``leases.py``);
 - the judge task batches queued entries (up to ``batch_size`` or ``batch_wait_ms``), runs
@@ -66,6 +67,13 @@ class Worker(Leases):
         self._queue: JobQueue | None = None
         self._knowledge: DatabaseKnowledge | None = None
         self._read_call: asyncio.Future[list[StreamEntry]] | None = None
+        # Set while the model is free and nothing waits for it: with long batches the
+        # reader reads only then (``_read_loop``). Batch time: a moving average.
+        self._model_free = asyncio.Event()
+        self._model_free.set()
+        self._want_work = asyncio.Event()
+        self._batch_formed = False
+        self._batch_s: float | None = None
 
     @property
     def judge(self) -> Judge:
@@ -153,6 +161,7 @@ class Worker(Leases):
     def stop(self) -> None:
         """Stop reading; ``run`` returns once in-flight entries are finished (or drained)."""
         self._stopping.set()
+        self._want_work.set()  # wakes a reader waiting for the model
         self._slots.close()
         if self._read_call is not None:
             self._read_call.cancel()  # do not wait out WORKER_BLOCK_MS
@@ -201,6 +210,13 @@ class Worker(Leases):
         # task, so an idle worker can still take over a dead worker's entries at once.
         most = min(s.batch_size, max(1, s.max_in_flight // 2))
         while not self._stopping.is_set():
+            long_batches = self._long_batches()
+            if long_batches:
+                # An entry read now would wait out the running batch, while an idle
+                # worker could start it: read only when the model asks for work.
+                await self._want_work.wait()
+                if self._stopping.is_set():
+                    break
             want = await self._slots.take(most)
             if not want:
                 break
@@ -223,7 +239,21 @@ class Worker(Leases):
             finally:
                 self._read_call = None
             self._slots.release(want - len(entries))
+            if entries:
+                self._want_work.clear()  # the model has work; asked again when free
             await self._admit(entries)
+
+    def _long_batches(self) -> bool:
+        """Recent batches took longer than WORKER_PREFETCH_MAX_WAIT_MS (none yet: no)."""
+        limit_s = self.settings.prefetch_max_wait_ms / 1000
+        return self._batch_s is not None and self._batch_s > limit_s
+
+    def _can_start_now(self) -> bool:
+        return not self._long_batches() or self._want_work.is_set()
+
+    def _offer_work(self) -> None:
+        if self._model_free.is_set() and self._pending.empty() and not self._batch_formed:
+            self._want_work.set()
 
     async def _recover_own_pending(self) -> None:
         """Entries a previous process with our consumer name received but never acked."""
@@ -258,11 +288,14 @@ class Worker(Leases):
         # While the model runs one batch, the next one is formed and keeps filling until
         # the model is free (or it is full): the model never waits out a batch window,
         # and batches stay as full as the queue allows.
-        model_idle = asyncio.Event()
-        model_idle.set()
+        model_idle = self._model_free
         runs: set[asyncio.Task[None]] = set()
         try:
-            while batch := await next_batch(self._pending, s.batch_size, s.batch_wait_ms / 1000):
+            while True:
+                self._offer_work()
+                batch = await next_batch(self._pending, s.batch_size, s.batch_wait_ms / 1000)
+                if batch is None:
+                    break
                 runnable = self._runnable(batch)
                 more: list[Item] = []
                 ended = not await top_up(self._pending, more, s.batch_size - len(batch), model_idle)
@@ -271,8 +304,11 @@ class Worker(Leases):
                     self._pending.put_nowait(None)  # seen while topping up: end after this
                 if not runnable:
                     continue
+                self._batch_formed = True  # the model has work as soon as it is free
                 await model_idle.wait()
                 model_idle.clear()
+                self._want_work.clear()
+                self._batch_formed = False
                 run = asyncio.create_task(self._run_batch(runnable, model_idle))
                 runs.add(run)
                 run.add_done_callback(runs.discard)
@@ -303,9 +339,13 @@ class Worker(Leases):
         try:
             loop = asyncio.get_running_loop()
             texts = [item.job.payload for item in items]
+            started = loop.time()
             verdicts = await loop.run_in_executor(self._executor, judge_each, self.judge, texts)
+            took = loop.time() - started
+            self._batch_s = took if self._batch_s is None else 0.7 * self._batch_s + 0.3 * took
         finally:
             model_idle.set()
+            self._offer_work()
         results: dict[str, CallbackResult] = {}
         for item, verdict in zip(items, verdicts, strict=True):
             if not isinstance(verdict, ModelFailure):

@@ -487,3 +487,27 @@ async def test_an_idle_worker_gets_the_stale_entry_before_a_busy_one(
     await client.aclose()
     assert [stale.payload] in idle_judge.batches
     assert busy_judge.batches == [[long_job.payload]]
+
+
+async def test_a_worker_on_long_batches_reads_only_when_its_model_is_free(
+    make_settings: Settings, tiny_judge: Judge, callback_server: CallbackServer
+) -> None:
+    """Batches longer than WORKER_PREFETCH_MAX_WAIT_MS: a job that arrives while the model
+    runs is left in the stream, and a worker that can start it now gets it."""
+    slow_settings = make_settings(prefetch_max_wait_ms=300, batch_wait_ms=0, block_ms=2000)
+    slow = RecordingJudge(tiny_judge, delay_s=1.0)
+    warm, first, second = (
+        make_job(f"Long batch claim number {i} is here.", callback_server.url) for i in range(3)
+    )
+    async with running(slow_settings, slow):
+        await enqueue(slow_settings, [warm])  # one batch: now its batches are known long
+        await eventually(lambda: is_true(len(callback_server.received) == 1))
+        await enqueue(slow_settings, [first])
+        await eventually(lambda: is_true(len(slow.batches) == 2))
+        await enqueue(slow_settings, [second])  # while the slow model runs `first`
+        await asyncio.sleep(0.2)
+        idle = RecordingJudge(tiny_judge)
+        async with running(make_settings(), idle):
+            await eventually(lambda: is_true(len(callback_server.received) == 3))
+    assert idle.batches == [[second.payload]]
+    assert slow.batches == [[warm.payload], [first.payload]]
