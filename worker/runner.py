@@ -210,8 +210,7 @@ class Worker(Leases):
         # task, so an idle worker can still take over a dead worker's entries at once.
         most = min(s.batch_size, max(1, s.max_in_flight // 2))
         while not self._stopping.is_set():
-            long_batches = self._long_batches()
-            if long_batches:
+            if self._long_batches():
                 # An entry read now would wait out the running batch, while an idle
                 # worker could start it: read only when the model asks for work.
                 await self._want_work.wait()

@@ -11,8 +11,8 @@ import pytest
 import redis
 from ulid import ULID
 
-from satyamark.devstack import Stack, StackOptions
-from tests.utils.tiny_models import build_tiny_encoder
+from satyamark.devstack import Stack
+from tests.e2e.stack import stack_options
 
 VERIFY_BURST = 12
 
@@ -25,7 +25,6 @@ def stack(
     pg_template: str,
 ) -> Iterator[Stack]:
     root = tmp_path_factory.mktemp("stack")
-    model = build_tiny_encoder(root / "tiny-model")
     database = pg_server_url.rsplit("/", 1)[0] + f"/satyamark_e2e_{ULID().hex[-10:].lower()}"
     rules = {
         "verify": {"capacity": VERIFY_BURST, "refill_per_s": 0.2},
@@ -34,15 +33,8 @@ def stack(
         # ... with wrong passwords too, all from 127.0.0.1
         "login-fail": {"capacity": 10_000, "refill_per_s": 100},
     }
-    options = StackOptions(
-        data_dir=root / "data",
-        redis_url=redis_server.url,
-        database_url=database,
-        workers=2,
-        ws_instances=2,
-        default_ports=False,
-        worker_model=str(model),
-        extra_env={"RATELIMIT_RULES": json.dumps(rules), "WORKER_BLOCK_MS": "1000"},
+    options = stack_options(
+        root, redis_server.url, database, {"RATELIMIT_RULES": json.dumps(rules)}
     )
     redis.Redis.from_url(redis_server.url).flushall()
     running = Stack(options).start()

@@ -32,10 +32,10 @@ from ulid import ULID
 
 from auth_service.config import parse_key_map
 from auth_service.keyring import load_private_pem
-from satyamark.devstack import Stack, StackOptions
+from satyamark.devstack import Stack
 from satyamark.infra import RedisServer
 from shared import keys
-from tests.utils.tiny_models import build_tiny_encoder
+from tests.e2e.stack import stack_options
 
 pytestmark = pytest.mark.e2e
 
@@ -200,18 +200,13 @@ def debug_stack(
     database = pg_server_url.rsplit("/", 1)[0] + f"/satyamark_logs_{ULID().hex[-10:].lower()}"
     # Two rotating HMAC keys, so the keyring's secrets are covered as well as the token.
     internal_keys = {"k1": secrets.token_urlsafe(32), "k2": secrets.token_urlsafe(32)}
-    options = StackOptions(
-        data_dir=root / "data",
-        redis_url=redis_server.url,
-        database_url=database,
-        workers=2,
-        ws_instances=2,
-        default_ports=False,
-        worker_model=str(build_tiny_encoder(root / "tiny-model")),
-        extra_env={
+    options = stack_options(
+        root,
+        redis_server.url,
+        database,
+        {
             "LOG_LEVEL": "DEBUG",
             "RATELIMIT_RULES": json.dumps(_RULES),
-            "WORKER_BLOCK_MS": "1000",
             "SATYAMARK_INTERNAL_KEYS": json.dumps(internal_keys),
             "SATYAMARK_INTERNAL_ACTIVE_KID": "k2",
         },

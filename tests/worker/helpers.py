@@ -22,6 +22,7 @@ from shared.signing import SignatureError, verify
 from tests.utils.settings import CALLBACK_SECRET
 from worker.config import WorkerSettings
 from worker.model import Judge
+from worker.queue import JobQueue
 from worker.runner import Worker
 
 
@@ -73,6 +74,17 @@ async def enqueue(settings: WorkerSettings, jobs: list[Job], **extra: str) -> li
         return [str(await client.xadd(keys.JOB_STREAM, job_fields(j, **extra))) for j in jobs]
     finally:
         await client.aclose()
+
+
+async def left_by_a_dead_worker(settings: WorkerSettings, jobs: list[Job]) -> aioredis.Redis:
+    """Enqueue ``jobs`` and have a consumer that then "crashes" receive them: they stay
+    pending, idle, for a live worker to take over. Returns the client (close it)."""
+    await enqueue(settings, jobs)
+    client = await redis_client(settings)
+    dead = JobQueue(client, "dead-worker")
+    await dead.ensure_group()
+    assert len(await dead.read_new(len(jobs) + 10, block_ms=100)) == len(jobs)
+    return client
 
 
 async def pending_count(settings: WorkerSettings) -> int:

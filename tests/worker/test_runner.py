@@ -20,6 +20,7 @@ from .helpers import (
     enqueue,
     eventually,
     is_true,
+    left_by_a_dead_worker,
     make_job,
     pending_count,
     redis_client,
@@ -203,11 +204,7 @@ async def test_stale_entry_of_a_dead_worker_is_taken_over(
 ) -> None:
     settings = make_settings(lease_ms=300)
     job = make_job(TEXTS[3], callback_server.url)
-    await enqueue(settings, [job])
-    client = await redis_client(settings)
-    dead = JobQueue(client, "dead-worker")
-    await dead.ensure_group()
-    assert len(await dead.read_new(10, block_ms=100)) == 1  # then it "crashes"
+    client = await left_by_a_dead_worker(settings, [job])
     async with running(settings, tiny_judge):
 
         async def taken_over() -> bool:
@@ -224,11 +221,7 @@ async def test_an_idle_worker_takes_over_while_its_read_blocks(
     """Few slots, a long blocking read: the lease task still finds a slot to claim with."""
     settings = make_settings(lease_ms=300, max_in_flight=2, batch_size=4, block_ms=20_000)
     job = make_job(TEXTS[3], callback_server.url)
-    await enqueue(settings, [job])
-    client = await redis_client(settings)
-    dead = JobQueue(client, "dead-worker")
-    await dead.ensure_group()
-    assert len(await dead.read_new(10, block_ms=100)) == 1
+    client = await left_by_a_dead_worker(settings, [job])
     async with running(settings, tiny_judge):
 
         async def taken_over() -> bool:
@@ -245,11 +238,7 @@ async def test_a_busy_worker_takes_over_ahead_of_its_backlog(
     slot after its lease ran out, not a slot after the whole backlog."""
     settings = make_settings(lease_ms=600, max_in_flight=2, batch_size=1, batch_wait_ms=0)
     stale = make_job(TEXTS[3], callback_server.url)
-    await enqueue(settings, [stale])
-    client = await redis_client(settings)
-    dead = JobQueue(client, "dead-worker")
-    await dead.ensure_group()
-    assert len(await dead.read_new(10, block_ms=100)) == 1
+    client = await left_by_a_dead_worker(settings, [stale])
     backlog = [
         make_job(f"Backlog claim number {i} is true.", callback_server.url) for i in range(40)
     ]
@@ -472,11 +461,7 @@ async def test_an_idle_worker_gets_the_stale_entry_before_a_busy_one(
     # The busy worker's shorter lease makes it look first: without the idle workers'
     # head start it would claim at 0.3 s, before the idle worker's 0.4-0.53 s.
     busy_settings = make_settings(lease_ms=300, max_in_flight=2, batch_size=1, block_ms=50)
-    await enqueue(busy_settings, [stale])
-    client = await redis_client(busy_settings)
-    dead = JobQueue(client, "dead-worker")
-    await dead.ensure_group()
-    assert len(await dead.read_new(10, block_ms=100)) == 1
+    client = await left_by_a_dead_worker(busy_settings, [stale])
     busy_judge = RecordingJudge(tiny_judge, delay_s=4.0)
     idle_judge = RecordingJudge(tiny_judge)
     async with running(busy_settings, busy_judge):
