@@ -9,6 +9,9 @@ from __future__ import annotations
 JOB_STREAM = "stream:ai:jobs"
 JOB_DLQ_STREAM = "stream:ai:jobs:dlq"
 WORKER_GROUP = "workers"
+# "<ms>-<random>": made (SET NX) when missing; a different or missing value means Redis
+# lost its data since it was last read (a restart without persistence, a FLUSHALL).
+REDIS_EPOCH = "satyamark:epoch"
 
 
 def cache_result(content_hash: str) -> str:

@@ -138,13 +138,20 @@ class EventLog:
     def __init__(self, client: aioredis.Redis) -> None:
         self._script: AsyncScript = load_script(client, _READ)
 
-    async def read(self, user_id: str, after: str | None, limit: int) -> History:
+    async def read(
+        self, user_id: str, after: str | None, limit: int, *, since_ms: int | None = None
+    ) -> History:
         """The log's newest id and, when ``after`` is given, the (at most ``limit``
-        newest) events after it. Raises BadEventId for a malformed ``after``."""
+        newest) events after it. Raises BadEventId for a malformed ``after``.
+
+        ``since_ms``: since when Redis holds its data (``keys.REDIS_EPOCH``); an ``after``
+        older than that whose entry is gone is reported truncated even if the log has
+        never lost an entry since, as the events of before the data loss are gone."""
         if after is not None:
             parse_event_id(after)
+        since = "" if since_ms is None else str(since_ms)
         reply = await self._script(
-            keys=[keys.user_events(user_id)], args=[after or "", max(1, limit)]
+            keys=[keys.user_events(user_id)], args=[after or "", max(1, limit), since]
         )
         newest, truncated, *flat = reply
         events: list[dict[str, Any]] = []

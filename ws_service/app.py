@@ -20,8 +20,10 @@ from .auth import AuthClient
 from .config import WsSettings
 from .connection import CLOSE_GOING_AWAY
 from .deps import Runtime
+from .epoch import RedisEpoch
 from .hub import Hub
 from .listener import run_listener
+from .recovery import Recovery
 from .routes import router
 
 log = logging.getLogger(__name__)
@@ -43,17 +45,29 @@ def create_app(settings: WsSettings) -> FastAPI:
             timeout=settings.auth_call_timeout_s,
         )
         hub = Hub(redis, settings.instance_id, settings.registration_ttl_s)
+        events, epoch = EventLog(redis), RedisEpoch(redis)
+        recovery = Recovery(
+            hub,
+            events,
+            epoch,
+            refresh_interval_s=settings.registration_ttl_s / 3,
+            epoch_check_interval_s=settings.epoch_check_interval_s,
+            replay_max_events=settings.replay_max_events,
+        )
         subscribed = asyncio.Event()
         channel = keys.ws_instance_channel(settings.instance_id)
         tasks = [
-            asyncio.create_task(run_listener(pubsub_redis, channel, hub, subscribed)),
-            asyncio.create_task(hub.run_refresher()),
+            asyncio.create_task(
+                run_listener(pubsub_redis, channel, hub, subscribed, recovery.reconnected)
+            )
         ]
         try:
             # Accept no socket before events for it can reach us.
             async with asyncio.timeout(_SUBSCRIBE_TIMEOUT_S):
                 await subscribed.wait()
-            app.state.runtime = Runtime(settings, hub, AuthClient(http), EventLog(redis))
+                await epoch.check()
+            tasks.append(asyncio.create_task(recovery.run(), name="ws-recovery"))
+            app.state.runtime = Runtime(settings, hub, AuthClient(http), events, epoch, recovery)
             log.info("ws_service instance %s listening on %s", settings.instance_id, channel)
             yield
         finally:

@@ -31,8 +31,12 @@ class WsSettings(CommonSettings, RedisSettingsMixin):
     # instead of holding memory or slowing delivery to others.
     send_queue_size: int = Field(256, ge=1)
     send_timeout_s: float = Field(10.0, gt=0)
-    # ws:user:<id> hashes expire unless refreshed, so a crashed instance's entries go away.
-    registration_ttl_s: int = Field(3600, ge=30)
+    # ws:user:<id> hashes expire unless refreshed (every third of the TTL), so a crashed
+    # instance's entries go away. Correctness does not hang on it: vanished entries are
+    # restored (ws_service.recovery) on reconnect, on data loss and at each refresh.
+    registration_ttl_s: int = Field(90, ge=3)
+    # How often the Redis epoch marker is read to notice data loss (shared.keys.REDIS_EPOCH).
+    epoch_check_interval_s: float = Field(1.0, gt=0, le=60)
     shutdown_close_timeout_s: float = Field(5.0, gt=0)
     # Most events replayed to a reconnecting client (the newest win; older ones are
     # reported as truncated). Match or exceed the publishers' event log length.

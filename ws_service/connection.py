@@ -21,6 +21,9 @@ CLOSE_UNAUTHORIZED = 4401
 CLOSE_AUTH_TIMEOUT = 4408
 
 
+EventKey = tuple[int, int]
+
+
 class Connection:
     """A socket whose writes all go through one sender task.
 
@@ -30,6 +33,12 @@ class Connection:
     Before the sender starts, the handler may write frames directly (``send_now``: the
     ready message and a replay) while live events pile up on the queue; ``skip_through``
     then makes the sender drop queued events the replay already covered.
+
+    The sender never sends an event at or before the newest one it sent (``cursor``), so
+    an event queued twice goes out once. A user's events arrive in eventId order, except
+    after a gap in live delivery (pub/sub lost, registration lost): then
+    ``begin_catch_up`` holds live events back, and ``end_catch_up`` queues the events the
+    log holds after the gap together with the held ones, in order and each once.
     """
 
     def __init__(
@@ -40,10 +49,14 @@ class Connection:
         self.socket_id = str(ULID())
         self.close_code = CLOSE_NORMAL
         self.close_reason = ""
-        self._queue: asyncio.Queue[tuple[tuple[int, int] | None, str]] = asyncio.Queue(
-            maxsize=queue_size
-        )
-        self._floor: tuple[int, int] | None = None
+        self._queue: asyncio.Queue[tuple[EventKey | None, str]] = asyncio.Queue(maxsize=queue_size)
+        # Newest event handed to the socket (or covered by the replay), and newest queued.
+        self._cursor: EventKey | None = None
+        self._newest: EventKey | None = None
+        # During a catch-up: the newest event received before the gap, and live events
+        # held back until the log has been read.
+        self._gap_from: EventKey | None = None
+        self._held: list[tuple[EventKey, str]] | None = None
         self._send_timeout_s = send_timeout_s
         self._sender: asyncio.Task[None] | None = None
         self._shut = False
@@ -51,6 +64,21 @@ class Connection:
     @property
     def is_shut(self) -> bool:
         return self._shut
+
+    @property
+    def live(self) -> bool:
+        """Set up (ready sent, sender running) and not shut."""
+        return self._sender is not None and not self._shut
+
+    @property
+    def catching_up(self) -> bool:
+        return self._held is not None
+
+    @property
+    def gap_from(self) -> str:
+        """During a catch-up: the eventId after which the log must be read."""
+        ms, seq = self._gap_from or (0, 0)
+        return f"{ms}-{seq}"
 
     def push(self, text: str, event_id: str | None = None) -> bool:
         """Queue ``text`` without waiting; a full queue shuts the connection."""
@@ -60,13 +88,54 @@ class Connection:
             key = parse_event_id(event_id) if event_id is not None else None
         except BadEventId:
             key = None
+        if key is not None and self._held is not None:
+            if len(self._held) >= self._queue.maxsize:
+                return self._too_slow("too slow: events held during catch-up")
+            self._held.append((key, text))
+            return True
+        return self._enqueue(key, text)
+
+    def _enqueue(self, key: EventKey | None, text: str) -> bool:
         try:
             self._queue.put_nowait((key, text))
         except asyncio.QueueFull:
-            log.warning("socket %s of %s too slow, disconnecting", self.socket_id, self.user_id)
-            self.shut(CLOSE_TRY_AGAIN, "too slow: send queue full")
-            return False
+            return self._too_slow("too slow: send queue full")
+        if key is not None and (self._newest is None or key > self._newest):
+            self._newest = key
         return True
+
+    def _too_slow(self, reason: str) -> bool:
+        log.warning("socket %s of %s: %s, disconnecting", self.socket_id, self.user_id, reason)
+        self.shut(CLOSE_TRY_AGAIN, reason)
+        return False
+
+    def begin_catch_up(self) -> None:
+        """Live delivery had a gap: hold live events back until ``end_catch_up``.
+        Call before the log is read; a second call keeps the first gap."""
+        if self._held is not None or self._shut:
+            return
+        self._gap_from = max(filter(None, (self._cursor, self._newest)), default=None)
+        self._held = []
+
+    def end_catch_up(self, logged: list[tuple[str, str]]) -> int:
+        """Queue the ``logged`` events ``(eventId, text)`` after the gap and the held live
+        ones, in eventId order, each once; return how many had not arrived live.
+
+        ``logged`` is the log read after ``begin_catch_up`` from ``gap_from`` (or empty
+        when no event can have been missed)."""
+        held, self._held = self._held or [], None
+        floor = self._gap_from
+        merged = {key: text for key, text in held if floor is None or key > floor}
+        missed = 0
+        for event_id, text in logged:
+            key = parse_event_id(event_id)
+            if (floor is None or key > floor) and key not in merged:
+                merged[key] = text
+                missed += 1
+        for key in sorted(merged):
+            if not self._enqueue(key, merged[key]):
+                return missed
+        return missed
 
     def shut(self, code: int, reason: str) -> None:
         """Ask the connection to end; the first caller's close code wins."""
@@ -80,7 +149,7 @@ class Connection:
 
     def skip_through(self, event_id: str | None) -> None:
         """Drop queued events whose eventId is at or before ``event_id`` (replayed)."""
-        self._floor = parse_event_id(event_id) if event_id is not None else None
+        self._cursor = parse_event_id(event_id) if event_id is not None else None
 
     async def send_now(self, text: str) -> bool:
         """Write ``text`` directly (only before the sender starts); False if it failed."""
@@ -106,8 +175,10 @@ class Connection:
     async def _send_loop(self) -> None:
         while True:
             key, text = await self._queue.get()
-            if key is not None and self._floor is not None and key <= self._floor:
-                continue
+            if key is not None:
+                if self._cursor is not None and key <= self._cursor:
+                    continue
+                self._cursor = key
             try:
                 async with asyncio.timeout(self._send_timeout_s):
                     await self.websocket.send_text(text)

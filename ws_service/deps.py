@@ -12,7 +12,9 @@ from shared.notify import EventLog
 
 from .auth import AuthClient
 from .config import WsSettings
+from .epoch import RedisEpoch
 from .hub import Hub
+from .recovery import Recovery
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +23,8 @@ class Runtime:
     hub: Hub
     auth: AuthClient
     events: EventLog
+    epoch: RedisEpoch
+    recovery: Recovery
 
 
 def get_runtime(websocket: WebSocket) -> Runtime:

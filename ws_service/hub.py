@@ -3,7 +3,10 @@
 In-process: userId -> {socketId: Connection}, for delivery. In Redis:
 ``ws:user:<userId>`` maps socketId -> instanceId so publishers know which instances'
 channels to use (see shared.notify). The hash carries a TTL that live instances keep
-refreshing, so entries of a crashed instance disappear on their own.
+refreshing, so entries of a crashed instance disappear on their own. Entries that
+vanish while we hold their sockets (Redis lost its data, a TTL ran out while Redis was
+unreachable) are restored by ``ws_service.recovery``, which also delivers what the
+sockets missed meanwhile.
 """
 
 from __future__ import annotations
@@ -84,26 +87,32 @@ class Hub:
             sent += conn.push(text, event_id)
         return sent
 
-    async def refresh(self) -> None:
-        """Rewrite every local entry and its TTL (also restores them after a Redis loss)."""
-        users = iter(list(self._by_user.items()))
+    def users(self) -> list[str]:
+        return list(self._by_user)
+
+    def begin_catch_up(self) -> None:
+        """Live delivery may have had a gap: every set-up socket holds live events back
+        until the log has been read (``Connection.begin_catch_up``)."""
+        for sockets in self._by_user.values():
+            for conn in sockets.values():
+                if conn.live:
+                    conn.begin_catch_up()
+
+    async def refresh(self) -> set[str]:
+        """Rewrite every local entry and its TTL; return the users some of whose entries
+        were missing (their sockets may have missed events). Raises RedisError."""
+        missing: set[str] = set()
+        users = iter([(u, s) for u, s in self._by_user.items() if s])
         while batch := list(islice(users, _REFRESH_BATCH)):
             async with self._redis.pipeline(transaction=False) as pipe:
                 for user_id, sockets in batch:
-                    if not sockets:
-                        continue
                     key = keys.ws_user(user_id)
                     pipe.hset(key, mapping=dict.fromkeys(sockets, self.instance_id))
                     pipe.expire(key, self._ttl)
-                await pipe.execute()
-
-    async def run_refresher(self) -> None:
-        while True:
-            await asyncio.sleep(self._ttl / 3)
-            try:
-                await self.refresh()
-            except RedisError as exc:
-                log.warning("refreshing ws:user entries failed: %s", exc)
+                replies = await pipe.execute()
+            # HSET answers how many fields it added: any means an entry had vanished.
+            missing.update(u for (u, _), added in zip(batch, replies[::2], strict=True) if added)
+        return missing
 
     async def close_all(self, code: int, reason: str, timeout_s: float) -> None:
         """Shut every socket and wait (bounded) for their handlers to unregister them."""

@@ -2,14 +2,16 @@
 
 Publishers (shared.notify.UserNotifier) send ``{"userId", "eventId", "event"}`` once per
 instance; we fan the event, with its ``eventId``, out to the user's local sockets.
-Pub/sub is fire-and-forget, so the listener reconnects on its own and logs what a gap
-may have cost (the events stay in the user's log for a reconnecting client).
+Pub/sub is fire-and-forget, so the listener reconnects on its own (within a second of
+Redis answering again) and reports it: ``ws_service.recovery`` then delivers what the
+gap cost from the users' event logs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -20,7 +22,7 @@ from .hub import Hub
 
 log = logging.getLogger(__name__)
 
-_MAX_BACKOFF_S = 5.0
+_MAX_BACKOFF_S = 1.0
 
 
 def dispatch(hub: Hub, data: str | bytes) -> int:
@@ -47,9 +49,14 @@ def dispatch(hub: Hub, data: str | bytes) -> int:
 
 
 async def run_listener(
-    redis: aioredis.Redis, channel: str, hub: Hub, subscribed: asyncio.Event
+    redis: aioredis.Redis,
+    channel: str,
+    hub: Hub,
+    subscribed: asyncio.Event,
+    on_resubscribed: Callable[[], None],
 ) -> None:
-    """Listen on ``channel`` forever; ``subscribed`` is set once Redis confirmed."""
+    """Listen on ``channel`` forever; ``subscribed`` is set once Redis confirmed, and
+    ``on_resubscribed`` is called each later time (events published meanwhile were lost)."""
     backoff = 0.1
     while True:
         pubsub = redis.pubsub()
@@ -59,12 +66,20 @@ async def run_listener(
             while await pubsub.get_message(timeout=5.0) is None:
                 pass
             if subscribed.is_set():
-                log.warning("re-subscribed to %s; events published meanwhile were lost", channel)
+                log.warning(
+                    "re-subscribed to %s; catching up what was published meanwhile", channel
+                )
+                on_resubscribed()
             subscribed.set()
             backoff = 0.1
             async for message in pubsub.listen():
                 if message["type"] == "message":
                     dispatch(hub, message["data"])
+                elif message["type"] == "subscribe":
+                    # redis-py reconnected on its own and subscribed again: the
+                    # confirmation is our only sign that the connection was lost.
+                    log.warning("pub/sub reconnected to %s; catching up on what it missed", channel)
+                    on_resubscribed()
         except (RedisError, OSError) as exc:
             log.warning("pub/sub listener lost Redis (%s), retrying in %.1fs", exc, backoff)
             await asyncio.sleep(backoff)

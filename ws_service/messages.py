@@ -33,6 +33,12 @@ def truncated(oldest_event_id: str | None) -> str:
     return dumps({"type": "truncated", "oldestEventId": oldest_event_id})
 
 
+def resync(reason: str) -> str:
+    """Events may have been lost on the server side (Redis lost its data): the client
+    should reload its tasks from the API. Events still logged follow this frame."""
+    return dumps({"type": "resync", "reason": reason})
+
+
 PONG = dumps({"type": "pong"})
 
 

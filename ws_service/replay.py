@@ -9,11 +9,15 @@ upgrade (tokens and event ids never go in the URL). The server then sends, in or
    newest logged event at set-up (null: none). Events up to it are history, every
    later one is pushed live; a fresh client can start from it.
 2. ``{"type": "truncated", "oldestEventId"}`` when events after the client's id may be
-   gone from the log (trimmed by length or age, or more than ``replay_max_events``):
-   the client should reload its tasks with ``GET /v1/tasks/{taskId}``.
+   gone from the log (trimmed by length or age, more than ``replay_max_events``, or
+   lost with Redis's data: ``since_ms``): the client should reload its tasks with
+   ``GET /v1/tasks/{taskId}``.
 3. The missed ``result``/``failed`` events, oldest first, each with its ``eventId``.
 4. Live events, each exactly once: the socket is registered before the log is read, and
    live events the replay already covered are dropped from its queue.
+5. Later, should Redis lose its data or the instance its pub/sub connection, what the
+   socket missed is delivered from the log, after ``{"type": "resync"}`` when events
+   may be gone for good (``ws_service.recovery``).
 
 A malformed ``lastEventId`` gets a ``WS-MSG-400`` error frame right after ``ready``;
 the socket stays open, without a replay.
@@ -27,7 +31,13 @@ from . import messages
 from .connection import Connection
 
 
-async def greet(conn: Connection, events: EventLog, last_event_id: object, limit: int) -> bool:
+async def greet(
+    conn: Connection,
+    events: EventLog,
+    last_event_id: object,
+    limit: int,
+    since_ms: int | None = None,
+) -> bool:
     """Send the first frames; False if the socket went away meanwhile.
 
     Call after the socket is registered and before its sender starts. Raises RedisError.
@@ -40,7 +50,7 @@ async def greet(conn: Connection, events: EventLog, last_event_id: object, limit
             after = str(last_event_id)
         except BadEventId as exc:
             problem = str(exc)
-    history = await events.read(conn.user_id, after, limit)
+    history = await events.read(conn.user_id, after, limit, since_ms=since_ms)
     conn.skip_through(history.newest)
     frames = [messages.ready(conn.socket_id, conn.user_id, history.newest)]
     if problem is not None:

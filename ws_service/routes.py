@@ -53,7 +53,13 @@ async def websocket_endpoint(websocket: WebSocket, rt: RuntimeDep) -> None:
         return
     try:
         try:
-            greeted = await greet(conn, rt.events, last_event_id, rt.settings.replay_max_events)
+            greeted = await greet(
+                conn,
+                rt.events,
+                last_event_id,
+                rt.settings.replay_max_events,
+                rt.epoch.since_ms,
+            )
         except RedisError as exc:
             log.warning("reading the event log failed: %s", exc)
             await _close(websocket, CLOSE_TRY_AGAIN, "WS-DEP-503", "cannot replay events, retry")

@@ -2,10 +2,12 @@
 -- KEYS[1] = events:user:<userId>
 -- ARGV[1] = lastEventId the client saw, or '' for none
 -- ARGV[2] = most entries to return (the newest ones win)
+-- ARGV[3] = since when (ms) Redis holds its data (see shared.keys.REDIS_EPOCH), or ''
 -- Returns {newest or '', truncated (0/1), id1, json1, id2, json2, ...} oldest first.
 -- truncated = 1 when events after lastEventId may have been trimmed (the log holds no
--- entry at or before lastEventId and has lost entries, or is gone) or when more than
--- ARGV[2] entries follow it.
+-- entry at or before lastEventId and has lost entries, or is gone, or lastEventId is
+-- older than the data Redis holds: events of before a data loss are gone) or when more
+-- than ARGV[2] entries follow it.
 local newest = ''
 local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
 if last then
@@ -25,7 +27,11 @@ if #redis.call('XRANGE', KEYS[1], '-', ARGV[1], 'COUNT', 1) == 0 then
     for i = 1, #info - 1, 2 do
       fields[info[i]] = info[i + 1]
     end
-    if fields['entries-added'] and fields['entries-added'] == fields['length'] then
+    local since = tonumber(ARGV[3])
+    local after_ms = tonumber(string.match(ARGV[1], '^(%d+)'))
+    -- ('0-0' asks for whatever the log holds: never older than the data)
+    local older_than_data = since ~= nil and after_ms ~= nil and after_ms > 0 and after_ms < since
+    if fields['entries-added'] == fields['length'] and not older_than_data then
       reply[2] = 0
     end
   end

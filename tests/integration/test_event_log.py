@@ -147,3 +147,18 @@ async def test_remembered_tasks_age_out_with_the_log(redis: aioredis.Redis) -> N
 def test_malformed_event_ids_are_refused(bad: object) -> None:
     with pytest.raises(BadEventId):
         parse_event_id(bad)
+
+
+async def test_ids_older_than_the_data_redis_holds_are_truncated(redis: aioredis.Redis) -> None:
+    """After Redis lost its data, a client resuming from an id of before the loss may
+    have missed events that are gone: truncated, even though the new log never lost an
+    entry. "0-0" still asks for whatever the log holds."""
+    notifier, log = UserNotifier(redis), EventLog(redis)
+    new = await notifier.publish_event("u1", _event("t1"))
+    since = int(new.event_id.split("-")[0])
+    old_id = f"{since - 60_000}-0"
+    assert not (await log.read("u1", old_id, 100)).truncated  # no data loss known
+    after_loss = await log.read("u1", old_id, 100, since_ms=since)
+    assert after_loss.truncated and [e["taskId"] for e in after_loss.events] == ["t1"]
+    assert not (await log.read("u1", "0-0", 100, since_ms=since)).truncated
+    assert not (await log.read("u1", new.event_id, 100, since_ms=since)).truncated

@@ -54,3 +54,34 @@ async def test_send_timeout_shuts_the_socket() -> None:
     conn.push("hello")
     await asyncio.wait_for(sender, 2)
     assert conn.is_shut and conn.close_code == 1013
+
+
+async def test_catch_up_merges_the_gap_in_order_and_once() -> None:
+    peer = _Peer(stuck=False)
+    conn = _conn(peer, "u", queue_size=16)
+    sender = conn.start_sender()
+    conn.push("e1", "1-0")
+    await asyncio.sleep(0)
+    # A gap: 2-0 and 3-0 never arrive live; 4-0 arrives live before the log is read.
+    conn.begin_catch_up()
+    assert conn.gap_from == "1-0"
+    conn.push("e4", "4-0")
+    conn.push("pong")  # frames without an eventId are never held
+    await asyncio.sleep(0)
+    assert peer.sent == ["e1", "pong"]
+    logged = [("1-0", "e1"), ("2-0", "e2"), ("3-0", "e3"), ("4-0", "e4")]
+    assert conn.end_catch_up(logged) == 2
+    conn.push("e4", "4-0")  # a late live copy of what the log already gave
+    conn.push("e5", "5-0")
+    await asyncio.sleep(0.01)
+    assert peer.sent == ["e1", "pong", "e2", "e3", "e4", "e5"]
+    conn.shut(1000, "")
+    await asyncio.gather(sender, return_exceptions=True)
+
+
+async def test_catch_up_that_overflows_shuts_the_socket() -> None:
+    conn = _conn(_Peer(stuck=True), "u", queue_size=2)
+    conn.start_sender()
+    conn.begin_catch_up()
+    assert conn.end_catch_up([(f"{i}-0", f"e{i}") for i in range(1, 5)]) >= 0
+    assert conn.is_shut and conn.close_code == 1013
