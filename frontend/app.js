@@ -1,8 +1,8 @@
 // SatyaMark's minimal web client: log in, open the WebSocket (token sent as the first
 // message, never in the URL), submit texts, show verdicts as they are pushed. The id of
 // the last event seen is kept in sessionStorage and sent on reconnect, so verdicts pushed
-// while the socket was down are replayed; if the server says history was truncated, the
-// pending rows are reloaded from /v1/tasks. Under a verdict, the per-claim verdicts it
+// while the socket was down are replayed; if the server says history was truncated, or
+// asks for a resync (Redis lost its data), the pending rows are reloaded from /v1/tasks. Under a verdict, the per-claim verdicts it
 // was derived from. Server text only ever goes into the page as textContent. An expired
 // access token is renewed with the login's refresh token (one refresh at a time: a
 // refresh token is single use, and presenting a spent one revokes the whole login).
@@ -187,7 +187,7 @@ function connect() {
     } else if (event.type === "result" || event.type === "failed") {
       fill(event.taskId, event);
       remember(event.eventId);
-    } else if (event.type === "truncated") reloadPending();
+    } else if (event.type === "truncated" || event.type === "resync") reloadPending();
     else if (event.type === "error") showError(`${event.errorCode}: ${event.message}`);
   };
   socket.onclose = async (close) => {

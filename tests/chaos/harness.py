@@ -5,9 +5,11 @@ Clients only use the public API through the gateway:
 
 - ``submit`` retries an attempt that got a 5xx, a 429 or a connection error; a taskId is
   remembered as *accepted* only from a 202.
-- ``Listener`` keeps one WebSocket per user open, reconnecting after every drop with the
-  last ``eventId`` it saw (``"0-0"`` before the first: replay everything logged), and
-  counts the final events (``result``/``failed``) it got per taskId.
+- ``Listener`` keeps one WebSocket of a user open, reconnecting after every drop with
+  the last ``eventId`` it saw (``"0-0"`` before the first: replay everything logged),
+  counts the final events (``result``/``failed``) it got per taskId, and notes when the
+  server said events may be gone (``truncated``, ``resync``): a real client then reloads
+  its tasks from the API.
 
 Model runs are counted from the workers' logs: with ``WORKER_MIN_JOB_MS`` set the
 worker logs ``model run: <n> texts [<fingerprint> ...]`` before every model call
@@ -102,11 +104,14 @@ class Listener:
     def __init__(self, ws_url: str, user: User) -> None:
         self.ws_url = ws_url
         self.user = user
+        self.socket_id: str | None = None  # of the current connection
         self.cursor = "0-0"
         self.events: Counter[str] = Counter()  # taskId -> final events received
         self.first_seen: dict[str, float] = {}
         self.connects = 0
         self.truncated = 0
+        self.resyncs = 0
+        self.reload_asked_at: list[float] = []  # when truncated/resync frames came
         self._ws: Any = None
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -145,13 +150,22 @@ class Listener:
             if not self._stop.is_set():
                 await asyncio.sleep(0.3)
 
+    def asked_to_reload_since(self, at: float) -> bool:
+        """The server said (truncated/resync) at or after ``at`` that events may be gone."""
+        return any(t >= at for t in self.reload_asked_at)
+
     def _on_frame(self, frame: dict[str, Any]) -> None:
         kind = frame.get("type")
         if kind == "ready":
             self.connects += 1
+            self.socket_id = frame.get("socketId")
             self.ready.set()
-        elif kind == "truncated":
-            self.truncated += 1
+        elif kind in ("truncated", "resync"):
+            if kind == "truncated":
+                self.truncated += 1
+            else:
+                self.resyncs += 1
+            self.reload_asked_at.append(time.time())
         elif kind in FINAL:
             self.events[frame["taskId"]] += 1
             self.first_seen.setdefault(frame["taskId"], time.time())

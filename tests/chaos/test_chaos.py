@@ -17,11 +17,12 @@ Then, after a bounded wait for quiescence:
   stored copy, never computed again;
 - each user's WebSocket (reconnecting with ``lastEventId``) got every final event of
   their tasks exactly once, except events the Redis wipe destroyed: tasks that finished
-  before Redis came back and whose event the client had not received before the wipe.
-  Their event log is gone, so the client reloads those with ``GET /v1/tasks/{taskId}``
-  (what the web client does after ``truncated``); they must be final there and may
-  still arrive at most once over the socket. After the wipe every client reconnects
-  (the harness drops all sockets once Redis is back) with its old cursor;
+  before Redis came back and whose event the client had not received before the wipe,
+  and only if the server told that client (``resync`` on its open socket, or
+  ``truncated`` when it resumed with a cursor of before the wipe). Their event log is
+  gone, so the client reloads those with ``GET /v1/tasks/{taskId}`` (what the web client
+  does); they must be final there and may still arrive at most once over the socket.
+  No client reconnects because of the wipe: sockets stay open through it;
 - the DLQ holds nothing but poisoned jobs (bad input is failed and acked, not
   dead-lettered, so it is normally empty; the wipe empties it anyway).
 
@@ -51,7 +52,7 @@ from shared import keys
 from worker.model import text_fingerprint
 
 from .conftest import ChaosStack, chaos_stack
-from .harness import Listener, Run, User, model_runs, percentile, register, submit
+from .harness import Listener, Run, model_runs, percentile, register, submit
 
 pytestmark = pytest.mark.e2e
 
@@ -180,12 +181,8 @@ async def _chaos_run(chaos: ChaosStack, rng: random.Random) -> None:
                         seen_before_wipe[listener.user.user_id] = set(listener.events)
                     disruptions.append((now, "redis", "redis"))
                     await asyncio.to_thread(chaos.kill_redis)
-                    # ws_service re-subscribes within a second; then every client
-                    # reconnects with its cursor (sockets registered in the old Redis
-                    # get no pushes until ws_service's refresher re-registers them)
-                    await asyncio.sleep(1.5)
-                    for listener in listeners:
-                        await listener.drop()
+                    # No client reconnects for it: ws_service restores its sockets'
+                    # registrations by itself and tells them to resync.
                     redis_window[:] = [now, time.time()]
                 else:
                     kind = "worker" if action.startswith("worker") else "service"
@@ -218,16 +215,21 @@ async def _chaos_run(chaos: ChaosStack, rng: random.Random) -> None:
         # 2. WebSocket: exactly once, except what the Redis wipe destroyed
         back_at = redis_window[1] if redis_window else 0.0
 
-        def wiped(user: User, task: str) -> bool:
+        def wiped(lst: Listener, task: str) -> bool:
+            """Its event may be lost with the wipe, and the client was told to reload."""
             done = float(rows[task]["completed"])
-            return done <= back_at + 2 and task not in seen_before_wipe.get(user.user_id, set())
+            return (
+                done <= back_at + 2
+                and task not in seen_before_wipe.get(lst.user.user_id, set())
+                and lst.asked_to_reload_since(redis_window[0])
+            )
 
         def missing() -> list[str]:
             return [
                 t
                 for lst in listeners
                 for t in lst.user.accepted
-                if lst.events[t] == 0 and not wiped(lst.user, t)
+                if lst.events[t] == 0 and not wiped(lst, t)
             ]
 
         end = time.monotonic() + 30
@@ -241,7 +243,7 @@ async def _chaos_run(chaos: ChaosStack, rng: random.Random) -> None:
         for lst in listeners:
             for t in lst.user.accepted:
                 if lst.events[t] > 1:
-                    duplicates.append((t, lst.events[t], wiped(lst.user, t)))
+                    duplicates.append((t, lst.events[t], wiped(lst, t)))
                 if lst.events[t] == 0:  # lost with the event log: the client reloads it
                     answer = await api.get(f"/v1/tasks/{t}", headers=lst.user.auth)
                     assert answer.status_code == 200, answer.text
@@ -309,6 +311,7 @@ async def _chaos_run(chaos: ChaosStack, rng: random.Random) -> None:
         f"model runs {sum(len(r) for r in by_fp.values())}, explained re-runs {repeats}; "
         f"ws connects {sum(lst.connects for lst in listeners)}, "
         f"truncated {sum(lst.truncated for lst in listeners)}, "
+        f"resync {sum(lst.resyncs for lst in listeners)}, "
         f"reloaded via /v1/tasks after the wipe {recovered}, duplicates in the wipe window "
         f"{len(duplicates) - len(ws_dupes)}; DLQ entries {len(dlq)}\n"
         f"  reclaim after a worker kill: n={len(reclaim)} "
