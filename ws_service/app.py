@@ -67,7 +67,7 @@ def create_app(settings: WsSettings) -> FastAPI:
                 await subscribed.wait()
                 await epoch.check()
             tasks.append(asyncio.create_task(recovery.run(), name="ws-recovery"))
-            app.state.runtime = Runtime(settings, hub, AuthClient(http), events, epoch, recovery)
+            app.state.runtime = Runtime(settings, hub, AuthClient(http), events, epoch)
             log.info("ws_service instance %s listening on %s", settings.instance_id, channel)
             yield
         finally:

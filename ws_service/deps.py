@@ -14,7 +14,6 @@ from .auth import AuthClient
 from .config import WsSettings
 from .epoch import RedisEpoch
 from .hub import Hub
-from .recovery import Recovery
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +23,6 @@ class Runtime:
     auth: AuthClient
     events: EventLog
     epoch: RedisEpoch
-    recovery: Recovery
 
 
 def get_runtime(websocket: WebSocket) -> Runtime:
