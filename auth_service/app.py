@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
+from shared.clients.ratelimit import RateLimitClient
 from shared.db import open_database
 from shared.http import create_http_client
 from shared.periodic import Periodic
@@ -38,7 +39,10 @@ def create_app(settings: AuthSettings) -> FastAPI:
         purge.start(settings.refresh_purge_interval_s)
         app.state.tokens = tokens
         app.state.revocations = Revocations(redis)
-        app.state.throttle = LoginThrottle(ratelimit_http, settings.login_fail_endpoint)
+        app.state.throttle = LoginThrottle(
+            RateLimitClient(ratelimit_http, unavailable_code="AUTH-DEP-503"),
+            settings.login_fail_endpoint,
+        )
         app.state.nonce_redis = redis
         app.state.service_auth = service_auth
         try:

@@ -9,8 +9,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from shared.errors import ValidationFailed
-
-from .policy import MIN_LENGTH, common_passwords
+from shared.password_policy import MIN_LENGTH, common_passwords
 
 _hasher = PasswordHasher()  # argon2id with the library's RFC 9106 low-memory profile
 # Verified against when the e-mail is unknown, so both failures take the same time.

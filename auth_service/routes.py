@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Header, Request
 from fastapi.responses import JSONResponse, Response
 
+from shared.clients.auth import CLIENT_IP_HEADER, bearer_token
 from shared.errors import Unauthorized
 from shared.service_auth import ServiceAuth
 
@@ -22,10 +23,6 @@ from .schemas import (
 from .throttle import LoginThrottle, subjects
 from .tokens import InvalidToken, TokenClaims, TokenService
 from .users import UserRepository
-
-# Set by the gateway to the address its client connected from; believed only on
-# requests signed with an internal key (shared/service_auth.py).
-CLIENT_IP_HEADER = "x-satyamark-client-ip"
 
 public = APIRouter(prefix="/v1/auth")
 internal = APIRouter(prefix="/internal")
@@ -139,10 +136,8 @@ async def logout(
     """Revoke the presented token at once (every copy of it, on every device), and with
     ``refresh_token`` the caller's refresh tokens of that login too. A refresh token that
     is unknown or someone else's is left alone."""
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise InvalidToken("send Authorization: Bearer <token>")
-    claims = await valid_claims(token.strip(), tokens, revocations)
+    token = bearer_token(authorization, rejected=InvalidToken)
+    claims = await valid_claims(token, tokens, revocations)
     if body is not None and body.refresh_token is not None:
         await refresh.revoke_family(body.refresh_token, claims.user_id)
     await revocations.revoke(claims)

@@ -14,13 +14,13 @@ from typing import Any
 import jwt
 from ulid import ULID
 
+from shared.clients.auth import MAX_TOKEN_CHARS
 from shared.errors import Unauthorized
 
 from .config import AuthSettings
 from .keyring import KeyRing
 
 ALGORITHM = "EdDSA"
-MAX_TOKEN_CHARS = 4096
 LEEWAY_S = 5
 
 

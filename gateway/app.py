@@ -9,14 +9,15 @@ from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
+from shared.clients.auth import AuthClient
+from shared.clients.ratelimit import RateLimitClient
 from shared.http import create_http_client
 from shared.service import new_app
 from shared.service_auth import Keyring
 
 from .config import GatewaySettings
 from .middleware import EdgeMiddleware
-from .routes import router, wellknown
-from .upstreams import AuthClient, RateLimitClient
+from .routes import InvalidToken, router, wellknown
 from .ws_proxy import UpstreamPicker
 
 
@@ -30,8 +31,16 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         backend_http = create_http_client(settings.backend_url, keyring=keyring)
         app.state.auth_http = auth_http
         app.state.backend_http = backend_http
-        app.state.auth = AuthClient(auth_http, settings.auth_cache_ttl_s, settings.auth_cache_size)
-        app.state.ratelimit = RateLimitClient(ratelimit_http)
+        # The cache is what lets the gateway keep up: a validation round-trip per request
+        # would double the internal calls on the submit path.
+        app.state.auth = AuthClient(
+            auth_http,
+            rejected=InvalidToken,
+            unavailable_code="GW-DEP-503",
+            cache_ttl_s=settings.auth_cache_ttl_s,
+            cache_size=settings.auth_cache_size,
+        )
+        app.state.ratelimit = RateLimitClient(ratelimit_http, unavailable_code="GW-DEP-503")
         app.state.ws_picker = UpstreamPicker(settings.ws_upstreams)
         try:
             yield

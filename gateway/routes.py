@@ -11,9 +11,11 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, JsonValue
 
-from auth_service.policy import common_passwords
-from shared.errors import Unauthorized
+from shared.clients.auth import CLIENT_IP_HEADER, AuthClient, Identity, bearer_token
+from shared.clients.ratelimit import Decision, RateLimitClient
+from shared.errors import RateLimited, Unauthorized
 from shared.http import USER_ID_HEADER, call_upstream
+from shared.password_policy import common_passwords
 from shared.schemas import (
     EMAIL_PATTERN,
     MAX_CLAIMS,
@@ -23,7 +25,6 @@ from shared.schemas import (
     Strict,
 )
 
-from .upstreams import AuthClient, Identity, Quota, RateLimitClient
 from .ws_proxy import proxy_websocket
 
 router = APIRouter(prefix="/v1")
@@ -135,23 +136,33 @@ _QUOTA_HEADERS: dict[str, Any] = {
 }
 
 
-def _clients(request: Request) -> tuple[AuthClient, RateLimitClient]:
-    state = request.app.state
-    return state.auth, state.ratelimit
+class InvalidToken(Unauthorized):
+    code = "GW-AUTH-401"
+    default_message = "token is invalid or expired"
 
 
-def _bearer(authorization: str | None) -> str:
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("send Authorization: Bearer <token>", code="GW-AUTH-401")
-    return token.strip()
+def _auth(request: Request) -> AuthClient:
+    return request.app.state.auth  # type: ignore[no-any-return]
+
+
+async def _take(request: Request, endpoint: str, subject: str) -> Decision:
+    """Spend one token; raise ``RateLimited`` (429 + Retry-After) when none is left."""
+    ratelimit: RateLimitClient = request.app.state.ratelimit
+    decision = await ratelimit.take(endpoint, subject)
+    if not decision.allowed:
+        retry_after_s = decision.retry_after_s
+        raise RateLimited(
+            f"rate limit for {endpoint} exceeded, retry in {retry_after_s}s",
+            code="GW-RATE-429",
+            headers={"Retry-After": str(retry_after_s), **decision.quota_headers()},
+        )
+    return decision
 
 
 async def current_user(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> Identity:
-    auth, _ = _clients(request)
-    return await auth.identify(_bearer(authorization))
+    return await _auth(request).validate(bearer_token(authorization, rejected=InvalidToken))
 
 
 User = Annotated[Identity, Depends(current_user)]
@@ -161,14 +172,9 @@ def _client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-# auth_service counts failed logins per client IP; it believes this header only on
-# requests that carry the internal credential (ours do).
-CLIENT_IP_HEADER = "x-satyamark-client-ip"
-
-
-def _relay(upstream: httpx.Response, quota: Quota | None) -> Response:
+def _relay(upstream: httpx.Response, quota: Decision | None) -> Response:
     """Pass an internal service's answer on, keeping only headers meant for clients."""
-    headers = quota.headers() if quota else {}
+    headers = quota.quota_headers() if quota else {}
     if "retry-after" in upstream.headers:
         headers["Retry-After"] = upstream.headers["retry-after"]
     return Response(
@@ -180,8 +186,7 @@ def _relay(upstream: httpx.Response, quota: Quota | None) -> Response:
 
 
 async def _forward_auth(request: Request, path: str, body: BaseModel) -> Response:
-    _, ratelimit = _clients(request)
-    quota = await ratelimit.take("auth", f"ip:{_client_ip(request)}")
+    quota = await _take(request, "auth", f"ip:{_client_ip(request)}")
     upstream = await call_upstream(
         request.app.state.auth_http,
         "POST",
@@ -240,14 +245,13 @@ async def logout(
     """Revoke the bearer token, and with `refresh_token` that login's refresh tokens.
     This gateway forgets the bearer token at once; other gateway instances may accept
     it for up to their validation cache time (at most 30 s)."""
-    token = _bearer(authorization)
-    auth, ratelimit = _clients(request)
+    token = bearer_token(authorization, rejected=InvalidToken)
     headers = {"Authorization": f"Bearer {token}"}
     content = None
     if body is not None and body.refresh_token is not None:
         content = orjson.dumps(body.model_dump())
         headers["content-type"] = "application/json"
-    quota = await ratelimit.take("auth", f"ip:{_client_ip(request)}")
+    quota = await _take(request, "auth", f"ip:{_client_ip(request)}")
     upstream = await call_upstream(
         request.app.state.auth_http,
         "POST",
@@ -256,18 +260,17 @@ async def logout(
         content=content,
         headers=headers,
     )
-    auth.forget(token)
+    _auth(request).forget(token)
     if upstream.status_code == 204:
-        return Response(status_code=204, headers=quota.headers())
+        return Response(status_code=204, headers=quota.quota_headers())
     return _relay(upstream, quota)
 
 
 @wellknown.get("/.well-known/jwks.json", tags=["auth"])
 async def jwks(request: Request) -> Response:
     """The public keys (JWK Set, Ed25519) that verify SatyaMark access tokens."""
-    auth, _ = _clients(request)
     return Response(
-        await auth.jwks(),
+        await _auth(request).jwks(),
         media_type="application/json",
         headers={"Cache-Control": "public, max-age=300"},
     )
@@ -285,8 +288,7 @@ async def jwks(request: Request) -> Response:
 async def verify(body: VerifyRequest, user: User, request: Request) -> Response:
     """Submit a text. A cache hit answers at once (200); otherwise the verdict is pushed
     over the WebSocket with the returned taskId."""
-    _, ratelimit = _clients(request)
-    quota = await ratelimit.take("verify", f"user:{user.user_id}")
+    quota = await _take(request, "verify", f"user:{user.user_id}")
     upstream = await call_upstream(
         request.app.state.backend_http,
         "POST",
@@ -311,8 +313,7 @@ async def get_task(
 ) -> Response:
     """One of the caller's own tasks (history and reload recovery; live results are
     pushed over the WebSocket)."""
-    _, ratelimit = _clients(request)
-    quota = await ratelimit.take("tasks", f"user:{user.user_id}")
+    quota = await _take(request, "tasks", f"user:{user.user_id}")
     upstream = await call_upstream(
         request.app.state.backend_http,
         "GET",

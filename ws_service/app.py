@@ -10,13 +10,14 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from shared import keys
+from shared.clients.auth import AuthClient
 from shared.http import create_http_client
 from shared.notify import EventLog
 from shared.redis_client import create_redis
 from shared.service import new_app
 from shared.service_auth import Keyring
 
-from .auth import AuthClient
+from .auth import SocketUnauthorized
 from .config import WsSettings
 from .connection import CLOSE_GOING_AWAY
 from .deps import Runtime
@@ -44,6 +45,7 @@ def create_app(settings: WsSettings) -> FastAPI:
             keyring=Keyring.from_settings(settings),
             timeout=settings.auth_call_timeout_s,
         )
+        auth = AuthClient(http, rejected=SocketUnauthorized, unavailable_code="WS-DEP-503")
         hub = Hub(redis, settings.instance_id, settings.registration_ttl_s)
         events, epoch = EventLog(redis), RedisEpoch(redis)
         recovery = Recovery(
@@ -67,7 +69,7 @@ def create_app(settings: WsSettings) -> FastAPI:
                 await subscribed.wait()
                 await epoch.check()
             tasks.append(asyncio.create_task(recovery.run(), name="ws-recovery"))
-            app.state.runtime = Runtime(settings, hub, AuthClient(http), events, epoch)
+            app.state.runtime = Runtime(settings, hub, auth, events, epoch)
             log.info("ws_service instance %s listening on %s", settings.instance_id, channel)
             yield
         finally:

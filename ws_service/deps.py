@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import Depends
 from starlette.websockets import WebSocket
 
+from shared.clients.auth import AuthClient
 from shared.notify import EventLog
 
-from .auth import AuthClient
 from .config import WsSettings
 from .epoch import RedisEpoch
 from .hub import Hub

@@ -13,10 +13,11 @@ from fastapi import APIRouter
 from redis.exceptions import RedisError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from shared.clients.auth import Identity, bearer_token
 from shared.errors import UpstreamUnavailable
 
 from . import messages
-from .auth import Identity, SocketUnauthorized, bearer_token
+from .auth import BEARER_HINT, SocketUnauthorized
 from .config import WsSettings
 from .connection import (
     CLOSE_AUTH_TIMEOUT,
@@ -78,7 +79,7 @@ async def _authenticate(websocket: WebSocket, rt: Runtime) -> tuple[Identity, ob
         header = websocket.headers.get("authorization")
         last_event_id: object = websocket.headers.get("last-event-id")
         if header is not None:
-            token = bearer_token(header)
+            token = bearer_token(header, rejected=SocketUnauthorized, message=BEARER_HINT)
         else:
             async with asyncio.timeout(rt.settings.auth_timeout_s):
                 token, last_event_id = await _first_auth_message(websocket, rt.settings)

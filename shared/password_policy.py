@@ -1,5 +1,5 @@
-"""The password policy's data, importable without the hashing machinery (the gateway
-publishes the list in its OpenAPI schema)."""
+"""The password policy's data: auth_service enforces it, the gateway publishes the
+list in its OpenAPI schema."""
 
 from __future__ import annotations
 
