@@ -1,7 +1,15 @@
+"""``python -m auth_service``: run the accounts and tokens service."""
+
 from shared.service import serve
 
 from .app import create_app
 from .config import AuthSettings
 
-settings = AuthSettings()
-serve(create_app(settings), settings)
+
+def main() -> None:
+    settings = AuthSettings()
+    serve(create_app(settings), settings)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,7 +1,9 @@
+"""Builds auth_service: accounts, access and refresh tokens, token validation."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
@@ -11,9 +13,10 @@ from shared.http import create_http_client
 from shared.periodic import Periodic
 from shared.redis_client import create_redis
 from shared.service import new_app
-from shared.service_auth import ServiceAuth
+from shared.service_auth import ServiceAuth, nonces_in
 
 from .config import AuthSettings
+from .deps import State
 from .refresh import RefreshTokens
 from .revocation import Revocations
 from .routes import internal, public, wellknown
@@ -23,35 +26,39 @@ from .users import UserRepository
 
 
 def create_app(settings: AuthSettings) -> FastAPI:
-    service_auth = ServiceAuth.from_settings(settings)
+    service_auth = ServiceAuth.from_settings(settings, nonces_in(State))
     tokens = TokenService(settings)  # keys load (or fail) before the app is served
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await open_database(settings)
-        redis = create_redis(settings.redis_url, "auth", socket_timeout=2.0)
-        ratelimit_http = create_http_client(
-            settings.ratelimit_url, keyring=service_auth.keyring, timeout=3.0
-        )
-        app.state.users = UserRepository(pool)
-        app.state.refresh = refresh = RefreshTokens(pool, settings.refresh_ttl_s)
-        purge = Periodic("refresh-purge", refresh.purge_expired)
-        purge.start(settings.refresh_purge_interval_s)
-        app.state.tokens = tokens
-        app.state.revocations = Revocations(redis)
-        app.state.throttle = LoginThrottle(
-            RateLimitClient(ratelimit_http, unavailable_code="AUTH-DEP-503"),
-            settings.login_fail_endpoint,
-        )
-        app.state.nonce_redis = redis
-        app.state.service_auth = service_auth
-        try:
+        async with AsyncExitStack() as opened:
+            pool = await open_database(settings)
+            opened.push_async_callback(pool.close)
+            redis = create_redis(settings.redis_url, "auth", socket_timeout=2.0)
+            opened.push_async_callback(redis.aclose)
+            ratelimit_http = create_http_client(
+                settings.ratelimit_url, keyring=service_auth.keyring, timeout=3.0
+            )
+            opened.push_async_callback(ratelimit_http.aclose)
+            refresh = RefreshTokens(pool, settings.refresh_ttl_s)
+            purge = Periodic("refresh-purge", refresh.purge_expired)
+            purge.start(settings.refresh_purge_interval_s)
+            opened.push_async_callback(purge.stop)
+            throttle = LoginThrottle(
+                RateLimitClient(ratelimit_http, unavailable_code="AUTH-DEP-503"),
+                settings.login_fail_endpoint,
+            )
+            app.state.runtime = State(
+                settings=settings,
+                redis=redis,
+                users=UserRepository(pool),
+                refresh=refresh,
+                tokens=tokens,
+                revocations=Revocations(redis),
+                throttle=throttle,
+                service_auth=service_auth,
+            )
             yield
-        finally:
-            await purge.stop()
-            await ratelimit_http.aclose()
-            await redis.aclose()
-            await pool.close()
 
     app = new_app(title="SatyaMark auth_service", error_prefix="AUTH", lifespan=lifespan)
     app.include_router(public)

@@ -2,15 +2,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Header, Request
+from fastapi import APIRouter, Body, Header, Request
 from fastapi.responses import JSONResponse, Response
 
 from shared.clients.auth import CLIENT_IP_HEADER, bearer_token
 from shared.errors import Unauthorized
-from shared.service_auth import ServiceAuth
 
+from .deps import RefreshDep, RevocationsDep, ThrottleDep, TokensDep, UsersDep, get_state
 from .passwords import check_password_policy, hash_password, verify_password
-from .refresh import IssuedRefresh, RefreshTokens
+from .refresh import IssuedRefresh
 from .revocation import Revocations
 from .schemas import (
     Credentials,
@@ -20,9 +20,8 @@ from .schemas import (
     ValidateRequest,
     ValidateResponse,
 )
-from .throttle import LoginThrottle, subjects
+from .throttle import subjects
 from .tokens import InvalidToken, TokenClaims, TokenService
-from .users import UserRepository
 
 public = APIRouter(prefix="/v1/auth")
 internal = APIRouter(prefix="/internal")
@@ -34,38 +33,10 @@ class WrongCredentials(Unauthorized):
     default_message = "e-mail or password is wrong"
 
 
-def _users(request: Request) -> UserRepository:
-    return request.app.state.users  # type: ignore[no-any-return]
-
-
-def _tokens(request: Request) -> TokenService:
-    return request.app.state.tokens  # type: ignore[no-any-return]
-
-
-def _revocations(request: Request) -> Revocations:
-    return request.app.state.revocations  # type: ignore[no-any-return]
-
-
-def _throttle(request: Request) -> LoginThrottle:
-    return request.app.state.throttle  # type: ignore[no-any-return]
-
-
-def _refresh(request: Request) -> RefreshTokens:
-    return request.app.state.refresh  # type: ignore[no-any-return]
-
-
-UsersDep = Annotated[UserRepository, Depends(_users)]
-TokensDep = Annotated[TokenService, Depends(_tokens)]
-RevocationsDep = Annotated[Revocations, Depends(_revocations)]
-ThrottleDep = Annotated[LoginThrottle, Depends(_throttle)]
-RefreshDep = Annotated[RefreshTokens, Depends(_refresh)]
-
-
 async def client_ip(request: Request) -> str:
     forwarded = request.headers.get(CLIENT_IP_HEADER)
     if forwarded:
-        service_auth: ServiceAuth = request.app.state.service_auth
-        if await service_auth.is_authentic(request):
+        if await get_state(request).service_auth.is_authentic(request):
             return forwarded.strip()[:64]
     return request.client.host if request.client else "unknown"
 

@@ -1,3 +1,5 @@
+"""Builds the gateway: the public API, the web client and the WebSocket proxy."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -16,6 +18,7 @@ from shared.service import new_app
 from shared.service_auth import Keyring
 
 from .config import GatewaySettings
+from .deps import State
 from .middleware import EdgeMiddleware
 from .routes import InvalidToken, router, wellknown
 from .ws_proxy import UpstreamPicker
@@ -26,27 +29,30 @@ def create_app(settings: GatewaySettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        auth_http = create_http_client(settings.auth_url, keyring=keyring, timeout=5.0)
-        ratelimit_http = create_http_client(settings.ratelimit_url, keyring=keyring, timeout=3.0)
-        backend_http = create_http_client(settings.backend_url, keyring=keyring)
-        app.state.auth_http = auth_http
-        app.state.backend_http = backend_http
-        # The cache is what lets the gateway keep up: a validation round-trip per request
-        # would double the internal calls on the submit path.
-        app.state.auth = AuthClient(
-            auth_http,
-            rejected=InvalidToken,
-            unavailable_code="GW-DEP-503",
-            cache_ttl_s=settings.auth_cache_ttl_s,
-            cache_size=settings.auth_cache_size,
-        )
-        app.state.ratelimit = RateLimitClient(ratelimit_http, unavailable_code="GW-DEP-503")
-        app.state.ws_picker = UpstreamPicker(settings.ws_upstreams)
-        try:
+        async with (
+            create_http_client(settings.auth_url, keyring=keyring, timeout=5.0) as auth_http,
+            create_http_client(
+                settings.ratelimit_url, keyring=keyring, timeout=3.0
+            ) as ratelimit_http,
+            create_http_client(settings.backend_url, keyring=keyring) as backend_http,
+        ):
+            app.state.runtime = State(
+                settings=settings,
+                # The cache is what lets the gateway keep up: a validation round-trip
+                # per request would double the internal calls on the submit path.
+                auth=AuthClient(
+                    auth_http,
+                    rejected=InvalidToken,
+                    unavailable_code="GW-DEP-503",
+                    cache_ttl_s=settings.auth_cache_ttl_s,
+                    cache_size=settings.auth_cache_size,
+                ),
+                ratelimit=RateLimitClient(ratelimit_http, unavailable_code="GW-DEP-503"),
+                auth_http=auth_http,
+                backend_http=backend_http,
+                ws_upstreams=UpstreamPicker(settings.ws_upstreams),
+            )
             yield
-        finally:
-            for client in (auth_http, ratelimit_http, backend_http):
-                await client.aclose()
 
     app = new_app(title="SatyaMark API", error_prefix="GW", lifespan=lifespan, public=True)
     app.include_router(router)

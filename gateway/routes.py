@@ -11,8 +11,8 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, JsonValue
 
-from shared.clients.auth import CLIENT_IP_HEADER, AuthClient, Identity, bearer_token
-from shared.clients.ratelimit import Decision, RateLimitClient
+from shared.clients.auth import CLIENT_IP_HEADER, Identity, bearer_token
+from shared.clients.ratelimit import Decision
 from shared.errors import RateLimited, Unauthorized
 from shared.http import USER_ID_HEADER, call_upstream
 from shared.password_policy import common_passwords
@@ -25,6 +25,7 @@ from shared.schemas import (
     Strict,
 )
 
+from .deps import State, StateDep, get_state
 from .ws_proxy import proxy_websocket
 
 router = APIRouter(prefix="/v1")
@@ -141,14 +142,9 @@ class InvalidToken(Unauthorized):
     default_message = "token is invalid or expired"
 
 
-def _auth(request: Request) -> AuthClient:
-    return request.app.state.auth  # type: ignore[no-any-return]
-
-
-async def _take(request: Request, endpoint: str, subject: str) -> Decision:
+async def _take(state: State, endpoint: str, subject: str) -> Decision:
     """Spend one token; raise ``RateLimited`` (429 + Retry-After) when none is left."""
-    ratelimit: RateLimitClient = request.app.state.ratelimit
-    decision = await ratelimit.take(endpoint, subject)
+    decision = await state.ratelimit.take(endpoint, subject)
     if not decision.allowed:
         retry_after_s = decision.retry_after_s
         raise RateLimited(
@@ -160,9 +156,9 @@ async def _take(request: Request, endpoint: str, subject: str) -> Decision:
 
 
 async def current_user(
-    request: Request, authorization: Annotated[str | None, Header()] = None
+    state: StateDep, authorization: Annotated[str | None, Header()] = None
 ) -> Identity:
-    return await _auth(request).validate(bearer_token(authorization, rejected=InvalidToken))
+    return await state.auth.validate(bearer_token(authorization, rejected=InvalidToken))
 
 
 User = Annotated[Identity, Depends(current_user)]
@@ -186,9 +182,10 @@ def _relay(upstream: httpx.Response, quota: Decision | None) -> Response:
 
 
 async def _forward_auth(request: Request, path: str, body: BaseModel) -> Response:
-    quota = await _take(request, "auth", f"ip:{_client_ip(request)}")
+    state = get_state(request)
+    quota = await _take(state, "auth", f"ip:{_client_ip(request)}")
     upstream = await call_upstream(
-        request.app.state.auth_http,
+        state.auth_http,
         "POST",
         path,
         service="auth_service",
@@ -239,6 +236,7 @@ async def refresh(body: RefreshRequest, request: Request) -> Response:
 )
 async def logout(
     request: Request,
+    state: StateDep,
     body: Annotated[LogoutRequest | None, Body()] = None,
     authorization: Annotated[str | None, Header()] = None,
 ) -> Response:
@@ -251,26 +249,26 @@ async def logout(
     if body is not None and body.refresh_token is not None:
         content = orjson.dumps(body.model_dump())
         headers["content-type"] = "application/json"
-    quota = await _take(request, "auth", f"ip:{_client_ip(request)}")
+    quota = await _take(state, "auth", f"ip:{_client_ip(request)}")
     upstream = await call_upstream(
-        request.app.state.auth_http,
+        state.auth_http,
         "POST",
         "/v1/auth/logout",
         service="auth_service",
         content=content,
         headers=headers,
     )
-    _auth(request).forget(token)
+    state.auth.forget(token)
     if upstream.status_code == 204:
         return Response(status_code=204, headers=quota.quota_headers())
     return _relay(upstream, quota)
 
 
 @wellknown.get("/.well-known/jwks.json", tags=["auth"])
-async def jwks(request: Request) -> Response:
+async def jwks(state: StateDep) -> Response:
     """The public keys (JWK Set, Ed25519) that verify SatyaMark access tokens."""
     return Response(
-        await _auth(request).jwks(),
+        await state.auth.jwks(),
         media_type="application/json",
         headers={"Cache-Control": "public, max-age=300"},
     )
@@ -285,12 +283,12 @@ async def jwks(request: Request) -> Response:
         **_ERRORS,
     },
 )
-async def verify(body: VerifyRequest, user: User, request: Request) -> Response:
+async def verify(body: VerifyRequest, user: User, state: StateDep) -> Response:
     """Submit a text. A cache hit answers at once (200); otherwise the verdict is pushed
     over the WebSocket with the returned taskId."""
-    quota = await _take(request, "verify", f"user:{user.user_id}")
+    quota = await _take(state, "verify", f"user:{user.user_id}")
     upstream = await call_upstream(
-        request.app.state.backend_http,
+        state.backend_http,
         "POST",
         "/internal/verify",
         service="backend_service",
@@ -309,13 +307,13 @@ async def verify(body: VerifyRequest, user: User, request: Request) -> Response:
     },
 )
 async def get_task(
-    task_id: Annotated[str, PathParam(pattern=TASK_ID_PATTERN)], user: User, request: Request
+    task_id: Annotated[str, PathParam(pattern=TASK_ID_PATTERN)], user: User, state: StateDep
 ) -> Response:
     """One of the caller's own tasks (history and reload recovery; live results are
     pushed over the WebSocket)."""
-    quota = await _take(request, "tasks", f"user:{user.user_id}")
+    quota = await _take(state, "tasks", f"user:{user.user_id}")
     upstream = await call_upstream(
-        request.app.state.backend_http,
+        state.backend_http,
         "GET",
         f"/internal/tasks/{task_id}",
         service="backend_service",
@@ -332,5 +330,5 @@ async def websocket(client: WebSocket) -> None:
         forward["Authorization"] = client.headers["authorization"]
     if "last-event-id" in client.headers:  # header-authenticated clients resume with it
         forward["Last-Event-ID"] = client.headers["last-event-id"]
-    upstream = client.app.state.ws_picker.next()
+    upstream = get_state(client).ws_upstreams.next()
     await proxy_websocket(client, upstream, forward_headers=forward)

@@ -1,7 +1,15 @@
+"""``python -m ratelimit_service``: run the rate-limit service."""
+
 from shared.service import serve
 
 from .app import create_app
 from .config import RateLimitSettings
 
-settings = RateLimitSettings()
-serve(create_app(settings), settings)
+
+def main() -> None:
+    settings = RateLimitSettings()
+    serve(create_app(settings), settings)
+
+
+if __name__ == "__main__":
+    main()

@@ -6,17 +6,28 @@ import logging
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import Any, TypeVar
 
 import uvicorn
 import websockets
 from fastapi import FastAPI
+from starlette.requests import HTTPConnection
 
 from .config import CommonSettings
 from .errors import install_error_handlers
 from .responses import JsonResponse
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[Any]]
+StateT = TypeVar("StateT")
+
+
+def runtime_of(conn: HTTPConnection, kind: type[StateT]) -> StateT:
+    """The service's typed state (each service's ``deps.State``), which its lifespan
+    builds and puts on ``app.state.runtime``: the one untyped attribute we use."""
+    runtime = getattr(conn.app.state, "runtime", None)
+    if not isinstance(runtime, kind):
+        raise RuntimeError(f"{kind.__name__} is not set up: is the app's lifespan running?")
+    return runtime
 
 
 def new_app(

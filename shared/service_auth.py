@@ -30,7 +30,7 @@ import secrets
 import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import httpx
 import redis.asyncio as aioredis
@@ -38,6 +38,7 @@ from fastapi import Request
 from redis.exceptions import RedisError
 
 from .errors import Forbidden, UpstreamUnavailable
+from .service import runtime_of
 
 if TYPE_CHECKING:
     from .config import CommonSettings
@@ -194,6 +195,20 @@ def request_target(request: Request) -> str:
     path = raw.decode("latin-1") if raw else scope["path"]
     query = scope.get("query_string", b"")
     return f"{path}?{query.decode('latin-1')}" if query else path
+
+
+class _HasRedis(Protocol):
+    @property
+    def redis(self) -> aioredis.Redis: ...
+
+
+def nonces_in(kind: type[_HasRedis]) -> Callable[[Request], aioredis.Redis]:
+    """A nonce store: the Redis client of the service's typed state (``deps.State``)."""
+
+    def store(request: Request) -> aioredis.Redis:
+        return runtime_of(request, kind).redis
+
+    return store
 
 
 def app_nonce_store(request: Request) -> aioredis.Redis:

@@ -10,6 +10,7 @@ from starlette.websockets import WebSocket
 
 from shared.clients.auth import AuthClient
 from shared.notify import EventLog
+from shared.service import runtime_of
 
 from .config import WsSettings
 from .epoch import RedisEpoch
@@ -26,8 +27,7 @@ class Runtime:
 
 
 def get_runtime(websocket: WebSocket) -> Runtime:
-    runtime: Runtime = websocket.app.state.runtime
-    return runtime
+    return runtime_of(websocket, Runtime)
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

@@ -1,0 +1,28 @@
+"""What ai_service's lifespan opens, and how handlers reach it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+import redis.asyncio as aioredis
+from fastapi import Depends, Request
+
+from shared.service import runtime_of
+
+from .config import AiSettings
+from .queue import JobQueue
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    settings: AiSettings
+    redis: aioredis.Redis
+    queue: JobQueue
+
+
+def get_state(request: Request) -> State:
+    return runtime_of(request, State)
+
+
+StateDep = Annotated[State, Depends(get_state)]

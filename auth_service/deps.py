@@ -1,0 +1,63 @@
+"""What auth_service's lifespan opens, and how handlers reach it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+import redis.asyncio as aioredis
+from fastapi import Depends, Request
+
+from shared.service import runtime_of
+from shared.service_auth import ServiceAuth
+
+from .config import AuthSettings
+from .refresh import RefreshTokens
+from .revocation import Revocations
+from .throttle import LoginThrottle
+from .tokens import TokenService
+from .users import UserRepository
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    settings: AuthSettings
+    redis: aioredis.Redis
+    users: UserRepository
+    refresh: RefreshTokens
+    tokens: TokenService
+    revocations: Revocations
+    throttle: LoginThrottle
+    service_auth: ServiceAuth
+
+
+def get_state(request: Request) -> State:
+    return runtime_of(request, State)
+
+
+def _users(request: Request) -> UserRepository:
+    return get_state(request).users
+
+
+def _tokens(request: Request) -> TokenService:
+    return get_state(request).tokens
+
+
+def _revocations(request: Request) -> Revocations:
+    return get_state(request).revocations
+
+
+def _throttle(request: Request) -> LoginThrottle:
+    return get_state(request).throttle
+
+
+def _refresh(request: Request) -> RefreshTokens:
+    return get_state(request).refresh
+
+
+StateDep = Annotated[State, Depends(get_state)]
+UsersDep = Annotated[UserRepository, Depends(_users)]
+TokensDep = Annotated[TokenService, Depends(_tokens)]
+RevocationsDep = Annotated[Revocations, Depends(_revocations)]
+ThrottleDep = Annotated[LoginThrottle, Depends(_throttle)]
+RefreshDep = Annotated[RefreshTokens, Depends(_refresh)]

@@ -1,0 +1,35 @@
+"""What the gateway's lifespan opens, and how handlers reach it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+import httpx
+from fastapi import Depends
+from starlette.requests import HTTPConnection
+
+from shared.clients.auth import AuthClient
+from shared.clients.ratelimit import RateLimitClient
+from shared.service import runtime_of
+
+from .config import GatewaySettings
+from .ws_proxy import UpstreamPicker
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    settings: GatewaySettings
+    auth: AuthClient
+    ratelimit: RateLimitClient
+    # raw clients for the calls relayed as they are (auth routes, backend routes)
+    auth_http: httpx.AsyncClient
+    backend_http: httpx.AsyncClient
+    ws_upstreams: UpstreamPicker
+
+
+def get_state(conn: HTTPConnection) -> State:
+    return runtime_of(conn, State)
+
+
+StateDep = Annotated[State, Depends(get_state)]
