@@ -39,6 +39,9 @@ def _run(args: argparse.Namespace) -> int:
         workers=args.workers,
         ws_instances=args.ws_instances,
         gateway_tls=args.tls,
+        # SATYAMARK_FREE_PORTS=1: all on free ports, leaving 8000-8006 to a `make run`.
+        default_ports=os.environ.get("SATYAMARK_FREE_PORTS") != "1",
+        patient=True,
     )
     stack = Stack(options)
     stopping = False
@@ -51,7 +54,9 @@ def _run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _stop)
     print("starting SatyaMark (Redis, PostgreSQL, 8 components)…", flush=True)
     try:
-        stack.start()
+        stack.start(should_stop=lambda: stopping)
+        if stopping:
+            return 0
         print(f"\nSatyaMark is up: {stack.gateway_url}  (API docs: {stack.gateway_url}/docs)")
         print(f"  logs:   {stack.logs}")
         print(f"  redis:  {stack.redis_url}\n  db:     {stack.database_url}")
@@ -60,7 +65,7 @@ def _run(args: argparse.Namespace) -> int:
         print("Ctrl-C stops everything.", flush=True)
         while not stopping:
             for name in stack.supervise_once():
-                print(f"{name} died; restarted", flush=True)
+                print(stack.restart_note(name), flush=True)
             time.sleep(0.5)
     except RuntimeError as exc:
         print(f"failed to start: {exc}", file=sys.stderr)
@@ -142,6 +147,24 @@ async def verify_text(
                 event = json.loads(await asyncio.wait_for(ws.recv(), left))
                 if event.get("taskId") == task_id:
                     return dict(event)
+                if event.get("type") in ("resync", "truncated"):
+                    # Events may have been lost server-side: the API has the truth.
+                    final = await _final_task(client, token, task_id)
+                    if final is not None:
+                        return final
+
+
+async def _final_task(client: httpx.AsyncClient, token: str, task_id: str) -> dict[str, Any] | None:
+    """The task's outcome as a pushed event would carry it, or None while it is queued."""
+    response = await client.get(
+        f"/v1/tasks/{task_id}", headers={"Authorization": f"Bearer {token}"}
+    )
+    task = response.json() if response.status_code == 200 else {}
+    if task.get("status") == "done":
+        return {"type": "result", "taskId": task_id, "cached": task["cached"], **task["result"]}
+    if task.get("status") == "failed":
+        return {"type": "failed", "taskId": task_id, **task["error"]}
+    return None
 
 
 def _verify(args: argparse.Namespace) -> int:

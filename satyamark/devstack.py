@@ -2,6 +2,8 @@
 
 Finds or starts Redis and PostgreSQL, runs migrations, starts every component as its
 own process, waits until each is healthy and, in ``run`` mode, restarts any that dies.
+``run`` is patient: it waits out Redis and PostgreSQL outages and components that die
+during start-up, with no deadline; the tests are not, so a failure shows at once.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -25,7 +28,7 @@ import redis
 
 from auth_service.keyring import new_private_pem
 from shared import keys
-from shared.db import create_database_if_missing, migrate_dsn
+from shared.db import UNAVAILABLE, create_database_if_missing, migrate_dsn
 
 from .infra import PostgresServer, RedisServer, free_port, port_answers
 from .kb_cli import load_starter
@@ -51,6 +54,14 @@ PORT_PREFIX = {
 }
 LOCAL_REDIS = "redis://127.0.0.1:6379/0"
 LOCAL_PG = "postgresql://postgres@127.0.0.1:5432/satyamark"
+POLL_S = 0.5
+# How often a patient start-up says what it still waits for.
+REPORT_EVERY_S = 5.0
+# A component that exits sooner than this after its start waits a doubling backoff
+# before the next one (its dependency is likely down: do not spin); later, none.
+STAYED_UP_S = 10.0
+FIRST_BACKOFF_S = 0.5
+MAX_BACKOFF_S = 10.0
 
 
 @dataclass
@@ -62,8 +73,13 @@ class Component:
     log_path: Path
     proc: subprocess.Popen[bytes] | None = None
     restarts: int = 0
+    started_at: float = 0.0
+    backoff_s: float = 0.0  # waited before the latest restart
+    restart_at: float | None = None  # when this exited component starts again
 
     def start(self) -> None:
+        self.started_at = time.monotonic()
+        self.restart_at = None
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", self.module],
@@ -77,6 +93,16 @@ class Component:
     @property
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+    def restart_time(self, now: float) -> float:
+        """When this exited component is to start again, fixed when first asked after
+        it exited: at once if it had stayed up, else after a doubling backoff."""
+        if self.restart_at is None:
+            exited_soon = now - self.started_at < STAYED_UP_S
+            longer = min(max(2 * self.backoff_s, FIRST_BACKOFF_S), MAX_BACKOFF_S)
+            self.backoff_s = longer if exited_soon else 0.0
+            self.restart_at = now + self.backoff_s
+        return self.restart_at
 
     def signal(self, sig: int) -> None:
         if self.alive:
@@ -111,25 +137,69 @@ def _secrets(path: Path) -> dict[str, str]:
     return values
 
 
-def _redis_ok(url: str) -> bool:
-    try:
-        client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
-        try:
-            return bool(client.ping())
-        finally:
-            client.close()
-    except redis.RedisError:
-        return False
+def _reason(exc: BaseException) -> str:
+    """Why a server did not answer, for a status line: "connection refused", say."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, OSError) and cause.errno:
+            return os.strerror(cause.errno).lower()
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
-async def _pg_ok(url: str) -> bool:
-    parts = urlsplit(url)
+def _redis_problem(url: str) -> str | None:
+    """None when Redis answers a PING, else why not."""
+    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
     try:
-        conn = await asyncpg.connect(parts._replace(path="/postgres").geturl(), timeout=3)
-    except (TimeoutError, OSError, asyncpg.PostgresError):
-        return False
+        client.ping()
+    except redis.RedisError as exc:
+        return _reason(exc)
+    finally:
+        client.close()
+    return None
+
+
+async def _pg_problem(url: str) -> str | None:
+    """None when the PostgreSQL server takes a connection, else why not (its
+    ``postgres`` database: the one in ``url`` may not be made yet)."""
+    admin = urlsplit(url)._replace(path="/postgres").geturl()
+    try:
+        conn = await asyncpg.connect(admin, timeout=3)
+    except (*UNAVAILABLE, asyncpg.PostgresError) as exc:
+        return _reason(exc)
     await conn.close()
-    return True
+    return None
+
+
+def _never() -> bool:
+    return False
+
+
+def _pause(seconds: float, should_stop: Callable[[], bool]) -> bool:
+    """Sleep up to ``seconds``; False as soon as ``should_stop`` says so (Ctrl-C)."""
+    end = time.monotonic() + seconds
+    while not should_stop():
+        left = end - time.monotonic()
+        if left <= 0:
+            return True
+        time.sleep(min(left, 0.1))
+    return False
+
+
+class _Waiting:
+    """Says what start-up still waits for, every REPORT_EVERY_S rather than every poll."""
+
+    def __init__(self) -> None:
+        self._last = time.monotonic()
+
+    def report(self, items: list[str]) -> None:
+        now = time.monotonic()
+        if items and now - self._last >= REPORT_EVERY_S:
+            print(f"waiting for: {', '.join(items)}", flush=True)
+            self._last = now
 
 
 @dataclass
@@ -145,6 +215,9 @@ class StackOptions:
     durable_pg: bool = True
     # Gateway on HTTPS with a local self-signed certificate (satyamark/tls.py).
     gateway_tls: bool = False
+    # ``run``: wait out outages and dying components during start-up (no deadline) and
+    # restart a component that keeps dying with a backoff. Tests want failures at once.
+    patient: bool = False
 
 
 class Stack:
@@ -161,7 +234,7 @@ class Stack:
     def _ensure_redis(self) -> str:
         if self.options.redis_url:
             return self.options.redis_url
-        if port_answers("127.0.0.1", 6379) and _redis_ok(LOCAL_REDIS):
+        if port_answers("127.0.0.1", 6379) and _redis_problem(LOCAL_REDIS) is None:
             return LOCAL_REDIS
         server = RedisServer(self.options.data_dir / "redis").start()
         self._servers.append(server)
@@ -170,7 +243,7 @@ class Stack:
     def _ensure_postgres(self) -> str:
         if self.options.database_url:
             return self.options.database_url
-        if port_answers("127.0.0.1", 5432) and asyncio.run(_pg_ok(LOCAL_PG)):
+        if port_answers("127.0.0.1", 5432) and asyncio.run(_pg_problem(LOCAL_PG)) is None:
             return LOCAL_PG
         server = PostgresServer(
             self.options.data_dir / "postgres", durable=self.options.durable_pg
@@ -188,6 +261,34 @@ class Stack:
         report, count = loaded
         rejected = f", {len(report.rejected)} rejected" if report.rejected else ""
         print(f"knowledge base: {count} claims (+{report.stats.inserted}){rejected}", flush=True)
+
+    def _prepare_database(self, waiting: _Waiting, should_stop: Callable[[], bool]) -> bool:
+        """Create, migrate and load the database; False if stopped meanwhile."""
+        steps: list[Callable[[], object]] = [
+            lambda: asyncio.run(create_database_if_missing(self.database_url)),
+            lambda: asyncio.run(migrate_dsn(self.database_url)),
+            self._load_knowledge_base,
+        ]
+        return all(self._with_retries(step, waiting, should_stop) for step in steps)
+
+    def _with_retries(
+        self, step: Callable[[], object], waiting: _Waiting, should_stop: Callable[[], bool]
+    ) -> bool:
+        """Run a step that needs PostgreSQL. Patient: retry it with backoff while the
+        server is unavailable (a wrong migration still fails); False if stopped."""
+        delay = FIRST_BACKOFF_S
+        while True:
+            try:
+                step()
+                return True
+            except UNAVAILABLE as exc:
+                if not self.options.patient:
+                    raise
+                waiting.report([f"PostgreSQL ({_reason(exc)})"])
+            if not _pause(delay, should_stop):
+                return False
+            # no longer than a report interval, so each report is a fresh attempt
+            delay = min(2 * delay, REPORT_EVERY_S)
 
     # -- components -----------------------------------------------------------------
     def _port(self, service: str, index: int = 0) -> int:
@@ -207,14 +308,16 @@ class Stack:
         self.components[name] = component
         return component
 
-    def start(self) -> Stack:
+    def start(self, should_stop: Callable[[], bool] = _never) -> Stack:
+        """Start everything and wait until it is up. Patient, it returns early once
+        ``should_stop`` says so (then ``stop`` what was started)."""
         self.options.data_dir.mkdir(parents=True, exist_ok=True)
         self.logs.mkdir(exist_ok=True)
         self.redis_url = self._ensure_redis()
         self.database_url = self._ensure_postgres()
-        asyncio.run(create_database_if_missing(self.database_url))
-        asyncio.run(migrate_dsn(self.database_url))
-        self._load_knowledge_base()
+        waiting = _Waiting()
+        if not self._prepare_database(waiting, should_stop):
+            return self
 
         ports = {s: self._port(s) for s in DEFAULT_PORTS if s != "ws_service"}
         ws_ports = [self._port("ws_service", i) for i in range(self.options.ws_instances)]
@@ -246,20 +349,64 @@ class Stack:
             )
         for component in self.components.values():
             component.start()
-        self.wait_healthy()
-        self.wait_workers()
+        if self.options.patient:
+            self._wait_up(waiting, should_stop)
+        else:
+            self.wait_healthy()
+            self.wait_workers()
         return self
+
+    def _wait_up(self, waiting: _Waiting, should_stop: Callable[[], bool]) -> None:
+        """Restart what dies and wait, with no deadline, until ``waiting_for`` is empty."""
+        while not should_stop():
+            for name in self.supervise_once():
+                print(self.restart_note(name), flush=True)
+            pending = self.waiting_for()
+            if not pending:
+                return
+            waiting.report(pending)
+            _pause(POLL_S, should_stop)
+
+    def waiting_for(self) -> list[str]:
+        """What is not up yet, each with why, e.g. ``["Redis (connection refused)",
+        "worker-1 (not joined yet)"]``; empty once everything is."""
+        pending = []
+        if problem := _redis_problem(self.redis_url):
+            pending.append(f"Redis ({problem})")
+        if problem := asyncio.run(_pg_problem(self.database_url)):
+            pending.append(f"PostgreSQL ({problem})")
+        joined, _ = self._consumers()  # Redis down: reported just above
+        now = time.monotonic()
+        for component in self.components.values():
+            if status := self._not_up(component, joined, now):
+                pending.append(f"{component.name} ({status})")
+        return pending
+
+    def _not_up(self, component: Component, joined: set[str], now: float) -> str | None:
+        if not component.alive:
+            if component.restart_at is None:
+                return "exited"
+            return f"exited; restarting in {max(0.0, component.restart_at - now):.0f}s"
+        if not self._healthy(component):
+            return "not healthy"
+        if component.module == "worker" and component.env["WORKER_CONSUMER"] not in joined:
+            return "not joined yet"
+        return None
 
     def wait_workers(self, timeout: float = 300.0) -> None:
         """Workers join the group only after loading and warming their model."""
         end = time.monotonic() + timeout
-        while self.workers_joined() < self.options.workers:
+        while True:
+            joined, problem = self._consumers()
+            if self._worker_consumers() <= joined:
+                return
             workers = [c for c in self.components.values() if c.module == "worker"]
             dead = [c.name for c in workers if not c.alive]
             if dead:
                 raise RuntimeError(f"{dead} exited; see {self.logs}")
             if time.monotonic() > end:
-                raise RuntimeError(f"workers did not join within {timeout:.0f}s")
+                why = f" (Redis: {problem})" if problem else ""
+                raise RuntimeError(f"workers did not join within {timeout:.0f}s{why}")
             time.sleep(0.2)
 
     def _tls_env(self) -> dict[str, str]:
@@ -287,15 +434,29 @@ class Stack:
         except OSError:
             return False
 
-    def workers_joined(self) -> int:
-        client = redis.Redis.from_url(self.redis_url, decode_responses=True)
+    def _worker_consumers(self) -> set[str]:
+        return {c.env["WORKER_CONSUMER"] for c in self.components.values() if c.module == "worker"}
+
+    def _consumers(self) -> tuple[set[str], str | None]:
+        """The consumer names in the worker group, and why none could be read."""
+        client = redis.Redis.from_url(
+            self.redis_url, decode_responses=True, socket_connect_timeout=1, socket_timeout=1
+        )
         try:
             consumers = client.xinfo_consumers(keys.JOB_STREAM, keys.WORKER_GROUP)
         except redis.ResponseError:
-            return 0
+            return set(), None  # no group yet: no worker joined
+        except redis.RedisError as exc:
+            return set(), _reason(exc)
         finally:
             client.close()
-        return len(consumers)
+        return {c["name"] for c in consumers}, None
+
+    def workers_joined(self) -> int:
+        """How many of this stack's workers are in the group: consumers left by an
+        earlier run do not count; none while Redis does not answer."""
+        joined, _ = self._consumers()
+        return len(joined & self._worker_consumers())
 
     def wait_healthy(self, timeout: float = 180.0, names: list[str] | None = None) -> None:
         end = time.monotonic() + timeout
@@ -337,14 +498,27 @@ class Stack:
             self.wait_healthy(names=[name])
 
     def supervise_once(self) -> list[str]:
-        """Restart components that died; return their names."""
+        """Restart components that died; return their names. Patient, one that keeps
+        dying soon after its start waits its backoff first (not patient, every death
+        shows in the call that finds it)."""
         restarted = []
+        now = time.monotonic()
         for component in self.components.values():
-            if component.proc is not None and not component.alive:
-                component.restarts += 1
-                component.start()
-                restarted.append(component.name)
+            if component.proc is None or component.alive:
+                continue
+            if self.options.patient and component.restart_time(now) > now:
+                continue
+            component.restarts += 1
+            component.start()
+            restarted.append(component.name)
         return restarted
+
+    def restart_note(self, name: str) -> str:
+        """The line that reports a restart by ``supervise_once``."""
+        backoff = self.components[name].backoff_s
+        if not backoff:
+            return f"{name} died; restarted"
+        return f"{name} died; restarted after a {backoff:g}s backoff (it exited soon after start)"
 
     def stop(self) -> None:
         for component in self.components.values():
