@@ -117,7 +117,7 @@ class CallbackSecretMixin(BaseSettings):
 
 def service_url(name: str, default: str) -> str:
     """A field default for another service's base URL, read from ``<NAME>_URL``."""
-    return Field(default=default, validation_alias=env_alias(f"{name}_URL"))  # type: ignore[no-any-return]
+    return Field(default=default, validation_alias=env_alias(f"{name}_URL"))
 
 
 AUTH_URL_DEFAULT = "http://127.0.0.1:8001"

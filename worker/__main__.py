@@ -27,7 +27,7 @@ def main() -> None:
     settings = WorkerSettings()
     configure_logging(settings.log_level)
     # Progress bars are for terminals; in service logs they are noise.
-    transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     asyncio.run(run_worker(settings))
 
 

@@ -74,7 +74,7 @@ def check_input(text: str, max_chars: int) -> tuple[str, str] | None:
 
 def retry_delay(deliveries: int, base_s: float, cap_s: float) -> float:
     """Exponential backoff with jitter: half fixed, half random, capped."""
-    delay = min(cap_s, base_s * 2 ** max(0, deliveries - 1))
+    delay = min(cap_s, base_s * 2.0 ** max(0, deliveries - 1))
     return delay / 2 + random.uniform(0, delay / 2)
 
 

@@ -119,7 +119,7 @@ async def _receive_text(websocket: WebSocket, max_bytes: int) -> str:
     message = await websocket.receive()
     if message["type"] == "websocket.disconnect":
         raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
-    text = message.get("text")
+    text: str | None = message.get("text")
     if text is None:
         raise SocketUnauthorized("only text frames are accepted")
     if len(text) > max_bytes or len(text.encode()) > max_bytes:

@@ -19,6 +19,10 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported at run time once ROOT is on sys.path
+    from shared.schemas import Verdict
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -37,7 +41,7 @@ class StubJudge:
         self.items = 0
         self.verdict = Verdict(mark=Mark.CORRECT, reason="bench stub verdict", confidence=90)
 
-    def judge(self, texts: list[str]):
+    def judge(self, texts: list[str]) -> list[Verdict]:
         self.batches += 1
         self.items += len(texts)
         if self.sleep_s:

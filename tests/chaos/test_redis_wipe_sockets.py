@@ -52,7 +52,7 @@ ENV = {
 def _instances(redis_url: str, users: list[User]) -> set[str]:
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     try:
-        return {i for u in users for i in client.hvals(keys.ws_user(u.user_id))}  # type: ignore[misc,union-attr]
+        return {i for u in users for i in client.hvals(keys.ws_user(u.user_id))}  # type: ignore[misc]
     finally:
         client.close()
 

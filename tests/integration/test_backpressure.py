@@ -57,7 +57,7 @@ async def test_full_queue_answers_503_with_retry_after(redis_url: str, database_
         await asyncio.sleep(0.3)
         assert (await submit("still busy")).status_code == 503
         # ...and once it acknowledges them, new jobs are accepted again
-        ids = [entry_id for _, entries in taken for entry_id, _ in entries]  # type: ignore[union-attr,str-unpack,misc]
+        ids = [entry_id for _, entries in taken for entry_id, _ in entries]  # type: ignore[union-attr,str-unpack]
         await client.xack(keys.JOB_STREAM, keys.WORKER_GROUP, *ids)
         await asyncio.sleep(0.3)
         assert (await submit("accepted again")).status_code == 202

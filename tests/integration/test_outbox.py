@@ -66,7 +66,10 @@ class Receiver:
         )
 
     async def outbox(self) -> list[asyncpg.Record]:
-        return await self.db.fetch("SELECT *, xmin::text AS xid FROM outbox ORDER BY id")
+        rows: list[asyncpg.Record] = await self.db.fetch(
+            "SELECT *, xmin::text AS xid FROM outbox ORDER BY id"
+        )
+        return rows
 
     async def hashes(self, task_id: str) -> tuple[str, str]:
         row = await self.db.fetchrow("SELECT * FROM ai_results WHERE id = $1", task_id)

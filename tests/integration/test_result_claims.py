@@ -76,7 +76,7 @@ async def _register(api: httpx.AsyncClient, name: str) -> tuple[dict[str, str], 
 
 async def _listen(redis: aioredis.Redis, *users: str) -> aioredis.client.PubSub:
     for user in users:
-        await redis.hset(keys.ws_user(user), f"sock-{user}", "inst-a")  # type: ignore[misc]
+        await redis.hset(keys.ws_user(user), f"sock-{user}", "inst-a")
     pubsub = redis.pubsub()
     await pubsub.subscribe(keys.ws_instance_channel("inst-a"))
     await pubsub.get_message(timeout=1)

@@ -107,7 +107,7 @@ async def test_a_judge_that_always_fails_ends_in_the_dlq_and_the_user_is_told(
     async with running(settings, judge) as worker:
 
         async def failed() -> bool:
-            return (await env.row(job.taskId))["status"] == "failed" and worker.in_flight == 0
+            return bool((await env.row(job.taskId))["status"] == "failed") and worker.in_flight == 0
 
         await eventually(failed)
         event = await _next_event(pubsub)
@@ -150,7 +150,7 @@ async def test_a_judge_that_fails_twice_then_succeeds_is_done(
     async with running(settings, judge):
 
         async def done() -> bool:
-            return (await env.row(job.taskId))["status"] == "done"
+            return bool((await env.row(job.taskId))["status"] == "done")
 
         await eventually(done)
         await eventually(lambda: _no_pending(settings))
@@ -185,7 +185,7 @@ async def test_delivery_counter_comes_from_redis(
     async with running(settings, judge):
 
         async def failed() -> bool:
-            return (await env.row(job.taskId))["status"] == "failed"
+            return bool((await env.row(job.taskId))["status"] == "failed")
 
         await eventually(failed)
     assert judge.calls == 1  # delivery 3 of 3 (its XAUTOCLAIM): no retry left
@@ -214,7 +214,7 @@ async def test_bad_input_fails_at_once_without_the_model(
     async with running(settings, judge):
 
         async def failed() -> bool:
-            return (await env.row(job.taskId))["status"] == "failed"
+            return bool((await env.row(job.taskId))["status"] == "failed")
 
         await eventually(failed)
         await eventually(lambda: _no_pending(settings))
