@@ -1,3 +1,5 @@
+"""Settings of ai_service (env prefix ``AI_``): payload limit and queue backpressure."""
+
 from __future__ import annotations
 
 from pydantic_settings import SettingsConfigDict

@@ -1,3 +1,5 @@
+"""Settings of backend_service (env prefix ``BACKEND_``): cache, enqueue, sweeper."""
+
 from __future__ import annotations
 
 from pydantic import Field

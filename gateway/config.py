@@ -1,3 +1,5 @@
+"""Settings of the gateway (env prefix ``GATEWAY_``): upstreams, limits, TLS, CORS."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,3 +1,5 @@
+"""Settings of ratelimit_service (env prefix ``RATELIMIT_``): the bucket rules."""
+
 from __future__ import annotations
 
 from pydantic import BaseModel, Field

@@ -1,3 +1,5 @@
+"""Settings of result_receiver (env prefix ``RECEIVER_``): callbacks and the outbox."""
+
 from __future__ import annotations
 
 from pydantic import Field
