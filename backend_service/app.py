@@ -20,7 +20,7 @@ from shared.service_auth import ServiceAuth
 
 from .config import BackendSettings
 from .sweeper import Sweeper
-from .tasks import TaskRepository, task_public
+from .tasks import TaskRepository
 from .verify import Verifier
 
 
@@ -97,11 +97,11 @@ def create_app(settings: BackendSettings) -> FastAPI:
             raise NotFound("no such task", code="BE-TASK-404")
         tasks: TaskRepository = request.app.state.tasks
         try:
-            row = await tasks.get_for_user(task_id, user_id)
+            task = await tasks.get_for_user(task_id, user_id)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise UpstreamUnavailable("database unavailable", code="BE-DEP-503") from exc
-        if row is None:
+        if task is None:
             raise NotFound("no such task", code="BE-TASK-404")
-        return JsonResponse(task_public(row))
+        return JsonResponse(task.model_dump(mode="json"))
 
     return app

@@ -13,8 +13,7 @@ from shared import keys
 from shared.errors import UpstreamUnavailable
 from shared.http import call_upstream
 from shared.schemas import Job
-
-from .tasks import NewTask
+from shared.tasks import NewTask
 
 
 def new_job_token() -> tuple[str, str]:

@@ -22,8 +22,10 @@ at a time (a PostgreSQL advisory lock):
    tries again.
 
 It also finishes orphaned followers: queued rows that joined a leader which has been
-done or failed for longer than the threshold get the leader's outcome, and their users
-are told. Every error is logged and the sweep runs again next interval.
+done or failed for longer than the threshold get the leader's outcome, and in the same
+transaction an outbox row for their user's event (``shared.events``), which
+result_receiver's relay pushes. Every error is logged and the sweep runs again next
+interval. The statements are ``shared.tasks``.
 """
 
 from __future__ import annotations
@@ -36,51 +38,18 @@ import asyncpg
 import httpx
 import redis.asyncio as aioredis
 
-from shared import keys
-from shared.claims import stored_claims
+from shared import events, keys, tasks
 from shared.errors import SatyaError
-from shared.notify import UserNotifier
 from shared.periodic import Periodic
+from shared.tasks import NewTask
 
 from .enqueue import enqueue_job, new_job_token, take_lead
-from .tasks import NewTask
 
 log = logging.getLogger(__name__)
 
 # Arbitrary constant shared by every backend instance of one database.
 SWEEP_LOCK_ID = 0x5A7A_5EE9
 _XRANGE_PAGE = 1000
-
-_LOST_CANDIDATES = """
-SELECT id, user_id, text_hash, summary_hash, payload, job_token_hash FROM ai_results
-WHERE status = 'queued' AND joined_task_id IS NULL AND job_token_hash IS NOT NULL
-  AND created_at < now() - make_interval(secs => $1)
-  AND updated_at < now() - make_interval(secs => $1)
-ORDER BY created_at LIMIT $2
-"""
-
-_NEW_TOKEN = """
-UPDATE ai_results SET job_token_hash = $3, updated_at = now()
-WHERE id = $1 AND status = 'queued' AND joined_task_id IS NULL AND job_token_hash = $2
-RETURNING id
-"""
-
-_FINISH_ORPHANS = """
-WITH orphans AS (
-  SELECT f.id FROM ai_results f JOIN ai_results l ON l.id = f.joined_task_id
-  WHERE f.status = 'queued' AND l.status IN ('done', 'failed')
-    AND coalesce(l.completed_at, l.updated_at) < now() - make_interval(secs => $1)
-  ORDER BY f.created_at LIMIT $2
-  FOR UPDATE OF f SKIP LOCKED
-)
-UPDATE ai_results f SET status = l.status, mark = l.mark, reason = l.reason,
-  confidence = l.confidence, claims = l.claims, error_code = l.error_code,
-  error_message = l.error_message, model = l.model, updated_at = now(), completed_at = now()
-FROM orphans o, ai_results l
-WHERE f.id = o.id AND l.id = f.joined_task_id AND f.status = 'queued'
-RETURNING f.id, f.user_id, f.status, f.mark, f.reason, f.confidence, f.claims, f.error_code,
-  f.error_message
-"""
 
 
 @dataclass(slots=True)
@@ -135,26 +104,22 @@ async def _requeue_lost(
     batch: int,
     report: SweepReport,
 ) -> None:
-    rows = await conn.fetch(_LOST_CANDIDATES, float(older_than_s), batch)
-    report.candidates = len(rows)
-    if not rows:
+    lost = await tasks.lost_candidates(conn, older_than_s, batch)
+    report.candidates = len(lost)
+    if not lost:
         return
     present = await _stream_task_ids(redis)
-    for row in rows:
-        if row["id"] in present:
+    for candidate in lost:
+        task = candidate.task
+        if task.task_id in present:
             report.in_stream += 1
             continue
-        task = NewTask(
-            task_id=row["id"],
-            user_id=row["user_id"],
-            text_hash=row["text_hash"].strip(),
-            summary_hash=row["summary_hash"].strip(),
-            payload=row["payload"],
-        )
         token, token_hash = new_job_token()
         try:
             async with conn.transaction():
-                if await conn.fetchval(_NEW_TOKEN, task.task_id, row["job_token_hash"], token_hash):
+                if await tasks.renew_token(
+                    conn, task.task_id, candidate.job_token_hash, token_hash
+                ):
                     # Before the job exists, so no submission in between starts a second
                     # run. The row stays locked and queued until commit, so no outcome of
                     # this task (which releases the lead) can come in between. If the POST
@@ -171,39 +136,15 @@ async def _requeue_lost(
             return
 
 
-def _event(row: asyncpg.Record) -> dict[str, object]:
-    if row["status"] == "done":
-        return {
-            "type": "result",
-            "taskId": row["id"],
-            "mark": row["mark"],
-            "reason": row["reason"],
-            "confidence": row["confidence"],
-            "claims": stored_claims(row["claims"]),
-            "cached": False,
-        }
-    return {
-        "type": "failed",
-        "taskId": row["id"],
-        "errorCode": row["error_code"],
-        "message": row["error_message"],
-    }
-
-
 async def _finish_orphans(
-    conn: asyncpg.Connection,
-    notifier: UserNotifier,
-    older_than_s: float,
-    batch: int,
-    report: SweepReport,
+    conn: asyncpg.Connection, older_than_s: float, batch: int, report: SweepReport
 ) -> None:
-    # Notify before commit: if Redis fails, the rows stay queued and the next sweep
-    # tries again (the event log logs and pushes a task's final event only once).
+    # The rows and their users' events commit together; the relay pushes the events.
     async with conn.transaction():
-        rows = await conn.fetch(_FINISH_ORPHANS, float(older_than_s), batch)
-        for row in rows:
-            await notifier.publish(row["user_id"], _event(row))
-    report.followers_finished = [row["id"] for row in rows]
+        finished = await tasks.finish_orphans(conn, older_than_s, batch)
+        entries = [events.notify_entry(f.task_id, f.user_id, f.event) for f in finished]
+        await events.write(conn, entries)
+    report.followers_finished = [f.task_id for f in finished]
 
 
 async def sweep_once(
@@ -215,7 +156,6 @@ async def sweep_once(
     older_than_s: float,
     inflight_ttl_s: int,
     batch: int = 500,
-    notifier: UserNotifier | None = None,
 ) -> SweepReport:
     """One sweep (see the module docstring); raises on Redis/PostgreSQL errors."""
     report = SweepReport()
@@ -227,9 +167,7 @@ async def sweep_once(
             await _requeue_lost(
                 conn, redis, ai_client, callback_url, older_than_s, inflight_ttl_s, batch, report
             )
-            await _finish_orphans(
-                conn, notifier or UserNotifier(redis), older_than_s, batch, report
-            )
+            await _finish_orphans(conn, older_than_s, batch, report)
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", SWEEP_LOCK_ID)
     if report.requeued or report.followers_finished or report.enqueue_error:
@@ -264,7 +202,6 @@ class Sweeper:
         self._older_than_s = older_than_s
         self._inflight_ttl_s = inflight_ttl_s
         self._batch = batch
-        self._notifier = UserNotifier(redis)
         self._rounds = Periodic("task-sweeper", self.sweep_once)
 
     async def sweep_once(self) -> SweepReport:
@@ -276,7 +213,6 @@ class Sweeper:
             older_than_s=self._older_than_s,
             inflight_ttl_s=self._inflight_ttl_s,
             batch=self._batch,
-            notifier=self._notifier,
         )
 
     def start(self, interval_s: float) -> None:

@@ -14,9 +14,10 @@ from shared.errors import SatyaError, UpstreamUnavailable
 from shared.hashing import summary_hash, text_hash
 from shared.result_cache import ResultCache
 from shared.schemas import TextVerdict
+from shared.tasks import NewTask
 
 from .enqueue import enqueue_job, new_job_token, take_lead
-from .tasks import NewTask, TaskRepository
+from .tasks import TaskRepository
 
 
 @dataclass(frozen=True, slots=True)

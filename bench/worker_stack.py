@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -24,17 +25,19 @@ from ulid import ULID
 from ai_service.queue import JobQueue
 from backend_service.config import BackendSettings
 from backend_service.enqueue import new_job_token
-from backend_service.tasks import NewTask, TaskRepository
+from backend_service.tasks import TaskRepository
 from bench.pg import bench_database, stop_servers
 from bench.worker_load import CpuMeter, log
 from satyamark.infra import PostgresServer, RedisServer, free_port
 from satyamark.kb_cli import load_starter
 from shared import keys
+from shared import tasks as task_rows
 from shared.db import create_pool
 from shared.hashing import summary_hash, text_hash
 from shared.knowledge import STARTER_KB_PATH
 from shared.redis_client import create_redis
 from shared.schemas import Job
+from shared.tasks import NewTask
 
 ROOT = Path(__file__).resolve().parents[1]
 QUEUE_RUN_TIMEOUT_S = 600.0
@@ -271,20 +274,14 @@ class Services:
         enqueue_s = time.time() - t0
         deadline = time.monotonic() + QUEUE_RUN_TIMEOUT_S
         while True:
-            row = await self.pool.fetchrow(
-                "SELECT count(*) FILTER (WHERE status <> 'queued') AS finished,"
-                " count(*) FILTER (WHERE status = 'failed') AS failed,"
-                " max(completed_at) AS last FROM ai_results WHERE user_id = $1",
-                user_id,
-            )
-            assert row is not None
-            if row["finished"] >= len(jobs):
+            progress = await task_rows.progress_of_user(self.pool, user_id)
+            if progress.finished >= len(jobs):
                 break
             if not worker.alive:
                 raise RuntimeError(f"the worker exited; see {worker.log_path}")
             if time.monotonic() > deadline:
                 raise RuntimeError(
-                    f"{row['finished']}/{len(jobs)} finished after {QUEUE_RUN_TIMEOUT_S:.0f}s"
+                    f"{progress.finished}/{len(jobs)} finished after {QUEUE_RUN_TIMEOUT_S:.0f}s"
                 )
             await asyncio.sleep(POLL_S)
         polled_s = time.time() - t0
@@ -297,10 +294,10 @@ class Services:
         }
         return QueueRun(
             items=len(jobs),
-            seconds=row["last"].timestamp() - t0,
+            seconds=(progress.last_completed or datetime.now(UTC)).timestamp() - t0,
             polled_s=polled_s,
             enqueue_s=enqueue_s,
-            failed=int(row["failed"]),
+            failed=progress.failed,
             cpu=cpu,
             redis_calls=calls,
         )

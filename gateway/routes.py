@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import httpx
 import orjson
@@ -18,11 +18,12 @@ from shared.http import USER_ID_HEADER, call_upstream
 from shared.password_policy import common_passwords
 from shared.schemas import (
     EMAIL_PATTERN,
-    MAX_CLAIMS,
     MAX_REFRESH_TOKEN_CHARS,
     TASK_ID_PATTERN,
-    ClaimVerdict,
+    ErrorBody,
     Strict,
+    TaskPublic,
+    VerdictPublic,
 )
 
 from .deps import State, StateDep, get_state
@@ -80,17 +81,6 @@ class VerifyRequest(Strict):
     text: str = Field(min_length=1, max_length=20_000, examples=["The Eiffel Tower is in Paris."])
 
 
-class VerdictPublic(BaseModel):
-    mark: str
-    reason: str
-    confidence: int
-    claims: list[ClaimVerdict] = Field(
-        max_length=MAX_CLAIMS,
-        description="the verdict on each claim (sentence) of the text that the verdict "
-        "derives from; empty when the worker judged the text as a whole",
-    )
-
-
 class VerifyAccepted(BaseModel):
     taskId: str
     queued: bool = True
@@ -100,25 +90,6 @@ class VerifyCached(BaseModel):
     taskId: str
     cached: bool = True
     result: VerdictPublic
-
-
-class ErrorBody(BaseModel):
-    errorCode: str
-    message: str
-
-
-class TaskPublic(BaseModel):
-    """One task as ``GET /v1/tasks/{taskId}`` shows it."""
-
-    taskId: str
-    status: Literal["queued", "done", "failed"]
-    cached: bool = Field(description="answered from the cache; no model ran for it")
-    result: VerdictPublic | None = Field(description="set when status is done")
-    error: ErrorBody | None = Field(description="set when status is failed")
-    model: str | None
-    createdAt: str
-    updatedAt: str
-    completedAt: str | None
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {

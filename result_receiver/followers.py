@@ -3,7 +3,7 @@
 The backend lets a submission join the job already verifying the same text instead of
 queuing a second one (``joined_task_id``). When the leader's outcome is recorded, every
 follower still queued gets the same outcome, in the leader's transaction, and an outbox
-row for its own push (``outbox.py``). Running this again on a repeated delivery is
+row for its own push (``shared.events``). Running this again on a repeated delivery is
 harmless and picks up any follower that joined late (only those get new rows). Ending
 the lead (``inflight:<textHash>``) comes after the commit and is best effort: a lead
 left behind expires, and the backend never joins a finished leader.
@@ -16,45 +16,21 @@ from pathlib import Path
 import asyncpg
 import redis.asyncio as aioredis
 
-from shared import keys
-from shared.claims import claims_json
+from shared import events, keys, tasks
 from shared.redis_client import load_script
 from shared.schemas import CallbackFailure, CallbackResult
-
-from . import outbox
 
 _RELEASE = Path(__file__).with_name("lua") / "release_inflight.lua"
 
 
 async def complete_followers(
     conn: asyncpg.Connection, leader_id: str, outcome: CallbackResult | CallbackFailure
-) -> list[outbox.Entry]:
+) -> list[events.Entry]:
     """Give ``outcome`` to the leader's queued followers; return their push rows."""
-    if isinstance(outcome, CallbackFailure):
-        rows = await conn.fetch(
-            "UPDATE ai_results SET status = 'failed', error_code = $2, error_message = $3,"
-            " updated_at = now(), completed_at = now()"
-            " WHERE joined_task_id = $1 AND status = 'queued' RETURNING id, user_id",
-            leader_id,
-            outcome.errorCode,
-            outcome.message,
-        )
-    else:
-        rows = await conn.fetch(
-            "UPDATE ai_results SET status = 'done', mark = $2, reason = $3,"
-            " confidence = $4, model = $5, claims = $6::jsonb, updated_at = now(),"
-            " completed_at = now()"
-            " WHERE joined_task_id = $1 AND status = 'queued' RETURNING id, user_id",
-            leader_id,
-            outcome.mark.value,
-            outcome.reason,
-            outcome.confidence,
-            outcome.model,
-            claims_json(outcome),
-        )
+    followers = await tasks.finish_followers(conn, leader_id, outcome)
     return [
-        outbox.notify_entry(row["id"], row["user_id"], outbox.outcome_event(row["id"], outcome))
-        for row in sorted(rows, key=lambda r: str(r["id"]))
+        events.notify_entry(task_id, user_id, events.outcome_event(task_id, outcome))
+        for task_id, user_id in followers
     ]
 
 

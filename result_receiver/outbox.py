@@ -1,11 +1,12 @@
 """The transactional outbox: what Redis must learn about an outcome, kept in PostgreSQL.
 
 A stored result or failure writes, in the same transaction as the ``ai_results``
-UPDATE, one ``outbox`` row per Redis side effect: ``cache`` (the verdict with its
-per-claim verdicts, under both hashes; results only) and ``notify`` (one per user
-event: the leader's and each follower's). After the commit the request relays its own
-rows at once and marks them delivered. Whatever is left undelivered (a crash after the
-commit, Redis down) is delivered by the background relay every
+UPDATE, one ``outbox`` row per Redis side effect (``shared.events``): ``cache`` (the
+verdict with its per-claim verdicts, under both hashes; results only) and ``notify``
+(one per user event: the leader's and each follower's, and those of the followers the
+backend's sweeper finishes). After the commit the request relays its own rows at once
+and marks them delivered. Whatever is left undelivered (a crash after the commit, Redis
+down, the sweeper's rows) is delivered by the background relay every
 ``RECEIVER_OUTBOX_INTERVAL_S`` seconds; its batches are taken ``FOR UPDATE SKIP
 LOCKED``, so several receiver instances share the work and no row is relayed by two of
 them at once.
@@ -27,26 +28,13 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from shared.claims import claims_value
+from shared.events import CACHE, NOTIFY
 from shared.notify import UserNotifier
 from shared.periodic import Periodic
 from shared.result_cache import ResultCache
-from shared.schemas import CallbackFailure, CallbackResult, TextVerdict
+from shared.schemas import TextVerdict
 
 log = logging.getLogger(__name__)
-
-CACHE = "cache"
-NOTIFY = "notify"
-
-# (task_id, kind, payload)
-Entry = tuple[str, str, dict[str, Any]]
-
-_INSERT = """
-INSERT INTO outbox (task_id, kind, payload)
-SELECT t.task_id, t.kind, t.payload::jsonb
-FROM unnest($1::text[], $2::text[], $3::text[]) AS t(task_id, kind, payload)
-RETURNING id
-"""
 
 # Oldest first, so a user's events keep their order; rows another relay holds are
 # skipped (it is delivering them). ``$1``: only these ids (NULL: any); ``$2``: only rows
@@ -65,55 +53,6 @@ _PRUNE = """
 DELETE FROM outbox WHERE id IN (
   SELECT id FROM outbox WHERE delivered_at < now() - make_interval(secs => $1) LIMIT $2)
 """
-
-
-def outcome_event(task_id: str, outcome: CallbackResult | CallbackFailure) -> dict[str, object]:
-    """The push a task's user gets for ``outcome``."""
-    if isinstance(outcome, CallbackFailure):
-        return {
-            "type": "failed",
-            "taskId": task_id,
-            "errorCode": outcome.errorCode,
-            "message": outcome.message,
-        }
-    return {
-        "type": "result",
-        "taskId": task_id,
-        "mark": outcome.mark.value,
-        "reason": outcome.reason,
-        "confidence": outcome.confidence,
-        "claims": claims_value(outcome),
-        "cached": False,
-    }
-
-
-def cache_entry(task_id: str, text_hash: str, summary_hash: str, result: CallbackResult) -> Entry:
-    verdict = TextVerdict(
-        mark=result.mark, reason=result.reason, confidence=result.confidence, claims=result.claims
-    )
-    payload = {
-        "text_hash": text_hash,
-        "summary_hash": summary_hash,
-        "verdict": verdict.model_dump(mode="json"),
-    }
-    return task_id, CACHE, payload
-
-
-def notify_entry(task_id: str, user_id: str, event: dict[str, object]) -> Entry:
-    return task_id, NOTIFY, {"user_id": user_id, "event": event}
-
-
-async def write(conn: asyncpg.Connection, entries: Sequence[Entry]) -> list[int]:
-    """Insert ``entries`` (inside the caller's transaction); return their ids in order."""
-    if not entries:
-        return []
-    rows = await conn.fetch(
-        _INSERT,
-        [task_id for task_id, _, _ in entries],
-        [kind for _, kind, _ in entries],
-        [orjson.dumps(payload).decode() for _, _, payload in entries],
-    )
-    return [int(row["id"]) for row in rows]
 
 
 class OutboxRelay:

@@ -1,7 +1,7 @@
 """Recording a worker's verdict: PostgreSQL first (the truth), then cache and push.
 
 The first accepted outcome of a task wins. The ``ai_results`` UPDATE and the outbox rows
-for its cache entry and pushes (``outbox.py``) are one transaction, so they happen
+for its cache entry and pushes (``shared.events``) are one transaction, so they happen
 together or not at all; a repeat of the same outcome (mark, reason, confidence and
 per-claim verdicts) is a DUPLICATE and writes nothing, a different one is logged and
 refused (409).
@@ -17,11 +17,12 @@ from enum import Enum
 
 import asyncpg
 
-from shared.claims import claims_json, claims_value, stored_claims
+from shared import events, tasks
+from shared.claims import claims_value
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.schemas import CallbackFailure, CallbackResult
+from shared.tasks import StoredTask, TaskState
 
-from . import outbox
 from .followers import complete_followers
 
 log = logging.getLogger(__name__)
@@ -30,13 +31,6 @@ log = logging.getLogger(__name__)
 class Outcome(Enum):
     STORED = "stored"  # first delivery: cache and notify (via the outbox)
     DUPLICATE = "duplicate"  # same result again: nothing changes
-
-
-@dataclass(frozen=True, slots=True)
-class StoredTask:
-    user_id: str
-    text_hash: str
-    summary_hash: str
 
 
 class UnknownTask(NotFound):
@@ -59,11 +53,18 @@ class ConflictingFailure(Conflict):
     default_message = "the task already has a result or a different failure"
 
 
-_TASK_FIELDS = "user_id, text_hash, summary_hash"
-
-
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def _state_for(conn: asyncpg.Connection, task_id: str, token_hash: str) -> TaskState:
+    """The task a refused callback names; raises unless it exists and the token is its."""
+    state = await tasks.get_state(conn, task_id)
+    if state is None:
+        raise UnknownTask()
+    if not state.job_token_hash or not hmac.compare_digest(token_hash, state.job_token_hash):
+        raise WrongJobToken()
+    return state
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,23 +83,23 @@ class ResultStore:
         """Record ``outcome`` for its task and the task's queued followers, with the
         outbox rows for every cache entry and push, all in one transaction."""
         async with self._pool.acquire() as conn, conn.transaction():
-            entries: list[outbox.Entry] = []
+            entries: list[events.Entry] = []
             if isinstance(outcome, CallbackFailure):
                 stored, task = await self.record_failure(conn, outcome)
             else:
                 stored, task = await self.record(conn, outcome)
                 if stored is Outcome.STORED:
                     entries.append(
-                        outbox.cache_entry(
+                        events.cache_entry(
                             outcome.taskId, task.text_hash, task.summary_hash, outcome
                         )
                     )
             if stored is Outcome.STORED:
-                event = outbox.outcome_event(outcome.taskId, outcome)
-                entries.append(outbox.notify_entry(outcome.taskId, task.user_id, event))
+                event = events.outcome_event(outcome.taskId, outcome)
+                entries.append(events.notify_entry(outcome.taskId, task.user_id, event))
             # On a repeat too: a follower that joined late still gets its outcome.
             entries += await complete_followers(conn, outcome.taskId, outcome)
-            ids = await outbox.write(conn, entries)
+            ids = await events.write(conn, entries)
         return Accepted(outcome.taskId, stored, task, ids)
 
     async def record(
@@ -106,52 +107,32 @@ class ResultStore:
     ) -> tuple[Outcome, StoredTask]:
         token_hash = _token_hash(result.job_token)
         # The common case in one statement: a queued task, the right token.
-        row = await conn.fetchrow(
-            "UPDATE ai_results SET status = 'done', mark = $2, reason = $3, confidence = $4,"
-            " model = $5, claims = $7::jsonb, updated_at = now(), completed_at = now()"
-            " WHERE id = $1 AND status = 'queued' AND job_token_hash = $6"
-            " RETURNING user_id, text_hash, summary_hash",
-            result.taskId,
-            result.mark.value,
-            result.reason,
-            result.confidence,
-            result.model,
-            token_hash,
-            claims_json(result),
-        )
-        if row is None:
+        task = await tasks.mark_done(conn, result, token_hash)
+        if task is None:
             return Outcome.DUPLICATE, await self._explain_refusal(conn, result, token_hash)
-        return Outcome.STORED, StoredTask(row["user_id"], row["text_hash"], row["summary_hash"])
+        return Outcome.STORED, task
 
     async def _explain_refusal(
         self, conn: asyncpg.Connection, result: CallbackResult, token_hash: str
     ) -> StoredTask:
         """Why the update matched nothing: raise, unless it is the same result again."""
-        row = await conn.fetchrow(
-            "SELECT user_id, text_hash, summary_hash, status, mark, reason, confidence,"
-            " claims, error_code, job_token_hash FROM ai_results WHERE id = $1",
-            result.taskId,
-        )
-        if row is None:
-            raise UnknownTask()
-        if not row["job_token_hash"] or not hmac.compare_digest(token_hash, row["job_token_hash"]):
-            raise WrongJobToken()
+        state = await _state_for(conn, result.taskId, token_hash)
         # The same outcome means the same verdict on every claim too; compared as JSON
         # values (key order and number spelling are jsonb's, not the worker's).
-        same = (row["mark"], row["reason"], row["confidence"], stored_claims(row["claims"])) == (
+        same = (state.mark, state.reason, state.confidence, state.claims) == (
             result.mark.value,
             result.reason,
             result.confidence,
             claims_value(result),
         )
-        if row["status"] == "done" and same:
-            return StoredTask(row["user_id"], row["text_hash"], row["summary_hash"])
+        if state.status == "done" and same:
+            return state.task
         log.warning(
             "conflicting result for task %s refused (stored: %s %s/%s, got: %s/%s)",
             result.taskId,
-            row["status"],
-            row["mark"] or row["error_code"],
-            row["confidence"],
+            state.status,
+            state.mark or state.error_code,
+            state.confidence,
             result.mark.value,
             result.confidence,
         )
@@ -162,37 +143,18 @@ class ResultStore:
     ) -> tuple[Outcome, StoredTask]:
         """Mark a queued task ``failed``; the same failure again is a duplicate."""
         token_hash = _token_hash(failure.job_token)
-        row = await conn.fetchrow(
-            "UPDATE ai_results SET status = 'failed', error_code = $2, error_message = $3,"
-            " updated_at = now(), completed_at = now()"
-            " WHERE id = $1 AND status = 'queued' AND job_token_hash = $4"
-            f" RETURNING {_TASK_FIELDS}",
-            failure.taskId,
-            failure.errorCode,
-            failure.message,
-            token_hash,
-        )
-        if row is not None:
-            return Outcome.STORED, StoredTask(row["user_id"], row["text_hash"], row["summary_hash"])
-        row = await conn.fetchrow(
-            f"SELECT {_TASK_FIELDS}, status, error_code, job_token_hash"
-            " FROM ai_results WHERE id = $1",
-            failure.taskId,
-        )
-        if row is None:
-            raise UnknownTask()
-        if not row["job_token_hash"] or not hmac.compare_digest(token_hash, row["job_token_hash"]):
-            raise WrongJobToken()
+        task = await tasks.mark_failed(conn, failure, token_hash)
+        if task is not None:
+            return Outcome.STORED, task
+        state = await _state_for(conn, failure.taskId, token_hash)
         # Another worker (or a retried callback) reporting the same failure: nothing new.
-        if row["status"] == "failed" and row["error_code"] == failure.errorCode:
-            return Outcome.DUPLICATE, StoredTask(
-                row["user_id"], row["text_hash"], row["summary_hash"]
-            )
+        if state.status == "failed" and state.error_code == failure.errorCode:
+            return Outcome.DUPLICATE, state.task
         log.warning(
             "conflicting failure for task %s refused (stored: %s %s, got: %s)",
             failure.taskId,
-            row["status"],
-            row["error_code"],
+            state.status,
+            state.error_code,
             failure.errorCode,
         )
         raise ConflictingFailure()

@@ -115,13 +115,32 @@ CallbackBody = Annotated[
 CALLBACK_BODY: TypeAdapter[CallbackResult | CallbackFailure] = TypeAdapter(CallbackBody)
 
 
-class UserEvent(BaseModel):
-    """A message pushed to a user's sockets."""
+class VerdictPublic(BaseModel):
+    mark: str
+    reason: str
+    confidence: int
+    claims: list[ClaimVerdict] = Field(
+        max_length=MAX_CLAIMS,
+        description="the verdict on each claim (sentence) of the text that the verdict "
+        "derives from; empty when the worker judged the text as a whole",
+    )
 
-    type: str
+
+class ErrorBody(BaseModel):
+    errorCode: str
+    message: str
+
+
+class TaskPublic(BaseModel):
+    """One task as ``GET /v1/tasks/{taskId}`` shows it (the backend builds it, the
+    gateway relays and documents it)."""
+
     taskId: str
-    mark: Mark | None = None
-    reason: str | None = None
-    confidence: int | None = None
-    claims: list[ClaimVerdict] = Field(default_factory=list, max_length=MAX_CLAIMS)
-    cached: bool = False
+    status: Literal["queued", "done", "failed"]
+    cached: bool = Field(description="answered from the cache; no model ran for it")
+    result: VerdictPublic | None = Field(description="set when status is done")
+    error: ErrorBody | None = Field(description="set when status is failed")
+    model: str | None
+    createdAt: str
+    updatedAt: str
+    completedAt: str | None

@@ -13,10 +13,9 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
-from result_receiver import outbox
 from result_receiver.outbox import OutboxRelay
 from satyamark.infra import RedisServer
-from shared import keys
+from shared import events, keys
 from tests.integration.test_outbox import Receiver, open_receiver
 
 TTL = 3600
@@ -65,9 +64,10 @@ async def test_a_row_relayed_again_after_a_crash_is_not_pushed_again(
     receiver: Receiver,
 ) -> None:
     task_id, _ = await receiver.task("u1")
-    event: dict[str, object] = {"type": "failed", "taskId": task_id, "errorCode": "E-1"}
+    failed = events.FailedEvent(taskId=task_id, errorCode="E-1", message="m")
+    event = failed.model_dump(mode="json")
     async with receiver.db.transaction():
-        (row,) = await outbox.write(receiver.db, [outbox.notify_entry(task_id, "u1", event)])
+        (row,) = await events.write(receiver.db, [events.notify_entry(task_id, "u1", failed)])
     await receiver.redis.hset(keys.ws_user("u1"), "sock-1", "inst-a")
     pubsub = receiver.redis.pubsub()
     await pubsub.subscribe(keys.ws_instance_channel("inst-a"))

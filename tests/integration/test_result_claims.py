@@ -17,10 +17,10 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from gateway.routes import TaskPublic, VerifyCached
+from gateway.routes import VerifyCached
 from shared import keys
 from shared.hashing import text_hash
-from shared.schemas import MAX_CLAIMS, ClaimVerdict
+from shared.schemas import MAX_CLAIMS, ClaimVerdict, TaskPublic
 from tests.fixtures.pipeline import Services, result_body, task_row
 from tests.integration.auth_helpers import public_gateway
 

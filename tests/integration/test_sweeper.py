@@ -153,7 +153,7 @@ async def _insert(
 
 
 async def _listen(redis: aioredis.Redis, user: str, instance: str) -> Any:
-    await redis.hset(keys.ws_user(user), "sock-1", instance)  # type: ignore[misc]
+    await redis.hset(keys.ws_user(user), "sock-1", instance)
     pubsub = redis.pubsub()
     await pubsub.subscribe(keys.ws_instance_channel(instance))
     await pubsub.get_message(timeout=1)  # subscribe confirmation
@@ -162,7 +162,8 @@ async def _listen(redis: aioredis.Redis, user: str, instance: str) -> Any:
 
 async def _events(pubsub: Any, count: int) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
-    for _ in range(50):
+    # Pushed by result_receiver's outbox relay (a round every ~2 s), not by the sweep.
+    for _ in range(100):
         if len(events) >= count:
             break
         message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.1)

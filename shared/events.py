@@ -1,0 +1,101 @@
+"""A task's final event, and the outbox rows that carry it (and the cache entry) to Redis.
+
+A task ends with one final event for its user: ``result`` or ``failed``. Whoever finishes
+a task row (result_receiver's store and followers, the backend's sweeper) writes the
+event as an ``outbox`` row in the same transaction as the row's UPDATE, so both happen
+or neither does; result_receiver's relay (``result_receiver/outbox.py``) pushes it with
+``UserNotifier``, whose event log keeps only the first final event of a task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import asyncpg
+import orjson
+from pydantic import BaseModel
+
+from .claims import claims_value
+from .schemas import CallbackFailure, CallbackResult, Mark, TextVerdict
+
+CACHE = "cache"
+NOTIFY = "notify"
+
+# (task_id, kind, payload)
+Entry = tuple[str, str, dict[str, Any]]
+
+
+class ResultEvent(BaseModel):
+    """A task's verdict, pushed to its user."""
+
+    type: Literal["result"] = "result"
+    taskId: str
+    mark: Mark
+    reason: str
+    confidence: int
+    # JSON values as stored (``shared.claims``): pushed as they are, not re-validated.
+    claims: list[dict[str, Any]]
+    cached: bool = False
+
+
+class FailedEvent(BaseModel):
+    """Why a task got no verdict, pushed to its user."""
+
+    type: Literal["failed"] = "failed"
+    taskId: str
+    errorCode: str
+    message: str
+
+
+TaskEvent = ResultEvent | FailedEvent
+
+
+def outcome_event(task_id: str, outcome: CallbackResult | CallbackFailure) -> TaskEvent:
+    """The event ``task_id``'s user gets for a worker's ``outcome``."""
+    if isinstance(outcome, CallbackFailure):
+        return FailedEvent(taskId=task_id, errorCode=outcome.errorCode, message=outcome.message)
+    return ResultEvent(
+        taskId=task_id,
+        mark=outcome.mark,
+        reason=outcome.reason,
+        confidence=outcome.confidence,
+        claims=claims_value(outcome),
+    )
+
+
+def cache_entry(task_id: str, text_hash: str, summary_hash: str, result: CallbackResult) -> Entry:
+    verdict = TextVerdict(
+        mark=result.mark, reason=result.reason, confidence=result.confidence, claims=result.claims
+    )
+    payload = {
+        "text_hash": text_hash,
+        "summary_hash": summary_hash,
+        "verdict": verdict.model_dump(mode="json"),
+    }
+    return task_id, CACHE, payload
+
+
+def notify_entry(task_id: str, user_id: str, event: TaskEvent) -> Entry:
+    return task_id, NOTIFY, {"user_id": user_id, "event": event.model_dump(mode="json")}
+
+
+_INSERT = """
+INSERT INTO outbox (task_id, kind, payload)
+SELECT t.task_id, t.kind, t.payload::jsonb
+FROM unnest($1::text[], $2::text[], $3::text[]) AS t(task_id, kind, payload)
+RETURNING id
+"""
+
+
+async def write(conn: asyncpg.Connection, entries: Sequence[Entry]) -> list[int]:
+    """Insert ``entries`` (inside the caller's transaction); return their ids in order."""
+    if not entries:
+        return []
+    rows = await conn.fetch(
+        _INSERT,
+        [task_id for task_id, _, _ in entries],
+        [kind for _, kind, _ in entries],
+        [orjson.dumps(payload).decode() for _, _, payload in entries],
+    )
+    return [int(row["id"]) for row in rows]

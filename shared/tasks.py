@@ -1,0 +1,367 @@
+"""Every statement on ``ai_results``, the task rows (PostgreSQL is the source of truth).
+
+A task is ``queued`` until its first accepted outcome makes it ``done`` or ``failed``.
+A queued task either leads a job (it holds the job_token's hash) or follows the leader
+whose job verifies the same text (``joined_task_id``) and takes its outcome.
+
+The backend inserts tasks, joins them to leaders and reads them back; the sweeper
+re-tokens lost jobs and finishes orphaned followers; result_receiver records outcomes.
+``db`` is a pool or, inside a caller's transaction, its connection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeAlias
+
+import asyncpg
+
+from .claims import claims_json, stored_claims
+from .events import FailedEvent, ResultEvent, TaskEvent
+from .schemas import CallbackFailure, CallbackResult, TaskPublic, TextVerdict
+
+Db: TypeAlias = asyncpg.Pool | asyncpg.Connection
+
+
+@dataclass(frozen=True, slots=True)
+class NewTask:
+    task_id: str
+    user_id: str
+    text_hash: str
+    summary_hash: str
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTask:
+    """What result_receiver needs of a task to cache and push its outcome."""
+
+    user_id: str
+    text_hash: str
+    summary_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class TaskState:
+    """A task's stored outcome and token, to tell a repeated callback from a bad one."""
+
+    task: StoredTask
+    status: str
+    mark: str | None
+    reason: str | None
+    confidence: int | None
+    claims: list[dict[str, Any]]
+    error_code: str | None
+    job_token_hash: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LostTask:
+    """An old queued leader: its job may be gone from the stream."""
+
+    task: NewTask
+    job_token_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class FinishedTask:
+    """A task the sweeper just finished, with the event its user is owed."""
+
+    task_id: str
+    user_id: str
+    event: TaskEvent
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """How far a user's tasks got (benchmarks wait on it)."""
+
+    finished: int
+    failed: int
+    last_completed: datetime | None
+
+
+# --- the backend's submit and read paths ---
+
+
+async def insert_queued(db: Db, task: NewTask, job_token_hash: str) -> None:
+    await db.execute(
+        "INSERT INTO ai_results (id, user_id, text_hash, summary_hash, payload, status,"
+        " job_token_hash) VALUES ($1, $2, $3, $4, $5, 'queued', $6)",
+        task.task_id,
+        task.user_id,
+        task.text_hash,
+        task.summary_hash,
+        task.payload,
+        job_token_hash,
+    )
+
+
+async def insert_cached(db: Db, task: NewTask, verdict: TextVerdict) -> None:
+    await db.execute(
+        "INSERT INTO ai_results (id, user_id, text_hash, summary_hash, payload, status,"
+        " mark, reason, confidence, claims, cached, completed_at)"
+        " VALUES ($1, $2, $3, $4, $5, 'done', $6, $7, $8, $9::jsonb, true, now())",
+        task.task_id,
+        task.user_id,
+        task.text_hash,
+        task.summary_hash,
+        task.payload,
+        verdict.mark.value,
+        verdict.reason,
+        verdict.confidence,
+        claims_json(verdict),
+    )
+
+
+async def join(db: Db, task_id: str, leader_id: str) -> bool:
+    """Make ``task_id`` follow the leader's job; False if the leader is no longer queued
+    (its outcome is already recorded, so joining could miss it)."""
+    row = await db.fetchrow(
+        "UPDATE ai_results f SET joined_task_id = l.id, job_token_hash = NULL,"
+        " updated_at = now() FROM ai_results l"
+        " WHERE f.id = $1 AND f.status = 'queued' AND l.id = $2 AND l.status = 'queued'"
+        " RETURNING f.id",
+        task_id,
+        leader_id,
+    )
+    return row is not None
+
+
+async def fail_queued(db: Db, task_id: str, error_code: str, message: str) -> None:
+    """Fail a queued task whose job never reached the stream (no token to check)."""
+    await db.execute(
+        "UPDATE ai_results SET status = 'failed', error_code = $2, error_message = $3,"
+        " updated_at = now(), completed_at = now() WHERE id = $1 AND status = 'queued'",
+        task_id,
+        error_code,
+        message,
+    )
+
+
+_PUBLIC_COLUMNS = (
+    "id, user_id, status, mark, reason, confidence, claims, cached, error_code, "
+    "error_message, model, created_at, updated_at, completed_at"
+)
+
+
+async def get_for_user(db: Db, task_id: str, user_id: str) -> TaskPublic | None:
+    # Another user's task is indistinguishable from a missing one (404, not 403).
+    row = await db.fetchrow(
+        f"SELECT {_PUBLIC_COLUMNS} FROM ai_results WHERE id = $1 AND user_id = $2",
+        task_id,
+        user_id,
+    )
+    return None if row is None else _task_public(row)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _task_public(row: asyncpg.Record) -> TaskPublic:
+    result = None
+    if row["status"] == "done":
+        result = {
+            "mark": row["mark"],
+            "reason": row["reason"],
+            "confidence": row["confidence"],
+            "claims": stored_claims(row["claims"]),
+        }
+    error = None
+    if row["status"] == "failed":
+        error = {"errorCode": row["error_code"], "message": row["error_message"]}
+    return TaskPublic.model_validate(
+        {
+            "taskId": row["id"],
+            "status": row["status"],
+            "cached": row["cached"],
+            "result": result,
+            "error": error,
+            "model": row["model"],
+            "createdAt": _iso(row["created_at"]),
+            "updatedAt": _iso(row["updated_at"]),
+            "completedAt": _iso(row["completed_at"]),
+        }
+    )
+
+
+# --- the backend's sweeper ---
+
+_LOST_CANDIDATES = """
+SELECT id, user_id, text_hash, summary_hash, payload, job_token_hash FROM ai_results
+WHERE status = 'queued' AND joined_task_id IS NULL AND job_token_hash IS NOT NULL
+  AND created_at < now() - make_interval(secs => $1)
+  AND updated_at < now() - make_interval(secs => $1)
+ORDER BY created_at LIMIT $2
+"""
+
+_NEW_TOKEN = """
+UPDATE ai_results SET job_token_hash = $3, updated_at = now()
+WHERE id = $1 AND status = 'queued' AND joined_task_id IS NULL AND job_token_hash = $2
+RETURNING id
+"""
+
+_FINISH_ORPHANS = """
+WITH orphans AS (
+  SELECT f.id FROM ai_results f JOIN ai_results l ON l.id = f.joined_task_id
+  WHERE f.status = 'queued' AND l.status IN ('done', 'failed')
+    AND coalesce(l.completed_at, l.updated_at) < now() - make_interval(secs => $1)
+  ORDER BY f.created_at LIMIT $2
+  FOR UPDATE OF f SKIP LOCKED
+)
+UPDATE ai_results f SET status = l.status, mark = l.mark, reason = l.reason,
+  confidence = l.confidence, claims = l.claims, error_code = l.error_code,
+  error_message = l.error_message, model = l.model, updated_at = now(), completed_at = now()
+FROM orphans o, ai_results l
+WHERE f.id = o.id AND l.id = f.joined_task_id AND f.status = 'queued'
+RETURNING f.id, f.user_id, f.status, f.mark, f.reason, f.confidence, f.claims, f.error_code,
+  f.error_message
+"""
+
+
+async def lost_candidates(db: Db, older_than_s: float, batch: int) -> list[LostTask]:
+    """Queued leaders created and last touched more than ``older_than_s`` ago, oldest
+    first."""
+    rows = await db.fetch(_LOST_CANDIDATES, float(older_than_s), batch)
+    return [
+        LostTask(
+            NewTask(
+                task_id=row["id"],
+                user_id=row["user_id"],
+                text_hash=row["text_hash"].strip(),
+                summary_hash=row["summary_hash"].strip(),
+                payload=row["payload"],
+            ),
+            row["job_token_hash"],
+        )
+        for row in rows
+    ]
+
+
+async def renew_token(db: Db, task_id: str, old_hash: str, new_hash: str) -> bool:
+    """Compare-and-set a queued leader's token hash; False if it finished or was
+    re-tokened meanwhile. Locks the row until the caller's transaction ends."""
+    return bool(await db.fetchval(_NEW_TOKEN, task_id, old_hash, new_hash))
+
+
+async def finish_orphans(db: Db, older_than_s: float, batch: int) -> list[FinishedTask]:
+    """Give queued followers the outcome of a leader final for over ``older_than_s``."""
+    rows = await db.fetch(_FINISH_ORPHANS, float(older_than_s), batch)
+    return [FinishedTask(row["id"], row["user_id"], _final_event(row)) for row in rows]
+
+
+def _final_event(row: asyncpg.Record) -> TaskEvent:
+    if row["status"] == "done":
+        return ResultEvent(
+            taskId=row["id"],
+            mark=row["mark"],
+            reason=row["reason"],
+            confidence=row["confidence"],
+            claims=stored_claims(row["claims"]),
+        )
+    return FailedEvent(taskId=row["id"], errorCode=row["error_code"], message=row["error_message"])
+
+
+# --- result_receiver ---
+
+_STORED_TASK = "user_id, text_hash, summary_hash"
+
+
+def _stored_task(row: asyncpg.Record) -> StoredTask:
+    return StoredTask(row["user_id"], row["text_hash"], row["summary_hash"])
+
+
+async def mark_done(db: Db, result: CallbackResult, token_hash: str) -> StoredTask | None:
+    """Record ``result`` on its queued task if the token matches; None otherwise."""
+    row = await db.fetchrow(
+        "UPDATE ai_results SET status = 'done', mark = $2, reason = $3, confidence = $4,"
+        " model = $5, claims = $7::jsonb, updated_at = now(), completed_at = now()"
+        " WHERE id = $1 AND status = 'queued' AND job_token_hash = $6"
+        f" RETURNING {_STORED_TASK}",
+        result.taskId,
+        result.mark.value,
+        result.reason,
+        result.confidence,
+        result.model,
+        token_hash,
+        claims_json(result),
+    )
+    return None if row is None else _stored_task(row)
+
+
+async def mark_failed(db: Db, failure: CallbackFailure, token_hash: str) -> StoredTask | None:
+    """Record ``failure`` on its queued task if the token matches; None otherwise."""
+    row = await db.fetchrow(
+        "UPDATE ai_results SET status = 'failed', error_code = $2, error_message = $3,"
+        " updated_at = now(), completed_at = now()"
+        " WHERE id = $1 AND status = 'queued' AND job_token_hash = $4"
+        f" RETURNING {_STORED_TASK}",
+        failure.taskId,
+        failure.errorCode,
+        failure.message,
+        token_hash,
+    )
+    return None if row is None else _stored_task(row)
+
+
+async def get_state(db: Db, task_id: str) -> TaskState | None:
+    row = await db.fetchrow(
+        f"SELECT {_STORED_TASK}, status, mark, reason, confidence, claims, error_code,"
+        " job_token_hash FROM ai_results WHERE id = $1",
+        task_id,
+    )
+    if row is None:
+        return None
+    return TaskState(
+        task=_stored_task(row),
+        status=row["status"],
+        mark=row["mark"],
+        reason=row["reason"],
+        confidence=row["confidence"],
+        claims=stored_claims(row["claims"]),
+        error_code=row["error_code"],
+        job_token_hash=row["job_token_hash"],
+    )
+
+
+async def finish_followers(
+    db: Db, leader_id: str, outcome: CallbackResult | CallbackFailure
+) -> list[tuple[str, str]]:
+    """Give ``outcome`` to the leader's queued followers; return their (id, user_id),
+    ordered by id."""
+    if isinstance(outcome, CallbackFailure):
+        rows = await db.fetch(
+            "UPDATE ai_results SET status = 'failed', error_code = $2, error_message = $3,"
+            " updated_at = now(), completed_at = now()"
+            " WHERE joined_task_id = $1 AND status = 'queued' RETURNING id, user_id",
+            leader_id,
+            outcome.errorCode,
+            outcome.message,
+        )
+    else:
+        rows = await db.fetch(
+            "UPDATE ai_results SET status = 'done', mark = $2, reason = $3,"
+            " confidence = $4, model = $5, claims = $6::jsonb, updated_at = now(),"
+            " completed_at = now()"
+            " WHERE joined_task_id = $1 AND status = 'queued' RETURNING id, user_id",
+            leader_id,
+            outcome.mark.value,
+            outcome.reason,
+            outcome.confidence,
+            outcome.model,
+            claims_json(outcome),
+        )
+    return [(row["id"], row["user_id"]) for row in sorted(rows, key=lambda r: str(r["id"]))]
+
+
+async def progress_of_user(db: Db, user_id: str) -> Progress:
+    row = await db.fetchrow(
+        "SELECT count(*) FILTER (WHERE status <> 'queued') AS finished,"
+        " count(*) FILTER (WHERE status = 'failed') AS failed,"
+        " max(completed_at) AS last FROM ai_results WHERE user_id = $1",
+        user_id,
+    )
+    assert row is not None  # an aggregate always answers one row
+    return Progress(int(row["finished"]), int(row["failed"]), row["last"])
