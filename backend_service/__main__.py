@@ -1,7 +1,15 @@
+"""``python -m backend_service``: run the submit and task-read service."""
+
 from shared.service import serve
 
 from .app import create_app
 from .config import BackendSettings
 
-settings = BackendSettings()
-serve(create_app(settings), settings)
+
+def main() -> None:
+    settings = BackendSettings()
+    serve(create_app(settings), settings)
+
+
+if __name__ == "__main__":
+    main()

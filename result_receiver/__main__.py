@@ -1,7 +1,15 @@
+"""``python -m result_receiver``: run the service that takes workers' results."""
+
 from shared.service import serve
 
 from .app import create_app
 from .config import ReceiverSettings
 
-settings = ReceiverSettings()
-serve(create_app(settings), settings)
+
+def main() -> None:
+    settings = ReceiverSettings()
+    serve(create_app(settings), settings)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,218 +1,47 @@
+"""Builds result_receiver: takes workers' signed results, records them once, and
+relays their cache entries and user events through the outbox."""
+
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
-import asyncpg
-import orjson
-from fastapi import FastAPI, Request
-from pydantic import ValidationError
-from redis.exceptions import RedisError
+from fastapi import FastAPI
 
-from shared import keys
 from shared.db import open_database
-from shared.errors import (
-    Conflict,
-    PayloadTooLarge,
-    SatyaError,
-    Unauthorized,
-    UpstreamUnavailable,
-    ValidationFailed,
-)
 from shared.redis_client import create_redis
-from shared.schemas import CALLBACK_BODY, CallbackFailure, CallbackResult
 from shared.service import new_app
-from shared.signing import SignatureError, verify
 
 from .config import ReceiverSettings
+from .deps import State
 from .followers import InflightLead
 from .outbox import OutboxRelay
-from .store import Accepted, Outcome, ResultStore
-
-log = logging.getLogger(__name__)
-
-
-class BadSignature(Unauthorized):
-    code = "RR-SIG-401"
-
-
-class ReplayedDelivery(Conflict):
-    code = "RR-REPLAY-409"
-    default_message = "this delivery id was already used"
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"callback body over {limit} bytes", code="RR-VAL-413")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _parse_result(body: bytes) -> CallbackResult | CallbackFailure:
-    try:
-        return CALLBACK_BODY.validate_json(body)
-    except ValidationError as exc:
-        raise ValidationFailed(
-            f"callback body invalid: {exc.errors()[0]['msg']}", code="RR-VAL-422"
-        ) from exc
-
-
-class _InvalidItem(ValidationFailed):
-    """A batch item that is not a valid result; its taskId is echoed, not trusted."""
-
-    code = "RR-VAL-422"
-
-    def __init__(self, item: object, exc: ValidationError) -> None:
-        super().__init__(f"result invalid: {exc.errors()[0]['msg']}")
-        task_id = item.get("taskId") if isinstance(item, dict) else None
-        self.task_id = task_id if isinstance(task_id, str) else None
-
-
-def _parse_batch(body: bytes, limit: int) -> list[CallbackResult | CallbackFailure | _InvalidItem]:
-    """A batch's items; an item that is not a valid result becomes its own 422."""
-    try:
-        items = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise ValidationFailed("callback body is not JSON", code="RR-VAL-422") from exc
-    if not 1 <= len(items) <= limit:
-        raise ValidationFailed(
-            f"a callback batch holds 1 to {limit} results, not {len(items)}", code="RR-VAL-422"
-        )
-    parsed: list[CallbackResult | CallbackFailure | _InvalidItem] = []
-    for item in items:
-        try:
-            parsed.append(CALLBACK_BODY.validate_python(item))
-        except ValidationError as exc:
-            parsed.append(_InvalidItem(item, exc))
-    return parsed
-
-
-async def _first_use(request: Request, message_id: str, tolerance_s: int) -> None:
-    """Delivery ids are single-use for longer than the timestamp window, so a captured
-    request can never be replayed."""
-    try:
-        first = await request.app.state.redis.set(
-            keys.callback_seen(message_id), "1", nx=True, ex=2 * tolerance_s + 60
-        )
-    except RedisError as exc:
-        raise UpstreamUnavailable("replay store unavailable", code="RR-DEP-503") from exc
-    if not first:
-        raise ReplayedDelivery()
-
-
-async def _accept(request: Request, result: CallbackResult | CallbackFailure) -> Accepted:
-    store: ResultStore = request.app.state.store
-    try:
-        return await store.accept(result)
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        raise UpstreamUnavailable("database unavailable", code="RR-DEP-503") from exc
-
-
-async def _accept_batch(
-    request: Request, items: list[CallbackResult | CallbackFailure | _InvalidItem]
-) -> list[dict[str, object]]:
-    """Record each result in its own transaction (one refused result never undoes
-    another). A database or Redis failure fails the whole request (503): the worker
-    sends the batch again, and what was recorded meanwhile comes back a duplicate."""
-
-    async def one(item: CallbackResult | CallbackFailure) -> Accepted | SatyaError:
-        try:
-            return await _accept(request, item)
-        except UpstreamUnavailable:
-            raise
-        except SatyaError as exc:
-            return exc
-
-    done = await asyncio.gather(
-        *(one(item) for item in items if not isinstance(item, _InvalidItem))
-    )
-    outcomes = iter(done)
-    answers: list[dict[str, object]] = []
-    accepted: list[Accepted] = []
-    for item in items:
-        outcome = item if isinstance(item, _InvalidItem) else next(outcomes)
-        if isinstance(outcome, Accepted):
-            accepted.append(outcome)
-            duplicate = outcome.outcome is Outcome.DUPLICATE
-            answers.append({"taskId": outcome.task_id, "status": 200, "duplicate": duplicate})
-        else:
-            task_id = item.task_id if isinstance(item, _InvalidItem) else item.taskId
-            answers.append({"taskId": task_id, "status": outcome.status_code, **outcome.body()})
-    await _relay_now(request, accepted)
-    return answers
-
-
-async def _relay_now(request: Request, accepted: list[Accepted]) -> None:
-    """Tell Redis about committed outcomes now. Nothing here fails the request: the
-    outcomes are stored, and what does not reach Redis stays in the outbox for the relay."""
-    state = request.app.state
-    try:
-        await state.relay.deliver([i for a in accepted for i in a.outbox_ids])
-    except (RedisError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        log.warning(
-            "%d outcomes stored; outbox relay deferred (%s)", len(accepted), type(exc).__name__
-        )
-    for outcome in accepted:
-        try:
-            await state.inflight.release(outcome.task.text_hash, outcome.task_id)
-        except (RedisError, OSError) as exc:
-            log.warning("inflight lead of task %s not released (%s)", outcome.task_id, exc)
+from .routes import router
+from .store import ResultStore
 
 
 def create_app(settings: ReceiverSettings) -> FastAPI:
-    secret = settings.callback_secret.get_secret_value().encode()
-
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await open_database(settings)
-        client = create_redis(settings.redis_url, "result_receiver", socket_timeout=3.0)
-        app.state.redis = client
-        app.state.pool = pool
-        app.state.store = ResultStore(pool)
-        app.state.inflight = InflightLead(client)
-        relay = OutboxRelay(
-            pool,
-            client,
-            settings.cache_ttl_s,
-            settings.cache_insufficient_ttl_s,
-            batch=settings.outbox_batch,
-        )
-        app.state.relay = relay
-        relay.start(settings.outbox_interval_s)
-        try:
+        async with AsyncExitStack() as opened:
+            pool = await open_database(settings)
+            opened.push_async_callback(pool.close)
+            client = create_redis(settings.redis_url, "result_receiver", socket_timeout=3.0)
+            opened.push_async_callback(client.aclose)
+            relay = OutboxRelay(
+                pool,
+                client,
+                settings.cache_ttl_s,
+                settings.cache_insufficient_ttl_s,
+                batch=settings.outbox_batch,
+            )
+            relay.start(settings.outbox_interval_s)
+            opened.push_async_callback(relay.stop)
+            app.state.runtime = State(
+                settings, client, pool, ResultStore(pool), InflightLead(client), relay
+            )
             yield
-        finally:
-            await relay.stop()
-            await client.aclose()
-            await pool.close()
 
     app = new_app(title="SatyaMark result_receiver", error_prefix="RR", lifespan=lifespan)
-
-    @app.post("/ai-callback")
-    async def ai_callback(request: Request) -> dict[str, object]:
-        """One result (the spec's JSON object), or a JSON array of results from one
-        worker (``worker/callback.py``), answered item by item in ``{"results": [...]}``."""
-        body = await _read_body(request, settings.max_body_bytes)
-        try:
-            delivery = verify(
-                secret, dict(request.headers), body, tolerance_s=settings.timestamp_tolerance_s
-            )
-        except SignatureError as exc:
-            code = "RR-SIG-STALE" if exc.stale else "RR-SIG-401"
-            raise BadSignature(exc.reason, code=code) from exc
-        if body.lstrip()[:1] == b"[":
-            items = _parse_batch(body, settings.max_batch_items)
-            await _first_use(request, delivery.message_id, settings.timestamp_tolerance_s)
-            return {"results": await _accept_batch(request, items)}
-        result = _parse_result(body)
-        await _first_use(request, delivery.message_id, settings.timestamp_tolerance_s)
-        accepted = await _accept(request, result)
-        await _relay_now(request, [accepted])
-        return {"accepted": True, "duplicate": accepted.outcome is Outcome.DUPLICATE}
-
+    app.include_router(router)
     return app

@@ -211,22 +211,17 @@ def nonces_in(kind: type[_HasRedis]) -> Callable[[Request], aioredis.Redis]:
     return store
 
 
-def app_nonce_store(request: Request) -> aioredis.Redis:
-    """The serving app's Redis client, put on ``app.state.nonce_redis`` by its lifespan."""
-    return request.app.state.nonce_redis  # type: ignore[no-any-return]
-
-
 class ServiceAuth:
     """Verifies signed internal requests; replays are caught with Redis ``SET NX EX``.
 
-    ``store`` returns the Redis client to remember nonces in (default: the app's
-    ``state.nonce_redis``, set in its lifespan).
+    ``store`` returns the Redis client to remember nonces in for a request (the
+    serving app's, which its lifespan opens after the guard is built: ``nonces_in``).
     """
 
     def __init__(
         self,
         keyring: Keyring,
-        store: Callable[[Request], aioredis.Redis] = app_nonce_store,
+        store: Callable[[Request], aioredis.Redis],
         *,
         window_s: int = DEFAULT_WINDOW_S,
     ) -> None:
@@ -238,7 +233,7 @@ class ServiceAuth:
     def from_settings(
         cls,
         settings: CommonSettings,
-        store: Callable[[Request], aioredis.Redis] = app_nonce_store,
+        store: Callable[[Request], aioredis.Redis],
     ) -> ServiceAuth:
         return cls(Keyring.from_settings(settings), store, window_s=settings.internal_auth_window_s)
 

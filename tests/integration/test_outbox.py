@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import asyncpg
@@ -24,6 +24,7 @@ from ulid import ULID
 
 from result_receiver.app import create_app
 from result_receiver.config import ReceiverSettings
+from result_receiver.deps import State
 from result_receiver.followers import InflightLead
 from result_receiver.outbox import OutboxRelay
 from satyamark.infra import free_port
@@ -199,19 +200,20 @@ async def test_outbox_rows_roll_back_with_the_update(receiver: Receiver) -> None
 
 
 async def test_crash_after_commit_is_repaired_by_the_relay(receiver: Receiver) -> None:
-    state = receiver.app.state
+    live: State = receiver.app.state.runtime
     # The receiver loses Redis right after the replay check: the relay and the lead
     # release point at a closed port (as if the process died after the commit).
     dead = aioredis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.5)
-    live_relay, live_lead = state.relay, state.inflight
-    state.relay, state.inflight = OutboxRelay(state.pool, dead, TTL, TTL), InflightLead(dead)
+    receiver.app.state.runtime = replace(
+        live, relay=OutboxRelay(live.pool, dead, TTL, TTL), inflight=InflightLead(dead)
+    )
     pubsub = await _listen(receiver.redis, "u1", "u2")
     task_id, token = await receiver.task("u1")
     follower, _ = await receiver.task("u2", leader=task_id)
     try:
         answer = await receiver.post(_result(task_id, token))
     finally:
-        state.relay, state.inflight = live_relay, live_lead
+        receiver.app.state.runtime = live
         await dead.aclose()
     assert answer.status_code == 200 and answer.json()["duplicate"] is False
 
@@ -231,7 +233,7 @@ async def test_crash_after_commit_is_repaired_by_the_relay(receiver: Receiver) -
     assert await receiver.redis.exists(keys.cache_result(text_hash)) == 0
     assert await _pushed(pubsub, 0.3) == []
 
-    relay = OutboxRelay(state.pool, receiver.redis, TTL, TTL)
+    relay = OutboxRelay(live.pool, receiver.redis, TTL, TTL)
     assert await relay.relay_once(min_age_s=0) == 3
     assert await relay.relay_once(min_age_s=0) == 0  # exactly once
     assert all(r["delivered_at"] is not None for r in await receiver.outbox())

@@ -72,7 +72,7 @@ async def test_a_row_relayed_again_after_a_crash_is_not_pushed_again(
     pubsub = receiver.redis.pubsub()
     await pubsub.subscribe(keys.ws_instance_channel("inst-a"))
     await pubsub.get_message(timeout=1)
-    relay = OutboxRelay(receiver.app.state.pool, receiver.redis, TTL, TTL)
+    relay = OutboxRelay(receiver.app.state.runtime.pool, receiver.redis, TTL, TTL)
     assert await relay.relay_once(min_age_s=0) == 1
     # The relay died after Redis took the event and before its mark committed.
     await receiver.db.execute("UPDATE outbox SET delivered_at = NULL WHERE id = $1", row)
@@ -103,7 +103,7 @@ async def test_background_relay_outlives_a_redis_outage(tmp_path: Path, database
             await receiver.redis.aclose()
             server.stop()
             await asyncio.sleep(2.0)  # several failed rounds, each logged
-            assert receiver.app.state.relay.running
+            assert receiver.app.state.runtime.relay.running
             assert await receiver.db.fetchval("SELECT delivered_at FROM outbox") is None
 
             server.start()  # Redis is back, on the same port

@@ -52,7 +52,7 @@ class Stack:
         return str(answer.json()["taskId"])
 
     async def sweep(self) -> SweepReport:
-        return await self.backend_app.state.sweeper.sweep_once()  # type: ignore[no-any-return]
+        return await self.backend_app.state.runtime.sweeper.sweep_once()  # type: ignore[no-any-return]
 
     async def jobs(self) -> list[dict[str, str]]:
         entries: Any = await self.redis.xrange(keys.JOB_STREAM)

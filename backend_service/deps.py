@@ -1,0 +1,32 @@
+"""What backend_service's lifespan opens, and how handlers reach it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+import redis.asyncio as aioredis
+from fastapi import Depends, Request
+
+from shared.service import runtime_of
+
+from .config import BackendSettings
+from .sweeper import Sweeper
+from .tasks import TaskRepository
+from .verify import Verifier
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    settings: BackendSettings
+    redis: aioredis.Redis
+    tasks: TaskRepository
+    verifier: Verifier
+    sweeper: Sweeper
+
+
+def get_state(request: Request) -> State:
+    return runtime_of(request, State)
+
+
+StateDep = Annotated[State, Depends(get_state)]

@@ -1,0 +1,34 @@
+"""What result_receiver's lifespan opens, and how handlers reach it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+import asyncpg
+import redis.asyncio as aioredis
+from fastapi import Depends, Request
+
+from shared.service import runtime_of
+
+from .config import ReceiverSettings
+from .followers import InflightLead
+from .outbox import OutboxRelay
+from .store import ResultStore
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    settings: ReceiverSettings
+    redis: aioredis.Redis
+    pool: asyncpg.Pool
+    store: ResultStore
+    inflight: InflightLead
+    relay: OutboxRelay
+
+
+def get_state(request: Request) -> State:
+    return runtime_of(request, State)
+
+
+StateDep = Annotated[State, Depends(get_state)]
