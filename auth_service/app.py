@@ -8,12 +8,11 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from shared.clients.ratelimit import RateLimitClient
-from shared.db import open_database
 from shared.http import create_http_client
 from shared.periodic import Periodic
-from shared.redis_client import create_redis
 from shared.service import new_app
 from shared.service_auth import ServiceAuth, nonces_in
+from shared.stores import open_stores
 
 from .config import AuthSettings
 from .deps import State
@@ -32,10 +31,9 @@ def create_app(settings: AuthSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as opened:
-            pool = await open_database(settings)
-            opened.push_async_callback(pool.close)
-            redis = create_redis(settings.redis_url, "auth", socket_timeout=2.0)
-            opened.push_async_callback(redis.aclose)
+            pool, redis = await open_stores(
+                opened, settings, settings.redis_url, "auth", redis_timeout_s=2.0
+            )
             ratelimit_http = create_http_client(
                 settings.ratelimit_url, keyring=service_auth.keyring, timeout=3.0
             )

@@ -8,7 +8,7 @@ from typing import Annotated
 import redis.asyncio as aioredis
 from fastapi import Depends, Request
 
-from shared.service import runtime_of
+from shared.service import state_getter
 from shared.service_auth import ServiceAuth
 
 from .config import AuthSettings
@@ -31,8 +31,7 @@ class State:
     service_auth: ServiceAuth
 
 
-def get_state(request: Request) -> State:
-    return runtime_of(request, State)
+get_state = state_getter(State)
 
 
 def _users(request: Request) -> UserRepository:

@@ -7,12 +7,11 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
-from shared.db import open_database
 from shared.http import create_http_client
-from shared.redis_client import create_redis
 from shared.result_cache import ResultCache
 from shared.service import new_app
 from shared.service_auth import ServiceAuth, nonces_in
+from shared.stores import open_stores
 
 from .config import BackendSettings
 from .deps import State
@@ -28,10 +27,9 @@ def create_app(settings: BackendSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as opened:
-            pool = await open_database(settings)
-            opened.push_async_callback(pool.close)
-            client = create_redis(settings.redis_url, "backend", socket_timeout=3.0)
-            opened.push_async_callback(client.aclose)
+            pool, client = await open_stores(
+                opened, settings, settings.redis_url, "backend", redis_timeout_s=3.0
+            )
             ai_client = create_http_client(settings.ai_url, keyring=check_internal.keyring)
             opened.push_async_callback(ai_client.aclose)
             tasks = TaskRepository(pool)

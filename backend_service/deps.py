@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Annotated
 
 import redis.asyncio as aioredis
-from fastapi import Depends, Request
+from fastapi import Depends
 
-from shared.service import runtime_of
+from shared.service import state_getter
 
 from .config import BackendSettings
 from .sweeper import Sweeper
@@ -25,8 +25,7 @@ class State:
     sweeper: Sweeper
 
 
-def get_state(request: Request) -> State:
-    return runtime_of(request, State)
+get_state = state_getter(State)
 
 
 StateDep = Annotated[State, Depends(get_state)]

@@ -7,11 +7,10 @@ from typing import Annotated
 
 import httpx
 from fastapi import Depends
-from starlette.requests import HTTPConnection
 
 from shared.clients.auth import AuthClient
 from shared.clients.ratelimit import RateLimitClient
-from shared.service import runtime_of
+from shared.service import state_getter
 
 from .config import GatewaySettings
 from .ws_proxy import UpstreamPicker
@@ -28,8 +27,7 @@ class State:
     ws_upstreams: UpstreamPicker
 
 
-def get_state(conn: HTTPConnection) -> State:
-    return runtime_of(conn, State)
+get_state = state_getter(State)
 
 
 StateDep = Annotated[State, Depends(get_state)]

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Annotated
 
 import redis.asyncio as aioredis
-from fastapi import Depends, Request
+from fastapi import Depends
 
-from shared.service import runtime_of
+from shared.service import state_getter
 
 from .buckets import TokenBuckets
 from .config import RateLimitSettings
@@ -21,8 +21,7 @@ class State:
     buckets: TokenBuckets
 
 
-def get_state(request: Request) -> State:
-    return runtime_of(request, State)
+get_state = state_getter(State)
 
 
 StateDep = Annotated[State, Depends(get_state)]

@@ -8,9 +8,8 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 
-from shared.db import open_database
-from shared.redis_client import create_redis
 from shared.service import new_app
+from shared.stores import open_stores
 
 from .config import ReceiverSettings
 from .deps import State
@@ -24,10 +23,9 @@ def create_app(settings: ReceiverSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as opened:
-            pool = await open_database(settings)
-            opened.push_async_callback(pool.close)
-            client = create_redis(settings.redis_url, "result_receiver", socket_timeout=3.0)
-            opened.push_async_callback(client.aclose)
+            pool, client = await open_stores(
+                opened, settings, settings.redis_url, "result_receiver", redis_timeout_s=3.0
+            )
             relay = OutboxRelay(
                 pool,
                 client,

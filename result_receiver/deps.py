@@ -7,9 +7,9 @@ from typing import Annotated
 
 import asyncpg
 import redis.asyncio as aioredis
-from fastapi import Depends, Request
+from fastapi import Depends
 
-from shared.service import runtime_of
+from shared.service import state_getter
 
 from .config import ReceiverSettings
 from .followers import InflightLead
@@ -27,8 +27,7 @@ class State:
     relay: OutboxRelay
 
 
-def get_state(request: Request) -> State:
-    return runtime_of(request, State)
+get_state = state_getter(State)
 
 
 StateDep = Annotated[State, Depends(get_state)]

@@ -30,6 +30,15 @@ def runtime_of(conn: HTTPConnection, kind: type[StateT]) -> StateT:
     return runtime
 
 
+def state_getter(kind: type[StateT]) -> Callable[[HTTPConnection], StateT]:
+    """The dependency that hands handlers the service's typed state."""
+
+    def get_state(conn: HTTPConnection) -> StateT:
+        return runtime_of(conn, kind)
+
+    return get_state
+
+
 def new_app(
     *,
     title: str,

@@ -35,7 +35,7 @@ from .acker import Acker
 from .ai.language import unsupported_language
 from .callback import CallbackSender, Delivery, failure_for
 from .config import WorkerSettings
-from .flow import Slots
+from .inflight import Hold, InFlight
 from .queue import JobQueue, StreamEntry
 from .types import Item, parse_job
 
@@ -79,27 +79,48 @@ def retry_delay(deliveries: int, base_s: float, cap_s: float) -> float:
 
 
 class Outcomes:
-    """The outcome half of ``Worker`` (a mixin; the worker owns the state below)."""
+    """Admission of entries and what happens to each after the model (see the module
+    docstring). Owned by ``Worker``; it puts runnable items on ``pending`` and settles
+    each entry's hold in ``in_flight`` once its outcome is handled."""
 
-    settings: WorkerSettings
-    _slots: Slots
-    _acker: Acker[Item]
-    _stopping: asyncio.Event
-    _pending: asyncio.Queue[Item | None]
-    _in_flight: set[str]
-    _callbacks: set[asyncio.Task[None]]
-    _retries: dict[str, asyncio.Task[None]]
-    _sender: CallbackSender | None
+    def __init__(
+        self,
+        settings: WorkerSettings,
+        queue: JobQueue,
+        sender: CallbackSender,
+        in_flight: InFlight,
+        pending: asyncio.Queue[Item | None],
+        stopping: asyncio.Event,
+    ) -> None:
+        self.settings = settings
+        self.queue = queue
+        self._sender = sender
+        self._in_flight = in_flight
+        self._pending = pending
+        self._stopping = stopping
+        self._acker: Acker[Item] = Acker(self.ack_items)
+        self._callbacks: set[asyncio.Task[None]] = set()
+        # Entries waiting out a retry backoff (pending, lease not renewed, slot held).
+        self._retries: dict[str, tuple[asyncio.Task[None], Hold]] = {}
 
-    @property
-    def queue(self) -> JobQueue:
-        raise NotImplementedError
+    def stop(self) -> None:
+        """Stopping: entries waiting out a backoff stay pending for another worker."""
+        for task, _ in self._retries.values():
+            task.cancel()
 
-    def _done(self, entry_id: str) -> None:
-        self._in_flight.discard(entry_id)
-        self._slots.release()
+    async def finish(self) -> None:
+        """Wait for every outcome being handled."""
+        if self._callbacks:
+            await asyncio.gather(*self._callbacks)
 
-    def _spawn(self, entry_id: str, work: Awaitable[bool]) -> None:
+    async def cancel(self) -> None:
+        """Cancel the outcomes being handled and the retries waiting."""
+        retries = [task for task, _ in self._retries.values()]
+        for task in [*self._callbacks, *retries]:
+            task.cancel()
+        await asyncio.gather(*retries, return_exceptions=True)
+
+    def spawn(self, hold: Hold, work: Awaitable[bool]) -> None:
         """Run ``work`` for one entry; its slot is freed after, unless it was handed on
         to a retry (``work`` returned True)."""
 
@@ -108,34 +129,35 @@ class Outcomes:
             try:
                 kept = await work
             except Exception:
-                log.exception("handling entry %s failed; it stays pending", entry_id)
+                log.exception("handling entry %s failed; it stays pending", hold.entry_id)
             finally:
                 if not kept:
-                    self._done(entry_id)
+                    self._in_flight.done(hold)
 
         task = asyncio.create_task(settle())
         self._callbacks.add(task)
         task.add_done_callback(self._callbacks.discard)
 
-    async def _admit(
-        self, entries: list[StreamEntry], stored: dict[str, str] | None = None
+    async def admit(
+        self, entries: list[tuple[StreamEntry, Hold]], stored: dict[str, str] | None = None
     ) -> None:
-        """Queue valid entries for the model (their slots are already reserved); an
-        entry whose result is ``stored`` (taskId -> callback JSON) is re-sent unrun."""
-        for entry in entries:
+        """Queue valid entries for the model (each with the hold of its slot); an entry
+        whose result is ``stored`` (taskId -> callback JSON) is re-sent unrun."""
+        for entry, hold in entries:
             retrying = self._retries.pop(entry.id, None)
             if retrying is not None:
                 # Our own XAUTOCLAIM got it first (that was the new delivery): its
                 # retry timer must not claim it again; the timer's slot is freed.
-                retrying.cancel()
-                self._slots.release()
-            self._in_flight.add(entry.id)
+                task, held_by_retry = retrying
+                task.cancel()
+                held_by_retry.release()
+            self._in_flight.mark([entry.id])
             try:
                 job = parse_job(entry.fields)
             except ValidationError as exc:
-                self._spawn(entry.id, self._malformed(entry, exc))
+                self.spawn(hold, self._malformed(entry, exc))
                 continue
-            item = Item(entry.id, job)
+            item = Item(entry.id, job, hold)
             if not self._resend_stored(item, (stored or {}).get(job.taskId)):
                 self._pending.put_nowait(item)
 
@@ -151,17 +173,17 @@ class Outcomes:
         if result.job_token != item.job.job_token:
             return False
         log.info("task %s: re-sending its stored result (no model run)", item.job.taskId)
-        self._spawn(item.entry_id, self.deliver(item, result))
+        self.spawn(item.hold, self.deliver(item, result))
         return True
 
-    async def _stored_results(self, task_ids: list[str]) -> dict[str, str]:
+    async def stored_results(self, task_ids: list[str]) -> dict[str, str]:
         try:
             return await self.queue.stored_results(task_ids)
         except RedisError as exc:
             log.warning("reading stored results failed (%s); running the model", exc)
             return {}
 
-    async def _store_results(self, results: list[CallbackResult]) -> None:
+    async def store_results(self, results: list[CallbackResult]) -> None:
         """Keep computed results until acked. Best effort: without them a crash before
         the callback costs a model run, never a result."""
         bodies = {r.taskId: r.model_dump_json(exclude_none=True).encode() for r in results}
@@ -179,7 +201,7 @@ class Outcomes:
     async def _ack_quietly(self, item: Item) -> None:
         # Finished: stop renewing its lease, or the refresh that races the ack would
         # report the acked entry as a lease lost to another worker.
-        self._in_flight.discard(item.entry_id)
+        self._in_flight.unmark(item.entry_id)
         try:
             await self._acker.ack(item)
         except RedisError as exc:
@@ -187,7 +209,6 @@ class Outcomes:
             log.warning("could not ack entry %s (%s)", item.entry_id, exc)
 
     async def _post(self, url: str, body: CallbackResult | CallbackFailure) -> Delivery:
-        assert self._sender is not None
         return await self._sender.send(url, body)
 
     # -- outcomes (each returns True when a retry now holds the entry's slot) -----------
@@ -253,22 +274,22 @@ class Outcomes:
         await self._dead_letter(item.entry_id, code, error, outcome, item.job.taskId)
         return False
 
-    async def _admit_reclaimed(self, entries: list[StreamEntry]) -> None:
-        """Like ``_admit``, but an entry delivered more than ``max_deliveries`` times is
+    async def admit_reclaimed(self, entries: list[tuple[StreamEntry, Hold]]) -> None:
+        """Like ``admit``, but an entry delivered more than ``max_deliveries`` times is
         dead-lettered instead of run: each of its runs ended with its worker gone."""
         # Ours from now on, before the first await: the lease task's XAUTOCLAIM and the
         # recovery of our own pending list can return the same entry, and each skips
         # what is in flight already; two admissions would run the model twice.
-        self._in_flight.update(e.id for e in entries)
-        counts = await self.queue.delivery_counts([e.id for e in entries])
+        self._in_flight.mark(e.id for e, _ in entries)
+        counts = await self.queue.delivery_counts([e.id for e, _ in entries])
         limit = self.settings.max_deliveries
-        poison = [e for e in entries if counts.get(e.id, 0) > limit]
-        for entry in poison:
-            self._in_flight.add(entry.id)
-            self._spawn(entry.id, self._worker_lost(entry, counts[entry.id]))
-        runnable = [e for e in entries if counts.get(e.id, 0) <= limit]
-        stored = await self._stored_results([e.fields.get("taskId", "") for e in runnable])
-        await self._admit(runnable, stored)
+        poison = [(e, hold) for e, hold in entries if counts.get(e.id, 0) > limit]
+        for entry, hold in poison:
+            self._in_flight.mark([entry.id])
+            self.spawn(hold, self._worker_lost(entry, counts[entry.id]))
+        runnable = [(e, hold) for e, hold in entries if counts.get(e.id, 0) <= limit]
+        stored = await self.stored_results([e.fields.get("taskId", "") for e, _ in runnable])
+        await self.admit(runnable, stored)
 
     async def _worker_lost(self, entry: StreamEntry, deliveries: int) -> bool:
         try:
@@ -317,7 +338,7 @@ class Outcomes:
         self, entry_id: str, code: str, error: str, callback: Delivery | None, task_id: str
     ) -> None:
         told = "no-task" if callback is None else callback.value
-        self._in_flight.discard(entry_id)  # as in _ack_quietly
+        self._in_flight.unmark(entry_id)  # as in _ack_quietly
         moved = await self.queue.dead_letter(entry_id, code, error, told, task_id)
         if moved is None:
             log.warning("entry %s was no longer ours; not dead-lettered", entry_id)
@@ -331,10 +352,11 @@ class Outcomes:
 
     def _retry_later(self, item: Item, delay_s: float) -> bool:
         """Stop renewing the lease and claim the entry again after ``delay_s``."""
-        self._in_flight.discard(item.entry_id)
+        self._in_flight.unmark(item.entry_id)
         if self._stopping.is_set():
             return False  # pending and idle: another worker's XAUTOCLAIM retries it
-        self._retries[item.entry_id] = asyncio.create_task(self._retry(item, delay_s))
+        task = asyncio.create_task(self._retry(item, delay_s))
+        self._retries[item.entry_id] = (task, item.hold)
         return True
 
     async def _retry(self, item: Item, delay_s: float) -> None:
@@ -349,8 +371,8 @@ class Outcomes:
                 return
             if self._stopping.is_set():
                 return
-            self._in_flight.add(item.entry_id)
-            stored = await self._stored_results([item.job.taskId])
+            self._in_flight.mark([item.entry_id])
+            stored = await self.stored_results([item.job.taskId])
             if not self._resend_stored(item, stored.get(item.job.taskId)):
                 self._pending.put_nowait(item)
             requeued = True
@@ -359,7 +381,8 @@ class Outcomes:
                 "task %s: retry claim failed (%s); lease reclaim retries", item.job.taskId, exc
             )
         finally:
-            if self._retries.get(item.entry_id) is asyncio.current_task():
+            retrying = self._retries.get(item.entry_id)
+            if retrying is not None and retrying[0] is asyncio.current_task():
                 del self._retries[item.entry_id]
                 if not requeued:
-                    self._slots.release()
+                    item.hold.release()

@@ -1,4 +1,4 @@
-"""Flow control for the worker loop: the in-flight slot pool and dynamic batching."""
+"""Flow control for the worker loop: dynamic batching (the slot pool is ``inflight.py``)."""
 
 from __future__ import annotations
 
@@ -6,50 +6,6 @@ import asyncio
 from typing import TypeVar
 
 T = TypeVar("T")
-
-
-class Slots:
-    """A pool of in-flight entry slots that many can be taken from at once.
-
-    Unlike a semaphore it hands out "up to N" in one step (one XREADGROUP COUNT), and
-    ``close()`` wakes every waiter so a stopping worker never hangs on a full pool.
-    A ``first`` taker (the lease task, for a dead worker's entries) is served before
-    the others: while one waits, plain takers leave freed slots to it.
-    """
-
-    def __init__(self, total: int) -> None:
-        self.free = total
-        self._freed = asyncio.Event()
-        self._closed = False
-        self._first_waiting = 0
-
-    async def take(self, most: int, *, first: bool = False) -> int:
-        """Wait for a free slot, then take up to ``most``; 0 once closed."""
-        if first:
-            self._first_waiting += 1
-        try:
-            while not self._closed and (self.free == 0 or (not first and self._first_waiting)):
-                self._freed.clear()
-                await self._freed.wait()
-        finally:
-            if first:
-                self._first_waiting -= 1
-                self._freed.set()  # plain takers may go again (also after a timeout)
-        return 0 if self._closed else self.take_now(most)
-
-    def take_now(self, most: int) -> int:
-        taken = min(most, self.free)
-        self.free -= taken
-        return taken
-
-    def release(self, count: int = 1) -> None:
-        if count:
-            self.free += count
-            self._freed.set()
-
-    def close(self) -> None:
-        self._closed = True
-        self._freed.set()
 
 
 async def next_batch(queue: asyncio.Queue[T | None], size: int, wait_s: float) -> list[T] | None:

@@ -26,13 +26,13 @@ from redis.exceptions import RedisError
 from shared.redis_client import create_redis
 from shared.schemas import CallbackResult
 
-from .acker import Acker
 from .ai.knowledge import KnowledgeIndex
 from .ai.sync import DatabaseKnowledge, executor_runner
-from .attempts import check_input
+from .attempts import Outcomes, check_input
 from .callback import CallbackSender, create_callback_session, result_for
 from .config import WorkerSettings
-from .flow import Slots, drain, next_batch, top_up
+from .flow import drain, next_batch, top_up
+from .inflight import InFlight
 from .leases import Leases
 from .model import Judge, ModelFailure, evidence_judge, judge_each, load_judge
 from .queue import JobQueue, StreamEntry
@@ -41,11 +41,13 @@ from .types import Item
 log = logging.getLogger(__name__)
 
 
-class Worker(Leases):
+class Worker:
     """One worker process: ``async with Worker(settings) as w: await w.run()``.
 
     The model is loaded and warmed up in ``__aenter__`` before the worker joins the
-    group, so a worker never holds entries it cannot process yet.
+    group, so a worker never holds entries it cannot process yet. Its parts share the
+    worker's ``InFlight`` slots and entries: ``Outcomes`` (admission, delivery,
+    retries, dead letters; made there) and, while it runs, ``Leases`` (the lease task).
     """
 
     def __init__(self, settings: WorkerSettings, judge: Judge | None = None) -> None:
@@ -54,17 +56,14 @@ class Worker(Leases):
         # One thread: one model instance, and batches never run concurrently on it.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="judge")
         self._stopping = asyncio.Event()
-        self._slots = Slots(settings.max_in_flight)
+        self._in_flight = InFlight(settings.max_in_flight)
         self._pending: asyncio.Queue[Item | None] = asyncio.Queue()
-        self._in_flight: set[str] = set()
-        self._callbacks: set[asyncio.Task[None]] = set()
-        # Entries waiting out a retry backoff (pending, lease not renewed, slot held).
-        self._retries: dict[str, asyncio.Task[None]] = {}
         self._redis: aioredis.Redis | None = None
         self._reader: aioredis.Redis | None = None
         self._http: aiohttp.ClientSession | None = None
         self._sender: CallbackSender | None = None
         self._queue: JobQueue | None = None
+        self._outcomes: Outcomes | None = None
         self._knowledge: DatabaseKnowledge | None = None
         self._read_call: asyncio.Future[list[StreamEntry]] | None = None
         # Set while the model is free and nothing waits for it: with long batches the
@@ -84,6 +83,11 @@ class Worker(Leases):
     def queue(self) -> JobQueue:
         assert self._queue is not None, "enter the worker first"
         return self._queue
+
+    @property
+    def outcomes(self) -> Outcomes:
+        assert self._outcomes is not None, "enter the worker first"
+        return self._outcomes
 
     async def __aenter__(self) -> Worker:
         if self._judge is None:
@@ -105,7 +109,9 @@ class Worker(Leases):
             concurrency=s.callback_concurrency,
         )
         self._queue = JobQueue(self._redis, s.consumer, reader=self._reader)
-        self._acker = Acker(self.ack_items)
+        self._outcomes = Outcomes(
+            s, self._queue, self._sender, self._in_flight, self._pending, self._stopping
+        )
         try:
             await self._queue.ensure_group()
         except BaseException:
@@ -162,11 +168,11 @@ class Worker(Leases):
         """Stop reading; ``run`` returns once in-flight entries are finished (or drained)."""
         self._stopping.set()
         self._want_work.set()  # wakes a reader waiting for the model
-        self._slots.close()
+        self._in_flight.close()
         if self._read_call is not None:
             self._read_call.cancel()  # do not wait out WORKER_BLOCK_MS
-        for task in self._retries.values():
-            task.cancel()  # waiting entries stay pending for another worker
+        if self._outcomes is not None:
+            self._outcomes.stop()  # waiting retries stay pending for another worker
 
     @property
     def in_flight(self) -> int:
@@ -180,8 +186,11 @@ class Worker(Leases):
             s.consumer, self.queue.stream, self.queue.group, self.judge.name,
             s.batch_size, s.batch_wait_ms, s.lease_ms,
         )  # fmt: skip
+        leases = Leases(
+            s, self.queue, self._in_flight, self.outcomes, self._stopping, self._can_start_now
+        )
         async with asyncio.TaskGroup() as tg:
-            lease = tg.create_task(self._lease_loop(), name="worker-lease")
+            lease = tg.create_task(leases.run(), name="worker-lease")
             work = tg.create_task(self._judge_loop(), name="worker-judge")
             if self._knowledge is not None:
                 knowledge = tg.create_task(self._knowledge_loop(), name="worker-knowledge")
@@ -189,13 +198,13 @@ class Worker(Leases):
             # Stopping: what has not reached the model yet goes back to the group now.
             waiting = drain(self._pending)
             self._pending.put_nowait(None)
-            await self._hand_back([item.entry_id for item in waiting])
+            await leases.hand_back([item.entry_id for item in waiting])
             try:
                 async with asyncio.timeout(self.settings.drain_timeout_s):
                     await work
             except TimeoutError:
                 log.warning("drain timed out after %.0fs", self.settings.drain_timeout_s)
-                await self._hand_back(list(self._in_flight))
+                await leases.hand_back(self._in_flight.ids())
             lease.cancel()
             if self._knowledge is not None:
                 knowledge.cancel()
@@ -216,10 +225,10 @@ class Worker(Leases):
                 await self._want_work.wait()
                 if self._stopping.is_set():
                     break
-            want = await self._slots.take(most)
-            if not want:
+            taken = await self._in_flight.take(most)
+            if not taken:
                 break
-            self._read_call = asyncio.ensure_future(self.queue.read_new(want, s.block_ms))
+            self._read_call = asyncio.ensure_future(self.queue.read_new(taken.count, s.block_ms))
             try:
                 entries = await self._read_call
             except asyncio.CancelledError:
@@ -228,19 +237,19 @@ class Worker(Leases):
                 # stop() cut the blocking read short. Anything Redis delivered in that
                 # instant stays pending under our name: another worker's XAUTOCLAIM (or
                 # our own restart) picks it up, so nothing is lost.
-                self._slots.release(want)
+                taken.release()
                 break
             except RedisError as exc:
-                self._slots.release(want)
+                taken.release()
                 log.warning("reading the job stream failed (%s); retrying in 1s", exc)
                 await self._sleep_unless_stopping(1.0)
                 continue
             finally:
                 self._read_call = None
-            self._slots.release(want - len(entries))
+            held = taken.hold(entries)
             if entries:
                 self._want_work.clear()  # the model has work; asked again when free
-            await self._admit(entries)
+            await self.outcomes.admit(held)
 
     def _long_batches(self) -> bool:
         """Recent batches took longer than WORKER_PREFETCH_MAX_WAIT_MS (none yet: no)."""
@@ -258,20 +267,19 @@ class Worker(Leases):
         """Entries a previous process with our consumer name received but never acked."""
         after = "0"
         while True:
-            want = await self._slots.take(self.settings.batch_size)
-            if not want:
+            taken = await self._in_flight.take(self.settings.batch_size)
+            if not taken:
                 return
-            entries = await self.queue.read_own_pending(want, after)
+            entries = await self.queue.read_own_pending(taken.count, after)
             # The lease task runs meanwhile: what its XAUTOCLAIM gave us is in our
             # pending list too, and already admitted.
-            fresh = [e for e in entries if e.id not in self._in_flight]
-            self._slots.release(want - len(fresh))
+            fresh = taken.hold([e for e in entries if e.id not in self._in_flight])
             if not entries:
                 return
             after = entries[-1].id
             if fresh:
                 log.info("resuming %d entries left pending by a previous run", len(fresh))
-                await self._admit_reclaimed(fresh)
+                await self.outcomes.admit_reclaimed(fresh)
 
     async def _sleep_unless_stopping(self, seconds: float) -> None:
         try:
@@ -313,12 +321,11 @@ class Worker(Leases):
                 run.add_done_callback(runs.discard)
             if runs:
                 await asyncio.gather(*runs)
-            if self._callbacks:
-                await asyncio.gather(*self._callbacks)
+            await self.outcomes.finish()
         finally:
-            for task in [*runs, *self._callbacks, *self._retries.values()]:
+            for task in runs:
                 task.cancel()
-            await asyncio.gather(*self._retries.values(), return_exceptions=True)
+            await self.outcomes.cancel()
 
     def _runnable(self, items: list[Item]) -> list[Item]:
         """The items the model can judge; bad input is failed at once."""
@@ -328,7 +335,7 @@ class Worker(Leases):
             if problem is None:
                 runnable.append(item)
             else:
-                self._spawn(item.entry_id, self.input_failed(item, *problem))
+                self.outcomes.spawn(item.hold, self.outcomes.input_failed(item, *problem))
         return runnable
 
     async def _run_batch(self, items: list[Item], model_idle: asyncio.Event) -> None:
@@ -351,10 +358,11 @@ class Worker(Leases):
                 results[item.entry_id] = result_for(
                     item.job, verdict, model=self.judge.name, worker_id=s.consumer
                 )
-        await self._store_results(list(results.values()))
+        outcomes = self.outcomes
+        await outcomes.store_results(list(results.values()))
         for item, verdict in zip(items, verdicts, strict=True):
             if isinstance(verdict, ModelFailure):
-                work = self.attempt_failed(item, verdict.code, verdict.error)
+                work = outcomes.attempt_failed(item, verdict.code, verdict.error)
             else:
-                work = self.deliver(item, results[item.entry_id])
-            self._spawn(item.entry_id, work)
+                work = outcomes.deliver(item, results[item.entry_id])
+            outcomes.spawn(item.hold, work)

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from shared.schemas import Job
+
+from .inflight import Hold
 
 
 @dataclass(frozen=True, slots=True)
 class Item:
-    """A parsed entry on its way to the model."""
+    """A parsed entry on its way to the model, with the slot it holds."""
 
     entry_id: str
     job: Job
+    hold: Hold = field(compare=False, repr=False)
 
 
 def parse_job(fields: dict[str, str]) -> Job:

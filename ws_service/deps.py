@@ -6,11 +6,10 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends
-from starlette.websockets import WebSocket
 
 from shared.clients.auth import AuthClient
 from shared.notify import EventLog
-from shared.service import runtime_of
+from shared.service import state_getter
 
 from .config import WsSettings
 from .epoch import RedisEpoch
@@ -26,8 +25,7 @@ class Runtime:
     epoch: RedisEpoch
 
 
-def get_runtime(websocket: WebSocket) -> Runtime:
-    return runtime_of(websocket, Runtime)
+get_runtime = state_getter(Runtime)
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
