@@ -5,13 +5,14 @@ from __future__ import annotations
 from pydantic_settings import SettingsConfigDict
 
 from shared.config import CommonSettings, RedisSettingsMixin
+from shared.text import MAX_TEXT_CHARS
 
 
 class AiSettings(CommonSettings, RedisSettingsMixin):
     model_config = SettingsConfigDict(env_prefix="AI_", extra="ignore", frozen=True)
 
     port: int = 8004
-    max_payload_chars: int = 20_000
+    max_payload_chars: int = MAX_TEXT_CHARS
     # Backpressure: refuse new jobs while this many are waiting or in progress.
     max_backlog: int = 10_000
     busy_retry_after_s: int = 5

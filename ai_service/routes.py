@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from redis.exceptions import RedisError
 
-from shared.errors import PayloadTooLarge, UpstreamUnavailable
+from shared.errors import PayloadTooLarge, UpstreamUnavailable, store_unavailable_as
 from shared.schemas import Job, Strict
 
 from .deps import StateDep
@@ -26,7 +25,7 @@ async def enqueue(job: Job, state: StateDep) -> Enqueued:
             f"payload longer than {settings.max_payload_chars} characters",
             code="AI-VAL-413",
         )
-    try:
+    with store_unavailable_as("AI-DEP-503", "job queue"):
         if await state.queue.backlog() >= settings.max_backlog:
             raise UpstreamUnavailable(
                 f"the job queue is full ({settings.max_backlog} jobs waiting), retry later",
@@ -34,6 +33,4 @@ async def enqueue(job: Job, state: StateDep) -> Enqueued:
                 headers={"Retry-After": str(settings.busy_retry_after_s)},
             )
         stream_id = await state.queue.enqueue(job)
-    except RedisError as exc:
-        raise UpstreamUnavailable("job queue unavailable", code="AI-DEP-503") from exc
     return Enqueued(taskId=job.taskId, streamId=stream_id)

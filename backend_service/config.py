@@ -13,6 +13,7 @@ from shared.config import (
     RedisSettingsMixin,
     service_url,
 )
+from shared.text import MAX_TEXT_CHARS
 
 
 class BackendSettings(CommonSettings, RedisSettingsMixin, DatabaseSettingsMixin):
@@ -25,7 +26,7 @@ class BackendSettings(CommonSettings, RedisSettingsMixin, DatabaseSettingsMixin)
     cache_ttl_s: int = 7 * 24 * 3600
     # Insufficient verdicts expire sooner: a growing knowledge base may settle them.
     cache_insufficient_ttl_s: int = 3600
-    max_text_chars: int = 20_000
+    max_text_chars: int = MAX_TEXT_CHARS
     # How long a text counts as "being verified" for joining (longer than any job).
     inflight_ttl_s: int = 3600
 

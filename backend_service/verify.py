@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import asyncpg
 import httpx
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 from ulid import ULID
 
-from shared.errors import SatyaError, UpstreamUnavailable
+from shared.errors import SatyaError, store_unavailable_as
 from shared.hashing import summary_hash, text_hash
 from shared.result_cache import ResultCache
 from shared.schemas import TextVerdict
@@ -52,18 +51,14 @@ class Verifier:
             summary_hash=summary_hash(text),
             payload=text,
         )
-        try:
+        with store_unavailable_as("BE-DEP-503", "cache"):
             hit = await self._cache.lookup(task.text_hash, task.summary_hash)
-        except RedisError as exc:
-            raise UpstreamUnavailable("cache unavailable", code="BE-DEP-503") from exc
-        try:
+        with store_unavailable_as("BE-DEP-503", "database"):
             if hit is not None:
                 await self._tasks.create_cached(task, hit)
                 return Submitted(task.task_id, hit)
             job_token, token_hash = new_job_token()
             await self._tasks.create_queued(task, token_hash)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise UpstreamUnavailable("database unavailable", code="BE-DEP-503") from exc
         if not await self._join_running_job(task):
             await self._enqueue(task, job_token)
         return Submitted(task.task_id, None)
@@ -81,11 +76,9 @@ class Verifier:
             return False
         if leader is None or leader == task.task_id:
             return False
-        try:
+        # On failure the row stays queued with its own token; the sweeper enqueues it later.
+        with store_unavailable_as("BE-DEP-503", "database"):
             return await self._tasks.join(task.task_id, leader)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            # The row stays queued with its own token; the sweeper enqueues it later.
-            raise UpstreamUnavailable("database unavailable", code="BE-DEP-503") from exc
 
     async def _enqueue(self, task: NewTask, job_token: str) -> None:
         try:

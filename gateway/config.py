@@ -30,7 +30,6 @@ class GatewaySettings(CommonSettings):
     # Comma-separated ws_service base URLs; sockets are spread over them round-robin.
     ws_urls: str = Field(WS_URL_DEFAULT, validation_alias=env_alias("WS_URLS"))
     max_body_bytes: int = 64 * 1024
-    max_text_chars: int = 20_000
     # A validated token is trusted this long without asking auth_service again, so a
     # logged-out token may keep working this long (0 = ask every time).
     auth_cache_ttl_s: float = Field(default=30.0, ge=0, le=30)

@@ -25,6 +25,7 @@ from shared.schemas import (
     TaskPublic,
     VerdictPublic,
 )
+from shared.text import MAX_TEXT_CHARS
 
 from .deps import State, StateDep, get_state
 from .ws_proxy import proxy_websocket
@@ -78,7 +79,9 @@ class TokenResponse(BaseModel):
 
 
 class VerifyRequest(Strict):
-    text: str = Field(min_length=1, max_length=20_000, examples=["The Eiffel Tower is in Paris."])
+    text: str = Field(
+        min_length=1, max_length=MAX_TEXT_CHARS, examples=["The Eiffel Tower is in Paris."]
+    )
 
 
 class VerifyAccepted(BaseModel):

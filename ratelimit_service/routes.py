@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from pydantic import Field
-from redis.exceptions import RedisError
 
-from shared.errors import NotFound, UpstreamUnavailable
+from shared.errors import NotFound, store_unavailable_as
 from shared.schemas import Strict
 
 from .deps import StateDep
@@ -37,12 +36,10 @@ async def check(body: CheckRequest, state: StateDep) -> CheckResponse:
     rule = state.settings.rule(body.endpoint)
     if rule is None:
         raise NotFound(f"no rate-limit rule for endpoint {body.endpoint!r}", code="RL-RULE-404")
-    try:
+    with store_unavailable_as("RL-DEP-503", "rate-limit store"):
         decision = await state.buckets.take(
             body.endpoint, body.subject, rule, body.cost, peek=body.peek
         )
-    except RedisError as exc:
-        raise UpstreamUnavailable("rate-limit store unavailable", code="RL-DEP-503") from exc
     return CheckResponse(
         allowed=decision.allowed,
         limit=decision.limit,

@@ -19,6 +19,7 @@ from shared.errors import (
     Unauthorized,
     UpstreamUnavailable,
     ValidationFailed,
+    store_unavailable_as,
 )
 from shared.schemas import CALLBACK_BODY, CallbackFailure, CallbackResult
 from shared.signing import SignatureError, verify
@@ -92,21 +93,17 @@ async def _first_use(state: State, message_id: str) -> None:
     """Delivery ids are single-use for longer than the timestamp window, so a captured
     request can never be replayed."""
     tolerance_s = state.settings.timestamp_tolerance_s
-    try:
+    with store_unavailable_as("RR-DEP-503", "replay store"):
         first = await state.redis.set(
             keys.callback_seen(message_id), "1", nx=True, ex=2 * tolerance_s + 60
         )
-    except RedisError as exc:
-        raise UpstreamUnavailable("replay store unavailable", code="RR-DEP-503") from exc
     if not first:
         raise ReplayedDelivery()
 
 
 async def _accept(state: State, result: CallbackResult | CallbackFailure) -> Accepted:
-    try:
+    with store_unavailable_as("RR-DEP-503", "database"):
         return await state.store.accept(result)
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        raise UpstreamUnavailable("database unavailable", code="RR-DEP-503") from exc
 
 
 async def _accept_batch(

@@ -6,13 +6,18 @@ Business code raises ``SatyaError`` subclasses; only the app edge turns them int
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import MasterDownError, ReadOnlyError, TryAgainError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .db import UNAVAILABLE as DB_UNAVAILABLE
 from .responses import JsonResponse
 
 
@@ -97,6 +102,29 @@ class UpstreamUnavailable(SatyaError):
     status = 503
     code = "SYS-DEP-503"
     default_message = "a dependency is unavailable, retry shortly"
+
+
+# Redis is not serving (unreachable, timed out, loading, a replica or a cluster without
+# its primary). A wrong command is none of these.
+REDIS_UNAVAILABLE: tuple[type[Exception], ...] = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    ReadOnlyError,
+    MasterDownError,
+    TryAgainError,
+)
+STORE_UNAVAILABLE = (*DB_UNAVAILABLE, *REDIS_UNAVAILABLE)
+
+
+@contextmanager
+def store_unavailable_as(code: str, what: str) -> Iterator[None]:
+    """Turn a connection-level failure of PostgreSQL or Redis into 503 ``code``
+    ("<what> unavailable"). Anything else, a wrong query or command included,
+    propagates: a 500 that is logged, never a 503 that hides a bug."""
+    try:
+        yield
+    except STORE_UNAVAILABLE as exc:
+        raise UpstreamUnavailable(f"{what} unavailable", code=code) from exc
 
 
 _STATUS_CODES = {

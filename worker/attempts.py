@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import re
 from collections.abc import Awaitable
 from datetime import UTC, datetime
 
@@ -30,6 +29,7 @@ from pydantic import ValidationError
 from redis.exceptions import RedisError
 
 from shared.schemas import CallbackFailure, CallbackResult
+from shared.text import TextProblem, check_text
 
 from .acker import Acker
 from .ai.language import unsupported_language
@@ -41,10 +41,6 @@ from .types import Item, parse_job
 
 log = logging.getLogger(__name__)
 
-# NUL and other C0/C1 controls (tab, newlines, vertical tab and form feed are text), DEL,
-# and lone surrogates (undecodable bytes): not something a person wrote.
-_NON_TEXT = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
-
 _GIVE_UP_MESSAGES = {
     "WK-MODEL-OOM": "The model ran out of memory on this text {n} times; giving up.",
     "WK-MODEL-ERROR": "The model failed on this text {n} times; giving up.",
@@ -54,14 +50,15 @@ _GIVE_UP_MESSAGES = {
 
 def check_input(text: str, max_chars: int) -> tuple[str, str] | None:
     """(errorCode, message) when ``text`` cannot be judged at all; None when it can."""
-    if not text.strip():
+    problem = check_text(text, max_chars)
+    if problem is TextProblem.EMPTY:
         return "WK-INPUT-EMPTY", "The text is empty, so there is nothing to check."
-    if len(text) > max_chars:
+    if problem is TextProblem.TOO_LONG:
         return (
             "WK-INPUT-TOO-LONG",
             f"The text has {len(text)} characters; at most {max_chars} can be checked.",
         )
-    if _NON_TEXT.search(text):
+    if problem is TextProblem.BINARY:
         return "WK-INPUT-BINARY", "The text contains control or binary characters."
     language = unsupported_language(text)
     if language:

@@ -16,6 +16,7 @@ from shared.config import (
     RedisSettingsMixin,
 )
 from shared.schemas import MAX_CLAIMS
+from shared.text import MAX_TEXT_CHARS
 
 Device = Literal["auto", "cpu", "cuda"]
 
@@ -74,7 +75,7 @@ class WorkerSettings(
     # redelivery after a crash between the model and the callback re-sends it unrun.
     result_ttl_s: int = Field(default=24 * 3600, ge=60)
     # Texts longer than this fail as WK-INPUT-TOO-LONG (never truncated silently).
-    max_text_chars: int = Field(default=20_000, ge=1)
+    max_text_chars: int = Field(default=MAX_TEXT_CHARS, ge=1)
     # Attempts per job, counted by Redis (the pending list's delivery counter); then the
     # task fails and the entry moves to the DLQ. Retries wait an exponential backoff
     # (base * 2^(attempt-1), capped, half of it random jitter).

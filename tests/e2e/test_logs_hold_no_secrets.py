@@ -353,7 +353,8 @@ async def _drive(run: Run, api: httpx.AsyncClient) -> tuple[set[str], str]:
         ("alice", run.text("{m} The Eiffel Tower is in Paris. {m}")[1]),
         ("alice", run.text("Mount Everest is the highest mountain on Earth, says {m}.")[1]),
         ("bob", run.text("Lightning never strikes the same place twice ({m}).")[1]),
-        ("bob", run.text("A bell rings\x07 here: {m}")[1]),  # fails in the worker
+        # not English: fails in the worker (WK-INPUT-LANGUAGE)
+        ("bob", run.text("यह वाक्य हिंदी में लिखा गया है और इसमें कोई अंग्रेज़ी नहीं है: {m}")[1]),
     ]
     tokens = {"alice": alice, "bob": bob}
     failing = ""
@@ -361,13 +362,14 @@ async def _drive(run: Run, api: httpx.AsyncClient) -> tuple[set[str], str]:
         answer = await api.post("/v1/verify", json={"text": text}, headers=_bearer(tokens[who]))
         assert answer.status_code == 202, answer.text
         queued[who].add(answer.json()["taskId"])
-        if "\x07" in text:
+        if "हिंदी" in text:
             failing = answer.json()["taskId"]
     # refused at the edge or by the backend: too long, empty-ish, NUL, bad JSON, too big,
     # wrong content type
     refused_bodies = [
         (json.dumps({"text": run.text("{m}")[1] + "a" * 20_001}), "application/json"),
         (json.dumps({"text": run.text("{m}\x00")[1]}), "application/json"),
+        (json.dumps({"text": run.text("A bell rings\x07 here: {m}")[1]}), "application/json"),
         ('{"text": "' + run.text("{m}")[1], "application/json"),
         (json.dumps({"text": run.text("{m}")[1] + "b" * 70_000}), "application/json"),
         (json.dumps({"text": run.text("{m}")[1]}), "text/plain"),
