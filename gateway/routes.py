@@ -25,7 +25,7 @@ from shared.schemas import (
     TaskPublic,
     VerdictPublic,
 )
-from shared.text import MAX_TEXT_CHARS
+from shared.text import MAX_TEXT_CHARS, TEXT_PATTERN
 
 from .deps import State, StateDep, get_state
 from .ws_proxy import proxy_websocket
@@ -80,7 +80,12 @@ class TokenResponse(BaseModel):
 
 class VerifyRequest(Strict):
     text: str = Field(
-        min_length=1, max_length=MAX_TEXT_CHARS, examples=["The Eiffel Tower is in Paris."]
+        min_length=1,
+        max_length=MAX_TEXT_CHARS,
+        examples=["The Eiffel Tower is in Paris."],
+        description="plain text: no control characters other than tab and line breaks",
+        # documented, not checked here: pydantic's regex engine has no lone surrogates
+        json_schema_extra={"pattern": TEXT_PATTERN},
     )
 
 

@@ -13,8 +13,14 @@ from enum import StrEnum
 MAX_TEXT_CHARS = 20_000
 
 # NUL and other C0/C1 controls (tab, newlines, vertical tab and form feed are text), DEL,
-# and lone surrogates (undecodable bytes): not something a person wrote.
-_NON_TEXT = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# and lone surrogates (undecodable bytes): not something a person wrote. Written as
+# regex escapes, so the same text serves Python and the OpenAPI (ECMA) pattern.
+_CONTROL_CHARS = r"\x00-\x08\x0e-\x1f\x7f-\x9f"
+_NON_TEXT = re.compile(f"[{_CONTROL_CHARS}\ud800-\udfff]")
+# What the public schema documents (the backend enforces it: 400 BE-VAL-400). Lone
+# surrogates are left out: a JSON text only carries them as broken escapes, and regex
+# engines without UTF-16 (JSON Schema validators in Rust) refuse the range.
+TEXT_PATTERN = f"^[^{_CONTROL_CHARS}]*$"
 
 
 class TextProblem(StrEnum):
