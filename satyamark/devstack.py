@@ -14,25 +14,23 @@ import os
 import secrets
 import signal
 import ssl
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import asyncpg
 import redis
 
 from auth_service.keyring import new_private_pem
 from shared import keys
 from shared.db import UNAVAILABLE, create_database_if_missing, migrate_dsn
 
+from .components import FIRST_BACKOFF_S, Component
 from .infra import PostgresServer, RedisServer, free_port, port_answers
 from .kb_cli import load_starter
 from .tls import ensure_self_signed
+from .waiting import REPORT_EVERY_S, Waiting, never, pause, pg_problem, reason, redis_problem
 
 DEFAULT_PORTS = {
     "gateway": 8000,
@@ -55,70 +53,6 @@ PORT_PREFIX = {
 LOCAL_REDIS = "redis://127.0.0.1:6379/0"
 LOCAL_PG = "postgresql://postgres@127.0.0.1:5432/satyamark"
 POLL_S = 0.5
-# How often a patient start-up says what it still waits for.
-REPORT_EVERY_S = 5.0
-# A component that exits sooner than this after its start waits a doubling backoff
-# before the next one (its dependency is likely down: do not spin); later, none.
-STAYED_UP_S = 10.0
-FIRST_BACKOFF_S = 0.5
-MAX_BACKOFF_S = 10.0
-
-
-@dataclass
-class Component:
-    name: str  # e.g. "ws_service-2"
-    module: str
-    env: dict[str, str]
-    port: int | None
-    log_path: Path
-    proc: subprocess.Popen[bytes] | None = None
-    restarts: int = 0
-    started_at: float = 0.0
-    backoff_s: float = 0.0  # waited before the latest restart
-    restart_at: float | None = None  # when this exited component starts again
-
-    def start(self) -> None:
-        self.started_at = time.monotonic()
-        self.restart_at = None
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", self.module],
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        log.close()
-
-    @property
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def restart_time(self, now: float) -> float:
-        """When this exited component is to start again, fixed when first asked after
-        it exited: at once if it had stayed up, else after a doubling backoff."""
-        if self.restart_at is None:
-            exited_soon = now - self.started_at < STAYED_UP_S
-            longer = min(max(2 * self.backoff_s, FIRST_BACKOFF_S), MAX_BACKOFF_S)
-            self.backoff_s = longer if exited_soon else 0.0
-            self.restart_at = now + self.backoff_s
-        return self.restart_at
-
-    def signal(self, sig: int) -> None:
-        if self.alive:
-            assert self.proc is not None
-            self.proc.send_signal(sig)
-
-    def stop(self, timeout: float = 15.0) -> None:
-        if not self.alive:
-            return
-        assert self.proc is not None
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 def _secrets(path: Path) -> dict[str, str]:
@@ -135,71 +69,6 @@ def _secrets(path: Path) -> dict[str, str]:
     path.write_text(json.dumps(values))
     path.chmod(0o600)
     return values
-
-
-def _reason(exc: BaseException) -> str:
-    """Why a server did not answer, for a status line: "connection refused", say."""
-    seen: set[int] = set()
-    cause: BaseException | None = exc
-    while cause is not None and id(cause) not in seen:
-        if isinstance(cause, OSError) and cause.errno:
-            return os.strerror(cause.errno).lower()
-        seen.add(id(cause))
-        cause = cause.__cause__ or cause.__context__
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _redis_problem(url: str) -> str | None:
-    """None when Redis answers a PING, else why not."""
-    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        return _reason(exc)
-    finally:
-        client.close()
-    return None
-
-
-async def _pg_problem(url: str) -> str | None:
-    """None when the PostgreSQL server takes a connection, else why not (its
-    ``postgres`` database: the one in ``url`` may not be made yet)."""
-    admin = urlsplit(url)._replace(path="/postgres").geturl()
-    try:
-        conn = await asyncpg.connect(admin, timeout=3)
-    except (*UNAVAILABLE, asyncpg.PostgresError) as exc:
-        return _reason(exc)
-    await conn.close()
-    return None
-
-
-def _never() -> bool:
-    return False
-
-
-def _pause(seconds: float, should_stop: Callable[[], bool]) -> bool:
-    """Sleep up to ``seconds``; False as soon as ``should_stop`` says so (Ctrl-C)."""
-    end = time.monotonic() + seconds
-    while not should_stop():
-        left = end - time.monotonic()
-        if left <= 0:
-            return True
-        time.sleep(min(left, 0.1))
-    return False
-
-
-class _Waiting:
-    """Says what start-up still waits for, every REPORT_EVERY_S rather than every poll."""
-
-    def __init__(self) -> None:
-        self._last = time.monotonic()
-
-    def report(self, items: list[str]) -> None:
-        now = time.monotonic()
-        if items and now - self._last >= REPORT_EVERY_S:
-            print(f"waiting for: {', '.join(items)}", flush=True)
-            self._last = now
 
 
 @dataclass
@@ -234,7 +103,7 @@ class Stack:
     def _ensure_redis(self) -> str:
         if self.options.redis_url:
             return self.options.redis_url
-        if port_answers("127.0.0.1", 6379) and _redis_problem(LOCAL_REDIS) is None:
+        if port_answers("127.0.0.1", 6379) and redis_problem(LOCAL_REDIS) is None:
             return LOCAL_REDIS
         server = RedisServer(self.options.data_dir / "redis").start()
         self._servers.append(server)
@@ -243,7 +112,7 @@ class Stack:
     def _ensure_postgres(self) -> str:
         if self.options.database_url:
             return self.options.database_url
-        if port_answers("127.0.0.1", 5432) and asyncio.run(_pg_problem(LOCAL_PG)) is None:
+        if port_answers("127.0.0.1", 5432) and asyncio.run(pg_problem(LOCAL_PG)) is None:
             return LOCAL_PG
         server = PostgresServer(
             self.options.data_dir / "postgres", durable=self.options.durable_pg
@@ -262,7 +131,7 @@ class Stack:
         rejected = f", {len(report.rejected)} rejected" if report.rejected else ""
         print(f"knowledge base: {count} claims (+{report.stats.inserted}){rejected}", flush=True)
 
-    def _prepare_database(self, waiting: _Waiting, should_stop: Callable[[], bool]) -> bool:
+    def _prepare_database(self, waiting: Waiting, should_stop: Callable[[], bool]) -> bool:
         """Create, migrate and load the database; False if stopped meanwhile."""
         steps: list[Callable[[], object]] = [
             lambda: asyncio.run(create_database_if_missing(self.database_url)),
@@ -272,7 +141,7 @@ class Stack:
         return all(self._with_retries(step, waiting, should_stop) for step in steps)
 
     def _with_retries(
-        self, step: Callable[[], object], waiting: _Waiting, should_stop: Callable[[], bool]
+        self, step: Callable[[], object], waiting: Waiting, should_stop: Callable[[], bool]
     ) -> bool:
         """Run a step that needs PostgreSQL. Patient: retry it with backoff while the
         server is unavailable (a wrong migration still fails); False if stopped."""
@@ -284,8 +153,8 @@ class Stack:
             except UNAVAILABLE as exc:
                 if not self.options.patient:
                     raise
-                waiting.report([f"PostgreSQL ({_reason(exc)})"])
-            if not _pause(delay, should_stop):
+                waiting.report([f"PostgreSQL ({reason(exc)})"])
+            if not pause(delay, should_stop):
                 return False
             # no longer than a report interval, so each report is a fresh attempt
             delay = min(2 * delay, REPORT_EVERY_S)
@@ -308,14 +177,14 @@ class Stack:
         self.components[name] = component
         return component
 
-    def start(self, should_stop: Callable[[], bool] = _never) -> Stack:
+    def start(self, should_stop: Callable[[], bool] = never) -> Stack:
         """Start everything and wait until it is up. Patient, it returns early once
         ``should_stop`` says so (then ``stop`` what was started)."""
         self.options.data_dir.mkdir(parents=True, exist_ok=True)
         self.logs.mkdir(exist_ok=True)
         self.redis_url = self._ensure_redis()
         self.database_url = self._ensure_postgres()
-        waiting = _Waiting()
+        waiting = Waiting()
         if not self._prepare_database(waiting, should_stop):
             return self
 
@@ -356,7 +225,7 @@ class Stack:
             self.wait_workers()
         return self
 
-    def _wait_up(self, waiting: _Waiting, should_stop: Callable[[], bool]) -> None:
+    def _wait_up(self, waiting: Waiting, should_stop: Callable[[], bool]) -> None:
         """Restart what dies and wait, with no deadline, until ``waiting_for`` is empty."""
         while not should_stop():
             for name in self.supervise_once():
@@ -365,15 +234,15 @@ class Stack:
             if not pending:
                 return
             waiting.report(pending)
-            _pause(POLL_S, should_stop)
+            pause(POLL_S, should_stop)
 
     def waiting_for(self) -> list[str]:
         """What is not up yet, each with why, e.g. ``["Redis (connection refused)",
         "worker-1 (not joined yet)"]``; empty once everything is."""
         pending = []
-        if problem := _redis_problem(self.redis_url):
+        if problem := redis_problem(self.redis_url):
             pending.append(f"Redis ({problem})")
-        if problem := asyncio.run(_pg_problem(self.database_url)):
+        if problem := asyncio.run(pg_problem(self.database_url)):
             pending.append(f"PostgreSQL ({problem})")
         joined, _ = self._consumers()  # Redis down: reported just above
         now = time.monotonic()
@@ -447,7 +316,7 @@ class Stack:
         except redis.ResponseError:
             return set(), None  # no group yet: no worker joined
         except redis.RedisError as exc:
-            return set(), _reason(exc)
+            return set(), reason(exc)
         finally:
             client.close()
         return {c["name"] for c in consumers}, None

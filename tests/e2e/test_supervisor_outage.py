@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from satyamark.devstack import Component
+from satyamark.components import Component
 from satyamark.infra import PostgresServer, RedisServer
 from tests.utils.tiny_models import build_tiny_encoder
 
