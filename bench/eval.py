@@ -1,13 +1,19 @@
-"""Accuracy of the worker's judge on the project's evaluation set.
+"""Accuracy, wrong-direction rate and calibration of the worker's judge.
 
-    .venv/bin/python bench/eval.py                      # offline defaults
-    .venv/bin/python bench/eval.py --errors             # also list every miss
-    .venv/bin/python bench/eval.py --nli-model PATH_OR_ID --kb FILE --set FILE
+    .venv/bin/python bench/eval.py                      # every set, offline defaults
+    .venv/bin/python bench/eval.py --set bench/eval_people.jsonl --errors
+    .venv/bin/python bench/eval.py --nli-model PATH_OR_ID --kb FILE_OR_DIR
 
 The judge is loaded exactly as a worker loads it (``worker.model.load_judge``), with the
-knowledge base read from a file (the starter knowledge base unless ``--kb``) instead of
-PostgreSQL. Prints accuracy, accuracy per kind of input, per-mark precision and recall,
-the confusion matrix and a JSON line; exits 1 below ``--min-accuracy``.
+knowledge base read from files (the bundled base unless ``--kb``) instead of
+PostgreSQL. For each set it prints accuracy and the **wrong-direction rate** (Correct
+given for Incorrect or the reverse: the error a reader is hurt by most), both per kind
+of text, per-mark precision and recall, the confusion matrix, a reliability table
+(accuracy per confidence band against the band's midpoint) and the expected calibration
+error (ECE); then one JSON line per set. Exits 1 when a set misses ``--min-accuracy``.
+
+Sets: ``eval_set.jsonl`` was used while writing the rules (development);
+``eval_holdout.jsonl`` and ``eval_people.jsonl`` were written apart from them.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 # Run as a script, this file's folder would come first on sys.path, where queue.py and
 # worker.py shadow the standard library's queue and our worker package: keep it off.
@@ -28,12 +35,16 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from shared.knowledge import STARTER_KB_PATH  # noqa: E402
+from shared.knowledge import KB_PATH  # noqa: E402
 from shared.schemas import Mark  # noqa: E402
 from worker.config import WorkerSettings  # noqa: E402
 from worker.model import load_judge  # noqa: E402
 
 EVAL_SET = Path(__file__).with_name("eval_set.jsonl")
+HELD_OUT_SETS = [Path(__file__).with_name(n) for n in ("eval_holdout.jsonl", "eval_people.jsonl")]
+ALL_SETS = [EVAL_SET, *HELD_OUT_SETS]
+# Correct for an Incorrect text or the reverse: a verdict pointing the wrong way.
+OPPOSITES = frozenset({("Correct", "Incorrect"), ("Incorrect", "Correct")})
 MARKS = [m.value for m in Mark]
 TARGET = 0.85
 
@@ -49,18 +60,33 @@ def load_cases(path: Path) -> list[dict[str, str]]:
     return cases
 
 
-CONFIDENCE_BUCKETS = ((0, 59), (60, 69), (70, 79), (80, 89), (90, 100))
+# Ten-point bands; a calibrated judge is right about as often as the band's midpoint.
+CONFIDENCE_BANDS = tuple((low, low + 9) for low in range(0, 100, 10))
 
 
 def calibration(hits: list[bool], confidences: list[int]) -> dict[str, dict[str, float]]:
-    """Accuracy per confidence bucket: a calibrated judge is right about as often as it
-    says it is."""
+    """Per confidence band: how many verdicts, how often right, the mean confidence."""
     table = {}
-    for low, high in CONFIDENCE_BUCKETS:
-        inside = [h for h, c in zip(hits, confidences, strict=True) if low <= c <= high]
+    for low, high in CONFIDENCE_BANDS:
+        high = 100 if high == 99 else high
+        inside = [(h, c) for h, c in zip(hits, confidences, strict=True) if low <= c <= high]
         if inside:
-            table[f"{low}-{high}"] = {"n": len(inside), "accuracy": sum(inside) / len(inside)}
+            table[f"{low}-{high}"] = {
+                "n": len(inside),
+                "accuracy": sum(h for h, _ in inside) / len(inside),
+                "confidence": sum(c for _, c in inside) / len(inside) / 100,
+            }
     return table
+
+
+def expected_calibration_error(table: dict[str, dict[str, float]]) -> float:
+    """The verdict-weighted mean gap between stated confidence and accuracy per band."""
+    total = sum(row["n"] for row in table.values())
+    if not total:
+        return 0.0
+    return (
+        sum(row["n"] * abs(row["accuracy"] - row["confidence"]) for row in table.values()) / total
+    )
 
 
 def evaluate(
@@ -78,18 +104,26 @@ def evaluate(
             "recall": tp / truly if truly else None,
             "support": truly,
         }
-    kinds: dict[str, list[bool]] = {}
-    for case, (expected, got) in zip(cases, pairs, strict=True):
-        kinds.setdefault(case.get("kind", "?"), []).append(expected == got)
+    kinds: dict[str, list[tuple[str, str]]] = {}
+    for case, pair in zip(cases, pairs, strict=True):
+        kinds.setdefault(case.get("kind", "?"), []).append(pair)
+    table = calibration([e == p for e, p in pairs], confidences) if confidences else {}
     return {
         "cases": len(cases),
         "accuracy": sum(e == p for e, p in pairs) / len(pairs),
-        "per_kind": {k: sum(v) / len(v) for k, v in sorted(kinds.items())},
+        "wrong_direction": sum(pair in OPPOSITES for pair in pairs) / len(pairs),
+        "per_kind": {
+            k: {
+                "n": len(v),
+                "accuracy": sum(e == p for e, p in v) / len(v),
+                "wrong_direction": sum(pair in OPPOSITES for pair in v) / len(v),
+            }
+            for k, v in sorted(kinds.items())
+        },
         "per_mark": per_mark,
         "confusion": {f"{e}->{p}": n for (e, p), n in sorted(confusion.items())},
-        "calibration": calibration([e == p for e, p in pairs], confidences or [])
-        if confidences
-        else {},
+        "calibration": table,
+        "ece": expected_calibration_error(table) if table else None,
     }
 
 
@@ -97,17 +131,18 @@ def _pct(value: object) -> str:
     return f"{100 * value:5.1f}%" if isinstance(value, float) else "    - "
 
 
-def report(result: dict[str, object], confusion: Counter[tuple[str, str]]) -> None:
-    print(f"\naccuracy: {_pct(result['accuracy'])} of {result['cases']} (target ≥ 85%)")
-    print("\nper kind:")
-    per_kind = result["per_kind"]
-    assert isinstance(per_kind, dict)
-    for kind, acc in per_kind.items():
-        print(f"  {kind:<14} {_pct(acc)}")
+def report(result: dict[str, Any], confusion: Counter[tuple[str, str]]) -> None:
+    print(
+        f"\naccuracy: {_pct(result['accuracy'])} of {result['cases']} (target ≥ 90%); "
+        f"wrong direction: {_pct(result['wrong_direction'])} (target ≤ 1%)"
+    )
+    print(f"\n{'kind':<14}{'n':>5}{'accuracy':>10}{'wrong dir':>11}")
+    for kind, row in result["per_kind"].items():
+        print(
+            f"{kind:<14}{row['n']:>5}{_pct(row['accuracy']):>10}{_pct(row['wrong_direction']):>11}"
+        )
     print(f"\n{'mark':<14}{'precision':>10}{'recall':>9}{'support':>9}")
-    per_mark = result["per_mark"]
-    assert isinstance(per_mark, dict)
-    for mark, row in per_mark.items():
+    for mark, row in result["per_mark"].items():
         print(f"{mark:<14}{_pct(row['precision']):>10}{_pct(row['recall']):>9}{row['support']:>9}")
     print("\nconfusion (rows: expected, columns: predicted)")
     print(" " * 14 + "".join(f"{m[:12]:>13}" for m in MARKS))
@@ -115,17 +150,25 @@ def report(result: dict[str, object], confusion: Counter[tuple[str, str]]) -> No
         cells = "".join(f"{confusion[(expected, got)]:>13}" for got in MARKS)
         print(f"{expected:<14}{cells}")
     table = result["calibration"]
-    assert isinstance(table, dict)
     if table:
-        print("\nconfidence vs accuracy (calibration)")
-        for bucket, row in table.items():
-            print(f"  {bucket:>7}: {row['n']:>4} verdicts, {_pct(row['accuracy'])} right")
+        print("\nreliability (a calibrated band is right within ±10 points of its midpoint)")
+        print(f"{'band':>8}{'n':>6}{'mean conf':>11}{'right':>9}  ok")
+        for band, row in table.items():
+            low, high = (int(x) for x in band.split("-"))
+            ok = abs(row["accuracy"] - (low + high) / 200) <= 0.10
+            print(
+                f"{band:>8}{row['n']:>6}{_pct(row['confidence']):>11}{_pct(row['accuracy']):>9}"
+                f"  {'yes' if ok else 'NO'}"
+            )
+        print(f"expected calibration error: {result['ece']:.3f} (target ≤ 0.08)")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", type=Path, default=EVAL_SET, help="evaluation JSONL")
-    parser.add_argument("--kb", type=Path, default=STARTER_KB_PATH, help="knowledge base")
+    parser.add_argument(
+        "--set", type=Path, action="append", help="evaluation JSONL (repeatable; default: all)"
+    )
+    parser.add_argument("--kb", type=Path, default=KB_PATH, help="knowledge base file or folder")
     parser.add_argument("--model", default="", help="sentence encoder (default: MiniLM)")
     parser.add_argument("--nli-model", default="", help="NLI classifier (default: none)")
     parser.add_argument("--errors", action="store_true", help="list every miss")
@@ -138,26 +181,28 @@ def main() -> int:
     started = time.monotonic()
     judge = load_judge(settings)
     loaded = time.monotonic() - started
-    cases = load_cases(args.set)
-    started = time.monotonic()
-    verdicts = judge.judge([c["text"] for c in cases])
-    elapsed = time.monotonic() - started
-    predicted = [v.mark.value for v in verdicts]
-    result = evaluate(cases, predicted, [v.confidence for v in verdicts])
-    print(f"judge: {judge.name}; knowledge base: {args.kb}; set: {args.set}")
-    print(f"loaded in {loaded:.1f}s; judged {len(cases)} texts in {elapsed:.2f}s")
-    report(result, Counter((c["expected"], p) for c, p in zip(cases, predicted, strict=True)))
-    if args.errors:
-        print("\nmisses:")
-        for case, verdict in zip(cases, verdicts, strict=True):
-            if verdict.mark.value != case["expected"]:
-                got = f"{verdict.mark.value} ({verdict.confidence})"
-                print(f"- [{case.get('kind')}] {case['text']!r}")
-                print(f"    expected {case['expected']}, got {got}: {verdict.reason}")
-    print("JSON " + json.dumps(result))
-    accuracy = result["accuracy"]
-    assert isinstance(accuracy, float)
-    return 0 if accuracy >= args.min_accuracy else 1
+    print(f"judge: {judge.name}; knowledge base: {args.kb}; loaded in {loaded:.1f}s")
+    status = 0
+    for path in args.set or ALL_SETS:
+        cases = load_cases(path)
+        started = time.monotonic()
+        verdicts = judge.judge([c["text"] for c in cases])
+        elapsed = time.monotonic() - started
+        predicted = [v.mark.value for v in verdicts]
+        result = evaluate(cases, predicted, [v.confidence for v in verdicts])
+        print(f"\n=== {path.name}: judged {len(cases)} texts in {elapsed:.2f}s")
+        report(result, Counter((c["expected"], p) for c, p in zip(cases, predicted, strict=True)))
+        if args.errors:
+            print("\nmisses:")
+            for case, verdict in zip(cases, verdicts, strict=True):
+                if verdict.mark.value != case["expected"]:
+                    got = f"{verdict.mark.value} ({verdict.confidence})"
+                    print(f"- [{case.get('kind')}] {case['text']!r}")
+                    print(f"    expected {case['expected']}, got {got}: {verdict.reason}")
+        print("JSON " + json.dumps({"set": path.name, **result}))
+        if result["accuracy"] < args.min_accuracy:
+            status = 1
+    return status
 
 
 if __name__ == "__main__":

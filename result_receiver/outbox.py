@@ -2,11 +2,11 @@
 
 A stored result or failure writes, in the same transaction as the ``ai_results``
 UPDATE, one ``outbox`` row per Redis side effect (``shared.events``): ``cache`` (the
-verdict with its per-claim verdicts, under both hashes; results only) and ``notify``
-(one per user event: the leader's and each follower's, and those of the followers the
-backend's sweeper finishes). After the commit the request relays its own rows at once
-and marks them delivered. Whatever is left undelivered (a crash after the commit, Redis
-down, the sweeper's rows) is delivered by the background relay every
+verdict with its per-claim verdicts and method, under both hashes; results only) and
+``notify`` (one per user event: the leader's and each follower's, and those of the
+followers the backend's sweeper finishes). After the commit the request relays its own
+rows at once and marks them delivered. Whatever is left undelivered (a crash after the
+commit, Redis down, the sweeper's rows) is delivered by the background relay every
 ``RECEIVER_OUTBOX_INTERVAL_S`` seconds; its batches are taken ``FOR UPDATE SKIP
 LOCKED``, so several receiver instances share the work and no row is relayed by two of
 them at once.
@@ -119,7 +119,8 @@ class OutboxRelay:
 
     async def _send(self, kind: str, payload: dict[str, Any]) -> None:
         if kind == CACHE:
-            # Rows written before verdicts carried claims read as having none.
+            # Rows written before verdicts carried claims (or a method) read as having
+            # none: ``claims`` [] and ``method`` None.
             verdict = TextVerdict.model_validate(payload["verdict"])
             await self._cache.store(payload["text_hash"], payload["summary_hash"], verdict)
         elif kind == NOTIFY:

@@ -2,9 +2,9 @@
 
 The first accepted outcome of a task wins. The ``ai_results`` UPDATE and the outbox rows
 for its cache entry and pushes (``shared.events``) are one transaction, so they happen
-together or not at all; a repeat of the same outcome (mark, reason, confidence and
-per-claim verdicts) is a DUPLICATE and writes nothing, a different one is logged and
-refused (409).
+together or not at all; a repeat of the same outcome (mark, reason, confidence,
+per-claim verdicts and method) is a DUPLICATE and writes nothing, a different one is
+logged and refused (409).
 """
 
 from __future__ import annotations
@@ -117,13 +117,15 @@ class ResultStore:
     ) -> StoredTask:
         """Why the update matched nothing: raise, unless it is the same result again."""
         state = await _state_for(conn, result.taskId, token_hash)
-        # The same outcome means the same verdict on every claim too; compared as JSON
-        # values (key order and number spelling are jsonb's, not the worker's).
-        same = (state.mark, state.reason, state.confidence, state.claims) == (
+        # The same outcome means the same verdict on every claim and the same method
+        # too; claims compared as JSON values (key order and number spelling are
+        # jsonb's, not the worker's).
+        same = (state.mark, state.reason, state.confidence, state.claims, state.method) == (
             result.mark.value,
             result.reason,
             result.confidence,
             claims_value(result),
+            result.method,
         )
         if state.status == "done" and same:
             return state.task

@@ -178,6 +178,8 @@ def _verify(args: argparse.Namespace) -> int:
     else:
         cached = " (cached)" if event.get("cached") else ""
         print(f"{event['mark']} ({event['confidence']}%){cached}: {event['reason']}")
+        if event.get("method"):
+            print(f"  method: {event['method']}")
     return 0
 
 

@@ -123,13 +123,12 @@ class Stack:
     def _load_knowledge_base(self) -> None:
         """The starter fact-check knowledge base, so verdicts have evidence offline.
         Idempotent: an unchanged file writes nothing."""
-        loaded = asyncio.run(load_starter(self.database_url))
-        if loaded is None:
-            print("knowledge base: no starter file; not loaded", flush=True)
+        report = asyncio.run(load_starter(self.database_url))
+        if report is None:
+            print("knowledge base: no bundled files; not loaded", flush=True)
             return
-        report, count = loaded
         rejected = f", {len(report.rejected)} rejected" if report.rejected else ""
-        print(f"knowledge base: {count} claims (+{report.stats.inserted}){rejected}", flush=True)
+        print(f"knowledge base: {report.count} claims (+{report.inserted}){rejected}", flush=True)
 
     def _prepare_database(self, waiting: Waiting, should_stop: Callable[[], bool]) -> bool:
         """Create, migrate and load the database; False if stopped meanwhile."""

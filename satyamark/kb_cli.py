@@ -1,8 +1,10 @@
 """``satyamark kb``: load fact-check files into the knowledge base, show what it holds.
 
-satyamark kb load FILE [FILE...]   # our JSONL or schema.org ClaimReview (JSON/JSONL)
+satyamark kb load FILE|DIR [...]   # our JSONL or schema.org ClaimReview (JSON/JSONL)
 satyamark kb load --starter        # the knowledge base shipped with SatyaMark
-satyamark kb stats                 # claims per verdict and domain, stored embeddings
+satyamark kb check [FILE|DIR ...]  # duplicates and contradictions (default: the bundled base)
+satyamark kb load-docs FILE|DIR... # documents as evidence passages (see kb_docs_cli.py)
+satyamark kb stats                 # claims per verdict and domain, documents, embeddings
 
 Loading is idempotent: an unchanged file changes nothing. Rejected records are printed
 to stderr as ``FILE:LINE: message`` (for a JSON document, LINE is the item's position)
@@ -26,14 +28,18 @@ from tqdm import tqdm
 
 from shared.db import create_database_if_missing, migrate
 from shared.knowledge import (
-    STARTER_KB_PATH,
+    KB_PATH,
     KbFileError,
     KbRecord,
     LoadStats,
     RecordError,
+    knowledge_files,
     read_records,
     upsert_records,
 )
+from shared.knowledge.passages_store import corpus_counts
+
+from .kb_docs_cli import add_load_docs_parser, load_documents
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/satyamark"
 
@@ -103,18 +109,36 @@ async def connect_migrated(dsn: str) -> asyncpg.Connection:
     return conn
 
 
-async def load_starter(dsn: str) -> tuple[FileReport, int] | None:
-    """Load the starter knowledge base (``make run``): its report and the claim count,
-    or None when the starter file is not there."""
-    if not STARTER_KB_PATH.is_file():
+@dataclass
+class StarterReport:
+    """What loading the bundled knowledge base did, over all its files."""
+
+    files: list[FileReport]
+    count: int  # claims in the database afterwards
+
+    @property
+    def inserted(self) -> int:
+        return sum(f.stats.inserted for f in self.files)
+
+    @property
+    def rejected(self) -> list[tuple[int, str]]:
+        return [r for f in self.files for r in f.rejected]
+
+
+async def load_starter(dsn: str) -> StarterReport | None:
+    """Load the bundled knowledge base (``make run``), every file of ``KB_PATH``; None
+    when it is not there."""
+    paths = knowledge_files(KB_PATH) if KB_PATH.is_dir() else []
+    if not paths:
         return None
     conn = await connect_migrated(dsn)
+    seen: dict[str, str] = {}
     try:
-        report = await load_file(conn, STARTER_KB_PATH, {})
+        files = [await load_file(conn, path, seen) for path in paths]
         count = await conn.fetchval("SELECT count(*) FROM kb_claims")
     finally:
         await conn.close()
-    return report, int(count)
+    return StarterReport(files, int(count))
 
 
 async def _load_all(dsn: str, paths: list[Path]) -> int:
@@ -141,6 +165,14 @@ async def _load_all(dsn: str, paths: list[Path]) -> int:
     return status
 
 
+async def _load_docs(dsn: str, paths: list[Path]) -> int:
+    conn = await connect_migrated(dsn)
+    try:
+        return await load_documents(conn, paths)
+    finally:
+        await conn.close()
+
+
 async def _stats(dsn: str) -> int:
     conn = await asyncpg.connect(dsn, timeout=10)
     try:
@@ -154,6 +186,10 @@ async def _stats(dsn: str) -> int:
         models = await conn.fetch(
             "SELECT model, count(*), min(dim) FROM kb_embeddings GROUP BY 1 ORDER BY 1"
         )
+        documents, passages = await corpus_counts(conn)
+        passage_models = await conn.fetch(
+            "SELECT model, count(*), min(dim) FROM kb_passage_embeddings GROUP BY 1 ORDER BY 1"
+        )
     finally:
         await conn.close()
     true, false = verdicts.get("true", 0), verdicts.get("false", 0)
@@ -165,6 +201,9 @@ async def _stats(dsn: str) -> int:
     print("embeddings:" if models else "embeddings: none stored")
     for model, count, dim in models:
         print(f"  {model} (dim {dim}): {count}")
+    print(f"evidence corpus: {documents} documents, {passages} passages")
+    for model, count, dim in passage_models:
+        print(f"  passage embeddings {model} (dim {dim}): {count}")
     return 0
 
 
@@ -173,10 +212,21 @@ def _database_url() -> str:
 
 
 def _run_load(args: argparse.Namespace) -> int:
-    paths = ([STARTER_KB_PATH] if args.starter else []) + list(args.files)
+    given = ([KB_PATH] if args.starter else []) + list(args.files)
+    paths = [p for path in given for p in knowledge_files(path)]
     if not paths:
         args.parser.error("give FILE(s) to load, or --starter")
     return _with_database(_load_all(_database_url(), paths))
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    from .kb_check import run_check  # loads torch and the encoder: only when asked
+
+    return run_check(args.paths or [KB_PATH], model=args.model)
+
+
+def _run_load_docs(args: argparse.Namespace) -> int:
+    return _with_database(_load_docs(_database_url(), list(args.paths)))
 
 
 def _run_stats(_: argparse.Namespace) -> int:
@@ -209,5 +259,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     load.add_argument("files", nargs="*", type=Path, metavar="FILE")
     load.add_argument("--starter", action="store_true", help="the starter knowledge base")
     load.set_defaults(func=_run_load, parser=load)
+    add_load_docs_parser(kb_sub).set_defaults(func=_run_load_docs)
+    check = kb_sub.add_parser(
+        "check", help="find duplicate and contradictory claims (loads the sentence encoder)"
+    )
+    check.add_argument("paths", nargs="*", type=Path, metavar="FILE|DIR")
+    check.add_argument("--model", default="", help="sentence encoder (default: MiniLM)")
+    check.set_defaults(func=_run_check)
     stats = kb_sub.add_parser("stats", help="claims per verdict and domain")
     stats.set_defaults(func=_run_stats)

@@ -36,6 +36,8 @@ class ResultEvent(BaseModel):
     confidence: int
     # JSON values as stored (``shared.claims``): pushed as they are, not re-validated.
     claims: list[dict[str, Any]]
+    # How the verdict was reached (``TextVerdict.method``); None when not given.
+    method: str | None = None
     cached: bool = False
 
 
@@ -61,12 +63,17 @@ def outcome_event(task_id: str, outcome: CallbackResult | CallbackFailure) -> Ta
         reason=outcome.reason,
         confidence=outcome.confidence,
         claims=claims_value(outcome),
+        method=outcome.method,
     )
 
 
 def cache_entry(task_id: str, text_hash: str, summary_hash: str, result: CallbackResult) -> Entry:
     verdict = TextVerdict(
-        mark=result.mark, reason=result.reason, confidence=result.confidence, claims=result.claims
+        mark=result.mark,
+        reason=result.reason,
+        confidence=result.confidence,
+        claims=result.claims,
+        method=result.method,
     )
     payload = {
         "text_hash": text_hash,

@@ -21,7 +21,8 @@ class ResultCache:
     async def lookup(self, text_hash: str, summary_hash: str) -> TextVerdict | None:
         """The exact text's verdict first, then that of any cosmetically equal text.
 
-        Entries written before verdicts carried claims read as having none."""
+        Entries written before verdicts carried claims read as having none, and those
+        written before they carried a method as having none (``method`` None)."""
         by_text, by_summary = await self._client.mget(
             keys.cache_result(text_hash), keys.cache_result(summary_hash)
         )

@@ -62,10 +62,16 @@ class ClaimVerdict(Verdict):
 MAX_CLAIMS = 32
 
 
+MAX_METHOD_CHARS = 500
+
+
 class TextVerdict(Verdict):
     """A task's verdict with the per-claim verdicts it was derived from."""
 
     claims: list[ClaimVerdict] = Field(default_factory=list, max_length=MAX_CLAIMS)
+    # How the verdict was reached (which evidence, which stance check), said once for
+    # the whole result rather than inside every claim's reason; None when not given.
+    method: str | None = Field(default=None, min_length=1, max_length=MAX_METHOD_CHARS)
 
 
 class Job(Strict):
@@ -123,6 +129,12 @@ class VerdictPublic(BaseModel):
         max_length=MAX_CLAIMS,
         description="the verdict on each claim (sentence) of the text that the verdict "
         "derives from; empty when the worker judged the text as a whole",
+    )
+    method: str | None = Field(
+        max_length=MAX_METHOD_CHARS,
+        description="how the verdict was reached (which evidence was searched, how its "
+        "stance was checked), said once for the whole result; null when the worker gave "
+        "none or the task finished before methods were recorded",
     )
 
 

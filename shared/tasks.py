@@ -52,6 +52,7 @@ class TaskState:
     reason: str | None
     confidence: int | None
     claims: list[dict[str, Any]]
+    method: str | None
     error_code: str | None
     job_token_hash: str | None
 
@@ -101,8 +102,8 @@ async def insert_queued(db: Db, task: NewTask, job_token_hash: str) -> None:
 async def insert_cached(db: Db, task: NewTask, verdict: TextVerdict) -> None:
     await db.execute(
         "INSERT INTO ai_results (id, user_id, text_hash, summary_hash, payload, status,"
-        " mark, reason, confidence, claims, cached, completed_at)"
-        " VALUES ($1, $2, $3, $4, $5, 'done', $6, $7, $8, $9::jsonb, true, now())",
+        " mark, reason, confidence, claims, method, cached, completed_at)"
+        " VALUES ($1, $2, $3, $4, $5, 'done', $6, $7, $8, $9::jsonb, $10, true, now())",
         task.task_id,
         task.user_id,
         task.text_hash,
@@ -112,6 +113,7 @@ async def insert_cached(db: Db, task: NewTask, verdict: TextVerdict) -> None:
         verdict.reason,
         verdict.confidence,
         claims_json(verdict),
+        verdict.method,
     )
 
 
@@ -141,7 +143,7 @@ async def fail_queued(db: Db, task_id: str, error_code: str, message: str) -> No
 
 
 _PUBLIC_COLUMNS = (
-    "id, user_id, status, mark, reason, confidence, claims, cached, error_code, "
+    "id, user_id, status, mark, reason, confidence, claims, method, cached, error_code, "
     "error_message, model, created_at, updated_at, completed_at"
 )
 
@@ -168,6 +170,7 @@ def _task_public(row: asyncpg.Record) -> TaskPublic:
             "reason": row["reason"],
             "confidence": row["confidence"],
             "claims": stored_claims(row["claims"]),
+            "method": row["method"],
         }
     error = None
     if row["status"] == "failed":
@@ -212,12 +215,12 @@ WITH orphans AS (
   FOR UPDATE OF f SKIP LOCKED
 )
 UPDATE ai_results f SET status = l.status, mark = l.mark, reason = l.reason,
-  confidence = l.confidence, claims = l.claims, error_code = l.error_code,
+  confidence = l.confidence, claims = l.claims, method = l.method, error_code = l.error_code,
   error_message = l.error_message, model = l.model, updated_at = now(), completed_at = now()
 FROM orphans o, ai_results l
 WHERE f.id = o.id AND l.id = f.joined_task_id AND f.status = 'queued'
-RETURNING f.id, f.user_id, f.status, f.mark, f.reason, f.confidence, f.claims, f.error_code,
-  f.error_message
+RETURNING f.id, f.user_id, f.status, f.mark, f.reason, f.confidence, f.claims, f.method,
+  f.error_code, f.error_message
 """
 
 
@@ -260,6 +263,7 @@ def _final_event(row: asyncpg.Record) -> TaskEvent:
             reason=row["reason"],
             confidence=row["confidence"],
             claims=stored_claims(row["claims"]),
+            method=row["method"],
         )
     return FailedEvent(taskId=row["id"], errorCode=row["error_code"], message=row["error_message"])
 
@@ -277,7 +281,8 @@ async def mark_done(db: Db, result: CallbackResult, token_hash: str) -> StoredTa
     """Record ``result`` on its queued task if the token matches; None otherwise."""
     row = await db.fetchrow(
         "UPDATE ai_results SET status = 'done', mark = $2, reason = $3, confidence = $4,"
-        " model = $5, claims = $7::jsonb, updated_at = now(), completed_at = now()"
+        " model = $5, claims = $7::jsonb, method = $8, updated_at = now(),"
+        " completed_at = now()"
         " WHERE id = $1 AND status = 'queued' AND job_token_hash = $6"
         f" RETURNING {_STORED_TASK}",
         result.taskId,
@@ -287,6 +292,7 @@ async def mark_done(db: Db, result: CallbackResult, token_hash: str) -> StoredTa
         result.model,
         token_hash,
         claims_json(result),
+        result.method,
     )
     return None if row is None else _stored_task(row)
 
@@ -308,8 +314,8 @@ async def mark_failed(db: Db, failure: CallbackFailure, token_hash: str) -> Stor
 
 async def get_state(db: Db, task_id: str) -> TaskState | None:
     row = await db.fetchrow(
-        f"SELECT {_STORED_TASK}, status, mark, reason, confidence, claims, error_code,"
-        " job_token_hash FROM ai_results WHERE id = $1",
+        f"SELECT {_STORED_TASK}, status, mark, reason, confidence, claims, method,"
+        " error_code, job_token_hash FROM ai_results WHERE id = $1",
         task_id,
     )
     if row is None:
@@ -321,6 +327,7 @@ async def get_state(db: Db, task_id: str) -> TaskState | None:
         reason=row["reason"],
         confidence=row["confidence"],
         claims=stored_claims(row["claims"]),
+        method=row["method"],
         error_code=row["error_code"],
         job_token_hash=row["job_token_hash"],
     )
@@ -343,8 +350,8 @@ async def finish_followers(
     else:
         rows = await db.fetch(
             "UPDATE ai_results SET status = 'done', mark = $2, reason = $3,"
-            " confidence = $4, model = $5, claims = $6::jsonb, updated_at = now(),"
-            " completed_at = now()"
+            " confidence = $4, model = $5, claims = $6::jsonb, method = $7,"
+            " updated_at = now(), completed_at = now()"
             " WHERE joined_task_id = $1 AND status = 'queued' RETURNING id, user_id",
             leader_id,
             outcome.mark.value,
@@ -352,6 +359,7 @@ async def finish_followers(
             outcome.confidence,
             outcome.model,
             claims_json(outcome),
+            outcome.method,
         )
     return [(row["id"], row["user_id"]) for row in sorted(rows, key=lambda r: str(r["id"]))]
 

@@ -250,14 +250,15 @@ def _item_outcomes(answer: _Answer, batch: list[_Waiting]) -> list[Delivery] | N
 
 
 def result_for(job: Job, verdict: Verdict, *, model: str, worker_id: str) -> CallbackResult:
-    """The callback body for ``job``: its own verdict (with the per-claim verdicts of a
-    ``TextVerdict``), echoed ``job_token`` and taskId."""
+    """The callback body for ``job``: its own verdict (with the per-claim verdicts and
+    method of a ``TextVerdict``), echoed ``job_token`` and taskId."""
     return CallbackResult(
         taskId=job.taskId,
         mark=verdict.mark,
         reason=verdict.reason,
         confidence=verdict.confidence,
         claims=list(verdict.claims) if isinstance(verdict, TextVerdict) else [],
+        method=verdict.method if isinstance(verdict, TextVerdict) else None,
         job_token=job.job_token,
         model=model[:512],
         workerId=worker_id[:128],

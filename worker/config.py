@@ -89,3 +89,14 @@ class WorkerSettings(
     # Load tests and chaos tests: every model call (one batch) takes at least this long,
     # and logs one INFO line with a short fingerprint of each text it judges (0: off).
     min_job_ms: int = Field(default=0, ge=0, le=600_000)
+    # Open-world evidence (worker/ai/passages.py): passages of the documents loaded with
+    # `satyamark kb load-docs`, searched when no known claim covers a claim (False: off).
+    passages: bool = True
+    # Passages kept per claim from the nearest-neighbour search, before any reranking.
+    passage_candidates: int = Field(default=20, ge=1, le=1000)
+    # Below this many passages the index is an exact scan, from it on an HNSW graph.
+    passage_exact_below: int = Field(default=50_000, ge=0)
+    # A cross-encoder (hub id or local path) that re-scores the passages found against the
+    # claim; "" = none (the embedding similarity orders them).
+    rerank_model: str = ""
+    rerank_batch_size: int = Field(default=32, ge=1, le=4096)

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .records import KbFileError, KbRecord, RecordError, claim_key, read_records
+from .records import (
+    KbFileError,
+    KbRecord,
+    RecordError,
+    claim_key,
+    knowledge_files,
+    read_records,
+)
 from .store import (
     KbClaim,
     LoadStats,
@@ -20,11 +27,12 @@ from .store import (
     upsert_records,
 )
 
-# The knowledge base shipped with SatyaMark (loaded by `make run` and docker compose).
-STARTER_KB_PATH = Path(__file__).with_name("starter_kb.jsonl")
+# The knowledge base shipped with SatyaMark, one JSONL file per domain (loaded by
+# `make run` and docker compose; checked by `satyamark kb check`).
+KB_PATH = Path(__file__).with_name("base")
 
 __all__ = [
-    "STARTER_KB_PATH",
+    "KB_PATH",
     "KbClaim",
     "KbFileError",
     "KbRecord",
@@ -34,6 +42,7 @@ __all__ = [
     "fetch_claims",
     "fetch_embeddings",
     "kb_version",
+    "knowledge_files",
     "read_records",
     "save_embeddings",
     "upsert_records",

@@ -121,6 +121,17 @@ def claim_key(text: str) -> str:
     return hashlib.sha256(folded[:end].encode("utf-8")).hexdigest()
 
 
+KB_SUFFIXES = (".jsonl", ".json")
+
+
+def knowledge_files(path: Path) -> list[Path]:
+    """``path`` itself, or for a folder every ``.jsonl``/``.json`` file under it, sorted
+    (one file per domain is how the bundled base is kept)."""
+    if not path.is_dir():
+        return [path]
+    return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in KB_SUFFIXES)
+
+
 def read_records(path: Path) -> Iterator[ReadResult]:
     """Every record of ``path`` as ``(position, KbRecord | RecordError)``.
 

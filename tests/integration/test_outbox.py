@@ -29,11 +29,14 @@ from result_receiver.followers import InflightLead
 from result_receiver.outbox import OutboxRelay
 from satyamark.infra import free_port
 from shared import keys
+from shared.result_cache import ResultCache
+from shared.schemas import Mark, TextVerdict
 from shared.signing import sign
 from tests.utils.servers import running
 from tests.utils.settings import CALLBACK_SECRET, common
 
 TTL = 3600
+METHOD = "Known claims found by sentence embedding; stance from a word-level check."
 
 
 @dataclass
@@ -154,6 +157,7 @@ async def test_result_writes_outbox_rows_and_relays_them_at_once(receiver: Recei
             "reason": "Matches a well-established fact.",
             "confidence": 87,
             "claims": [],
+            "method": None,
         },
     }
     cached = await receiver.redis.mget(
@@ -212,7 +216,7 @@ async def test_crash_after_commit_is_repaired_by_the_relay(receiver: Receiver) -
     task_id, token = await receiver.task("u1")
     follower, _ = await receiver.task("u2", leader=task_id)
     try:
-        answer = await receiver.post(_result(task_id, token))
+        answer = await receiver.post(_result(task_id, token, method=METHOD))
     finally:
         receiver.app.state.runtime = live
         await dead.aclose()
@@ -230,6 +234,8 @@ async def test_crash_after_commit_is_repaired_by_the_relay(receiver: Receiver) -
         "SELECT xmin::text FROM ai_results WHERE id = $1", task_id
     )
     assert {r["xid"] for r in rows} == {task_xid}
+    assert json.loads(rows[0]["payload"])["verdict"]["method"] == METHOD
+    assert [json.loads(r["payload"])["event"]["method"] for r in rows[1:]] == [METHOD] * 2
     text_hash, summary_hash = await receiver.hashes(task_id)
     assert await receiver.redis.exists(keys.cache_result(text_hash)) == 0
     assert await _pushed(pubsub, 0.3) == []
@@ -242,10 +248,40 @@ async def test_crash_after_commit_is_repaired_by_the_relay(receiver: Receiver) -
         await receiver.redis.exists(keys.cache_result(text_hash), keys.cache_result(summary_hash))
         == 2
     )
+    for digest in (text_hash, summary_hash):
+        cached = await receiver.redis.get(keys.cache_result(digest))
+        assert cached is not None and json.loads(cached)["method"] == METHOD
     pushes = await _pushed(pubsub)
     assert sorted((p["userId"], p["event"]["taskId"]) for p in pushes) == sorted(
         [("u1", task_id), ("u2", follower)]
     )
+    assert [p["event"]["method"] for p in pushes] == [METHOD] * 2
+    await pubsub.aclose()
+
+
+async def test_rows_written_before_claims_and_method_existed_still_relay(
+    receiver: Receiver,
+) -> None:
+    pubsub = await _listen(receiver.redis, "u1")
+    task_id, _ = await receiver.task("u1")
+    text_hash, summary_hash = await receiver.hashes(task_id)
+    verdict = {"mark": "Correct", "reason": "Old row.", "confidence": 80}
+    event = {"type": "result", "taskId": task_id, **verdict, "cached": False}
+    await receiver.db.execute(
+        "INSERT INTO outbox (task_id, kind, payload) VALUES"
+        " ($1, 'cache', $2::jsonb), ($1, 'notify', $3::jsonb)",
+        task_id,
+        json.dumps({"text_hash": text_hash, "summary_hash": summary_hash, "verdict": verdict}),
+        json.dumps({"user_id": "u1", "event": event}),
+    )
+    relay = OutboxRelay(receiver.app.state.runtime.pool, receiver.redis, TTL, TTL)
+    assert await relay.relay_once(min_age_s=0) == 2
+    cache = ResultCache(receiver.redis, TTL, TTL)
+    assert await cache.lookup(text_hash, summary_hash) == TextVerdict(
+        mark=Mark.CORRECT, reason="Old row.", confidence=80, claims=[], method=None
+    )
+    (push,) = await _pushed(pubsub)
+    assert push["event"] == event  # pushed as written: no method, which reads as null
     await pubsub.aclose()
 
 

@@ -1,4 +1,5 @@
-"""Per-claim verdicts travel with the result: row, push, task API, cache and cache hits.
+"""Per-claim verdicts and the method travel with the result: row, push, task API, cache
+and cache hits.
 
 The public side goes through the real gateway (with auth and ratelimit), so every answer
 is also checked against the response models the OpenAPI publishes.
@@ -20,7 +21,7 @@ import redis.asyncio as aioredis
 from gateway.routes import VerifyCached
 from shared import keys
 from shared.hashing import text_hash
-from shared.schemas import MAX_CLAIMS, ClaimVerdict, TaskPublic
+from shared.schemas import MAX_CLAIMS, MAX_METHOD_CHARS, ClaimVerdict, TaskPublic
 from tests.fixtures.pipeline import Services, result_body, task_row
 from tests.integration.auth_helpers import public_gateway
 
@@ -52,6 +53,10 @@ CLAIMS: list[dict[str, Any]] = [
 ]
 # As every reader gets them: every field present.
 EXPECTED = [ClaimVerdict.model_validate(c).model_dump(mode="json") for c in CLAIMS]
+METHOD = (
+    "Known claims found by sentence embedding (all-MiniLM-L6-v2); stance from a "
+    "word-level check, as no NLI model is configured."
+)
 
 
 @asynccontextmanager
@@ -99,7 +104,7 @@ async def _task(api: httpx.AsyncClient, bearer: dict[str, str], task_id: str) ->
     return TaskPublic.model_validate(answer.json())
 
 
-async def test_claims_reach_rows_pushes_tasks_cache_and_hits(
+async def test_claims_and_method_reach_rows_pushes_tasks_cache_and_hits(
     services: Services, redis_url: str
 ) -> None:
     async with _public_api(services, redis_url) as api:
@@ -113,14 +118,16 @@ async def test_claims_reach_rows_pushes_tasks_cache_and_hits(
         (job,) = await services.jobs()  # bob's task joined alice's job
         assert job["taskId"] == leader_id
 
-        stored = await services.callback(result_body(job, mark="Incorrect", claims=CLAIMS))
+        body = result_body(job, mark="Incorrect", claims=CLAIMS, method=METHOD)
+        stored = await services.callback(body)
         assert stored.status_code == 200 and stored.json()["duplicate"] is False
 
         # PostgreSQL: the leader's row and its follower's
         for task_id in (leader_id, follower_id):
             row = await task_row(services.database_url, task_id)
             assert row["status"] == "done" and json.loads(row["claims"]) == EXPECTED
-        # the pushes, one per task, each with the claims
+            assert row["method"] == METHOD
+        # the pushes, one per task, each with the claims and the method
         events = await _pushed(pubsub, 2)
         await pubsub.aclose()
         assert sorted((e["userId"], e["event"]["taskId"]) for e in events) == sorted(
@@ -128,31 +135,38 @@ async def test_claims_reach_rows_pushes_tasks_cache_and_hits(
         )
         for event in events:
             assert event["event"]["type"] == "result" and event["event"]["claims"] == EXPECTED
+            assert event["event"]["method"] == METHOD
         # the task API, for each owner
         for bearer, task_id in ((alice, leader_id), (bob, follower_id)):
             task = await _task(api, bearer, task_id)
             assert task.result is not None and task.result.mark == "Incorrect"
             assert [c.model_dump(mode="json") for c in task.result.claims] == EXPECTED
+            assert task.result.method == METHOD
         # both cache entries
         for digest in (job["textHash"], job["summaryHash"]):
             cached = await services.redis.get(keys.cache_result(digest))
             assert cached is not None and json.loads(cached)["claims"] == EXPECTED
+            assert json.loads(cached)["method"] == METHOD
 
-        # a cosmetically different text is a cache hit, answered with the claims
+        # a cosmetically different text is a cache hit, answered with the claims and the
+        # method of the verdict it was cached from
         hit = await api.post("/v1/verify", json={"text": f"<b>{TEXT.lower()}</b>"}, headers=bob)
         assert hit.status_code == 200, hit.text
         answer = VerifyCached.model_validate(hit.json())
         assert [c.model_dump(mode="json") for c in answer.result.claims] == EXPECTED
         assert hit.json()["result"]["claims"] == EXPECTED
+        assert answer.result.method == hit.json()["result"]["method"] == METHOD
         row = await task_row(services.database_url, answer.taskId)
         assert row["cached"] and json.loads(row["claims"]) == EXPECTED
+        assert row["method"] == METHOD
         task = await _task(api, bob, answer.taskId)
         assert task.cached and task.result is not None
         assert [c.model_dump(mode="json") for c in task.result.claims] == EXPECTED
+        assert task.result.method == METHOD
         assert len(await services.jobs()) == 1  # no job for the hit
 
 
-async def test_tasks_without_claims_answer_an_empty_list(
+async def test_tasks_without_claims_or_method_answer_an_empty_list_and_null(
     services: Services, redis_url: str
 ) -> None:
     async with _public_api(services, redis_url) as api:
@@ -162,9 +176,12 @@ async def test_tasks_without_claims_answer_an_empty_list(
         (job,) = await services.jobs()
         assert (await services.callback(result_body(job))).status_code == 200
         row = await task_row(services.database_url, queued["taskId"])
-        assert json.loads(row["claims"]) == []
+        assert json.loads(row["claims"]) == [] and row["method"] is None
         task = await _task(api, bearer, queued["taskId"])
         assert task.result is not None and task.result.claims == []
+        assert task.result.method is None
+        raw = await api.get(f"/v1/tasks/{queued['taskId']}", headers=bearer)
+        assert raw.json()["result"]["method"] is None  # present, as null
 
         # a row finished before claims existed (NULL) reads as no claims
         conn = await asyncpg.connect(services.database_url)
@@ -175,23 +192,30 @@ async def test_tasks_without_claims_answer_an_empty_list(
         task = await _task(api, bearer, queued["taskId"])
         assert task.result is not None and task.result.claims == []
 
-        # a cache entry written before claims existed is a hit without claims
+        # a cache entry written before claims (and the method) existed is a hit without
         old = {"mark": "Correct", "reason": "Old entry.", "confidence": 70}
         await services.redis.set(keys.cache_result(text_hash("Old entry.")), json.dumps(old))
         hit = await api.post("/v1/verify", json={"text": "Old entry."}, headers=bearer)
-        assert hit.status_code == 200 and hit.json()["result"] == {**old, "claims": []}
+        assert hit.status_code == 200
+        assert hit.json()["result"] == {**old, "claims": [], "method": None}
         row = await task_row(services.database_url, hit.json()["taskId"])
-        assert json.loads(row["claims"]) == []
+        assert json.loads(row["claims"]) == [] and row["method"] is None
+        # nor is one written with claims but before the method existed
+        older = {**old, "reason": "Older entry.", "claims": CLAIMS}
+        await services.redis.set(keys.cache_result(text_hash("Older entry.")), json.dumps(older))
+        hit = await api.post("/v1/verify", json={"text": "Older entry."}, headers=bearer)
+        assert hit.status_code == 200
+        assert hit.json()["result"] == {**older, "claims": EXPECTED, "method": None}
 
 
-async def test_repeats_compare_the_claims_too(services: Services) -> None:
+async def test_repeats_compare_the_claims_and_method_too(services: Services) -> None:
     task_id = (await services.submit("u1", TEXT)).json()["taskId"]
     (job,) = await services.jobs()
-    body = result_body(job, claims=CLAIMS)
+    body = result_body(job, claims=CLAIMS, method=METHOD)
     assert (await services.callback(body)).json()["duplicate"] is False
 
     # the same outcome again, however it is spelled: 200, nothing changes
-    spelled_out = result_body(job, claims=EXPECTED)  # nulls explicit
+    spelled_out = result_body(job, claims=EXPECTED, method=METHOD)  # nulls explicit
     reordered = {k: body[k] for k in reversed(body)}
     for same in (body, spelled_out, reordered):
         again = await services.callback(same)
@@ -200,10 +224,16 @@ async def test_repeats_compare_the_claims_too(services: Services) -> None:
     # the same task verdict with different claims is a different outcome
     changed = [{**CLAIMS[0], "confidence": 92}, CLAIMS[1]]
     for claims in ([], CLAIMS[::-1], CLAIMS[:1], changed):
-        conflict = await services.callback(result_body(job, claims=claims))
+        conflict = await services.callback(result_body(job, claims=claims, method=METHOD))
         assert conflict.status_code == 409, claims
         assert conflict.json()["errorCode"] == "RR-CONF-409"
-    assert json.loads((await task_row(services.database_url, task_id))["claims"]) == EXPECTED
+    # ... and so is the same verdict with another method, or none
+    for method in (None, METHOD + " ", "Another method."):
+        conflict = await services.callback(result_body(job, claims=CLAIMS, method=method))
+        assert conflict.status_code == 409, method
+        assert conflict.json()["errorCode"] == "RR-CONF-409"
+    row = await task_row(services.database_url, task_id)
+    assert json.loads(row["claims"]) == EXPECTED and row["method"] == METHOD
 
 
 def _largest_claim(i: int) -> dict[str, Any]:
@@ -246,13 +276,27 @@ async def test_invalid_claims_are_refused(
     assert row["status"] == "queued" and row["claims"] is None
 
 
+@pytest.mark.parametrize(
+    ("method", "why"),
+    [("", "empty"), ("m" * (MAX_METHOD_CHARS + 1), "too long"), (["a list"], "not text")],
+)
+async def test_invalid_methods_are_refused(services: Services, method: object, why: str) -> None:
+    task_id = (await services.submit("u1", TEXT)).json()["taskId"]
+    (job,) = await services.jobs()
+    refused = await services.callback(result_body(job, method=method))
+    assert refused.status_code == 422, why
+    assert refused.json()["errorCode"] == "RR-VAL-422"
+    row = await task_row(services.database_url, task_id)
+    assert row["status"] == "queued" and row["method"] is None
+
+
 async def test_the_largest_valid_result_is_accepted(services: Services) -> None:
     task_id = (await services.submit("u1", TEXT)).json()["taskId"]
     (job,) = await services.jobs()
     claims = [_largest_claim(i) for i in range(MAX_CLAIMS)]
-    body = result_body(job, claims=claims, reason="r" * 2000)
+    body = result_body(job, claims=claims, reason="r" * 2000, method="m" * MAX_METHOD_CHARS)
     assert len(json.dumps(body)) > 300_000
     accepted = await services.callback(body)
     assert accepted.status_code == 200, accepted.text
-    stored = json.loads((await task_row(services.database_url, task_id))["claims"])
-    assert stored == claims
+    row = await task_row(services.database_url, task_id)
+    assert json.loads(row["claims"]) == claims and row["method"] == "m" * MAX_METHOD_CHARS

@@ -70,6 +70,7 @@ async def test_callback_stores_caches_and_notifies(services: Services) -> None:
         "reason": "Matches a well-established fact.",
         "confidence": 87,
         "claims": [],
+        "method": None,
         "cached": False,
     }
     await pubsub.aclose()

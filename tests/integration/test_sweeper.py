@@ -227,8 +227,12 @@ async def test_followers_are_never_requeued_and_orphans_get_the_outcome(
     )
     claim = {"text": "It is so.", "mark": "Incorrect", "reason": "Contradicted.",
              "confidence": 70, "stance": None, "evidence": None}  # fmt: skip
+    method = "Known claims found by sentence embedding."
     await services.db.execute(
-        "UPDATE ai_results SET claims = $2::jsonb WHERE id = $1", leader_done, json.dumps([claim])
+        "UPDATE ai_results SET claims = $2::jsonb, method = $3 WHERE id = $1",
+        leader_done,
+        json.dumps([claim]),
+        method,
     )
     leader_failed = await _insert(
         services.db, "u1", "leader failed", "failed", error=("WK-MODEL-OOM", "Out of memory.")
@@ -252,9 +256,10 @@ async def test_followers_are_never_requeued_and_orphans_get_the_outcome(
         "failed", None, None, "WK-MODEL-OOM", False,
     )  # fmt: skip
     assert (await services.db.fetchrow(query, follow_queued))["status"] == "queued"
-    claims = "SELECT claims FROM ai_results WHERE id = $1"
-    assert json.loads(await services.db.fetchval(claims, follow_done)) == [claim]
-    assert await services.db.fetchval(claims, follow_failed) is None
+    claims = "SELECT claims, method FROM ai_results WHERE id = $1"
+    done_row = await services.db.fetchrow(claims, follow_done)
+    assert (json.loads(done_row["claims"]), done_row["method"]) == ([claim], method)
+    assert tuple(await services.db.fetchrow(claims, follow_failed)) == (None, None)
     events = {e["taskId"]: e for e in await _events(pubsub, 2)}
     await pubsub.aclose()
     assert events == {
@@ -262,7 +267,7 @@ async def test_followers_are_never_requeued_and_orphans_get_the_outcome(
                         "errorCode": "WK-MODEL-OOM", "message": "Out of memory."},
         follow_done: {"type": "result", "taskId": follow_done, "mark": "Incorrect",
                       "reason": "It is not so.", "confidence": 70, "claims": [claim],
-                      "cached": False},
+                      "method": method, "cached": False},
     }  # fmt: skip
     # done once: a second sweep finds nothing more to do
     again = await services.sweep()

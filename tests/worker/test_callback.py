@@ -17,6 +17,7 @@ from worker.callback import CallbackSender, Delivery, create_callback_session, r
 from .helpers import CallbackServer, make_job
 
 SECRET = CALLBACK_SECRET.encode()
+METHOD = "Known claims found by sentence embedding; stance from a word-level check."
 
 
 @pytest.fixture
@@ -44,6 +45,7 @@ async def test_result_echoes_the_job() -> None:
     assert (result.mark, result.reason, result.confidence) == (Mark.SUBJECTIVE, "r", 5)
     assert result.model == "m" * 512
     assert result.claims == []  # a plain verdict has no per-claim verdicts
+    assert result.method is None  # nor a method
 
 
 def _text_verdict() -> TextVerdict:
@@ -66,7 +68,9 @@ def _text_verdict() -> TextVerdict:
         ),
         ClaimVerdict(text="It is nice.", mark=Mark.SUBJECTIVE, reason="An opinion.", confidence=60),
     ]
-    return TextVerdict(mark=Mark.CORRECT, reason="a reason", confidence=80, claims=claims)
+    return TextVerdict(
+        mark=Mark.CORRECT, reason="a reason", confidence=80, claims=claims, method=METHOD
+    )
 
 
 async def test_result_carries_a_text_verdicts_claims() -> None:
@@ -74,7 +78,14 @@ async def test_result_carries_a_text_verdicts_claims() -> None:
     verdict = _text_verdict()
     result = result_for(job, verdict, model="tiny", worker_id="w")
     assert result.claims == verdict.claims
+    assert result.method == METHOD
     assert (result.mark, result.confidence) == (Mark.CORRECT, 80)
+
+
+async def test_a_text_verdict_without_a_method_sends_none() -> None:
+    job = make_job("The Earth orbits the Sun.", "http://x/cb")
+    verdict = _text_verdict().model_copy(update={"method": None})
+    assert result_for(job, verdict, model="tiny", worker_id="w").method is None
 
 
 async def test_claims_survive_the_signed_delivery(
@@ -85,6 +96,7 @@ async def test_claims_survive_the_signed_delivery(
     assert await sender(http).send(callback_server.url, result) is Delivery.ACCEPTED
     (received,) = callback_server.received
     assert received == result and len(received.claims) == 2
+    assert received.method == METHOD
 
 
 async def test_a_lone_result_is_the_plain_object(

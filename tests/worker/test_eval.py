@@ -9,7 +9,7 @@ from types import ModuleType
 
 import pytest
 
-from shared.knowledge import STARTER_KB_PATH, KbRecord, read_records
+from shared.knowledge import KB_PATH, KbRecord, read_records
 from shared.schemas import Mark, TextVerdict
 from worker.config import WorkerSettings
 from worker.model import Judge, load_judge
@@ -26,7 +26,7 @@ def _bench_eval() -> ModuleType:
 
 
 def test_starter_knowledge_base_is_large_varied_and_sourced() -> None:
-    records = [r for _, r in read_records(STARTER_KB_PATH)]
+    records = [r for _, r in read_records(KB_PATH)]
     assert all(isinstance(r, KbRecord) for r in records)
     claims = [r for r in records if isinstance(r, KbRecord)]
     assert len(claims) >= 300
@@ -41,14 +41,14 @@ def test_eval_set_is_large_and_not_copied_from_the_knowledge_base() -> None:
     assert len(cases) >= 150
     kinds = Counter(c["kind"] for c in cases)
     assert {"paraphrase", "negation", "opinion", "prediction", "unknown", "multi"} <= set(kinds)
-    known = {r.claim.casefold().rstrip(".") for _, r in read_records(STARTER_KB_PATH)
+    known = {r.claim.casefold().rstrip(".") for _, r in read_records(KB_PATH)
              if isinstance(r, KbRecord)}  # fmt: skip
     assert not [c for c in cases if c["text"].casefold().rstrip(".") in known]
 
 
 @pytest.fixture(scope="module")
 def offline_judge() -> Judge:
-    return load_judge(WorkerSettings(knowledge_base=str(STARTER_KB_PATH), device="cpu"))
+    return load_judge(WorkerSettings(knowledge_base=str(KB_PATH), device="cpu"))
 
 
 # eval_set.jsonl was used while building the rules; eval_holdout.jsonl was written apart

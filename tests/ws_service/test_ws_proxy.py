@@ -69,7 +69,8 @@ async def test_a_result_with_the_most_claims_is_relayed_live_and_replayed(
     }  # fmt: skip
     event: dict[str, object] = {
         "type": "result", "taskId": "t1", "mark": "Incorrect", "reason": "r" * 2000,
-        "confidence": 80, "claims": [claim] * 32, "cached": False, "futureField": {"a": [1]},
+        "confidence": 80, "claims": [claim] * 32, "method": "m" * 500, "cached": False,
+        "futureField": {"a": [1]},
     }  # fmt: skip
     assert len(json.dumps(event)) > 290_000
     upstream = await ws_instance()

@@ -37,6 +37,21 @@ class _Claim:
     stance: Stance | None = None
 
 
+def describe_method(encoder: str, stance: StanceModel, thresholds: Thresholds) -> str:
+    """How verdicts are reached, said once per result (``TextVerdict.method``)."""
+    how = (
+        f"stance by the NLI model {stance.name}"
+        if stance.method == "nli"
+        else "stance by a word-level check, as no NLI model is configured "
+        f"(confidence at most {thresholds.lexical_cap})"
+    )
+    return (
+        f"Each sentence is matched to known fact-checks by sentence embedding ({encoder}); {how}."[
+            :500
+        ]
+    )
+
+
 class EvidenceJudge:
     """Verdicts backed by the knowledge base (see the package docstring)."""
 
@@ -56,6 +71,7 @@ class EvidenceJudge:
             encoder.name if stance.method == "lexical" else f"{encoder.name} + {stance.name}"
         )
         self.thresholds = thresholds
+        self.method = describe_method(encoder.name, stance, thresholds)
         self.max_claims = min(max_claims, MAX_CLAIMS)
         self.candidates = candidates
         self.index = KnowledgeIndex.empty(encoder.dim)
@@ -97,7 +113,9 @@ class EvidenceJudge:
                 )
             )
         for i, found in per_text.items():
-            verdicts[i] = combine(found, dropped=dropped[i])
+            verdicts[i] = combine(found, dropped=dropped[i]).model_copy(
+                update={"method": self.method}
+            )
         return [v for v in verdicts if v is not None]
 
     def _find_evidence(self, claims: list[_Claim], index: KnowledgeIndex) -> None:

@@ -1,8 +1,9 @@
 """Which sentences state a checkable fact, and which an opinion, prediction or advice.
 
 A transparent cue list rather than a model: each Subjective verdict names the cue that
-made it, and a belief hedge ("I think that …") is peeled off so the claim inside is still
-checked against the evidence.
+made it (a plain prediction is checkable later: Insufficient, not Subjective), and a
+belief hedge ("I think that …") is peeled off so the claim inside is still checked
+against the evidence.
 """
 
 from __future__ import annotations
@@ -69,10 +70,20 @@ _REPORT = re.compile(
 )
 
 
+# A prediction offered as a personal guess is an opinion about the future; a plain one
+# ("the album will be released on Friday") is a claim that cannot be checked yet.
+_GUESS = re.compile(
+    r"\b(mark my words|i (can )?feel it|i (bet|reckon|guess|hope|predict|expect)|probably"
+    r"|maybe|perhaps|hopefully|i am (sure|certain|confident)|no doubt|trust me|imo|imho)\b",
+    re.I,
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Subjectivity:
     kind: Kind
     cue: str  # the words that mark it, quoted in the reason
+    guess: str | None = None  # for a prediction: the words that make it a personal guess
 
 
 def subjectivity(sentence: str) -> Subjectivity | None:
@@ -82,7 +93,8 @@ def subjectivity(sentence: str) -> Subjectivity | None:
     for kind, pattern in _CUES:
         match = pattern.search(text)
         if match:
-            return Subjectivity(kind, match.group(0))
+            guess = _GUESS.search(text) if kind == "prediction" else None
+            return Subjectivity(kind, match.group(0), guess.group(0) if guess else None)
     return None
 
 

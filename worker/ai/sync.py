@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import numpy as np
 import torch
 
 from shared.knowledge import (
@@ -24,45 +23,49 @@ from shared.knowledge import (
     fetch_claims,
     fetch_embeddings,
     kb_version,
+    knowledge_files,
     read_records,
     save_embeddings,
 )
 
 from .encoder import SentenceEncoder
 from .knowledge import KnowledgeIndex
+from .vectors import from_bytes, to_bytes
 
 log = logging.getLogger(__name__)
 # Runs an encoder call on the judge's thread (never two model calls at once).
 ModelRunner = Callable[[Callable[[], torch.Tensor]], Awaitable[torch.Tensor]]
 
 
-def _to_bytes(vector: torch.Tensor) -> bytes:
-    return vector.numpy().astype("<f4").tobytes()
-
-
-def _from_bytes(blob: bytes, dim: int) -> torch.Tensor | None:
-    if len(blob) != 4 * dim:
-        return None  # a different model's width under the same name: re-embed
-    return torch.from_numpy(np.frombuffer(blob, dtype="<f4").copy())
+def claims_from_files(path: Path) -> list[KbClaim]:
+    """The valid claims of a knowledge-base file or folder, each claim once (invalid
+    records are logged and skipped)."""
+    claims: list[KbClaim] = []
+    seen: set[str] = set()
+    for file in knowledge_files(path):
+        for line, result in read_records(file):
+            if isinstance(result, KbRecord):
+                if result.key in seen:
+                    continue
+                seen.add(result.key)
+                claims.append(
+                    KbClaim(
+                        id=len(claims) + 1,
+                        claim=result.claim,
+                        verdict=result.verdict,
+                        explanation=result.explanation,
+                        source_url=result.source_url,
+                        source_name=result.source_name,
+                    )
+                )
+            else:
+                log.warning("%s:%d: %s", file, line, result.message)
+    return claims
 
 
 def index_from_file(encoder: SentenceEncoder, path: Path) -> KnowledgeIndex:
-    """An index over a knowledge-base file (invalid records are logged and skipped)."""
-    claims: list[KbClaim] = []
-    for line, result in read_records(path):
-        if isinstance(result, KbRecord):
-            claims.append(
-                KbClaim(
-                    id=line,
-                    claim=result.claim,
-                    verdict=result.verdict,
-                    explanation=result.explanation,
-                    source_url=result.source_url,
-                    source_name=result.source_name,
-                )
-            )
-        else:
-            log.warning("%s:%d: %s", path, line, result.message)
+    """An index over a knowledge-base file or folder of files."""
+    claims = claims_from_files(path)
     vectors = encoder.encode([c.claim for c in claims])
     return KnowledgeIndex(claims, vectors)
 
@@ -96,7 +99,7 @@ class DatabaseKnowledge:
             vectors: dict[int, torch.Tensor] = {}
             for claim in claims:
                 blob = cached.get(claim.id)
-                vector = _from_bytes(blob, self.encoder.dim) if blob is not None else None
+                vector = from_bytes(blob, self.encoder.dim) if blob is not None else None
                 if vector is not None:
                     vectors[claim.id] = vector
             missing = [c for c in claims if c.id not in vectors]
@@ -104,7 +107,7 @@ class DatabaseKnowledge:
                 fresh = await self.run_model(
                     lambda: self.encoder.encode([c.claim for c in missing])
                 )
-                rows = [(c.id, _to_bytes(v)) for c, v in zip(missing, fresh, strict=True)]
+                rows = [(c.id, to_bytes(v)) for c, v in zip(missing, fresh, strict=True)]
                 await save_embeddings(conn, model, self.encoder.dim, rows)
                 vectors.update((c.id, v) for c, v in zip(missing, fresh, strict=True))
             matrix = (

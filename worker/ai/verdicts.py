@@ -38,6 +38,11 @@ class Thresholds:
     # Without an NLI model nothing checks that a close claim says the same thing, so it
     # must be closer to count as agreeing (disagreement is read from the words).
     lexical_entails: float = 0.7
+    # ... and closer still when most of its words are not the known claim's: the same
+    # subject with something else said of it reads as similar as a loose paraphrase.
+    lexical_other_entails: float = 0.8
+    # ... and nearly the same sentence when one word stands in another's place.
+    lexical_swap_entails: float = 0.85
     lexical_cap: int = 75  # confidence ceiling without an NLI model
 
 
@@ -47,10 +52,6 @@ DEFAULT_THRESHOLDS = Thresholds()
 def _quote(text: str, limit: int = 160) -> str:
     text = text.strip()
     return f"“{text if len(text) <= limit else text[: limit - 1] + '…'}”"
-
-
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
 
 
 def evidence_of(match: Match) -> Evidence:
@@ -89,13 +90,22 @@ def claim_verdict(
     sim = match.similarity if match else 0.0
     override = t.strong if subjective and subjective.kind == "opinion" else t.strong_weak_cue
     if subjective is not None and sim < override:
-        kind = {"opinion": "an opinion", "prediction": "a prediction", "advice": "advice"}
+        if subjective.kind == "prediction" and not belief and not subjective.guess:
+            return ClaimVerdict(
+                text=text,
+                mark=Mark.INSUFFICIENT,
+                reason=f"This is about the future (“{subjective.cue}”): it cannot be "
+                "verified until it happens.",
+                confidence=80,
+            )
+        kind = {"opinion": "an opinion", "prediction": "a guess about the future",
+                "advice": "advice"}  # fmt: skip
         return ClaimVerdict(
             text=text,
             mark=Mark.SUBJECTIVE,
             reason=(
-                f"This is {kind[subjective.kind]} (“{subjective.cue}”), a judgement that "
-                "no evidence can settle as true or false."
+                f"This is {kind[subjective.kind]} (“{subjective.guess or subjective.cue}”), "
+                "a judgement that no evidence can settle as true or false."
             ),
             confidence=85 if subjective.kind == "opinion" else 80,
         )
@@ -121,16 +131,17 @@ def claim_verdict(
         )
     evidence = evidence_of(match)
     known = f"{'true' if match.entry.verdict else 'false'} claim {_quote(match.entry.claim)}"
-    caveat = (
-        "; stance from a word-level check, as no NLI model is configured"
-        if stance.method == "lexical"
-        else ""
-    )
     confidence = round(100 * stance.probability * _match_strength(sim, t))
     if stance.method == "lexical":
         confidence = min(confidence, t.lexical_cap)
-    if stance.label == "entails" and stance.method == "lexical" and sim < t.lexical_entails:
-        stance = Stance("neutral", stance.probability, "", "lexical")
+    if stance.label == "entails" and (
+        (stance.method == "lexical" and sim < t.lexical_entails)
+        or (stance.conflict == "other" and sim < t.lexical_other_entails)
+        or (stance.conflict == "swap" and sim < t.lexical_swap_entails)
+        # Saying more than a true claim ("all" where it says "some") is not made true.
+        or (stance.conflict == "stronger" and match.entry.verdict)
+    ):
+        stance = Stance("neutral", stance.probability, stance.conflict, stance.method)
     if stance.label == "entails":
         mark = Mark.CORRECT if match.entry.verdict else Mark.INCORRECT
         lead = f"It matches the known {known}"
@@ -138,16 +149,11 @@ def claim_verdict(
         mark = Mark.INCORRECT if match.entry.verdict else Mark.CORRECT
         lead = f"It contradicts the known {known}"
     else:
-        why = (
-            "it differs from the known false claim, which does not make it true"
-            if stance.label == "contradicts"
-            else "it neither confirms nor contradicts it"
-        )
         return ClaimVerdict(
             text=text,
             mark=Mark.INSUFFICIENT,
-            reason=f"The closest fact-check is the {known}, but {why} "
-            f"(source: {_source(match)}{caveat}).",
+            reason=f"The closest fact-check is the {known}, but {_why_unsettled(stance)} "
+            f"(source: {_source(match)}).",
             confidence=min(confidence, 60),
             stance=stance.label,
             evidence=evidence,
@@ -155,11 +161,43 @@ def claim_verdict(
     return ClaimVerdict(
         text=text,
         mark=mark,
-        reason=f"{lead}: {match.entry.explanation.rstrip('.')} (source: {_source(match)}{caveat}).",
+        reason=f"{lead}: {match.entry.explanation.rstrip('.')} (source: {_source(match)}).",
         confidence=confidence,
         stance=stance.label,
         evidence=evidence,
     )
+
+
+_UNSETTLED = {
+    "role": "the text gives the same things different roles",
+    "quantifier": "the text claims more or less than it does",
+    "stronger": "the text claims more than it does",
+    "other": "the text says something else about it",
+    "swap": "the text has one word in place of another, which may or may not mean the same",
+    "polarity": "a negation in the text may or may not reverse it",
+}
+
+
+def _why_unsettled(stance: Stance) -> str:
+    if stance.conflict in _UNSETTLED:
+        return f"{_UNSETTLED[stance.conflict]}, so it neither confirms nor contradicts it"
+    if stance.label == "contradicts":
+        return "it differs from the known false claim, which does not make it true"
+    return "it neither confirms nor contradicts it"
+
+
+def _gist(claim: ClaimVerdict) -> str:
+    """What a claim's evidence says, in a few words, for the task's reason (the claim's
+    own reason has the whole explanation)."""
+    evidence = claim.evidence
+    if evidence is None:
+        return "no fact-check covers it"
+    source = evidence.sourceName or evidence.sourceUrl
+    fact_check = f"the {evidence.verdict} fact-check {_quote(evidence.claim, 120)} ({source})"
+    if claim.mark is Mark.INSUFFICIENT:
+        return f"the closest is {fact_check}, which does not settle it"
+    verb = "matches" if claim.stance == "entails" else "contradicts"
+    return f"{verb} {fact_check}"
 
 
 def combine(claims: list[ClaimVerdict], *, dropped: int = 0) -> TextVerdict:
@@ -195,26 +233,28 @@ def combine(claims: list[ClaimVerdict], *, dropped: int = 0) -> TextVerdict:
         worst = max(wrong, key=lambda c: c.confidence)
         mark, confidence = Mark.INCORRECT, worst.confidence
         reason = (
-            f"{len(wrong)} of {counted} {'is' if len(wrong) == 1 else 'are'} incorrect. "
-            f"{_quote(worst.text, 100)}: {_lower_first(worst.reason)}"
+            f"{len(wrong)} of {counted} {'is' if len(wrong) == 1 else 'are'} incorrect: "
+            f"{_quote(worst.text, 100)} {_gist(worst)}."
         )
     elif len(right) == len(checkable):
         mark, confidence = Mark.CORRECT, min(c.confidence for c in right)
         reason = (
-            f"All {counted} are backed by fact-checks. "
-            f"{_quote(right[0].text, 100)}: {_lower_first(right[0].reason)}"
+            f"All {counted} are backed by fact-checks; for example "
+            f"{_quote(right[0].text, 100)} {_gist(right[0])}."
         )
     else:
         unknown = [c for c in checkable if c.mark is Mark.INSUFFICIENT]
         mark, confidence = Mark.INSUFFICIENT, min(c.confidence for c in unknown)
-        reason = (
-            f"{len(unknown)} of {counted} cannot be verified, for example "
-            f"{_quote(unknown[0].text, 100)}; {len(right)} "
-            f"{'is' if len(right) == 1 else 'are'} backed by fact-checks."
+        backed = (
+            f"; {len(right)} {'is' if len(right) == 1 else 'are'} backed by fact-checks"
             if right
-            else unknown[0].reason
+            else ""
+        )
+        reason = (
+            unknown[0].reason
             if len(checkable) == 1
-            else f"None of the {counted} can be verified. {unknown[0].reason}"
+            else f"{len(unknown)} of {counted} cannot be verified, for example "
+            f"{_quote(unknown[0].text, 100)}: {_gist(unknown[0])}{backed}."
         )
     return TextVerdict(
         mark=mark, reason=(reason + more)[:2000], confidence=confidence, claims=claims

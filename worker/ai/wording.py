@@ -5,6 +5,17 @@ from __future__ import annotations
 import re
 
 _CONTRACTIONS = (
+    # As people type them, without the apostrophe ("arent", "doesnt", "cant").
+    (
+        re.compile(
+            r"\b(are|is|was|were|do|does|did|has|have|had|could|should|would|must|need)nt\b",
+            re.I,
+        ),
+        r"\1 not",
+    ),
+    (re.compile(r"\bcant\b", re.I), "can not"),
+    (re.compile(r"\bwont\b", re.I), "will not"),
+    (re.compile(r"\b(they|you|we)re\b", re.I), r"\1 are"),
     (re.compile(r"\bcan[’']t\b", re.I), "can not"),
     (re.compile(r"\bwon[’']t\b", re.I), "will not"),
     (re.compile(r"\bshan[’']t\b", re.I), "shall not"),
@@ -39,7 +50,14 @@ STOPWORDS = frozenset(
 )
 
 
+# Temperatures as symbols read as the words: "90°C" counts "degrees" like "90 degrees".
+_DEGREES = re.compile(r"\s*[°º]\s*([CF])\b")
+
+
 def expand_contractions(text: str) -> str:
+    text = _DEGREES.sub(
+        lambda m: " degrees " + ("celsius" if m.group(1) == "C" else "fahrenheit"), text
+    )
     for pattern, replacement in _CONTRACTIONS:
         text = pattern.sub(replacement, text)
     return text
