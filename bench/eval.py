@@ -171,12 +171,19 @@ def main() -> int:
     parser.add_argument("--kb", type=Path, default=KB_PATH, help="knowledge base file or folder")
     parser.add_argument("--model", default="", help="sentence encoder (default: MiniLM)")
     parser.add_argument("--nli-model", default="", help="NLI classifier (default: none)")
+    parser.add_argument(
+        "--stance", choices=["learned", "lexical"], default=None, help="WORKER_STANCE"
+    )
     parser.add_argument("--errors", action="store_true", help="list every miss")
     parser.add_argument("--min-accuracy", type=float, default=0.0)
     args = parser.parse_args()
 
     settings = WorkerSettings(
-        model=args.model, nli_model=args.nli_model, knowledge_base=str(args.kb), cpu_threads=0
+        model=args.model,
+        nli_model=args.nli_model,
+        knowledge_base=str(args.kb),
+        cpu_threads=0,
+        **({"stance": args.stance} if args.stance else {}),
     )
     started = time.monotonic()
     judge = load_judge(settings)

@@ -67,7 +67,7 @@ from bench.worker_model import (  # noqa: E402
     warm_up,
 )
 from bench.worker_stack import QueueRun, Services  # noqa: E402
-from shared.knowledge import STARTER_KB_PATH  # noqa: E402
+from shared.knowledge import KB_PATH  # noqa: E402
 from worker.ai.stance import NliStance  # noqa: E402
 from worker.config import WorkerSettings  # noqa: E402
 from worker.model import Judge, default_model_ref, evidence_judge, load_judge  # noqa: E402
@@ -176,7 +176,7 @@ def settings_for(args: argparse.Namespace, nli_model: str) -> WorkerSettings:
     return WorkerSettings(
         model=args.model,
         nli_model=nli_model,
-        knowledge_base=str(STARTER_KB_PATH),  # the same claims as the worker's PostgreSQL
+        knowledge_base=str(KB_PATH),  # the same claims as the worker's PostgreSQL
         device=args.device,
         cpu_threads=args.cpu_threads,  # the same in both paths
         nli_batch_size=args.nli_batch_size,

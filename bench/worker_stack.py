@@ -34,7 +34,7 @@ from shared import keys
 from shared import tasks as task_rows
 from shared.db import create_pool
 from shared.hashing import summary_hash, text_hash
-from shared.knowledge import STARTER_KB_PATH
+from shared.knowledge import KB_PATH
 from shared.redis_client import create_redis
 from shared.schemas import Job
 from shared.tasks import NewTask
@@ -136,8 +136,8 @@ class Services:
         self.drop_db = self.pg_server is None
         # Creates the database, migrates it (shared.db) and upserts the starter file.
         loaded = self.runner.run(load_starter(self.database_url))
-        assert loaded is not None, f"{STARTER_KB_PATH} is missing"
-        log(f"knowledge base in PostgreSQL: {loaded[1]} claims")
+        assert loaded is not None, f"{KB_PATH} is missing"
+        log(f"knowledge base in PostgreSQL: {loaded.count} claims")
         port = free_port()
         receiver_url = f"http://127.0.0.1:{port}"
         self.callback_url = BackendSettings(receiver_url=receiver_url).callback_url

@@ -6,13 +6,15 @@ compared by sentence embedding (the encoder the worker uses) and, where two are 
 by the word-level stance check:
 
 * the same claim twice (after normalisation) is a duplicate;
-* two claims at least ``RELATED`` similar made of the same content words, with no
-  negation, opposite word, number or name between them, but with opposite verdicts
-  contradict each other; so do two that negate each other with the same verdict. (A
+* two claims at least ``RELATED`` similar made of the same content words contradict
+  each other when nothing (no negation, opposite word, number or name) sets them apart
+  but their verdicts do, or when a negation sets them apart but their verdicts agree. (A
   myth and the fact it distorts, "the Sahara is the largest desert" / "… the largest
   hot desert", differ by a word: that pair is what a base should hold.)
 * two claims at least ``NEAR`` similar with the same verdict are reported as a
   near-duplicate, a warning: they may still say different things.
+
+``--fix`` drops the later copy of every duplicate and near-duplicate from JSONL files.
 
 Exit status 0 when no duplicate, contradiction or invalid record was found, 1 otherwise
 (each problem printed as ``FILE:LINE: kind: …``).
@@ -105,17 +107,39 @@ def find_problems(records: list[Located], vectors: torch.Tensor) -> list[Problem
         said = stance.stance(a.record.claim, b.record.claim)
         same_verdict = a.record.verdict == b.record.verdict
         same_words = content_stems(words(a.record.claim)) == content_stems(words(b.record.claim))
-        agree = said.label == "entails" and said.conflict == "" and same_words
+        agree = said.label == "entails" and said.conflict == ""
         opposite = said.is_opposite
         pair = f"{_quote(b.record)} against {a.where} {_quote(a.record)}, similarity {sim:.2f}"
-        if (agree and not same_verdict) or (opposite and same_verdict):
+        if same_words and ((agree and not same_verdict) or (opposite and same_verdict)):
             problems.append(Problem("contradiction", b.where, pair))
         elif same_verdict and sim >= NEAR and not opposite:
             problems.append(Problem("near-duplicate", b.where, pair))
     return problems
 
 
-def run_check(paths: list[Path], *, model: str = "") -> int:
+def drop_duplicates(problems: list[Problem]) -> int:
+    """Rewrite JSONL files without the later copy of each duplicate and near-duplicate
+    (the first is kept); returns how many lines went."""
+    doomed: dict[Path, set[int]] = {}
+    for problem in problems:
+        if problem.kind in ("duplicate", "near-duplicate"):
+            file, _, line = problem.where.rpartition(":")
+            doomed.setdefault(Path(file), set()).add(int(line))
+    dropped = 0
+    for file, lines in doomed.items():
+        if file.suffix != ".jsonl":
+            continue  # a JSON document's positions are items, not lines
+        kept = [
+            text
+            for number, text in enumerate(file.read_text(encoding="utf-8").splitlines(), 1)
+            if number not in lines
+        ]
+        file.write_text("\n".join(kept) + "\n", encoding="utf-8")
+        dropped += len(lines)
+    return dropped
+
+
+def run_check(paths: list[Path], *, model: str = "", fix: bool = False) -> int:
     from worker.ai.encoder import SentenceEncoder, pick_device
     from worker.model import default_model_ref
 
@@ -127,6 +151,9 @@ def run_check(paths: list[Path], *, model: str = "") -> int:
     problems += find_problems(records, vectors)
     for problem in problems:
         print(problem)
+    if fix:
+        print(f"dropped {drop_duplicates(problems)} duplicate lines", file=sys.stderr)
+        problems = [p for p in problems if p.kind not in ("duplicate", "near-duplicate")]
     true = sum(r.record.verdict for r in records)
     domains = len({r.record.domain for r in records})
     print(

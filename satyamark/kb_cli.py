@@ -222,7 +222,7 @@ def _run_load(args: argparse.Namespace) -> int:
 def _run_check(args: argparse.Namespace) -> int:
     from .kb_check import run_check  # loads torch and the encoder: only when asked
 
-    return run_check(args.paths or [KB_PATH], model=args.model)
+    return run_check(args.paths or [KB_PATH], model=args.model, fix=args.fix)
 
 
 def _run_load_docs(args: argparse.Namespace) -> int:
@@ -265,6 +265,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     check.add_argument("paths", nargs="*", type=Path, metavar="FILE|DIR")
     check.add_argument("--model", default="", help="sentence encoder (default: MiniLM)")
+    check.add_argument(
+        "--fix", action="store_true", help="drop the later copy of each (near-)duplicate"
+    )
     check.set_defaults(func=_run_check)
     stats = kb_sub.add_parser("stats", help="claims per verdict and domain")
     stats.set_defaults(func=_run_stats)

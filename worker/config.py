@@ -39,6 +39,10 @@ class WorkerSettings(
     # word-level check, which every reason then mentions, with a lower confidence.
     nli_model: str = ""
     nli_batch_size: int = Field(default=64, ge=1, le=4096)
+    # The stance without an NLI model: "learned" (the head shipped in worker/ai, trained
+    # on the knowledge base; used only with the encoder it was trained for) or
+    # "lexical" (the word-level check). WORKER_NLI_MODEL overrides both.
+    stance: Literal["learned", "lexical"] = "lexical"
     # Where the fact-check knowledge base comes from: "postgres" (DATABASE_URL, reloaded
     # when it changes), a JSONL / ClaimReview file path, or "none".
     knowledge_base: str = "postgres"
@@ -95,7 +99,7 @@ class WorkerSettings(
     # Passages kept per claim from the nearest-neighbour search, before any reranking.
     passage_candidates: int = Field(default=20, ge=1, le=1000)
     # Below this many passages the index is an exact scan, from it on an HNSW graph.
-    passage_exact_below: int = Field(default=50_000, ge=0)
+    passage_exact_below: int = Field(default=20_000, ge=0)
     # A cross-encoder (hub id or local path) that re-scores the passages found against the
     # claim; "" = none (the embedding similarity orders them).
     rerank_model: str = ""

@@ -22,6 +22,7 @@ from shared.schemas import Verdict
 
 from .ai.encoder import SentenceEncoder, local_only, pick_device, pick_dtype
 from .ai.judge import EvidenceJudge
+from .ai.learned_stance import SHIPPED_HEAD, LearnedStance, load_head
 from .ai.stance import LexicalStance, NliStance, StanceModel
 from .ai.sync import index_from_file
 from .ai.verdicts import Thresholds
@@ -128,6 +129,10 @@ def load_judge(settings: WorkerSettings) -> Judge:
         torch.set_num_threads(settings.cpu_threads)
     encoder = SentenceEncoder(ref, device=device, name=name)
     stance: StanceModel = LexicalStance()
+    if settings.stance == "learned" and not settings.nli_model:
+        head = load_head(SHIPPED_HEAD, encoder=encoder.name, dim=encoder.dim)
+        if head is not None:
+            stance = LearnedStance(encoder, head)
     if settings.nli_model:
         stance = NliStance(
             settings.nli_model,

@@ -62,6 +62,9 @@ class KbClaim:
     explanation: str
     source_url: str
     source_name: str | None
+    # A sentence of an evidence-corpus passage standing in for a known (true) claim:
+    # source_name is the document's title, explanation the whole passage.
+    passage: bool = False
 
 
 async def upsert_records(

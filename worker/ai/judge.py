@@ -10,11 +10,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import torch
+
+from shared.knowledge import KbClaim
 from shared.schemas import MAX_CLAIMS, ClaimVerdict, Mark, TextVerdict
 
 from .claims import split_claims
 from .encoder import SentenceEncoder
 from .knowledge import KnowledgeIndex, Match
+from .passage_evidence import find_passages
+from .passages import Passage, PassageIndex
+from .rerank import CrossEncoderReranker
 from .stance import Stance, StanceModel
 from .subjectivity import Subjectivity, strip_belief, subjectivity
 from .verdicts import DEFAULT_THRESHOLDS, Thresholds, claim_verdict, combine
@@ -39,12 +45,13 @@ class _Claim:
 
 def describe_method(encoder: str, stance: StanceModel, thresholds: Thresholds) -> str:
     """How verdicts are reached, said once per result (``TextVerdict.method``)."""
-    how = (
-        f"stance by the NLI model {stance.name}"
-        if stance.method == "nli"
-        else "stance by a word-level check, as no NLI model is configured "
-        f"(confidence at most {thresholds.lexical_cap})"
-    )
+    how = {
+        "nli": f"stance by the NLI model {stance.name}",
+        "learned": "stance by a small classifier trained on the knowledge base (no NLI "
+        "model is configured)",
+        "lexical": "stance by a word-level check, as no NLI model is configured "
+        f"(confidence at most {thresholds.lexical_cap})",
+    }[stance.method]
     return (
         f"Each sentence is matched to known fact-checks by sentence embedding ({encoder}); {how}."[
             :500
@@ -64,6 +71,7 @@ class EvidenceJudge:
         thresholds: Thresholds = DEFAULT_THRESHOLDS,
         max_claims: int = MAX_CLAIMS,
         candidates: int = 3,
+        passage_candidates: int = 20,
     ) -> None:
         self.encoder = encoder
         self.stance = stance
@@ -75,9 +83,14 @@ class EvidenceJudge:
         self.max_claims = min(max_claims, MAX_CLAIMS)
         self.candidates = candidates
         self.index = KnowledgeIndex.empty(encoder.dim)
+        # The open-world evidence corpus, searched for claims no known claim covers.
+        self.passages = PassageIndex.empty(encoder.dim)
+        self.reranker: CrossEncoderReranker | None = None
+        self.passage_candidates = passage_candidates
 
     def judge(self, texts: list[str]) -> list[TextVerdict]:
-        index = self.index  # one snapshot per batch, whatever a refresh does meanwhile
+        # One snapshot per batch, whatever a refresh does meanwhile.
+        index, passages = self.index, self.passages
         verdicts: list[TextVerdict | None] = [None] * len(texts)
         claims: list[_Claim] = []
         dropped: dict[int, int] = {}
@@ -99,7 +112,7 @@ class EvidenceJudge:
                     _Claim(i, sentence, checked, belief, subjectivity(checked), candidates=[])
                 )
         if claims:
-            self._find_evidence(claims, index)
+            self._find_evidence(claims, index, passages)
         per_text: dict[int, list[ClaimVerdict]] = {i: [] for i in dropped}
         for claim in claims:
             per_text[claim.text_index].append(
@@ -118,18 +131,25 @@ class EvidenceJudge:
             )
         return [v for v in verdicts if v is not None]
 
-    def _find_evidence(self, claims: list[_Claim], index: KnowledgeIndex) -> None:
-        """Retrieve candidates for every claim, then weigh them with the stance model."""
-        if not len(index):
+    def _find_evidence(
+        self, claims: list[_Claim], index: KnowledgeIndex, passages: PassageIndex
+    ) -> None:
+        """Retrieve candidates for every claim (known claims first, passages for the
+        claims none covers), then weigh them with the stance model."""
+        if not len(index) and not len(passages):
             return
         queries = self.encoder.encode([c.checked for c in claims])
         floor = self.thresholds.match
-        pairs: list[tuple[str, str]] = []
-        owners: list[tuple[_Claim, Match]] = []
         for claim, found in zip(claims, index.search(queries, self.candidates), strict=True):
             claim.candidates = [m for m in found if m.similarity >= floor]
             # The best candidate is still named in the reason when it is too far.
             claim.match = found[0] if found else None
+        uncovered = [i for i, c in enumerate(claims) if not c.candidates and c.subjective is None]
+        if uncovered and len(passages):
+            self._passage_candidates([claims[i] for i in uncovered], queries[uncovered], passages)
+        pairs: list[tuple[str, str]] = []
+        owners: list[tuple[_Claim, Match]] = []
+        for claim in claims:
             for match in claim.candidates:
                 pairs.append((match.entry.claim, claim.checked))
                 owners.append((claim, match))
@@ -143,3 +163,46 @@ class EvidenceJudge:
             if score > best.get(id(claim), -1.0):
                 best[id(claim)] = score
                 claim.match, claim.stance = match, stance
+
+    def _passage_candidates(
+        self, claims: list[_Claim], queries: torch.Tensor, passages: PassageIndex
+    ) -> None:
+        """For each claim, the sentence of its best passages closest to it, as a
+        candidate: a passage is evidence sentence by sentence, the way a known claim is."""
+        found = find_passages(
+            [c.checked for c in claims],
+            queries,
+            passages,
+            candidates=self.passage_candidates,
+            keep=3,
+            min_similarity=self.thresholds.match / 2,
+            reranker=self.reranker,
+        )
+        sentences: list[str] = []
+        owners: list[tuple[int, Passage]] = []
+        for i, evidence in enumerate(found):
+            for item in evidence:
+                passage = item.match.passage
+                for sentence in split_claims(passage.text, 64):
+                    sentences.append(sentence)
+                    owners.append((i, passage))
+        if not sentences:
+            return
+        similarity = (self.encoder.encode(sentences) * queries[[i for i, _ in owners]]).sum(1)
+        for (i, passage), sentence, sim in zip(owners, sentences, similarity.tolist(), strict=True):
+            claim = claims[i]
+            if sim < self.thresholds.match or (
+                claim.candidates and sim <= claim.candidates[0].similarity
+            ):
+                continue
+            entry = KbClaim(
+                id=-passage.id,
+                claim=sentence,
+                verdict=True,
+                explanation=passage.text,
+                source_url=passage.url,
+                source_name=passage.title or None,
+                passage=True,
+            )
+            claim.candidates = [Match(entry, sim)]
+            claim.match = claim.candidates[0]

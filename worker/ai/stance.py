@@ -21,6 +21,8 @@ from .wording import CLAUSE_BREAK, STOPWORDS, content_stems, numbers, stem, word
 log = logging.getLogger(__name__)
 
 Label = Literal["entails", "contradicts", "neutral"]
+# How a stance was decided: an NLI model, the learned head, or the word-level check.
+Method = Literal["nli", "learned", "lexical"]
 # Why the two sentences disagree: a flipped polarity ("is" / "is not") makes the claim
 # the opposite of the known one; a swapped name or number only makes it different.
 # Why they are not the same claim although their words are: two entities trade roles
@@ -38,6 +40,7 @@ Conflict = Literal[
     "quantifier",
     "stronger",
     "other",
+    "swap",
     "polarity",
     "",
 ]
@@ -48,7 +51,7 @@ class Stance:
     label: Label
     probability: float  # of ``label``, 0..1
     conflict: Conflict = ""
-    method: Literal["nli", "lexical"] = "lexical"
+    method: Method = "lexical"
 
     @property
     def is_opposite(self) -> bool:
@@ -58,7 +61,7 @@ class Stance:
 
 class StanceModel(Protocol):
     name: str
-    method: Literal["nli", "lexical"]
+    method: Method
 
     def stances(self, pairs: list[tuple[str, str]]) -> list[Stance]: ...
 
@@ -351,7 +354,7 @@ class LexicalStance:
     """The fallback when no NLI model is configured (see the module docstring)."""
 
     name = "word-level check"
-    method: Literal["nli", "lexical"] = "lexical"
+    method: Method = "lexical"
 
     def stances(self, pairs: list[tuple[str, str]]) -> list[Stance]:
         return [self.stance(premise, hypothesis) for premise, hypothesis in pairs]
@@ -417,7 +420,7 @@ def label_columns(id2label: dict[int, str]) -> dict[Label, int]:
 class NliStance:
     """An MNLI-style classifier: premise = the known claim, hypothesis = the text's claim."""
 
-    method: Literal["nli", "lexical"] = "nli"
+    method: Method = "nli"
 
     def __init__(
         self,

@@ -130,7 +130,12 @@ def claim_verdict(
             confidence=round(100 * min(0.95, max(0.5, 1 - sim / max(t.match, 1e-6) + 0.5))),
         )
     evidence = evidence_of(match)
-    known = f"{'true' if match.entry.verdict else 'false'} claim {_quote(match.entry.claim)}"
+    entry = match.entry
+    known = (
+        f"passage {_quote(entry.claim)} of “{entry.source_name or entry.source_url}”"
+        if entry.passage
+        else f"known {'true' if entry.verdict else 'false'} claim {_quote(entry.claim)}"
+    )
     confidence = round(100 * stance.probability * _match_strength(sim, t))
     if stance.method == "lexical":
         confidence = min(confidence, t.lexical_cap)
@@ -144,24 +149,26 @@ def claim_verdict(
         stance = Stance("neutral", stance.probability, stance.conflict, stance.method)
     if stance.label == "entails":
         mark = Mark.CORRECT if match.entry.verdict else Mark.INCORRECT
-        lead = f"It matches the known {known}"
+        lead = f"It matches the {known}"
     elif stance.label == "contradicts" and (match.entry.verdict or stance.is_opposite):
         mark = Mark.INCORRECT if match.entry.verdict else Mark.CORRECT
-        lead = f"It contradicts the known {known}"
+        lead = f"It contradicts the {known}"
     else:
         return ClaimVerdict(
             text=text,
             mark=Mark.INSUFFICIENT,
-            reason=f"The closest fact-check is the {known}, but {_why_unsettled(stance)} "
+            reason=f"The closest evidence is the {known}, but {_why_unsettled(stance)} "
             f"(source: {_source(match)}).",
             confidence=min(confidence, 60),
             stance=stance.label,
             evidence=evidence,
         )
+    # A passage is its own explanation: the reason quotes the sentence, not the passage.
+    because = "" if entry.passage else f": {entry.explanation.rstrip('.')}"
     return ClaimVerdict(
         text=text,
         mark=mark,
-        reason=f"{lead}: {match.entry.explanation.rstrip('.')} (source: {_source(match)}).",
+        reason=f"{lead}{because} (source: {_source(match)}).",
         confidence=confidence,
         stance=stance.label,
         evidence=evidence,
