@@ -96,6 +96,9 @@ class WorkerSettings(
     # Open-world evidence (worker/ai/passages.py): passages of the documents loaded with
     # `satyamark kb load-docs`, searched when no known claim covers a claim (False: off).
     passages: bool = True
+    # Documents to search instead of the database's corpus (a file or folder that
+    # `satyamark kb load-docs` reads): for evaluation and offline use; "" = the database.
+    evidence_docs: str = ""
     # Passages kept per claim from the nearest-neighbour search, before any reranking.
     passage_candidates: int = Field(default=20, ge=1, le=1000)
     # Below this many passages the index is an exact scan, from it on an HNSW graph.

@@ -23,6 +23,8 @@ from shared.schemas import Verdict
 from .ai.encoder import SentenceEncoder, local_only, pick_device, pick_dtype
 from .ai.judge import EvidenceJudge
 from .ai.learned_stance import SHIPPED_HEAD, LearnedStance, load_head
+from .ai.passage_sync import passage_index_from_files
+from .ai.rerank import CrossEncoderReranker
 from .ai.stance import LexicalStance, NliStance, StanceModel
 from .ai.sync import index_from_file
 from .ai.verdicts import Thresholds
@@ -146,13 +148,26 @@ def load_judge(settings: WorkerSettings) -> Judge:
         stance,
         thresholds=Thresholds(match=settings.match_threshold),
         max_claims=settings.max_claims,
+        passage_candidates=settings.passage_candidates,
     )
+    if settings.rerank_model:
+        evidence.reranker = CrossEncoderReranker(
+            settings.rerank_model,
+            device=device,
+            dtype=pick_dtype(device),
+            local_only=local_only(settings.rerank_model),
+            batch_size=settings.rerank_batch_size,
+        )
     if settings.knowledge_base not in ("postgres", "none"):
         evidence.index = index_from_file(encoder, Path(settings.knowledge_base))
+    if settings.passages and settings.evidence_docs:
+        evidence.passages = passage_index_from_files(
+            encoder, [Path(settings.evidence_docs)], exact_below=settings.passage_exact_below
+        )
     evidence.judge([WARM_UP_TEXT])
     log.info(
-        "judge %s ready on %s (stance: %s, %d known claims)",
-        evidence.name, device, stance.name, len(evidence.index),
+        "judge %s ready on %s (stance: %s, %d known claims, %d passages)",
+        evidence.name, device, stance.name, len(evidence.index), len(evidence.passages),
     )  # fmt: skip
     judge: Judge = evidence
     if settings.min_job_ms:

@@ -27,6 +27,8 @@ from shared.redis_client import create_redis
 from shared.schemas import CallbackResult
 
 from .ai.knowledge import KnowledgeIndex
+from .ai.passage_sync import DatabasePassages
+from .ai.passages import PassageIndex
 from .ai.sync import DatabaseKnowledge, executor_runner
 from .attempts import Outcomes, check_input
 from .callback import CallbackSender, create_callback_session, result_for
@@ -65,6 +67,7 @@ class Worker:
         self._queue: JobQueue | None = None
         self._outcomes: Outcomes | None = None
         self._knowledge: DatabaseKnowledge | None = None
+        self._passages: DatabasePassages | None = None
         self._read_call: asyncio.Future[list[StreamEntry]] | None = None
         # Set while the model is free and nothing waits for it: with long batches the
         # reader reads only then (``_read_loop``). Batch time: a moving average.
@@ -129,13 +132,27 @@ class Worker:
         def install(index: KnowledgeIndex) -> None:
             judge.index = index
 
+        def install_passages(index: PassageIndex) -> None:
+            judge.passages = index
+
+        run_model = executor_runner(self._executor)
         self._knowledge = DatabaseKnowledge(
-            self.settings.database_url, judge.encoder, install, executor_runner(self._executor)
+            self.settings.database_url, judge.encoder, install, run_model
         )
+        if self.settings.passages and not self.settings.evidence_docs:
+            self._passages = DatabasePassages(
+                self.settings.database_url,
+                judge.encoder,
+                install_passages,
+                run_model,
+                exact_below=self.settings.passage_exact_below,
+            )
         delay = 0.5
         while True:
             try:
                 await self._knowledge.refresh()
+                if self._passages is not None:
+                    await self._passages.refresh()
                 return
             except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
                 log.warning("loading the knowledge base failed (%s); retrying in %.1fs", exc, delay)
@@ -148,6 +165,8 @@ class Worker:
             await asyncio.sleep(self.settings.kb_refresh_s)
             try:
                 await self._knowledge.refresh()
+                if self._passages is not None:
+                    await self._passages.refresh()
             except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
                 log.warning("refreshing the knowledge base failed (%s); keeping the old", exc)
 

@@ -99,23 +99,23 @@ KNOWN = "Water boils at 100 degrees Celsius at sea level."
 @pytest.mark.parametrize(
     ("premise", "hypothesis", "label", "conflict"),
     [
-        (KNOWN, "At sea level, water reaches boiling at 100 degrees Celsius.", "entails", ""),
+        (KNOWN, "At sea level, water reaches boiling at 100 degrees Celsius.", "entails", "swap"),
         (KNOWN, "Water doesn't boil at 100 °C at sea level.", "contradicts", "negation"),
         (KNOWN, "Water boils at 90 degrees Celsius at sea level.", "contradicts", "number"),
         ("The Eiffel Tower is in Paris.", "The Eiffel Tower is located in Rome.", "contradicts", "name"),
         ("Sydney is the capital of Australia.", "Canberra is the capital of Australia.", "contradicts", "name"),
-        ("The Eiffel Tower is in Paris.", "The Eiffel Tower stands in the French capital.", "entails", ""),
+        ("The Eiffel Tower is in Paris.", "The Eiffel Tower stands in the French capital.", "entails", "other"),
         ("Mount Everest is the highest mountain on Earth.", "Mount Everest is the lowest mountain on Earth.", "contradicts", "antonym"),
         ("Bats are blind.", "It is a myth that bats are blind.", "contradicts", "negation"),
-        ("Humans only use 10 percent of their brains.", "People use just ten percent of their brain.", "entails", ""),
+        ("Humans only use 10 percent of their brains.", "People use just ten percent of their brain.", "entails", "swap"),
         ("Humans only use 10 percent of their brains.", "Humans use far more than 10% of their brains.", "contradicts", "antonym"),
         # A negation reaches to the end of its clause, and "rather than" denies.
-        ("The cornea of the eye has no blood vessels.", "Your cornea doesn't have a single blood vessel in it.", "entails", ""),
-        ("Peanuts are legumes rather than true nuts.", "Peanuts aren't real nuts at all, they're legumes.", "entails", ""),
+        ("The cornea of the eye has no blood vessels.", "Your cornea doesn't have a single blood vessel in it.", "entails", "swap"),
+        ("Peanuts are legumes rather than true nuts.", "Peanuts aren't real nuts at all, they're legumes.", "entails", "swap"),
         ("Lightning never strikes the same place twice.", "Lightning can strike the same place more than once.", "contradicts", "negation"),
         ("The number pi is an irrational number.", "Pi is a rational number.", "contradicts", "negation"),
         # Numbers conflict only when they count the same thing.
-        ("The ISS orbits Earth roughly every 90 minutes.", "The ISS goes around the planet in about an hour and a half.", "entails", ""),
+        ("The ISS orbits Earth roughly every 90 minutes.", "The ISS goes around the planet in about an hour and a half.", "entails", "other"),
         ("The Titanic sank in April 1912.", "The Titanic sank in 1915.", "contradicts", "number"),
     ],
 )  # fmt: skip
@@ -136,3 +136,70 @@ def test_nli_label_columns_come_from_the_config() -> None:
         label_columns({0: "POSITIVE", 1: "NEGATIVE"})
     with pytest.raises(ValueError, match="entailment"):
         label_columns({0: "neutral", 1: "contradiction"})
+
+
+# Classes that flipped true and false before issue 16 and must not (the stance may be
+# neutral or a conflict the verdict rule turns into Insufficient, never the opposite).
+@pytest.mark.parametrize(
+    ("premise", "hypothesis", "conflict"),
+    [
+        # Two entities trade roles around a relation.
+        ("The Sun orbits the Earth.", "The Earth orbits the Sun.", "role"),
+        ("The Sun does not orbit the Earth.", "The Earth does not orbit the Sun.", "role"),
+        ("Humans descended from chimpanzees.", "Chimpanzees descended from humans.", "role"),
+        ("The Moon is smaller than the Earth.", "The Earth is bigger than the Moon.", "role"),
+        # A quantifier or hedge changes what is claimed.
+        ("All snakes are venomous.", "Some snakes are venomous.", "weaker"),
+        ("Chandrayaan-3 landed exactly at the Moon's south pole.", "Chandrayaan-3 landed near the Moon's south pole.", "weaker"),
+        ("Some mushrooms are poisonous.", "All mushrooms are poisonous.", "stronger"),
+        ("Bats are blind.", "Only bats are blind.", "stronger"),
+        ("Most snakes are harmless.", "All snakes are harmless.", "stronger"),
+        ("All snakes are harmless.", "Only snakes are harmless.", "quantifier"),
+        # The same subject with something else said of it.
+        ("Yuri Gagarin was the first human to travel into outer space.", "Yuri Gagarin was the first man to walk on the Moon in 1969.", "other"),
+        # A negation whose scope the words cannot settle.
+        ("Mount Everest is the highest mountain above sea level on Earth.", "No mountain on the planet has a summit higher above sea level than Mount Everest.", "polarity"),
+    ],
+)  # fmt: skip
+def test_unsure_relations_are_not_agreement_or_disagreement(
+    premise: str, hypothesis: str, conflict: str
+) -> None:
+    stance = LexicalStance().stance(premise, hypothesis)
+    assert stance.conflict == conflict
+    assert stance.label != "contradicts"
+
+
+@pytest.mark.parametrize(
+    ("premise", "hypothesis"),
+    [
+        # A copula links two names of one thing either way round: no role swap.
+        ("Sydney is the capital of Australia.", "Australia's capital city is Sydney."),
+        ("Jupiter is the largest planet in the Solar System.", "The largest planet in the Solar System is Jupiter."),
+        # The passive voice reverses the order, not the roles.
+        ("Alexander Fleming discovered penicillin.", "Penicillin was discovered by Alexander Fleming."),
+    ],
+)  # fmt: skip
+def test_reordering_is_not_a_role_swap(premise: str, hypothesis: str) -> None:
+    assert LexicalStance().stance(premise, hypothesis).conflict != "role"
+
+
+@pytest.mark.parametrize(
+    ("premise", "hypothesis", "expected"),
+    [
+        ("Light from the Sun takes about eight minutes to reach Earth.", "Light from the Sun takes about 8 seconds to reach Earth.", "number"),
+        ("Water boils at 100 degrees Celsius at sea level.", "Water boils at 90°C at sea level.", "number"),
+        ("Germany surrendered in May 1945, marked by Victory in Europe Day.", "The war in Europe ended in 1945.", None),
+        ("Koalas are a type of bear.", "koalas arent bears btw", "negation"),
+        ("The Eiffel Tower is located in Paris.", "The Eiffel Tower is located in Rome.", "name"),
+        # Title Case capitalises words that are no names.
+        ("Neil Armstrong was the first person to walk on the Moon in 1969.", "NASA's Apollo 11 Landed the First Humans on the Moon in 1969", None),
+    ],
+)  # fmt: skip
+def test_numbers_names_and_typed_negations(
+    premise: str, hypothesis: str, expected: str | None
+) -> None:
+    stance = LexicalStance().stance(premise, hypothesis)
+    if expected is None:
+        assert stance.label != "contradicts", stance
+    else:
+        assert (stance.label, stance.conflict) == ("contradicts", expected)

@@ -100,7 +100,7 @@ def test_confidence_grows_with_similarity_and_stance_probability() -> None:
 def test_without_an_nli_model_the_reason_says_so_and_confidence_is_capped() -> None:
     lexical = verdict(TRUE, 0.99, Stance("entails", 0.99, "", "lexical"))
     assert lexical.confidence == T.lexical_cap
-    assert "no NLI model is configured" in lexical.reason
+    assert "NLI" not in lexical.reason  # the method says it once, for the whole result
     assert "NLI" not in verdict(TRUE, 0.99).reason
 
 
@@ -139,3 +139,51 @@ def test_task_reason_names_the_incorrect_claim() -> None:
 def test_no_claims_and_dropped_claims() -> None:
     assert combine([]).mark is Mark.INSUFFICIENT
     assert "first 1 sentences" in combine([_claim(C)], dropped=3).reason
+
+
+@pytest.mark.parametrize(
+    ("entry", "similarity", "stance", "mark"),
+    [
+        # Saying more than a true claim ("all" where it says "some") is not made true;
+        # saying more than a false one is still false.
+        (TRUE, 0.9, Stance("entails", 0.7, "stronger", "lexical"), Mark.INSUFFICIENT),
+        (FALSE, 0.9, Stance("entails", 0.7, "stronger", "lexical"), Mark.INCORRECT),
+        # Word-level agreement needs closeness, more so when words differ.
+        (TRUE, 0.75, Stance("entails", 0.6, "other", "lexical"), Mark.INSUFFICIENT),
+        (TRUE, 0.9, Stance("entails", 0.6, "other", "lexical"), Mark.CORRECT),
+        (FALSE, 0.8, Stance("entails", 0.65, "swap", "lexical"), Mark.INSUFFICIENT),
+        (FALSE, 0.95, Stance("entails", 0.65, "swap", "lexical"), Mark.INCORRECT),
+        # Unsure relations never give a mark.
+        (TRUE, 0.95, Stance("neutral", 0.7, "role", "lexical"), Mark.INSUFFICIENT),
+        (FALSE, 0.95, Stance("neutral", 0.7, "quantifier", "lexical"), Mark.INSUFFICIENT),
+        (TRUE, 0.95, Stance("neutral", 0.6, "polarity", "lexical"), Mark.INSUFFICIENT),
+    ],
+)
+def test_never_the_opposite_mark_when_unsure(
+    entry: KbClaim, similarity: float, stance: Stance, mark: Mark
+) -> None:
+    found = verdict(entry, similarity, stance)
+    assert found.mark is mark, found.reason
+    if mark is Mark.INSUFFICIENT:
+        assert "neither confirms nor contradicts" in found.reason
+
+
+def test_a_plain_prediction_is_insufficient_a_guess_is_subjective() -> None:
+    plain = verdict(None, stance=None, subjective=Subjectivity("prediction", "will"))
+    assert plain.mark is Mark.INSUFFICIENT
+    assert "cannot be verified until it happens" in plain.reason
+    guess = Subjectivity("prediction", "will", guess="mark my words")
+    assert verdict(None, stance=None, subjective=guess).mark is Mark.SUBJECTIVE
+    believed = verdict(
+        None, stance=None, subjective=Subjectivity("prediction", "will"), belief="I bet"
+    )
+    assert believed.mark is Mark.SUBJECTIVE
+
+
+def test_the_task_reason_sums_up_without_repeating_claim_reasons() -> None:
+    wrong = verdict(TRUE, 0.95, Stance("contradicts", 0.9, "negation", "nli"))
+    right = verdict(FALSE, 0.95, Stance("contradicts", 0.9, "negation", "nli"))
+    task = combine([right, wrong])
+    assert task.mark is Mark.INCORRECT
+    assert wrong.reason not in task.reason
+    assert "contradicts the true fact-check" in task.reason and TRUE.claim in task.reason

@@ -114,21 +114,27 @@ class EvidenceJudge:
         if claims:
             self._find_evidence(claims, index, passages)
         per_text: dict[int, list[ClaimVerdict]] = {i: [] for i in dropped}
+        future: dict[int, set[int]] = {i: set() for i in dropped}
         for claim in claims:
-            per_text[claim.text_index].append(
-                claim_verdict(
-                    claim.text[:2000],
-                    subjective=claim.subjective,
-                    belief=claim.belief,
-                    match=claim.match,
-                    stance=claim.stance,
-                    thresholds=self.thresholds,
-                )
+            found = claim_verdict(
+                claim.text[:2000],
+                subjective=claim.subjective,
+                belief=claim.belief,
+                match=claim.match,
+                stance=claim.stance,
+                thresholds=self.thresholds,
             )
-        for i, found in per_text.items():
-            verdicts[i] = combine(found, dropped=dropped[i]).model_copy(
-                update={"method": self.method}
-            )
+            if (
+                found.mark is Mark.INSUFFICIENT
+                and claim.subjective is not None
+                and claim.subjective.kind == "prediction"
+            ):
+                future[claim.text_index].add(len(per_text[claim.text_index]))
+            per_text[claim.text_index].append(found)
+        for i, found_all in per_text.items():
+            verdicts[i] = combine(
+                found_all, dropped=dropped[i], future=frozenset(future[i])
+            ).model_copy(update={"method": self.method})
         return [v for v in verdicts if v is not None]
 
     def _find_evidence(

@@ -11,7 +11,8 @@ Claim rule:
   something else (a swapped name or number): that is Insufficient.
 - A related claim that neither entails nor contradicts: Insufficient.
 
-Task rule (``combine``): Subjective claims are set aside when any claim is checkable.
+Task rule (``combine``): Subjective claims, and predictions (Insufficient until they
+happen), are set aside when any claim is checkable now.
 Any Incorrect claim -> Incorrect; else every checkable claim Correct -> Correct; else
 Insufficient. Only Subjective claims -> Subjective.
 """
@@ -143,8 +144,10 @@ def claim_verdict(
         (stance.method == "lexical" and sim < t.lexical_entails)
         or (stance.conflict == "other" and sim < t.lexical_other_entails)
         or (stance.conflict == "swap" and sim < t.lexical_swap_entails)
-        # Saying more than a true claim ("all" where it says "some") is not made true.
+        # Saying more than a true claim ("all" where it says "some") is not made true;
+        # saying less than a false one ("some" where it says "all") is not made false.
         or (stance.conflict == "stronger" and match.entry.verdict)
+        or (stance.conflict == "weaker" and not match.entry.verdict)
     ):
         stance = Stance("neutral", stance.probability, stance.conflict, stance.method)
     if stance.label == "entails":
@@ -179,6 +182,7 @@ _UNSETTLED = {
     "role": "the text gives the same things different roles",
     "quantifier": "the text claims more or less than it does",
     "stronger": "the text claims more than it does",
+    "weaker": "the text claims less than it does",
     "other": "the text says something else about it",
     "swap": "the text has one word in place of another, which may or may not mean the same",
     "polarity": "a negation in the text may or may not reverse it",
@@ -207,8 +211,12 @@ def _gist(claim: ClaimVerdict) -> str:
     return f"{verb} {fact_check}"
 
 
-def combine(claims: list[ClaimVerdict], *, dropped: int = 0) -> TextVerdict:
-    """The task's verdict from its claims' verdicts (the rule in the module docstring)."""
+def combine(
+    claims: list[ClaimVerdict], *, dropped: int = 0, future: frozenset[int] = frozenset()
+) -> TextVerdict:
+    """The task's verdict from its claims' verdicts (the rule in the module docstring).
+    ``future``: positions of claims about the future, set aside like opinions when the
+    text states anything checkable now."""
     if not claims:
         return TextVerdict(
             mark=Mark.INSUFFICIENT,
@@ -217,6 +225,9 @@ def combine(claims: list[ClaimVerdict], *, dropped: int = 0) -> TextVerdict:
         )
     more = f" Only the first {len(claims)} sentences were checked." if dropped else ""
     checkable = [c for c in claims if c.mark is not Mark.SUBJECTIVE]
+    now = [c for i, c in enumerate(claims) if c.mark is not Mark.SUBJECTIVE and i not in future]
+    if now:
+        checkable = now
     if len(claims) == 1:
         only = claims[0]
         return TextVerdict(

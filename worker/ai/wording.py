@@ -33,11 +33,14 @@ _CONTRACTIONS = (
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*(?:st|nd|rd|th|s)?\b|[^\W\d_]+(?:-[^\W\d_]+)*|[,;:()—]")
 CLAUSE_BREAK = "|"
 _CLAUSE_WORDS = frozenset("but because although though while whereas and so".split())
-_NUMBER_WORDS = {
+NUMBER_WORDS = {
     "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
     "seven": "7", "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12",
     "twenty": "20", "thirty": "30", "fifty": "50", "hundred": "100", "thousand": "1000",
     "million": "1000000", "billion": "1000000000", "once": "1", "twice": "2",
+    # Ordinals count too: "the first person" is not "the second person".
+    "first": "1st", "second": "2nd", "third": "3rd", "fourth": "4th", "fifth": "5th", "sixth": "6th",
+    "seventh": "7th", "eighth": "8th", "ninth": "9th", "tenth": "10th",
 }  # fmt: skip
 
 STOPWORDS = frozenset(
@@ -83,9 +86,34 @@ def words(text: str, *, clauses: bool = False) -> list[str]:
     return out
 
 
+# Irregular verb forms a suffix strip cannot meet: "sank" is "sink".
+_IRREGULAR = {
+    form: base
+    for base, forms in {
+        "sink": "sank sunk", "run": "ran", "write": "wrote written", "eat": "ate eaten",
+        "fall": "fell fallen", "take": "took taken", "give": "gave given", "make": "made",
+        "find": "found", "build": "built", "win": "won", "begin": "began begun",
+        "come": "came", "see": "saw seen", "know": "knew known", "draw": "drew drawn",
+        "fly": "flew flown flies", "grow": "grew grown", "lead": "led", "leave": "left",
+        "lose": "lost", "meet": "met", "pay": "paid", "sell": "sold", "send": "sent",
+        "speak": "spoke spoken", "stand": "stood", "strike": "struck", "teach": "taught",
+        "think": "thought", "tell": "told", "become": "became", "hold": "held",
+        "bring": "brought", "buy": "bought", "catch": "caught", "fight": "fought",
+        "rise": "rose risen", "choose": "chose chosen", "break": "broke broken",
+        "freeze": "froze frozen", "hide": "hid hidden", "shoot": "shot",
+        "sing": "sang sung", "swim": "swam swum", "throw": "threw thrown",
+        "wear": "wore worn", "go": "went gone goes", "die": "died dies dying",
+        "lie": "lay lain", "feel": "felt", "keep": "kept", "sleep": "slept",
+        "spend": "spent", "light": "lit", "mean": "meant", "hear": "heard",
+    }.items()
+    for form in forms.split()
+}  # fmt: skip
+
+
 def stem(word: str) -> str:
     """A light suffix strip so "cause"/"causes"/"caused"/"causing" all meet ("caus");
     not a linguist's stemmer."""
+    word = _IRREGULAR.get(word, word)
     for suffix in ("ing", "ed", "es", "s"):
         if len(word) > len(suffix) + 2 and word.endswith(suffix) and not word.endswith("ss"):
             word = word[: -len(suffix)]
@@ -100,8 +128,8 @@ def numbers(tokens: list[str]) -> dict[str, set[str]]:
     for token, after in zip(tokens, [*tokens[1:], ""], strict=True):
         if token[0].isdigit():
             value = token.rstrip("0").rstrip(".") if "." in token else token
-        elif token in _NUMBER_WORDS:
-            value = _NUMBER_WORDS[token]
+        elif token in NUMBER_WORDS:
+            value = NUMBER_WORDS[token]
         else:
             continue
         unit = stem(after) if after.isalpha() and after not in STOPWORDS else ""
@@ -109,5 +137,15 @@ def numbers(tokens: list[str]) -> dict[str, set[str]]:
     return found
 
 
+# Words people add that say nothing about the claim ("technically", "literally", "lol").
+FILLERS = frozenset(
+    "actually basically literally really technically speaking honestly seriously truly "
+    "totally like lol lmao omg ngl btw fyi tbh imo guys bro bhai yaar dude fun fact "
+    "apparently reportedly just even still ever".split()
+)
+
+
 def content_stems(tokens: list[str]) -> set[str]:
-    return {stem(t) for t in tokens if t not in STOPWORDS and not t[0].isdigit()}
+    return {
+        stem(t) for t in tokens if t not in STOPWORDS and t not in FILLERS and not t[0].isdigit()
+    }
