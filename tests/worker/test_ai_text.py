@@ -193,6 +193,24 @@ def test_reordering_is_not_a_role_swap(premise: str, hypothesis: str) -> None:
         ("The Eiffel Tower is located in Paris.", "The Eiffel Tower is located in Rome.", "name"),
         # Title Case capitalises words that are no names.
         ("Neil Armstrong was the first person to walk on the Moon in 1969.", "NASA's Apollo 11 Landed the First Humans on the Moon in 1969", None),
+        # Not knowing something denies nothing.
+        ("Water boils at 100 degrees Celsius at sea level.", "ngl didnt know water boils at 100°C at sea level", None),
+        # A number in a name is part of the name; two such names are two things.
+        ("Apollo 8 astronauts became the first humans to orbit the Moon in December 1968.", "Apollo 11 landed the first humans on the Moon in 1969.", None),
+        ("Chandrayaan-3 landed near the Moon's south pole on 23 August 2023.", "Chandrayaan-3 landed on the Moon on 23 August 2023.", None),
+        # Hedged numbers within 5% are one number; years never are.
+        ("Earth is about 4.54 billion years old.", "The Earth is roughly 4.5 billion years old.", None),
+        ("Earth is about 4.54 billion years old.", "The Earth is about 6,000 years old.", "number"),
+        ("The Titanic sank in about 1912.", "The Titanic sank in about 1913.", "number"),
+        # Ordinals count.
+        ("Buzz Aldrin was the second person to walk on the Moon.", "Buzz Aldrin was the first person to walk on the Moon.", "number"),
+        # A name in the same slot ("by …", "in …"), particles inside names; a name that
+        # only extends a shared one ("Shivaji Maharaj") replaces nothing.
+        ("The Mona Lisa was painted by Leonardo da Vinci.", "The Mona Lisa was painted by Vincent van Gogh.", "name"),
+        ("The first modern Olympic Games were held in Athens in 1896.", "The first modern Olympic Games took place in Paris in 1896.", "name"),
+        ("Shivaji was crowned Chhatrapati of the Maratha kingdom at Raigad in 1674.", "Shivaji Maharaj was crowned at Raigad in 1674.", None),
+        # Months are dates, not names.
+        ("Germany surrendered in May 1945, marked by Victory in Europe Day.", "Germany surrendered in May and Japan in September 1945.", None),
     ],
 )  # fmt: skip
 def test_numbers_names_and_typed_negations(

@@ -17,6 +17,7 @@ from shared.schemas import Mark, TextVerdict, Verdict
 from tests.utils.tiny_models import build_tiny_encoder, build_tiny_nli
 from worker.ai.judge import EvidenceJudge
 from worker.ai.stance import NliStance
+from worker.ai.verdicts import Thresholds
 from worker.config import WorkerSettings
 from worker.model import Judge, ModelFailure, evidence_judge, judge_each, load_judge
 
@@ -180,7 +181,7 @@ def test_evidence_backed_verdicts(
         # How the stance was decided is said once, in the method, not in every reason.
         assert "no NLI model is configured" not in verdict.reason
         assert verdict.method and "no NLI model is configured" in verdict.method
-        assert verdict.confidence <= 75
+        assert verdict.confidence <= Thresholds().lexical_cap
 
 
 def test_several_claims_follow_the_task_rule(minilm_judge: Judge) -> None:

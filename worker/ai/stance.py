@@ -122,6 +122,11 @@ _ANTONYMS = tuple(
 _CAPITALISED = re.compile(r"[A-Z][a-z]+(?:-[A-Z][a-z]+)*")
 # Nationality adjectives name no place of their own ("the French capital" is Paris).
 _DEMONYM = re.compile(r"(?:ese|ian|ish|ch|an)$|^(?:greek|thai|swiss|arab|arabic)$")
+# Months and weekdays are dates, compared as such, not names.
+_CALENDAR = frozenset(
+    "january february march april may june july august september october november december "
+    "monday tuesday wednesday thursday friday saturday sunday".split()
+)
 
 
 def _names(sentence: str) -> set[str]:
@@ -130,7 +135,11 @@ def _names(sentence: str) -> set[str]:
     first = _CAPITALISED.match(sentence.lstrip("\"'“‘("))
     if first:
         found.remove(first.group(0))
-    return {stem(w.lower()) for w in found if not _DEMONYM.search(w.lower())}
+    return {
+        stem(w.lower())
+        for w in found
+        if not _DEMONYM.search(w.lower()) and w.lower() not in _CALENDAR
+    }
 
 
 def _capitalised(sentence: str) -> set[str]:
@@ -155,23 +164,71 @@ def _headline_case(sentence: str) -> bool:
 _TITLE_VERBS = frozenset("Is Are Was Were Has Have Had Will Can Does Do Did Be".split())
 
 
+# Content words two sentences may differ by when a name fills the same slot in both
+# ("took place in Paris" / "were held in Athens").
+_SLOT_REST = 3
+# Lower-case words inside names ("Leonardo da Vinci", "Vincent van Gogh").
+_NAME_PARTICLES = frozenset("da de di del della van von der den du la le al bin ibn".split())
+_NAME_RUN = re.compile(
+    r"[A-Z][\w'-]*(?:\s+(?:(?:da|de|di|del|della|van|von|der|den|du|la|le|al|bin|ibn)\s+)?"
+    r"[A-Z][\w'-]*)*"
+)
+
+
+def _slots(sentence: str, names: set[str]) -> dict[str, str]:
+    """For each name, the word before its run of capitalised words (its slot: "in" of
+    "in Paris", "by" of "by Leonardo da Vinci"); "" at the start of the sentence."""
+    slots: dict[str, str] = {}
+    for run in _NAME_RUN.finditer(sentence):
+        before = re.findall(r"[\w']+", sentence[: run.start()])
+        for word in re.findall(r"[\w'-]+", run.group(0)):
+            key = stem(word.lower())
+            if key in names:
+                slots.setdefault(key, before[-1].lower() if before else "")
+    return slots
+
+
+def _run_mates(sentence: str, shared: set[str]) -> set[str]:
+    """Names in the same run as a name both sentences have: "Maharaj" of "Shivaji
+    Maharaj" extends a shared name, it does not replace one."""
+    mates: set[str] = set()
+    for run in _NAME_RUN.finditer(sentence):
+        keys = {stem(w.lower()) for w in re.findall(r"[\w'-]+", run.group(0))}
+        if keys & shared:
+            mates |= keys
+    return mates
+
+
 def _swapped_name(premise: str, hypothesis: str, known: set[str], claim: set[str]) -> bool:
-    """One name put in another's place: "Sydney is …" against "Canberra is …". Only
-    where the rest of the two sentences is nearly the same: a sentence that says more
-    or other things may name more without naming anything wrongly ("Apollo 11 landed
-    the first humans on the Moon" against "Neil Armstrong was the first to walk on it").
+    """One name put in another's place: "Sydney is …" against "Canberra is …". Where
+    the rest of the two sentences is nearly the same, or the two names fill the same
+    slot ("in Paris" / "in Athens"); a sentence that says more or other things may
+    name more without naming anything wrongly ("Apollo 11 landed the first humans on
+    the Moon" against "Neil Armstrong was the first to walk on it").
     """
     if _headline_case(premise) or _headline_case(hypothesis):
         return False
     names_known, names_claim = _capitalised(premise), _capitalised(hypothesis)
-    if len((claim - names_claim) ^ (known - names_known)) > _SAME_REST:
-        return False
-    extra_names = _names(hypothesis) - known
-    missing_names = _names(premise) - claim
+    shared = names_known & names_claim
+    extra_names = _names(hypothesis) - known - _run_mates(hypothesis, shared)
+    missing_names = _names(premise) - claim - _run_mates(premise, shared)
+    rest = (claim - names_claim) ^ (known - names_known) - _NAME_PARTICLES
     if extra_names and missing_names:
-        return True
+        if len(rest) <= _SAME_REST:
+            return True
+        ours, theirs = _slots(hypothesis, extra_names), _slots(premise, missing_names)
+        same_slot = set(ours.values()) & set(theirs.values()) - {""}
+        return bool(same_slot) and len(rest) <= _SLOT_REST
+    if len(rest) > _SAME_REST:
+        return False
     extra, missing = claim - known, known - claim
     return len(extra) == 1 and len(missing) == 1 and extra <= names_claim and missing <= names_known
+
+
+_COGNITION = frozenset(
+    "know knew known realize realise realized realised notice noticed expect expected "
+    "remember remembered understand understood".split()
+)
 
 
 def _negated(tokens: list[str]) -> dict[str, bool]:
@@ -184,6 +241,9 @@ def _negated(tokens: list[str]) -> dict[str, bool]:
             negating = False
         elif token in _DEBUNKING and after == "that":
             everything = True
+        elif token in _NEGATIONS and after in _COGNITION:
+            # "didn't know that water boils at 100 °C": not knowing denies nothing.
+            found[stem(after)] = True
         elif token in _NEGATIONS or (token, after) in _DENYING_PAIRS:
             negating = True
         elif token not in STOPWORDS and not token[0].isdigit():
@@ -194,9 +254,10 @@ def _negated(tokens: list[str]) -> dict[str, bool]:
 
 def _polarity(tokens: list[str]) -> int:
     """Whether a sentence as a whole says no: an odd count of negations, a debunking
-    ("it is a myth that …") counting as one."""
+    ("it is a myth that …") counting as one, a "didn't know" as none."""
     debunked = sum(t in _DEBUNKING and after == "that" for t, after in pairwise(tokens))
-    return (sum(t in _NEGATIONS for t in tokens) + debunked) % 2
+    unknowing = sum(t in _NEGATIONS and after in _COGNITION for t, after in pairwise(tokens))
+    return (sum(t in _NEGATIONS for t in tokens) + debunked - unknowing) % 2
 
 
 def _negation_flip(claim_clauses: list[str], known_clauses: list[str]) -> Conflict:
@@ -360,11 +421,53 @@ _DIMENSIONS = (
 )
 
 
-def numbers_conflict(known: dict[str, set[str]], claim: dict[str, set[str]]) -> bool:
+# A name with a number is one name: "Apollo 11", "Chandrayaan-3", "Boeing 747".
+_IDENTIFIER = re.compile(
+    r"\b((?!(?:January|February|March|April|May|June|July|August|September|October"
+    r"|November|December)\b)[A-Z][A-Za-z]+)[ -](\d+)\b"
+)
+_APPROXIMATE = re.compile(
+    r"\b(?:about|around|roughly|approximately|nearly|almost|some|over|under|more than"
+    r"|less than|close to)\s+\d|~\s*\d",
+    re.I,
+)
+# How far apart two hedged numbers may be and still be one ("about 4.54 billion" /
+# "roughly 4.5 billion"); years are never hedged that way.
+_TOLERANCE = 0.05
+
+
+def _identifiers(sentence: str) -> dict[str, str]:
+    return {m.group(1).lower(): m.group(2) for m in _IDENTIFIER.finditer(sentence)}
+
+
+def _same_value(a: str, b: str, approximate: bool) -> bool:
+    if a == b:
+        return True
+    if not approximate:
+        return False
+    try:
+        x, y = float(a.rstrip("stndrh")), float(b.rstrip("stndrh"))
+    except ValueError:
+        return False
+    if any(v.is_integer() and 1000 <= v <= 2100 for v in (x, y)):
+        return False  # a year
+    return abs(x - y) <= _TOLERANCE * max(abs(x), abs(y))
+
+
+def _disjoint(ours: set[str], theirs: set[str], approximate: bool) -> bool:
+    return not any(_same_value(a, b, approximate) for a in ours for b in theirs)
+
+
+def numbers_conflict(
+    known: dict[str, set[str]], claim: dict[str, set[str]], *, approximate: bool = False
+) -> bool:
     """Numbers that count the same thing differ ("100 degrees" / "90 degrees", two bare
     years), not "90 minutes" against "an hour and a half"; or the same number counts
-    a different unit of one dimension ("8 minutes" / "8 seconds")."""
-    if any(known[unit].isdisjoint(claim[unit]) for unit in known.keys() & claim.keys()):
+    a different unit of one dimension ("8 minutes" / "8 seconds"). With a hedge
+    ("about", "roughly") numbers within 5% are the same."""
+    if any(
+        _disjoint(known[unit], claim[unit], approximate) for unit in known.keys() & claim.keys()
+    ):
         return True
     for units in _DIMENSIONS:
         ours = {(v, u) for u in claim.keys() & units for v in claim[u]}
@@ -393,9 +496,14 @@ class LexicalStance:
     def stance(self, premise: str, hypothesis: str) -> Stance:
         known, claim = words(premise), words(hypothesis)
         known_set, claim_set = set(known), set(claim)
+        # "Apollo 8" and "Apollo 11" are two things, not two counts of one.
+        known_ids, claim_ids = _identifiers(premise), _identifiers(hypothesis)
+        if any(claim_ids.get(name, number) != number for name, number in known_ids.items()):
+            return Stance("neutral", 0.7, "other")
         # Punctuation ends a number's unit: "in 1945, marked by" counts a bare year.
-        known_numbers = numbers(words(premise, clauses=True))
-        claim_numbers = numbers(words(hypothesis, clauses=True))
+        known_numbers = numbers(words(_IDENTIFIER.sub(r"\1", premise), clauses=True))
+        claim_numbers = numbers(words(_IDENTIFIER.sub(r"\1", hypothesis), clauses=True))
+        hedged = bool(_APPROXIMATE.search(premise) or _APPROXIMATE.search(hypothesis))
         # With the roles swapped, a negation or an opposite word may restore the meaning
         # ("the Sun does not orbit the Earth"): neither agreement nor disagreement is sure.
         if role_swap(premise, hypothesis):
@@ -407,7 +515,7 @@ class LexicalStance:
             return Stance("neutral", 0.6, "polarity")
         if _antonym_flip(claim_set, known_set):
             return Stance("contradicts", 0.65, "antonym")
-        if numbers_conflict(known_numbers, claim_numbers):
+        if numbers_conflict(known_numbers, claim_numbers, approximate=hedged):
             return Stance("contradicts", 0.7, "number")
         known_stems, claim_stems = content_stems(known), content_stems(claim)
         if _swapped_name(premise, hypothesis, known_stems, claim_stems):
