@@ -31,7 +31,7 @@ import torch
 from shared.knowledge import KbRecord, knowledge_files, read_records
 
 NEAR = 0.95
-RELATED = 0.85
+RELATED = 0.7
 _BLOCK = 1024
 
 
@@ -94,11 +94,21 @@ def _quote(record: KbRecord) -> str:
     return f"“{record.claim}” ({'true' if record.verdict else 'false'})"
 
 
+_NEGATIONS = frozenset("not no never none nothing nobody".split())
+
+
+def _stems(claim: str) -> set[str]:
+    """Content words without negations: "bats are not blind" has the words of "bats
+    are blind"."""
+    from worker.ai.wording import content_stems, words
+
+    return content_stems([w for w in words(claim) if w not in _NEGATIONS])
+
+
 def find_problems(records: list[Located], vectors: torch.Tensor) -> list[Problem]:
     """Near-duplicates and contradictions among ``records`` (``vectors``: one
     L2-normalised embedding per record)."""
     from worker.ai.stance import LexicalStance
-    from worker.ai.wording import content_stems, words
 
     stance = LexicalStance()
     problems: list[Problem] = []
@@ -106,7 +116,7 @@ def find_problems(records: list[Located], vectors: torch.Tensor) -> list[Problem
         a, b = records[i], records[j]
         said = stance.stance(a.record.claim, b.record.claim)
         same_verdict = a.record.verdict == b.record.verdict
-        same_words = content_stems(words(a.record.claim)) == content_stems(words(b.record.claim))
+        same_words = _stems(a.record.claim) == _stems(b.record.claim)
         agree = said.label == "entails" and said.conflict == ""
         opposite = said.is_opposite
         pair = f"{_quote(b.record)} against {a.where} {_quote(a.record)}, similarity {sim:.2f}"

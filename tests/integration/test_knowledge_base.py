@@ -15,13 +15,14 @@ import asyncpg
 import pytest
 
 from shared.knowledge import (
-    STARTER_KB_PATH,
+    KB_PATH,
     KbClaim,
     KbRecord,
     LoadStats,
     fetch_claims,
     fetch_embeddings,
     kb_version,
+    knowledge_files,
     read_records,
     save_embeddings,
     upsert_records,
@@ -299,11 +300,23 @@ async def test_cli_creates_and_migrates_a_fresh_database(database_url: str, tmp_
             await admin.close()
 
 
-async def test_starter_kb_loads_cleanly(database_url: str) -> None:
-    results = list(read_records(STARTER_KB_PATH))
-    rejected = [f"{where}: {r}" for where, r in results if not isinstance(r, KbRecord)]
-    assert rejected == []
-    assert len(results) >= 330
+async def test_bundled_kb_loads_cleanly_and_again_changes_nothing(database_url: str) -> None:
+    files = knowledge_files(KB_PATH)
+    assert len(files) >= 40  # one file per domain
     status, out, err = await run_cli(database_url, "load", "--starter")
     assert status == 0, err
-    assert f"{STARTER_KB_PATH}: {len(results)} inserted, 0 updated, 0 unchanged, 0 rejected" in out
+    for path in files:
+        results = list(read_records(path))
+        assert all(isinstance(r, KbRecord) for _, r in results), path
+        assert f"{path}: {len(results)} inserted, 0 updated, 0 unchanged, 0 rejected" in out
+    # A folder loads like its files; loading again changes nothing.
+    status, out, err = await run_cli(database_url, "load", str(KB_PATH))
+    assert status == 0, err
+    assert " 0 inserted, 0 updated," in out and " inserted" in out
+    assert not [line for line in out.splitlines() if " 0 inserted, 0 updated, " not in line]
+    conn = await asyncpg.connect(database_url)
+    try:
+        count = await conn.fetchval("SELECT count(*) FROM kb_claims")
+    finally:
+        await conn.close()
+    assert count == sum(len(list(read_records(path))) for path in files)
