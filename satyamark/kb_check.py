@@ -133,18 +133,18 @@ def drop_duplicates(problems: list[Problem]) -> int:
     doomed: dict[Path, set[int]] = {}
     for problem in problems:
         if problem.kind in ("duplicate", "near-duplicate"):
-            file, _, line = problem.where.rpartition(":")
-            doomed.setdefault(Path(file), set()).add(int(line))
+            name, _, line = problem.where.rpartition(":")
+            doomed.setdefault(Path(name), set()).add(int(line))
     dropped = 0
-    for file, lines in doomed.items():
-        if file.suffix != ".jsonl":
+    for path, lines in doomed.items():
+        if path.suffix != ".jsonl":
             continue  # a JSON document's positions are items, not lines
         kept = [
             text
-            for number, text in enumerate(file.read_text(encoding="utf-8").splitlines(), 1)
+            for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
             if number not in lines
         ]
-        file.write_text("\n".join(kept) + "\n", encoding="utf-8")
+        path.write_text("\n".join(kept) + "\n", encoding="utf-8")
         dropped += len(lines)
     return dropped
 

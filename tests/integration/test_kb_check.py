@@ -63,7 +63,9 @@ def test_duplicates_and_contradictions_are_found_and_duplicates_fixed(tmp_path: 
     found = _check(str(base))
     assert found.returncode == 1, found.stderr
     lines = found.stdout.splitlines()
-    assert f"{base / 'zoology.jsonl'}:1: duplicate: same claim as {base / 'science.jsonl'}:1" in lines
+    assert (
+        f"{base / 'zoology.jsonl'}:1: duplicate: same claim as {base / 'science.jsonl'}:1" in lines
+    )
     assert any(line.startswith(f"{base / 'zoology.jsonl'}:2: near-duplicate") for line in lines)
     assert any(line.startswith(f"{base / 'zoology.jsonl'}:3: duplicate") for line in lines)
     assert any(line.startswith(f"{base / 'zoology.jsonl'}:4: contradiction") for line in lines)

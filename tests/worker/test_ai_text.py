@@ -150,7 +150,7 @@ def test_nli_label_columns_come_from_the_config() -> None:
         ("The Moon is smaller than the Earth.", "The Earth is bigger than the Moon.", "role"),
         # A quantifier or hedge changes what is claimed.
         ("All snakes are venomous.", "Some snakes are venomous.", "weaker"),
-        ("Chandrayaan-3 landed exactly at the Moon's south pole.", "Chandrayaan-3 landed near the Moon's south pole.", "weaker"),
+        ("Chandrayaan-3 landed exactly at the Moon's south pole.", "Chandrayaan-3 landed near the Moon's south pole.", "quantifier"),
         ("Some mushrooms are poisonous.", "All mushrooms are poisonous.", "stronger"),
         ("Bats are blind.", "Only bats are blind.", "stronger"),
         ("Most snakes are harmless.", "All snakes are harmless.", "stronger"),

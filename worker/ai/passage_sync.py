@@ -20,7 +20,7 @@ import asyncpg
 import numpy as np
 import numpy.typing as npt
 
-from shared.knowledge.documents import Document, read_documents
+from shared.knowledge.documents import Document, document_files, read_documents
 from shared.knowledge.passages_store import (
     StoredPassage,
     fetch_passage_embeddings,
@@ -60,7 +60,7 @@ def passage_index_from_files(
     """An index over document files, for evaluation and offline use (no database; ids
     count from 1 in reading order; invalid records are logged and skipped)."""
     documents: dict[str, Document] = {}
-    for path in paths:
+    for path in (file for given in paths for file in document_files(given)):
         for where, result in read_documents(path):
             if isinstance(result, Document):
                 documents.setdefault(result.url, result)

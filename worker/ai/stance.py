@@ -301,7 +301,7 @@ _QUANTIFIER_MEANING = {
                     "most"),
     **dict.fromkeys("sometimes occasionally rarely seldom".split(), "sometimes"),
     **dict.fromkeys("exactly precisely".split(), "exactly"),
-    **dict.fromkeys("near nearly almost".split(), "nearly"),
+    **dict.fromkeys("nearly almost".split(), "nearly"),
 }  # fmt: skip
 _STRONG = frozenset({"all", "only", "at most", "exactly"})
 _QUANTIFIER_STEMS = frozenset(stem(word) for word in _QUANTIFIER_MEANING)
