@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from worker.ai.claims import split_claims
 from worker.ai.language import unsupported_language
@@ -221,3 +223,10 @@ def test_numbers_names_and_typed_negations(
         assert stance.label != "contradicts", stance
     else:
         assert (stance.label, stance.conflict) == ("contradicts", expected)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200), st.text(max_size=200))
+def test_the_word_level_check_takes_any_text(premise: str, hypothesis: str) -> None:
+    stance = LexicalStance().stance(premise, hypothesis)
+    assert stance.label in ("entails", "contradicts", "neutral")

@@ -236,7 +236,7 @@ def _negated(tokens: list[str]) -> dict[str, bool]:
     to the end of its clause ("does not have a single *blood vessel*, …")."""
     found: dict[str, bool] = {}
     negating = everything = False
-    for token, after in zip(tokens, [*tokens[1:], ""], strict=True):
+    for token, after in zip(tokens, [*tokens[1:], ""][: len(tokens)], strict=True):
         if token == CLAUSE_BREAK:
             negating = False
         elif token in _DEBUNKING and after == "that":

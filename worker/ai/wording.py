@@ -125,7 +125,7 @@ def numbers(tokens: list[str]) -> dict[str, set[str]]:
     """Numbers (digits or common number words) by the word after them, their unit:
     {"degre": {"100"}} for "100 degrees"; "" for a bare number such as a year."""
     found: dict[str, set[str]] = {}
-    for token, after in zip(tokens, [*tokens[1:], ""], strict=True):
+    for token, after in zip(tokens, [*tokens[1:], ""][: len(tokens)], strict=True):
         if token[0].isdigit():
             value = token.rstrip("0").rstrip(".") if "." in token else token
         elif token in NUMBER_WORDS:
