@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from worker.ai.claims import split_claims
+from worker.ai.hinglish import gloss
 from worker.ai.language import unsupported_language
 from worker.ai.stance import LexicalStance, label_columns
 from worker.ai.subjectivity import strip_belief, subjectivity
@@ -230,3 +231,22 @@ def test_numbers_names_and_typed_negations(
 def test_the_word_level_check_takes_any_text(premise: str, hypothesis: str) -> None:
     stance = LexicalStance().stance(premise, hypothesis)
     assert stance.label in ("entails", "contradicts", "neutral")
+
+
+@pytest.mark.parametrize(
+    ("text", "glossed"),
+    [
+        ("Bharat ki rajdhani New Delhi hai, Mumbai nahi.", "India of capital New Delhi is, not Mumbai."),
+        ("bhai Taj Mahal Agra mein hai", "Taj Mahal Agra in is"),
+        # English stays English, even with a Hindi-looking word or two.
+        ("The Sun is a star.", "The Sun is a star."),
+        ("I had dal for dinner.", "I had dal for dinner."),
+    ],
+)  # fmt: skip
+def test_hinglish_is_glossed_into_english_words(text: str, glossed: str) -> None:
+    assert gloss(text) == glossed
+
+
+def test_a_hinglish_negation_counts() -> None:
+    stance = LexicalStance().stance("Bats are blind.", gloss("yaar bats blind nahi hote hai"))
+    assert (stance.label, stance.conflict) == ("contradicts", "negation")

@@ -1,6 +1,7 @@
 """The worker's evidence pipeline: from a text to a cited, explained verdict.
 
-1. ``claims``: split the text into sentences, each a candidate claim.
+1. ``claims``: split the text into sentences, each a candidate claim (``hinglish``
+   glosses romanized Hindi into English words for the English models).
 2. ``subjectivity``: opinions, predictions and value judgements are Subjective.
 3. ``knowledge``: each claim's sentence embedding is searched against the fact-check
    knowledge base (loaded from PostgreSQL) for the closest known claims.

@@ -17,6 +17,7 @@ from shared.schemas import MAX_CLAIMS, ClaimVerdict, Mark, TextVerdict
 
 from .claims import split_claims
 from .encoder import SentenceEncoder
+from .hinglish import gloss
 from .knowledge import KnowledgeIndex, Match
 from .passage_evidence import find_passages
 from .passages import Passage, PassageIndex
@@ -107,7 +108,7 @@ class EvidenceJudge:
             sentences = split_claims(text, self.max_claims + 1)
             dropped[i] = max(0, len(sentences) - self.max_claims)
             for sentence in sentences[: self.max_claims]:
-                checked, belief = strip_belief(sentence)
+                checked, belief = strip_belief(gloss(sentence))
                 claims.append(
                     _Claim(i, sentence, checked, belief, subjectivity(checked), candidates=[])
                 )
