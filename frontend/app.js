@@ -102,6 +102,10 @@ function fill(taskId, event) {
   confidence.textContent = `${event.confidence}%`;
   reason.textContent = event.reason;
   showClaims(taskId, tr, Array.isArray(event.claims) ? event.claims : []);
+  // How verdicts are reached is the same for every result: said once, under the table.
+  if (typeof event.method === "string" && event.method) {
+    document.getElementById("method").textContent = `How: ${event.method}`;
+  }
 }
 
 function element(tag, text, className) {

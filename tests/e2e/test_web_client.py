@@ -89,7 +89,7 @@ async def test_per_claim_verdicts_are_shown_as_text(stack: Stack, browser: Brows
     }  # fmt: skip
     event = {
         "type": "result", "taskId": "T1", "mark": "Incorrect", "reason": "overall",
-        "confidence": 80, "cached": False,
+        "confidence": 80, "cached": False, "method": f"word-level check {HOSTILE}",
         "claims": [
             {"text": "First claim.", "mark": "Correct", "reason": "entailed",
              "confidence": 90, "stance": "entails", "evidence": evidence},
@@ -116,6 +116,9 @@ async def test_per_claim_verdicts_are_shown_as_text(stack: Stack, browser: Brows
     # the same event again (a replay) replaces the list instead of adding one
     await page.evaluate("(event) => fill(event.taskId, event)", event)
     await expect(page.locator("#results tr.claims")).to_have_count(1)
+    # The method is said once, as text, under the results.
+    await expect(page.locator("#method")).to_have_text(f"How: word-level check {HOSTILE}")
+    assert await page.locator("#method *").count() == 0
     assert await page.evaluate("window.__pwned === undefined")
     assert errors == []
 
