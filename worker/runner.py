@@ -21,7 +21,9 @@ from concurrent.futures import ThreadPoolExecutor
 import aiohttp
 import asyncpg
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from shared.redis_client import create_redis
 from shared.schemas import CallbackResult
@@ -116,11 +118,26 @@ class Worker:
             s, self._queue, self._sender, self._in_flight, self._pending, self._stopping
         )
         try:
-            await self._queue.ensure_group()
+            await self._join_when_redis_answers()
         except BaseException:
             await self._close()
             raise
         return self
+
+    async def _join_when_redis_answers(self) -> None:
+        """Create the consumer group, waiting for Redis as long as it takes: a worker
+        started before Redis (a host reboot, compose ordering) joins once it answers
+        instead of exiting with a traceback."""
+        assert self._queue is not None
+        delay = 0.5
+        while True:
+            try:
+                await self._queue.ensure_group()
+                return
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                log.warning("Redis does not answer (%s); retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
 
     async def _load_knowledge(self) -> None:
         """Load the knowledge base from PostgreSQL before joining the group: a worker

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import asyncpg
 
+from satyamark.infra import RedisServer, free_port
 from shared.knowledge import KbRecord, upsert_records
 from shared.schemas import Mark
 from tests.utils.settings import CALLBACK_SECRET
@@ -84,4 +85,62 @@ async def test_process_serves_jobs_and_exits_cleanly_on_sigterm(
     assert proc.stderr is not None
     log = (await proc.stderr.read()).decode()
     assert "stopped" in log
+    assert "Traceback" not in log
+
+
+async def test_a_worker_started_before_redis_joins_once_redis_answers(
+    make_settings: Callable[..., WorkerSettings],
+    callback_server: CallbackServer,
+    tiny_model_path: Path,
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    redis_url = f"redis://127.0.0.1:{port}/0"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("WORKER_")},
+        "REDIS_URL": redis_url,
+        "CALLBACK_SECRET": CALLBACK_SECRET,
+        "SATYAMARK_ENV": "test",
+        "WORKER_MODEL": str(tiny_model_path),
+        "WORKER_KNOWLEDGE_BASE": "none",
+        "WORKER_DEVICE": "cpu",
+        "WORKER_BLOCK_MS": "200",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "worker", cwd=ROOT, env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    server = None
+    seen: list[str] = []
+    try:
+        assert proc.stderr is not None
+
+        async def waiting_for_redis() -> None:
+            assert proc.stderr is not None
+            while "Redis does not answer" not in "".join(seen[-1:]):
+                line = await proc.stderr.readline()
+                assert line, f"the worker gave up without Redis: {''.join(seen)}"
+                seen.append(line.decode())
+
+        await asyncio.wait_for(waiting_for_redis(), 60)
+        server = RedisServer(tmp_path / "redis", port=port).start()
+        settings = make_settings(redis_url=redis_url)
+        job = make_job("I think pineapple pizza is the best food", callback_server.url)
+        await enqueue(settings, [job])
+
+        async def served() -> bool:
+            return len(callback_server.received) == 1
+
+        await eventually(served, timeout_s=60)
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 15) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        if server is not None:
+            server.stop()
+    assert proc.stderr is not None
+    log = "".join(seen) + (await proc.stderr.read()).decode()
+    assert "Redis does not answer" in log
     assert "Traceback" not in log
