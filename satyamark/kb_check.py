@@ -11,8 +11,9 @@ by the word-level stance check:
   but their verdicts do, or when a negation sets them apart but their verdicts agree. (A
   myth and the fact it distorts, "the Sahara is the largest desert" / "… the largest
   hot desert", differ by a word: that pair is what a base should hold.)
-* two claims at least ``NEAR`` similar with the same verdict are reported as a
-  near-duplicate, a warning: they may still say different things.
+* two claims at least ``NEAR`` similar with the same verdict, and nothing (no number,
+  name or negation) setting them apart, are reported as a near-duplicate, a warning:
+  they may still say different things.
 
 ``--fix`` drops the later copy of every duplicate and near-duplicate from JSONL files.
 
@@ -122,7 +123,7 @@ def find_problems(records: list[Located], vectors: torch.Tensor) -> list[Problem
         pair = f"{_quote(b.record)} against {a.where} {_quote(a.record)}, similarity {sim:.2f}"
         if same_words and ((agree and not same_verdict) or (opposite and same_verdict)):
             problems.append(Problem("contradiction", b.where, pair))
-        elif same_verdict and sim >= NEAR and not opposite:
+        elif same_verdict and sim >= NEAR and said.label == "entails":
             problems.append(Problem("near-duplicate", b.where, pair))
     return problems
 

@@ -212,6 +212,13 @@ def test_reordering_is_not_a_role_swap(premise: str, hypothesis: str) -> None:
         ("The Mona Lisa was painted by Leonardo da Vinci.", "The Mona Lisa was painted by Vincent van Gogh.", "name"),
         ("The first modern Olympic Games were held in Athens in 1896.", "The first modern Olympic Games took place in Paris in 1896.", "name"),
         ("Shivaji was crowned Chhatrapati of the Maratha kingdom at Raigad in 1674.", "Shivaji Maharaj was crowned at Raigad in 1674.", None),
+        # A number glued to its unit counts it; a count after a name is no identifier.
+        ("Brazil has won the FIFA World Cup five times, more than any other country.", "Brazil has won the FIFA World Cup 3 times.", "number"),
+        ("Usain Bolt set the 100-metre world record of 9.58 seconds in 2009.", "Usain Bolt set the 100m world record of 9.69 seconds in 2009.", "number"),
+        # Two quantities apart: another event, not a wrong number for this one.
+        ("Usain Bolt set the 200-metre world record of 19.19 seconds in 2009.", "Usain Bolt set the 100m world record of 9.58 seconds in 2009.", None),
+        # A contradiction needs the same subject.
+        ("The Ganges river dolphin is nearly blind and finds its way by echolocation.", "bats arent blind fyi, they use echolocation", None),
         # Months are dates, not names.
         ("Germany surrendered in May 1945, marked by Victory in Europe Day.", "Germany surrendered in May and Japan in September 1945.", None),
     ],

@@ -30,7 +30,11 @@ _CONTRACTIONS = (
 )
 # Numbers keep their decimal point; "1,000" reads as 1000.
 # Numbers keep an ordinal or plural suffix ("15th", "1400s"); "|" marks a clause break.
-_TOKEN = re.compile(r"\d+(?:[.,]\d+)*(?:st|nd|rd|th|s)?\b|[^\W\d_]+(?:-[^\W\d_]+)*|[,;:()—]")
+_TOKEN = re.compile(
+    r"\d+(?:[.,]\d+)*(?:st|nd|rd|th|s)?\b|[^\W\d_]+(?:-[^\W\d_]+)*|[,;:()—]"
+    # A number glued to its unit ("100m", "5kg") is the number, then the unit.
+    r"|\d+(?:[.,]\d+)*(?=[a-z]+\b)"
+)
 CLAUSE_BREAK = "|"
 _CLAUSE_WORDS = frozenset("but because although though while whereas and so".split())
 NUMBER_WORDS = {
@@ -121,6 +125,15 @@ def stem(word: str) -> str:
     return word[:-1] if len(word) > 3 and word.endswith("e") else word
 
 
+# Unit symbols as their words' stems: "100m" counts metres like "100 metres".
+_UNIT_ALIASES = {
+    "m": "metr", "meter": "metr", "meters": "metr", "km": "kilometr", "kms": "kilometr",
+    "cm": "centimetr", "mm": "millimetr", "kg": "kilogram", "kgs": "kilogram", "g": "gram",
+    "s": "second", "sec": "second", "secs": "second", "min": "minut", "mins": "minut",
+    "hr": "hour", "hrs": "hour", "yrs": "year", "mph": "mile",
+}  # fmt: skip
+
+
 def numbers(tokens: list[str]) -> dict[str, set[str]]:
     """Numbers (digits or common number words) by the word after them, their unit:
     {"degre": {"100"}} for "100 degrees"; "" for a bare number such as a year."""
@@ -132,7 +145,11 @@ def numbers(tokens: list[str]) -> dict[str, set[str]]:
             value = NUMBER_WORDS[token]
         else:
             continue
-        unit = stem(after) if after.isalpha() and after not in STOPWORDS else ""
+        unit = (
+            _UNIT_ALIASES.get(after, stem(after))
+            if after.isalpha() and after not in STOPWORDS
+            else ""
+        )
         found.setdefault(unit, set()).add(value)
     return found
 
