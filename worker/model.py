@@ -24,6 +24,7 @@ from .ai.encoder import SentenceEncoder, local_only, pick_device, pick_dtype
 from .ai.judge import EvidenceJudge
 from .ai.learned_stance import SHIPPED_HEAD, LearnedStance, load_head
 from .ai.passage_sync import passage_index_from_files
+from .ai.passages import set_index_threads
 from .ai.rerank import CrossEncoderReranker
 from .ai.stance import LexicalStance, NliStance, StanceModel
 from .ai.sync import index_from_file
@@ -129,6 +130,9 @@ def load_judge(settings: WorkerSettings) -> Judge:
     device = pick_device(settings.device)
     if settings.cpu_threads and device.type == "cpu":
         torch.set_num_threads(settings.cpu_threads)
+        # faiss (the passage index) runs its own OpenMP pool, one thread per core unless
+        # told: the same budget as torch, so workers sharing a host do not oversubscribe.
+        set_index_threads(settings.cpu_threads)
     encoder = SentenceEncoder(ref, device=device, name=name)
     stance: StanceModel = LexicalStance()
     if settings.stance == "learned" and not settings.nli_model:

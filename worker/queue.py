@@ -69,12 +69,27 @@ class JobQueue:
             if "BUSYGROUP" not in str(exc):
                 raise
 
+    async def _group_lost(self) -> None:
+        # Redis lost its data (a restart without persistence): the group went with it.
+        # Recreate it, or no worker would read again until one restarts; the backend's
+        # sweeper re-enqueues the lost jobs.
+        log.warning("consumer group %s is gone; creating it again", self.group)
+        await self.ensure_group()
+
     async def read_own_pending(self, count: int, after: str = "0") -> list[StreamEntry]:
         """Entries already delivered to this consumer name (a restart with a stable name)."""
-        # Any: redis-py types replies as bytes | str; decode_responses makes them str.
-        reply: Any = await self.client.xreadgroup(
-            self.group, self.consumer, {self.stream: after}, count=count
-        )
+        try:
+            # Any: redis-py types replies as bytes | str; decode_responses makes them str.
+            reply: Any = await self.client.xreadgroup(
+                self.group, self.consumer, {self.stream: after}, count=count
+            )
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            # Redis lost its data between our start and this read: nothing of ours is
+            # pending any more (the sweeper re-enqueues the lost jobs).
+            await self._group_lost()
+            return []
         return _entries(reply[0][1]) if reply else []
 
     async def read_new(self, count: int, block_ms: int) -> list[StreamEntry]:
@@ -86,11 +101,7 @@ class JobQueue:
         except ResponseError as exc:
             if "NOGROUP" not in str(exc):
                 raise
-            # Redis lost its data (a restart without persistence): the group went with
-            # it. Recreate it, or no worker would read again until one restarts; the
-            # backend's sweeper re-enqueues the lost jobs.
-            log.warning("consumer group %s is gone; creating it again", self.group)
-            await self.ensure_group()
+            await self._group_lost()
             return []
         return _entries(reply[0][1]) if reply else []
 

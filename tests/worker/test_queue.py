@@ -162,3 +162,16 @@ async def test_refresh_lease_never_takes_back_a_claimed_entry(client: aioredis.R
     assert await slow.refresh_lease([entry_id]) == set()
     assert (await _pending(client))[entry_id] == "rescuer"
     assert await slow.refresh_lease([]) == set()
+
+
+async def test_a_lost_group_is_created_again_by_either_read(client: aioredis.Redis) -> None:
+    """Redis lost its data between a worker's start and its first reads (a restart
+    without persistence): both reads recreate the group instead of failing."""
+    queue = JobQueue(client, "c1")
+    await queue.ensure_group()
+    await client.delete(keys.JOB_STREAM)  # the stream and its group are gone
+    assert await queue.read_own_pending(10) == []
+    assert await client.xinfo_groups(keys.JOB_STREAM)
+    await client.delete(keys.JOB_STREAM)
+    assert await queue.read_new(10, block_ms=10) == []
+    assert await client.xinfo_groups(keys.JOB_STREAM)

@@ -154,3 +154,8 @@ class PassageIndex:
             ]
             for row_sims, row_ids in zip(sims, rows, strict=True)
         ]
+
+
+def set_index_threads(threads: int) -> None:
+    """Threads faiss searches and builds with (process-wide)."""
+    faiss.omp_set_num_threads(threads)
