@@ -319,9 +319,11 @@ async def _chaos_run(chaos: ChaosStack, rng: random.Random) -> None:
         f"(lease {LEASE_MS / 1000:.0f}s)"
     )
     if reclaim:
-        # About one lease, backlog or not: a busy worker gives its next freed slot to a
-        # dead worker's entries (worker/leases.py _slot_for_stale). Slack for slow CI.
-        assert max(reclaim) <= 3 * LEASE_MS / 1000, reclaim
+        # A busy worker gives its next freed slot to a dead worker's entries once they
+        # are overdue (worker/leases.py _slot_for_stale: 1.5 leases + 0.5 s); the killed
+        # worker, restarted, reads its own pending entries at once. On a loaded 2-core
+        # CI box a restart takes ~12 s, so the bound is 4 leases, the median ~3.
+        assert max(reclaim) <= 4 * LEASE_MS / 1000, reclaim
         assert statistics.median(reclaim) > 0
 
 
