@@ -68,7 +68,7 @@ from bench.worker_model import (  # noqa: E402
 )
 from bench.worker_stack import QueueRun, Services  # noqa: E402
 from shared.knowledge import KB_PATH  # noqa: E402
-from worker.ai.stance import NliStance  # noqa: E402
+from worker.ai.nli import NliStance  # noqa: E402
 from worker.config import WorkerSettings  # noqa: E402
 from worker.model import Judge, default_model_ref, evidence_judge, load_judge  # noqa: E402
 
@@ -229,7 +229,7 @@ def bench(args: argparse.Namespace, tmp: Path, runner: asyncio.Runner) -> dict[s
     device = found.encoder.device
     models = {"encoder": found.encoder.name, "encoder_params": param_count(found.encoder.model)}
     if isinstance(found.stance, NliStance):
-        models |= {"nli": nli_model, "nli_params": param_count(found.stance.model)}
+        models |= {"nli": nli_model, "nli_params": param_count(found.stance.classifier.model)}
     else:
         models |= {"nli": "", "stance": found.stance.name}
     threads = torch.get_num_threads()

@@ -23,10 +23,11 @@ from shared.schemas import Verdict
 from .ai.encoder import SentenceEncoder, local_only, pick_device, pick_dtype
 from .ai.judge import EvidenceJudge
 from .ai.learned_stance import SHIPPED_HEAD, LearnedStance, load_head
+from .ai.nli import NliStance
 from .ai.passage_sync import passage_index_from_files
 from .ai.passages import set_index_threads
 from .ai.rerank import CrossEncoderReranker
-from .ai.stance import LexicalStance, NliStance, StanceModel
+from .ai.stance import LexicalStance, StanceModel
 from .ai.sync import index_from_file
 from .ai.verdicts import Thresholds
 from .config import WorkerSettings

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from worker.ai.claims import split_claims
 from worker.ai.hinglish import gloss
 from worker.ai.language import unsupported_language
-from worker.ai.stance import LexicalStance, label_columns
+from worker.ai.nli import label_columns
+from worker.ai.stance import LexicalStance
 from worker.ai.subjectivity import strip_belief, subjectivity
 
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from shared.schemas import Mark, TextVerdict, Verdict
 from tests.utils.tiny_models import build_tiny_encoder, build_tiny_nli
 from worker.ai.judge import EvidenceJudge
-from worker.ai.stance import NliStance
+from worker.ai.nli import NliStance
 from worker.ai.verdicts import Thresholds
 from worker.config import WorkerSettings
 from worker.model import Judge, ModelFailure, evidence_judge, judge_each, load_judge

@@ -11,11 +11,10 @@ the last one) is.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+from .pair_classifier import PairClassifier
 from .passages import Passage
 
 _POSITIVE_LABELS = frozenset({"relevant", "positive", "entailment", "yes", "true", "match"})
@@ -45,42 +44,25 @@ class CrossEncoderReranker:
         batch_size: int = 32,
     ) -> None:
         self.name = name or model_ref
-        self.device = device
-        self.batch_size = batch_size
-        self.tokenizer: Any = AutoTokenizer.from_pretrained(model_ref, local_files_only=local_only)
-        model: Any = AutoModelForSequenceClassification.from_pretrained(
-            model_ref, local_files_only=local_only, dtype=dtype
+        self.classifier = PairClassifier(
+            model_ref,
+            device=device,
+            dtype=dtype,
+            local_only=local_only,
+            max_length=max_length,
+            batch_size=batch_size,
         )
-        self.model = model.to(device).eval()
-        self.labels = int(model.config.num_labels)
-        self.column = positive_column(dict(model.config.id2label)) if self.labels > 1 else 0
-        limit = int(self.tokenizer.model_max_length or max_length)
-        self.max_length = min(max_length, limit)
+        labels = self.classifier.num_labels
+        self.column = positive_column(self.classifier.id2label) if labels > 1 else 0
 
-    @torch.inference_mode()
     def scores(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
-        """Relevance of each (query, passage) pair, in order; batched, shortest pairs
-        together so a batch pads little."""
-        out = [0.0] * len(pairs)
-        order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
-        for start in range(0, len(order), self.batch_size):
-            rows = order[start : start + self.batch_size]
-            enc = self.tokenizer(
-                [pairs[i][0] for i in rows],
-                [pairs[i][1] for i in rows],
-                padding=True,
-                truncation="longest_first",  # "only_second" fails on an over-long claim
-                max_length=self.max_length,
-                return_tensors="pt",
-            ).to(self.device)
-            logits = self.model(**enc).logits.float()
-            if self.labels == 1:
-                relevance = logits[:, 0]
-            else:
-                relevance = torch.softmax(logits, dim=-1)[:, self.column]
-            for i, value in zip(rows, relevance.cpu().tolist(), strict=True):
-                out[i] = float(value)
-        return out
+        """Relevance of each (query, passage) pair, in order."""
+        logits = self.classifier.logits(pairs)
+        if self.classifier.num_labels == 1:
+            relevance = logits[:, 0]
+        else:
+            relevance = torch.softmax(logits, dim=-1)[:, self.column]
+        return [float(v) for v in relevance.tolist()]
 
     def rerank(self, query: str, passages: Sequence[Passage | str]) -> list[float]:
         """The relevance of each passage to ``query``, in the order given."""

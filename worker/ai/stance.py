@@ -1,7 +1,7 @@
 """Does a known claim (the premise) entail or contradict the text's claim (hypothesis)?
 
-``NliStance`` asks an MNLI-style sequence classifier (any id or local path). Where none
-is configured, ``LexicalStance`` compares the two sentences word by word — negation,
+``nli.NliStance`` asks an MNLI-style sequence classifier (any id or local path). Where
+none is configured, ``LexicalStance`` compares the two sentences word by word — negation,
 antonyms, numbers and swapped names — and every verdict built on it says so and carries
 a lower confidence: it cannot follow a paraphrase the way an NLI model does.
 """
@@ -12,10 +12,7 @@ import logging
 import re
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any, Literal, Protocol
-
-import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from typing import Literal, Protocol
 
 from .wording import (
     CLAUSE_BREAK,
@@ -560,85 +557,3 @@ class LexicalStance:
             # tells them apart (see verdicts.Thresholds.lexical_swap_entails).
             return Stance("entails", 0.65, "swap")
         return Stance("entails", 0.7, shift)
-
-
-# -- the NLI model ------------------------------------------------------------------------
-
-_LABEL_NAMES: dict[str, Label] = {
-    "entailment": "entails", "entails": "entails", "entail": "entails",
-    "neutral": "neutral", "not_entailment": "neutral",
-    "contradiction": "contradicts", "contradicts": "contradicts", "contradict": "contradicts",
-}  # fmt: skip
-
-
-def label_columns(id2label: dict[int, str]) -> dict[Label, int]:
-    """Which output column means what, from the model's own config (they differ)."""
-    columns: dict[Label, int] = {}
-    for index, name in id2label.items():
-        label = _LABEL_NAMES.get(name.lower().strip())
-        if label is None:
-            raise ValueError(f"not an NLI label: {name!r} (labels: {sorted(id2label.values())})")
-        columns[label] = int(index)
-    if "entails" not in columns or len(columns) < 2:
-        raise ValueError(f"an NLI model needs an entailment label, got {id2label}")
-    return columns
-
-
-class NliStance:
-    """An MNLI-style classifier: premise = the known claim, hypothesis = the text's claim."""
-
-    method: Method = "nli"
-
-    def __init__(
-        self,
-        model_ref: str,
-        *,
-        device: torch.device,
-        dtype: torch.dtype,
-        local_only: bool,
-        name: str | None = None,
-        max_length: int = 256,
-        batch_size: int = 64,
-    ) -> None:
-        self.name = name or model_ref
-        self.device = device
-        self.batch_size = batch_size
-        self.tokenizer: Any = AutoTokenizer.from_pretrained(model_ref, local_files_only=local_only)
-        model: Any = AutoModelForSequenceClassification.from_pretrained(
-            model_ref, local_files_only=local_only, dtype=dtype
-        )
-        self.model = model.to(device).eval()
-        self.columns = label_columns(dict(model.config.id2label))
-        self.max_length = min(max_length, int(self.tokenizer.model_max_length or max_length))
-        # The word-level check tells a negation from a swapped name, which NLI does not.
-        self._words = LexicalStance()
-
-    @torch.inference_mode()
-    def probabilities(self, pairs: list[tuple[str, str]]) -> torch.Tensor:
-        """(n, labels) softmax probabilities, computed in chunks of ``batch_size``."""
-        out = []
-        for start in range(0, len(pairs), self.batch_size):
-            chunk = pairs[start : start + self.batch_size]
-            enc = self.tokenizer(
-                [p for p, _ in chunk],
-                [h for _, h in chunk],
-                padding=True,
-                truncation=True,
-                max_length=self.max_length,
-                return_tensors="pt",
-            ).to(self.device)
-            logits = self.model(**enc).logits.float()
-            out.append(torch.softmax(logits, dim=-1).cpu())
-        return torch.cat(out) if out else torch.zeros((0, len(self.columns)))
-
-    def stances(self, pairs: list[tuple[str, str]]) -> list[Stance]:
-        probs = self.probabilities(pairs)
-        result = []
-        for row, (premise, hypothesis) in zip(probs, pairs, strict=True):
-            scores = {label: float(row[col]) for label, col in self.columns.items()}
-            label = max(scores, key=lambda k: scores[k])
-            conflict: Conflict = ""
-            if label == "contradicts":
-                conflict = self._words.stance(premise, hypothesis).conflict
-            result.append(Stance(label, scores[label], conflict, "nli"))
-        return result
