@@ -27,7 +27,9 @@ def create_app(settings: AiSettings) -> FastAPI:
         finally:
             await client.aclose()
 
-    app = new_app(title="SatyaMark ai_service", error_prefix="AI", lifespan=lifespan)
+    app = new_app(
+        service="ai_service", title="SatyaMark ai_service", error_prefix="AI", lifespan=lifespan
+    )
     check_internal = ServiceAuth.from_settings(settings, nonces_in(State))
     app.include_router(internal, dependencies=[Depends(check_internal)])
     return app

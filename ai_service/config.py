@@ -12,6 +12,7 @@ class AiSettings(CommonSettings, RedisSettingsMixin):
     model_config = SettingsConfigDict(env_prefix="AI_", extra="ignore", frozen=True)
 
     port: int = 8004
+    metrics_port: int = 9474
     max_payload_chars: int = MAX_TEXT_CHARS
     # Backpressure: refuse new jobs while this many are waiting or in progress.
     max_backlog: int = 10_000

@@ -8,7 +8,7 @@ from .config import AuthSettings
 
 def main() -> None:
     settings = AuthSettings()
-    serve(create_app(settings), settings)
+    serve(create_app(settings), settings, service_name="auth_service")
 
 
 if __name__ == "__main__":

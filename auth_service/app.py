@@ -35,7 +35,10 @@ def create_app(settings: AuthSettings) -> FastAPI:
                 opened, settings, settings.redis_url, "auth", redis_timeout_s=2.0
             )
             ratelimit_http = create_http_client(
-                settings.ratelimit_url, keyring=service_auth.keyring, timeout=3.0
+                settings.ratelimit_url,
+                keyring=service_auth.keyring,
+                timeout=3.0,
+                timed_as=("auth_service", "ratelimit_service"),
             )
             opened.push_async_callback(ratelimit_http.aclose)
             refresh = RefreshTokens(pool, settings.refresh_ttl_s)
@@ -49,6 +52,7 @@ def create_app(settings: AuthSettings) -> FastAPI:
             app.state.runtime = State(
                 settings=settings,
                 redis=redis,
+                pool=pool,
                 users=UserRepository(pool),
                 refresh=refresh,
                 tokens=tokens,
@@ -58,7 +62,12 @@ def create_app(settings: AuthSettings) -> FastAPI:
             )
             yield
 
-    app = new_app(title="SatyaMark auth_service", error_prefix="AUTH", lifespan=lifespan)
+    app = new_app(
+        service="auth_service",
+        title="SatyaMark auth_service",
+        error_prefix="AUTH",
+        lifespan=lifespan,
+    )
     app.include_router(public)
     app.include_router(wellknown)
     app.include_router(internal, dependencies=[Depends(service_auth)])

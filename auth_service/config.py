@@ -43,6 +43,7 @@ class AuthSettings(CommonSettings, DatabaseSettingsMixin, RedisSettingsMixin):
     model_config = SettingsConfigDict(env_prefix="AUTH_", extra="ignore", frozen=True)
 
     port: int = 8001
+    metrics_port: int = 9471
     jwt_keys: SecretStr = SecretStr("")
     jwt_active_kid: str = ""
     jwt_ttl_s: int = Field(default=3600, gt=0)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
+import asyncpg
 import redis.asyncio as aioredis
 from fastapi import Depends, Request
 
+from shared.health import Probe, postgres_probe, redis_probe
 from shared.service import state_getter
 from shared.service_auth import ServiceAuth
 
@@ -23,12 +25,16 @@ from .users import UserRepository
 class State:
     settings: AuthSettings
     redis: aioredis.Redis
+    pool: asyncpg.Pool
     users: UserRepository
     refresh: RefreshTokens
     tokens: TokenService
     revocations: Revocations
     throttle: LoginThrottle
     service_auth: ServiceAuth
+
+    def probes(self) -> dict[str, Probe]:
+        return {"redis": redis_probe(self.redis), "postgres": postgres_probe(self.pool)}
 
 
 get_state = state_getter(State)

@@ -8,7 +8,7 @@ from .config import BackendSettings
 
 def main() -> None:
     settings = BackendSettings()
-    serve(create_app(settings), settings)
+    serve(create_app(settings), settings, service_name="backend_service")
 
 
 if __name__ == "__main__":

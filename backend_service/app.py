@@ -30,7 +30,11 @@ def create_app(settings: BackendSettings) -> FastAPI:
             pool, client = await open_stores(
                 opened, settings, settings.redis_url, "backend", redis_timeout_s=3.0
             )
-            ai_client = create_http_client(settings.ai_url, keyring=check_internal.keyring)
+            ai_client = create_http_client(
+                settings.ai_url,
+                keyring=check_internal.keyring,
+                timed_as=("backend_service", "ai_service"),
+            )
             opened.push_async_callback(ai_client.aclose)
             tasks = TaskRepository(pool)
             verifier = Verifier(
@@ -52,9 +56,14 @@ def create_app(settings: BackendSettings) -> FastAPI:
             )
             sweeper.start(settings.sweep_interval_s)
             opened.push_async_callback(sweeper.stop)
-            app.state.runtime = State(settings, client, tasks, verifier, sweeper)
+            app.state.runtime = State(settings, client, pool, tasks, verifier, sweeper)
             yield
 
-    app = new_app(title="SatyaMark backend_service", error_prefix="BE", lifespan=lifespan)
+    app = new_app(
+        service="backend_service",
+        title="SatyaMark backend_service",
+        error_prefix="BE",
+        lifespan=lifespan,
+    )
     app.include_router(internal, dependencies=[Depends(check_internal)])
     return app

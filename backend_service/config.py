@@ -20,6 +20,7 @@ class BackendSettings(CommonSettings, RedisSettingsMixin, DatabaseSettingsMixin)
     model_config = SettingsConfigDict(env_prefix="BACKEND_", extra="ignore", frozen=True)
 
     port: int = 8003
+    metrics_port: int = 9473
     ai_url: str = service_url("AI", AI_URL_DEFAULT)
     # Public base URL workers call back (may be https:// for remote GPU hosts).
     receiver_url: str = service_url("RECEIVER", RECEIVER_URL_DEFAULT)

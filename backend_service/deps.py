@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
+import asyncpg
 import redis.asyncio as aioredis
 from fastapi import Depends
 
+from shared.health import Probe, postgres_probe, redis_probe
 from shared.service import state_getter
 
 from .config import BackendSettings
@@ -20,9 +22,13 @@ from .verify import Verifier
 class State:
     settings: BackendSettings
     redis: aioredis.Redis
+    pool: asyncpg.Pool
     tasks: TaskRepository
     verifier: Verifier
     sweeper: Sweeper
+
+    def probes(self) -> dict[str, Probe]:
+        return {"redis": redis_probe(self.redis), "postgres": postgres_probe(self.pool)}
 
 
 get_state = state_getter(State)

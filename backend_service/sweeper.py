@@ -40,6 +40,7 @@ import redis.asyncio as aioredis
 
 from shared import events, keys, tasks
 from shared.errors import SatyaError
+from shared.metrics import SWEEPER_REQUEUED
 from shared.periodic import Periodic
 from shared.tasks import NewTask
 
@@ -170,6 +171,7 @@ async def sweep_once(
             await _finish_orphans(conn, older_than_s, batch, report)
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", SWEEP_LOCK_ID)
+    SWEEPER_REQUEUED.inc(len(report.requeued))
     if report.requeued or report.followers_finished or report.enqueue_error:
         log.warning(
             "sweep: %d old queued task(s), %d still in the stream, %d re-enqueued, "

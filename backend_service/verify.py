@@ -11,6 +11,7 @@ from ulid import ULID
 
 from shared.errors import SatyaError, store_unavailable_as
 from shared.hashing import summary_hash, text_hash
+from shared.metrics import CACHE_LOOKUPS, TASKS
 from shared.result_cache import ResultCache
 from shared.schemas import TextVerdict
 from shared.tasks import NewTask
@@ -53,14 +54,19 @@ class Verifier:
         )
         with store_unavailable_as("BE-DEP-503", "cache"):
             hit = await self._cache.lookup(task.text_hash, task.summary_hash)
+        CACHE_LOOKUPS.labels("miss" if hit is None else "hit").inc()
         with store_unavailable_as("BE-DEP-503", "database"):
             if hit is not None:
                 await self._tasks.create_cached(task, hit)
+                TASKS.labels("cached").inc()
                 return Submitted(task.task_id, hit)
             job_token, token_hash = new_job_token()
             await self._tasks.create_queued(task, token_hash)
-        if not await self._join_running_job(task):
+        if await self._join_running_job(task):
+            TASKS.labels("joined").inc()
+        else:
             await self._enqueue(task, job_token)
+            TASKS.labels("accepted").inc()
         return Submitted(task.task_id, None)
 
     async def _join_running_job(self, task: NewTask) -> bool:
@@ -86,4 +92,5 @@ class Verifier:
         except SatyaError as exc:
             # The row must not stay 'queued' for a job that never reached the stream.
             await self._tasks.mark_failed(task.task_id, exc.error_code, exc.message)
+            TASKS.labels("refused").inc()
             raise

@@ -15,7 +15,7 @@ def main() -> None:
         if settings.tls_enabled
         else {}
     )
-    serve(create_app(settings), settings, **tls)
+    serve(create_app(settings), settings, service_name="gateway", **tls)
 
 
 if __name__ == "__main__":

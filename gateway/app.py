@@ -30,11 +30,21 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with (
-            create_http_client(settings.auth_url, keyring=keyring, timeout=5.0) as auth_http,
             create_http_client(
-                settings.ratelimit_url, keyring=keyring, timeout=3.0
+                settings.auth_url,
+                keyring=keyring,
+                timeout=5.0,
+                timed_as=("gateway", "auth_service"),
+            ) as auth_http,
+            create_http_client(
+                settings.ratelimit_url,
+                keyring=keyring,
+                timeout=3.0,
+                timed_as=("gateway", "ratelimit_service"),
             ) as ratelimit_http,
-            create_http_client(settings.backend_url, keyring=keyring) as backend_http,
+            create_http_client(
+                settings.backend_url, keyring=keyring, timed_as=("gateway", "backend_service")
+            ) as backend_http,
         ):
             app.state.runtime = State(
                 settings=settings,
@@ -51,10 +61,13 @@ def create_app(settings: GatewaySettings) -> FastAPI:
                 auth_http=auth_http,
                 backend_http=backend_http,
                 ws_upstreams=UpstreamPicker(settings.ws_upstreams),
+                ratelimit_http=ratelimit_http,
             )
             yield
 
-    app = new_app(title="SatyaMark API", error_prefix="GW", lifespan=lifespan, public=True)
+    app = new_app(
+        service="gateway", title="SatyaMark API", error_prefix="GW", lifespan=lifespan, public=True
+    )
     app.include_router(router)
     app.include_router(wellknown)
     if settings.frontend_path is not None:

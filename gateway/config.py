@@ -24,6 +24,7 @@ class GatewaySettings(CommonSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", frozen=True)
 
     port: int = 8000
+    metrics_port: int = 9470
     auth_url: str = service_url("AUTH", AUTH_URL_DEFAULT)
     ratelimit_url: str = service_url("RATELIMIT", RATELIMIT_URL_DEFAULT)
     backend_url: str = service_url("BACKEND", BACKEND_URL_DEFAULT)

@@ -10,6 +10,7 @@ from fastapi import Depends
 
 from shared.clients.auth import AuthClient
 from shared.clients.ratelimit import RateLimitClient
+from shared.health import Probe, service_probe
 from shared.service import state_getter
 
 from .config import GatewaySettings
@@ -25,6 +26,14 @@ class State:
     auth_http: httpx.AsyncClient
     backend_http: httpx.AsyncClient
     ws_upstreams: UpstreamPicker
+    ratelimit_http: httpx.AsyncClient
+
+    def probes(self) -> dict[str, Probe]:
+        return {
+            "auth_service": service_probe(self.auth_http),
+            "ratelimit_service": service_probe(self.ratelimit_http),
+            "backend_service": service_probe(self.backend_http),
+        }
 
 
 get_state = state_getter(State)

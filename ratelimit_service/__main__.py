@@ -8,7 +8,7 @@ from .config import RateLimitSettings
 
 def main() -> None:
     settings = RateLimitSettings()
-    serve(create_app(settings), settings)
+    serve(create_app(settings), settings, service_name="ratelimit_service")
 
 
 if __name__ == "__main__":

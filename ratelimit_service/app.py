@@ -27,7 +27,12 @@ def create_app(settings: RateLimitSettings) -> FastAPI:
         finally:
             await client.aclose()
 
-    app = new_app(title="SatyaMark ratelimit_service", error_prefix="RL", lifespan=lifespan)
+    app = new_app(
+        service="ratelimit_service",
+        title="SatyaMark ratelimit_service",
+        error_prefix="RL",
+        lifespan=lifespan,
+    )
     check_internal = ServiceAuth.from_settings(settings, nonces_in(State))
     app.include_router(internal, dependencies=[Depends(check_internal)])
     return app

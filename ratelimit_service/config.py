@@ -40,6 +40,7 @@ class RateLimitSettings(CommonSettings, RedisSettingsMixin):
     model_config = SettingsConfigDict(env_prefix="RATELIMIT_", extra="ignore", frozen=True)
 
     port: int = 8002
+    metrics_port: int = 9472
     rules: dict[str, BucketRule] = Field(default_factory=_default_rules)
     soft_fraction: float = Field(default=0.2, ge=0, le=1)
 

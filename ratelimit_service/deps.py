@@ -8,6 +8,7 @@ from typing import Annotated
 import redis.asyncio as aioredis
 from fastapi import Depends
 
+from shared.health import Probe, redis_probe
 from shared.service import state_getter
 
 from .buckets import TokenBuckets
@@ -19,6 +20,9 @@ class State:
     settings: RateLimitSettings
     redis: aioredis.Redis
     buckets: TokenBuckets
+
+    def probes(self) -> dict[str, Probe]:
+        return {"redis": redis_probe(self.redis)}
 
 
 get_state = state_getter(State)

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from pydantic import Field
 
 from shared.errors import NotFound, store_unavailable_as
+from shared.metrics import RATELIMIT_DECISIONS
 from shared.schemas import Strict
 
 from .deps import StateDep
@@ -40,6 +41,8 @@ async def check(body: CheckRequest, state: StateDep) -> CheckResponse:
         decision = await state.buckets.take(
             body.endpoint, body.subject, rule, body.cost, peek=body.peek
         )
+    if not body.peek:  # a peek decides nothing
+        RATELIMIT_DECISIONS.labels(body.endpoint, str(decision.allowed).lower()).inc()
     return CheckResponse(
         allowed=decision.allowed,
         limit=decision.limit,

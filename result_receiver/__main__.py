@@ -8,7 +8,7 @@ from .config import ReceiverSettings
 
 def main() -> None:
     settings = ReceiverSettings()
-    serve(create_app(settings), settings)
+    serve(create_app(settings), settings, service_name="result_receiver")
 
 
 if __name__ == "__main__":

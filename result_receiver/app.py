@@ -40,6 +40,11 @@ def create_app(settings: ReceiverSettings) -> FastAPI:
             )
             yield
 
-    app = new_app(title="SatyaMark result_receiver", error_prefix="RR", lifespan=lifespan)
+    app = new_app(
+        service="result_receiver",
+        title="SatyaMark result_receiver",
+        error_prefix="RR",
+        lifespan=lifespan,
+    )
     app.include_router(router)
     return app

@@ -20,6 +20,7 @@ class ReceiverSettings(
     model_config = SettingsConfigDict(env_prefix="RECEIVER_", extra="ignore", frozen=True)
 
     port: int = 8005
+    metrics_port: int = 9475
     cache_ttl_s: int = 7 * 24 * 3600
     # Insufficient verdicts expire sooner: a growing knowledge base may settle them.
     cache_insufficient_ttl_s: int = 3600

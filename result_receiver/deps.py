@@ -9,6 +9,7 @@ import asyncpg
 import redis.asyncio as aioredis
 from fastapi import Depends
 
+from shared.health import Probe, postgres_probe, redis_probe
 from shared.service import state_getter
 
 from .config import ReceiverSettings
@@ -25,6 +26,9 @@ class State:
     store: ResultStore
     inflight: InflightLead
     relay: OutboxRelay
+
+    def probes(self) -> dict[str, Probe]:
+        return {"redis": redis_probe(self.redis), "postgres": postgres_probe(self.pool)}
 
 
 get_state = state_getter(State)

@@ -29,6 +29,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from shared.events import CACHE, NOTIFY
+from shared.metrics import OUTBOX_OLDEST_AGE, OUTBOX_PENDING
 from shared.notify import UserNotifier
 from shared.periodic import Periodic
 from shared.result_cache import ResultCache
@@ -45,6 +46,12 @@ WHERE delivered_at IS NULL AND ($1::bigint[] IS NULL OR id = ANY($1::bigint[]))
   AND created_at <= now() - make_interval(secs => $2)
 ORDER BY id LIMIT $3
 FOR UPDATE SKIP LOCKED
+"""
+
+_BACKLOG = """
+SELECT count(*) AS pending,
+       coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest_s
+FROM outbox WHERE delivered_at IS NULL
 """
 
 _MARK = "UPDATE outbox SET delivered_at = now() WHERE id = ANY($1::bigint[])"
@@ -143,7 +150,16 @@ class OutboxRelay:
     async def stop(self) -> None:
         await self._rounds.stop()
 
+    async def measure(self) -> None:
+        """Set the outbox gauges (before each round, so they still move while Redis is
+        down and rows pile up)."""
+        row = await self._pool.fetchrow(_BACKLOG)
+        assert row is not None
+        OUTBOX_PENDING.set(row["pending"])
+        OUTBOX_OLDEST_AGE.set(row["oldest_s"])
+
     async def _round(self) -> None:
+        await self.measure()
         delivered = await self.relay_once()
         if delivered:
             log.info("outbox relay delivered %d row(s)", delivered)

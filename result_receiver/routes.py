@@ -21,6 +21,8 @@ from shared.errors import (
     ValidationFailed,
     store_unavailable_as,
 )
+from shared.logs import log_context
+from shared.metrics import RESULTS
 from shared.schemas import CALLBACK_BODY, CallbackFailure, CallbackResult
 from shared.signing import SignatureError, verify
 
@@ -102,8 +104,19 @@ async def _first_use(state: State, message_id: str) -> None:
 
 
 async def _accept(state: State, result: CallbackResult | CallbackFailure) -> Accepted:
-    with store_unavailable_as("RR-DEP-503", "database"):
-        return await state.store.accept(result)
+    try:
+        with log_context(taskId=result.taskId), store_unavailable_as("RR-DEP-503", "database"):
+            accepted = await state.store.accept(result)
+    except UpstreamUnavailable:
+        raise  # no answer about the result: the worker sends it again
+    except Conflict:
+        RESULTS.labels("conflict").inc()
+        raise
+    except SatyaError:
+        RESULTS.labels("refused").inc()
+        raise
+    RESULTS.labels(accepted.outcome.value).inc()
+    return accepted
 
 
 async def _accept_batch(
@@ -153,7 +166,10 @@ async def _relay_now(state: State, accepted: list[Accepted]) -> None:
         try:
             await state.inflight.release(outcome.task.text_hash, outcome.task_id)
         except (RedisError, OSError) as exc:
-            log.warning("inflight lead of task %s not released (%s)", outcome.task_id, exc)
+            log.warning(
+                "inflight lead of task %s not released (%s)",
+                outcome.task_id, exc, extra={"taskId": outcome.task_id},
+            )  # fmt: skip
 
 
 @router.post("/ai-callback")

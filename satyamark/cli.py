@@ -60,6 +60,8 @@ def _run(args: argparse.Namespace) -> int:
         print(f"\nSatyaMark is up: {stack.gateway_url}  (API docs: {stack.gateway_url}/docs)")
         print(f"  logs:   {stack.logs}")
         print(f"  redis:  {stack.redis_url}\n  db:     {stack.database_url}")
+        scrape = stack.options.data_dir / "prometheus.yml"
+        print(f"  metrics: prometheus --config.file={scrape}")
         url_flag = f" --url {stack.gateway_url}" if args.tls else ""
         print(f'  try:    .venv/bin/satyamark verify{url_flag} "The Eiffel Tower is in Paris."')
         print("Ctrl-C stops everything.", flush=True)

@@ -22,6 +22,7 @@ class Component:
     env: dict[str, str]
     port: int | None
     log_path: Path
+    metrics_port: int | None = None  # /metrics, /livez, /readyz (shared/metrics_server.py)
     proc: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     started_at: float = 0.0

@@ -41,6 +41,18 @@ DEFAULT_PORTS = {
     "result_receiver": 8005,
     "ws_service": 8006,
 }
+# Metrics ports (Prometheus' 9090 and node exporter's 9100 stay free): one per service,
+# ws_service instances from 9476 and workers from 9490 upwards.
+DEFAULT_METRICS_PORTS = {
+    "gateway": 9470,
+    "auth_service": 9471,
+    "ratelimit_service": 9472,
+    "backend_service": 9473,
+    "ai_service": 9474,
+    "result_receiver": 9475,
+    "ws_service": 9476,
+    "worker": 9490,
+}
 PORT_PREFIX = {
     "gateway": "GATEWAY",
     "auth_service": "AUTH",
@@ -49,10 +61,12 @@ PORT_PREFIX = {
     "ai_service": "AI",
     "result_receiver": "RECEIVER",
     "ws_service": "WS",
+    "worker": "WORKER",
 }
 LOCAL_REDIS = "redis://127.0.0.1:6379/0"
 LOCAL_PG = "postgresql://postgres@127.0.0.1:5432/satyamark"
 POLL_S = 0.5
+OBSERVABILITY = Path(__file__).resolve().parents[1] / "deploy" / "observability"
 
 
 def _secrets(path: Path) -> dict[str, str]:
@@ -166,15 +180,51 @@ class Stack:
                 return port
         return free_port()
 
+    def _metrics_port(self, module: str, index: int) -> int:
+        if self.options.default_ports:
+            port = DEFAULT_METRICS_PORTS[module] + index
+            if not port_answers("127.0.0.1", port):
+                return port
+        return free_port()
+
     def _component(
-        self, name: str, module: str, port: int | None, extra: dict[str, str] | None = None
+        self,
+        name: str,
+        module: str,
+        port: int | None,
+        extra: dict[str, str] | None = None,
+        index: int = 0,
     ) -> Component:
         env = {**os.environ, **self.env, **(extra or {})}
         if port is not None:
             env[f"{PORT_PREFIX[module]}_PORT"] = str(port)
-        component = Component(name, module, env, port, self.logs / f"{name}.log")
+        metrics_port = self._metrics_port(module, index)
+        env[f"{PORT_PREFIX[module]}_METRICS_PORT"] = str(metrics_port)
+        component = Component(name, module, env, port, self.logs / f"{name}.log", metrics_port)
         self.components[name] = component
         return component
+
+    def write_scrape_config(self) -> Path:
+        """``prometheus.yml`` listing every component's metrics port, so
+        ``prometheus --config.file=<data dir>/prometheus.yml`` scrapes this stack."""
+        jobs: dict[str, list[str]] = {}
+        for component in self.components.values():
+            if component.metrics_port is not None:
+                target = f"127.0.0.1:{component.metrics_port}"
+                jobs.setdefault(component.module, []).append(target)
+        rules = OBSERVABILITY / "alerts.yml"  # absent from a non-editable install
+        config = {
+            "global": {"scrape_interval": "5s", "evaluation_interval": "5s"},
+            "rule_files": [str(rules)] if rules.exists() else [],
+            "scrape_configs": [
+                {"job_name": job, "static_configs": [{"targets": targets}]}
+                for job, targets in jobs.items()
+            ],
+        }
+        path = self.options.data_dir / "prometheus.yml"
+        # JSON is YAML: no YAML writer needed at run time.
+        path.write_text(json.dumps(config, indent=2) + "\n")
+        return path
 
     def start(self, should_stop: Callable[[], bool] = never) -> Stack:
         """Start everything and wait until it is up. Patient, it returns early once
@@ -210,11 +260,11 @@ class Stack:
                 service, service, port, self._tls_env() if service == "gateway" else None
             )
         for i, port in enumerate(ws_ports, start=1):
-            self._component(f"ws_service-{i}", "ws_service", port)
+            self._component(f"ws_service-{i}", "ws_service", port, index=i - 1)
         for i in range(1, self.options.workers + 1):
-            self._component(
-                f"worker-{i}", "worker", None, {"WORKER_CONSUMER": f"worker-{i}-{os.getpid()}"}
-            )
+            consumer = {"WORKER_CONSUMER": f"worker-{i}-{os.getpid()}"}
+            self._component(f"worker-{i}", "worker", None, consumer, index=i - 1)
+        self.write_scrape_config()
         for component in self.components.values():
             component.start()
         if self.options.patient:

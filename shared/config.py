@@ -53,6 +53,12 @@ class CommonSettings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 0
+    # /metrics, /livez and /readyz on a port of their own (shared/metrics_server.py);
+    # each service sets its default (9470-9476, workers 9490), 0 turns it off.
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+    # where the metrics port listens, for every process (a scraper in another container
+    # or pod needs 0.0.0.0)
+    metrics_host: str = Field(default="127.0.0.1", validation_alias=env_alias("METRICS_HOST"))
 
     def _check_internal_keys(self) -> None:
         for kid in self.internal_keys:

@@ -9,13 +9,35 @@ side checks with ``ServiceAuth``.
 
 from __future__ import annotations
 
+import time
+
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
 from .errors import UpstreamUnavailable
+from .metrics import UPSTREAM_DURATION
 from .service_auth import InternalSigner, Keyring
 
 USER_ID_HEADER = "x-satyamark-user"
+
+
+class _TimedTransport(httpx.AsyncBaseTransport):
+    """Times each call (to its response headers, failures included) into
+    ``satyamark_upstream_request_duration_seconds``."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, service: str, upstream: str) -> None:
+        self._inner = inner
+        self._timer = UPSTREAM_DURATION.labels(service, upstream)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        start = time.perf_counter()
+        try:
+            return await self._inner.handle_async_request(request)
+        finally:
+            self._timer.observe(time.perf_counter() - start)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
 
 
 def create_http_client(
@@ -23,15 +45,20 @@ def create_http_client(
     *,
     keyring: Keyring | None = None,
     timeout: float = 10.0,
+    timed_as: tuple[str, str] | None = None,
 ) -> httpx.AsyncClient:
-    """``keyring``: sign every request for internal endpoints (omit for outside calls)."""
+    """``keyring``: sign every request for internal endpoints (omit for outside calls).
+    ``timed_as``: (this service, the upstream) labels of the call-time histogram."""
+    transport: httpx.AsyncBaseTransport = AiohttpTransport(
+        limits=httpx.Limits(max_connections=256, max_keepalive_connections=128)
+    )
+    if timed_as is not None:
+        transport = _TimedTransport(transport, *timed_as)
     return httpx.AsyncClient(
         base_url=base_url,
         auth=InternalSigner(keyring) if keyring is not None else None,
         timeout=httpx.Timeout(timeout, connect=3.0),
-        transport=AiohttpTransport(
-            limits=httpx.Limits(max_connections=256, max_keepalive_connections=128)
-        ),
+        transport=transport,
     )
 
 

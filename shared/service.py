@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import logging
-import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
 import uvicorn
-import websockets
 from fastapi import FastAPI
-from starlette.requests import HTTPConnection
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import JSONResponse
 
+from . import health
 from .config import CommonSettings
 from .errors import install_error_handlers
+from .logs import configure_logging
+from .metrics import HttpMetrics
+from .metrics_server import MetricsServer
 from .responses import JsonResponse
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[Any]]
@@ -41,14 +43,18 @@ def state_getter(kind: type[StateT]) -> Callable[[HTTPConnection], StateT]:
 
 def new_app(
     *,
+    service: str,
     title: str,
     error_prefix: str,
     lifespan: Callable[[FastAPI], AsyncIterator[Any]] | Lifespan | None,
     public: bool = False,
 ) -> FastAPI:
-    """A FastAPI app with our error format and ``/healthz``.
+    """A FastAPI app with our error format, request metrics, ``/healthz`` (kept for
+    older probes), ``/livez`` and ``/readyz``.
 
     Internal services hide their OpenAPI docs; only the gateway publishes its schema.
+    ``/readyz`` runs the probes of the state the lifespan puts on ``app.state.runtime``
+    (``shared/health.py``); a state without probes is ready once it exists.
     """
     docs: dict[str, Any] = (
         {} if public else {"docs_url": None, "redoc_url": None, "openapi_url": None}
@@ -60,48 +66,40 @@ def new_app(
         **docs,
     )
     install_error_handlers(app, error_prefix)
+    app.add_middleware(HttpMetrics, service=service)
 
     @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
+    @app.get("/livez", include_in_schema=False)
+    async def livez() -> dict[str, str]:
         return {"status": "ok"}
 
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> JSONResponse:
+        runtime = getattr(request.app.state, "runtime", None)
+        if runtime is None:
+            readiness = health.Readiness({"startup": "not finished"})
+        elif isinstance(runtime, health.HasProbes):
+            readiness = await health.check(runtime.probes())
+        else:
+            readiness = health.Readiness({})
+        if readiness.ready:
+            return JsonResponse({"status": "ready"})
+        body = {
+            "status": "unavailable",
+            "errorCode": f"{error_prefix}-NOT-READY",
+            "message": f"not ready: {readiness.message()}",
+            "failing": sorted(readiness.failing),
+        }
+        return JsonResponse(body, status_code=503)
+
     return app
-
-
-_WEBSOCKETS_DIR = os.path.dirname(websockets.__file__) + os.sep
-
-
-class _NoWireTrace(logging.Filter):
-    """Drops the websockets library's DEBUG wire trace, which writes every handshake
-    header (``Authorization``) and every frame (the auth message with its token, user
-    text) verbatim. uvicorn hands its ``uvicorn.error`` logger to the library, so the
-    trace arrives under that name."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno > logging.DEBUG or not record.pathname.startswith(_WEBSOCKETS_DIR)
-
-
-_NO_WIRE_TRACE = _NoWireTrace()
-
-
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
-    # httpx logs every request at INFO; on the hot path that is noise, not signal.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    # Logs never hold tokens or submitted text, even at DEBUG (see _NoWireTrace): the
-    # gateway's upstream sockets log to "websockets.client", ws servers to uvicorn's.
-    root_level = logging.getLogger().getEffectiveLevel()
-    logging.getLogger("websockets").setLevel(max(logging.INFO, root_level))
-    logging.getLogger("uvicorn.error").addFilter(_NO_WIRE_TRACE)
 
 
 def serve(
     app: FastAPI,
     settings: CommonSettings,
     *,
+    service_name: str,
     server_class: type[uvicorn.Server] = uvicorn.Server,
     **options: Any,
 ) -> None:
@@ -111,7 +109,7 @@ def serve(
     ``server_class`` lets a service hook uvicorn's shutdown (ws_service closes its
     sockets with 1001 first).
     """
-    configure_logging(settings.log_level)
+    configure_logging(service_name, settings.log_level)
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -119,9 +117,12 @@ def serve(
         loop="uvloop",
         http="httptools",
         access_log=False,
+        log_config=None,  # logging is ours (shared.logs): uvicorn's loggers propagate
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=10,
         proxy_headers=False,
         **options,
     )
+    if settings.metrics_port:
+        MetricsServer(settings.metrics_host, settings.metrics_port).start()
     server_class(config).run()

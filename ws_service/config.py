@@ -17,6 +17,7 @@ class WsSettings(CommonSettings, RedisSettingsMixin):
     model_config = SettingsConfigDict(env_prefix="WS_", extra="ignore", frozen=True)
 
     port: int = 8006
+    metrics_port: int = 9476
     auth_url: str = service_url("AUTH", AUTH_URL_DEFAULT)
     # Names this process's pub/sub channel and its entries in ws:user:<id>; a fresh id
     # per process, so a restarted instance never inherits a dead one's routing.

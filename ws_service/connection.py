@@ -8,6 +8,7 @@ import logging
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from ulid import ULID
 
+from shared.metrics import WS_DROPPED
 from shared.notify import BadEventId, parse_event_id
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,7 @@ class Connection:
 
     def _too_slow(self, reason: str) -> bool:
         log.warning("socket %s of %s: %s, disconnecting", self.socket_id, self.user_id, reason)
+        WS_DROPPED.inc()
         self.shut(CLOSE_TRY_AGAIN, reason)
         return False
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
+import redis.asyncio as aioredis
 from fastapi import Depends
 
 from shared.clients.auth import AuthClient
+from shared.health import Probe, redis_probe
 from shared.notify import EventLog
 from shared.service import state_getter
 
@@ -23,6 +25,10 @@ class Runtime:
     auth: AuthClient
     events: EventLog
     epoch: RedisEpoch
+    redis: aioredis.Redis
+
+    def probes(self) -> dict[str, Probe]:
+        return {"redis": redis_probe(self.redis)}
 
 
 get_runtime = state_getter(Runtime)

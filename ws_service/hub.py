@@ -19,6 +19,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from shared import keys
+from shared.metrics import WS_CONNECTIONS
 
 from .connection import Connection
 
@@ -46,6 +47,7 @@ class Hub:
         """Register locally first, then in Redis, so no event published after the HSET
         can miss the socket. Raises RedisError (after undoing the local entry)."""
         self._by_user.setdefault(conn.user_id, {})[conn.socket_id] = conn
+        WS_CONNECTIONS.inc()
         self._emptied.clear()
         try:
             key = keys.ws_user(conn.user_id)
@@ -76,6 +78,7 @@ class Hub:
         sockets = self._by_user.get(conn.user_id)
         if sockets is None or sockets.pop(conn.socket_id, None) is None:
             return False
+        WS_CONNECTIONS.dec()
         if not sockets:
             del self._by_user[conn.user_id]
         return True

@@ -18,11 +18,15 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from shared.metrics import WS_PUSHES
+
 from .hub import Hub
 
 log = logging.getLogger(__name__)
 
 _MAX_BACKOFF_S = 1.0
+# event types with a label of their own (anything else counts as "other")
+PUSHED_TYPES = frozenset({"result", "failed", "progress"})
 
 
 def dispatch(hub: Hub, data: str | bytes) -> int:
@@ -45,7 +49,11 @@ def dispatch(hub: Hub, data: str | bytes) -> int:
     if event_id is not None:
         event = {**event, "eventId": event_id}
     # Serialise once, however many sockets the user has here.
-    return hub.deliver(user_id, orjson.dumps(event).decode(), event_id)
+    sent = hub.deliver(user_id, orjson.dumps(event).decode(), event_id)
+    if sent:
+        kind = event.get("type")
+        WS_PUSHES.labels(kind if kind in PUSHED_TYPES else "other").inc(sent)
+    return sent
 
 
 async def run_listener(

@@ -25,6 +25,7 @@ the socket stays open, without a replay.
 
 from __future__ import annotations
 
+from shared.metrics import WS_REPLAYS
 from shared.notify import BadEventId, EventLog, parse_event_id
 
 from . import messages
@@ -59,6 +60,8 @@ async def greet(
         oldest = history.events[0]["eventId"] if history.events else None
         frames.append(messages.truncated(oldest))
     frames.extend(messages.dumps(event) for event in history.events)
+    if history.events:
+        WS_REPLAYS.inc()
     for frame in frames:
         if not await conn.send_now(frame):
             return False

@@ -50,12 +50,12 @@ class StubJudge:
 
 
 async def run_worker() -> None:
-    from shared.service import configure_logging
+    from shared.logs import configure_logging
     from worker.config import WorkerSettings
     from worker.runner import Worker
 
     settings = WorkerSettings()
-    configure_logging(settings.log_level)
+    configure_logging("worker", settings.log_level)
     judge = StubJudge(float(os.environ.get("BENCH_SLEEP_MS", "0")) / 1000)
     worker = Worker(settings, judge)
     loop = asyncio.get_running_loop()

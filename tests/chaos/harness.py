@@ -37,6 +37,7 @@ _RUN_LINE = re.compile(
     r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) INFO worker\.model "
     r"model run: \d+ texts \[([0-9a-f ]*)\]"
 )
+_RUN_EVENT = re.compile(r"^model run: \d+ texts \[([0-9a-f ]*)\]")
 
 
 class Refused(AssertionError):
@@ -184,7 +185,17 @@ def model_runs(logs: Path) -> list[Run]:
     runs: list[Run] = []
     for path in sorted(logs.glob("worker-*.log")):
         for line in path.read_text(errors="replace").splitlines():
-            match = _RUN_LINE.match(line)
+            if line.startswith("{"):  # LOG_FORMAT=json (the default)
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                event = _RUN_EVENT.match(str(record.get("event", "")))
+                if record.get("logger") == "worker.model" and event:
+                    at = datetime.fromisoformat(record["time"].replace("Z", "+00:00")).timestamp()
+                    runs.extend(Run(at, path.stem, fp) for fp in event[1].split())
+                continue
+            match = _RUN_LINE.match(line)  # LOG_FORMAT=text
             if match:
                 at = datetime.strptime(match[1], "%Y-%m-%d %H:%M:%S,%f").timestamp()
                 runs.extend(Run(at, path.stem, fp) for fp in match[2].split())

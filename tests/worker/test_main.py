@@ -55,7 +55,7 @@ async def test_process_serves_jobs_and_exits_cleanly_on_sigterm(
     }
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "worker", cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     try:
         jobs = [
@@ -82,8 +82,8 @@ async def test_process_serves_jobs_and_exits_cleanly_on_sigterm(
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
-    assert proc.stderr is not None
-    log = (await proc.stderr.read()).decode()
+    assert proc.stdout is not None
+    log = (await proc.stdout.read()).decode()
     assert "stopped" in log
     assert "Traceback" not in log
 
@@ -108,17 +108,17 @@ async def test_a_worker_started_before_redis_joins_once_redis_answers(
     }
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "worker", cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     server = None
     seen: list[str] = []
     try:
-        assert proc.stderr is not None
+        assert proc.stdout is not None
 
         async def waiting_for_redis() -> None:
-            assert proc.stderr is not None
+            assert proc.stdout is not None
             while "Redis does not answer" not in "".join(seen[-1:]):
-                line = await proc.stderr.readline()
+                line = await proc.stdout.readline()
                 assert line, f"the worker gave up without Redis: {''.join(seen)}"
                 seen.append(line.decode())
 
@@ -140,7 +140,7 @@ async def test_a_worker_started_before_redis_joins_once_redis_answers(
             await proc.wait()
         if server is not None:
             server.stop()
-    assert proc.stderr is not None
-    log = "".join(seen) + (await proc.stderr.read()).decode()
+    assert proc.stdout is not None
+    log = "".join(seen) + (await proc.stdout.read()).decode()
     assert "Redis does not answer" in log
     assert "Traceback" not in log

@@ -1,0 +1,142 @@
+"""Prometheus metrics: every family SatyaMark exports, in one place.
+
+The names are a contract: dashboards and alert rules (``deploy/observability/``)
+depend on them. Labels stay low-cardinality: a route template, never a task or user id.
+Each process registers what it uses in prometheus-client's default registry and serves
+it on its own metrics port (``shared/metrics_server.py``), never on a public port.
+"""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import Counter, Gauge, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# Internal hops take milliseconds; the public edge a little more.
+_HTTP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# A job runs seconds on a small model and 3-8 minutes on a large one on a GPU.
+_JOB_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200)
+
+HTTP_REQUESTS = Counter(
+    "satyamark_http_requests_total",
+    "HTTP requests answered, by route template and status.",
+    ["service", "route", "method", "status"],
+)
+HTTP_DURATION = Histogram(
+    "satyamark_http_request_duration_seconds",
+    "Time to answer an HTTP request.",
+    ["service", "route", "method"],
+    buckets=_HTTP_BUCKETS,
+)
+UPSTREAM_DURATION = Histogram(
+    "satyamark_upstream_request_duration_seconds",
+    "Time of a call to another SatyaMark service, failures included.",
+    ["service", "upstream"],
+    buckets=_HTTP_BUCKETS,
+)
+RATELIMIT_DECISIONS = Counter(
+    "satyamark_ratelimit_decisions_total",
+    "Rate-limit checks by endpoint and whether they were allowed.",
+    ["endpoint", "allowed"],
+)
+CACHE_LOOKUPS = Counter(
+    "satyamark_cache_lookups_total", "Result-cache lookups on submit.", ["result"]
+)
+TASKS = Counter(
+    "satyamark_tasks_total",
+    "Submitted tasks by what became of them: accepted (queued), cached, joined, refused.",
+    ["outcome"],
+)
+
+# Read from Redis at scrape time by ai_service (ai_service/queue_metrics.py): name -> help.
+QUEUE_GAUGES = {
+    "satyamark_queue_backlog": "Jobs in the stream not yet acknowledged (undelivered + pending).",
+    "satyamark_queue_pending": "Jobs delivered to a worker and not yet acknowledged.",
+    "satyamark_queue_oldest_pending_age_seconds": (
+        "Time since the oldest delivered, unacknowledged job was enqueued (0 when none)."
+    ),
+    "satyamark_queue_dlq_length": "Entries in the dead-letter stream.",
+    "satyamark_queue_consumers": "Workers in the consumer group.",
+}
+
+WORKER_JOBS = Counter(
+    "satyamark_worker_jobs_total",
+    "Jobs by outcome: done, failed, retried, reclaimed, dead_lettered.",
+    ["outcome"],
+)
+WORKER_INFERENCE = Histogram(
+    "satyamark_worker_inference_seconds", "Model time of one batch.", buckets=_JOB_BUCKETS
+)
+WORKER_BATCH_SIZE = Histogram(
+    "satyamark_worker_batch_size",
+    "Jobs per model batch.",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+)
+WORKER_QUEUE_WAIT = Histogram(
+    "satyamark_worker_queue_wait_seconds",
+    "From enqueue to the start of the job's first attempt.",
+    buckets=_JOB_BUCKETS,
+)
+WORKER_CALLBACK = Histogram(
+    "satyamark_worker_callback_seconds",
+    "Time of one callback batch to result_receiver, retries included.",
+    buckets=_HTTP_BUCKETS,
+)
+
+RESULTS = Counter(
+    "satyamark_results_total",
+    "Worker results received: stored, duplicate, conflict, refused.",
+    ["outcome"],
+)
+OUTBOX_PENDING = Gauge("satyamark_outbox_pending", "Events stored but not yet published.")
+OUTBOX_OLDEST_AGE = Gauge(
+    "satyamark_outbox_oldest_age_seconds", "Age of the oldest unpublished event (0 when none)."
+)
+
+WS_CONNECTIONS = Gauge("satyamark_ws_connections", "Authenticated WebSockets held.")
+WS_PUSHES = Counter("satyamark_ws_pushes_total", "Events pushed to sockets, by type.", ["type"])
+WS_REPLAYS = Counter("satyamark_ws_replays_total", "Reconnects that replayed missed events.")
+WS_DROPPED = Counter(
+    "satyamark_ws_dropped_total", "Sockets closed because their reader fell too far behind."
+)
+
+SWEEPER_REQUEUED = Counter(
+    "satyamark_sweeper_requeued_total", "Tasks the sweeper put back on the queue."
+)
+
+UNMATCHED_ROUTE = "unmatched"
+
+
+class HttpMetrics:
+    """Counts and times every HTTP request by route template (plain ASGI: no body
+    buffering). Paths that match no route share one label, so a scan of random URLs
+    cannot grow the series."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500  # what the client gets if the app raises before answering
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or UNMATCHED_ROUTE
+            method = scope["method"]
+            HTTP_REQUESTS.labels(self.service, template, method, str(status)).inc()
+            HTTP_DURATION.labels(self.service, template, method).observe(
+                time.perf_counter() - start
+            )
