@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+import asyncpg
 import httpx
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -18,6 +21,8 @@ from shared.tasks import NewTask
 
 from .enqueue import enqueue_job, new_job_token, take_lead
 from .tasks import TaskRepository
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +92,7 @@ class Verifier:
             return await self._tasks.join(task.task_id, leader)
 
     async def _enqueue(self, task: NewTask, job_token: str) -> None:
+        at = datetime.now(UTC)
         try:
             await enqueue_job(self._ai, task, job_token, self._callback_url)
         except SatyaError as exc:
@@ -94,3 +100,8 @@ class Verifier:
             await self._tasks.mark_failed(task.task_id, exc.error_code, exc.message)
             TASKS.labels("refused").inc()
             raise
+        try:
+            await self._tasks.mark_queued(task.task_id, at)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            # The job is on the stream and the task will finish; only this stage is lost.
+            log.warning("task %s: queued stage not recorded (%s)", task.task_id, exc)

@@ -88,10 +88,21 @@ function row(taskId, text) {
   return tr;
 }
 
+// A worker started the job (or will retry it): jobs run minutes, so say it moved.
+function showProgress(taskId, event) {
+  const tr = rows.get(taskId);
+  if (!tr || tr.dataset.final) return;
+  const reason = tr.children[3];
+  reason.textContent = event.stage === "retried"
+    ? `retrying (attempt ${event.attempt} failed)`
+    : `started (attempt ${event.attempt})`;
+}
+
 function fill(taskId, event) {
   const tr = rows.get(taskId);
   if (!tr) return;
   const [, mark, confidence, reason] = tr.children;
+  tr.dataset.final = "true";
   if (event.type === "failed") {
     mark.textContent = "failed"; mark.className = "failed";
     reason.textContent = `${event.errorCode}: ${event.message}`;
@@ -190,6 +201,9 @@ function connect() {
       if (!lastEventId) remember(event.lastEventId);
     } else if (event.type === "result" || event.type === "failed") {
       fill(event.taskId, event);
+      remember(event.eventId);
+    } else if (event.type === "progress") {
+      showProgress(event.taskId, event);
       remember(event.eventId);
     } else if (event.type === "truncated" || event.type === "resync") reloadPending();
     else if (event.type === "error") showError(`${event.errorCode}: ${event.message}`);

@@ -28,9 +28,10 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from shared import tasks
 from shared.events import CACHE, NOTIFY
 from shared.metrics import OUTBOX_OLDEST_AGE, OUTBOX_PENDING
-from shared.notify import UserNotifier
+from shared.notify import FINAL_EVENT_TYPES, UserNotifier
 from shared.periodic import Periodic
 from shared.result_cache import ResultCache
 from shared.schemas import TextVerdict
@@ -41,7 +42,7 @@ log = logging.getLogger(__name__)
 # skipped (it is delivering them). ``$1``: only these ids (NULL: any); ``$2``: only rows
 # at least this old (lets the request relay its own rows without racing the loop).
 _CLAIM = """
-SELECT id, kind, payload FROM outbox
+SELECT id, task_id, kind, payload FROM outbox
 WHERE delivered_at IS NULL AND ($1::bigint[] IS NULL OR id = ANY($1::bigint[]))
   AND created_at <= now() - make_interval(secs => $2)
 ORDER BY id LIMIT $3
@@ -104,12 +105,15 @@ class OutboxRelay:
 
     async def _relay(self, ids: list[int] | None, min_age_s: float, limit: int) -> int:
         delivered: list[int] = []
+        notified: dict[str, bool] = {}  # task -> its final event reached a socket now
         failure: Exception | None = None
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(_CLAIM, ids, min_age_s, limit)
             for row in rows:
                 try:
-                    await self._send(row["kind"], _payload(row["payload"]))
+                    live = await self._send(row["kind"], _payload(row["payload"]))
+                    if live is not None:
+                        notified[row["task_id"]] = live
                 except (RedisError, OSError) as exc:
                     failure = exc  # Redis is down: the rest waits for the next pass
                     break
@@ -120,20 +124,26 @@ class OutboxRelay:
             # Mark (and commit) what reached Redis even when a later row failed.
             if delivered:
                 await conn.execute(_MARK, delivered)
+                await tasks.mark_notified(conn, notified)
         if failure is not None:
             raise failure
         return len(rows)
 
-    async def _send(self, kind: str, payload: dict[str, Any]) -> None:
+    async def _send(self, kind: str, payload: dict[str, Any]) -> bool | None:
+        """Deliver one row; for a task's final event, whether a socket got it now."""
         if kind == CACHE:
             # Rows written before verdicts carried claims (or a method) read as having
             # none: ``claims`` [] and ``method`` None.
             verdict = TextVerdict.model_validate(payload["verdict"])
             await self._cache.store(payload["text_hash"], payload["summary_hash"], verdict)
         elif kind == NOTIFY:
-            await self._notifier.publish(payload["user_id"], payload["event"])
+            event = payload["event"]
+            published = await self._notifier.publish_event(payload["user_id"], event)
+            if event.get("type") in FINAL_EVENT_TYPES and not published.repeated:
+                return published.instances > 0
         else:  # pragma: no cover - the table's CHECK allows no other kind
             log.error("outbox row of unknown kind %r skipped", kind)
+        return None
 
     async def prune(self, limit: int = 1000) -> int:
         """Forget delivered rows older than ``keep_s``."""

@@ -23,9 +23,16 @@ from shared.errors import (
 )
 from shared.logs import log_context
 from shared.metrics import RESULTS
-from shared.schemas import CALLBACK_BODY, CallbackFailure, CallbackResult
-from shared.signing import SignatureError, verify
+from shared.schemas import (
+    CALLBACK_BODY,
+    PROGRESS_BODY,
+    CallbackFailure,
+    CallbackProgress,
+    CallbackResult,
+)
+from shared.signing import SignatureError, VerifiedDelivery, verify
 
+from . import progress
 from .deps import State, StateDep
 from .store import Accepted, Outcome
 
@@ -172,10 +179,8 @@ async def _relay_now(state: State, accepted: list[Accepted]) -> None:
             )  # fmt: skip
 
 
-@router.post("/ai-callback")
-async def ai_callback(request: Request, state: StateDep) -> dict[str, object]:
-    """One result (the spec's JSON object), or a JSON array of results from one
-    worker (``worker/callback.py``), answered item by item in ``{"results": [...]}``."""
+async def _signed_body(request: Request, state: State) -> tuple[bytes, VerifiedDelivery]:
+    """The body of a worker's request, once its signature holds."""
     settings = state.settings
     body = await _read_body(request, settings.max_body_bytes)
     try:
@@ -188,6 +193,15 @@ async def ai_callback(request: Request, state: StateDep) -> dict[str, object]:
     except SignatureError as exc:
         code = "RR-SIG-STALE" if exc.stale else "RR-SIG-401"
         raise BadSignature(exc.reason, code=code) from exc
+    return body, delivery
+
+
+@router.post("/ai-callback")
+async def ai_callback(request: Request, state: StateDep) -> dict[str, object]:
+    """One result (the spec's JSON object), or a JSON array of results from one
+    worker (``worker/callback.py``), answered item by item in ``{"results": [...]}``."""
+    settings = state.settings
+    body, delivery = await _signed_body(request, state)
     if body.lstrip()[:1] == b"[":
         items = _parse_batch(body, settings.max_batch_items)
         await _first_use(state, delivery.message_id)
@@ -197,3 +211,44 @@ async def ai_callback(request: Request, state: StateDep) -> dict[str, object]:
     accepted = await _accept(state, result)
     await _relay_now(state, [accepted])
     return {"accepted": True, "duplicate": accepted.outcome is Outcome.DUPLICATE}
+
+
+@router.post("/ai-progress")
+async def ai_progress(request: Request, state: StateDep) -> dict[str, object]:
+    """A worker started a job or will retry it: one report or a JSON array of them
+    (``worker/progress.py``), signed like results; each becomes a task stage and a
+    ``progress`` push (``result_receiver/progress.py``)."""
+    body, delivery = await _signed_body(request, state)
+    try:
+        parsed = PROGRESS_BODY.validate_json(body)
+    except ValidationError as exc:
+        raise ValidationFailed(
+            f"progress body invalid: {exc.errors()[0]['msg']}", code="RR-VAL-422"
+        ) from exc
+    reports = parsed if isinstance(parsed, list) else [parsed]
+    if len(reports) > state.settings.max_batch_items:
+        raise PayloadTooLarge(
+            f"more than {state.settings.max_batch_items} reports", code="RR-VAL-413"
+        )
+    await _first_use(state, delivery.message_id)
+    recorded = [await _record_progress(state, report) for report in reports]
+    if not isinstance(parsed, list):
+        return {"recorded": recorded[0]}
+    return {
+        "results": [
+            {"taskId": report.taskId, "status": 200, "recorded": done}
+            for report, done in zip(reports, recorded, strict=True)
+        ]
+    }
+
+
+async def _record_progress(state: State, report: CallbackProgress) -> bool:
+    with log_context(taskId=report.taskId), store_unavailable_as("RR-DEP-503", "database"):
+        outbox_ids = await progress.record(state.pool, report)
+    if outbox_ids is None:
+        return False
+    try:
+        await state.relay.deliver(outbox_ids)
+    except (RedisError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        log.warning("progress stored; push deferred to the relay (%s)", type(exc).__name__)
+    return True

@@ -147,7 +147,11 @@ async def verify_text(
                 if left <= 0:
                     raise SystemExit("no verdict pushed in time")
                 event = json.loads(await asyncio.wait_for(ws.recv(), left))
-                if event.get("taskId") == task_id:
+                if event.get("taskId") == task_id and event.get("type") == "progress":
+                    print(
+                        f"{event.get('stage')} (attempt {event.get('attempt')})…", file=sys.stderr
+                    )
+                elif event.get("taskId") == task_id:
                     return dict(event)
                 if event.get("type") in ("resync", "truncated"):
                     # Events may have been lost server-side: the API has the truth.

@@ -53,6 +53,16 @@ class FailedEvent(BaseModel):
 TaskEvent = ResultEvent | FailedEvent
 
 
+class ProgressEvent(BaseModel):
+    """A step on the way (a worker started the job, or will retry it): not final, so
+    a task may have several; replayed like every event."""
+
+    type: Literal["progress"] = "progress"
+    taskId: str
+    stage: Literal["started", "retried"]
+    attempt: int
+
+
 def outcome_event(task_id: str, outcome: CallbackResult | CallbackFailure) -> TaskEvent:
     """The event ``task_id``'s user gets for a worker's ``outcome``."""
     if isinstance(outcome, CallbackFailure):
@@ -83,7 +93,7 @@ def cache_entry(task_id: str, text_hash: str, summary_hash: str, result: Callbac
     return task_id, CACHE, payload
 
 
-def notify_entry(task_id: str, user_id: str, event: TaskEvent) -> Entry:
+def notify_entry(task_id: str, user_id: str, event: TaskEvent | ProgressEvent) -> Entry:
     return task_id, NOTIFY, {"user_id": user_id, "event": event.model_dump(mode="json")}
 
 

@@ -108,6 +108,25 @@ class CallbackFailure(Strict):
     workerId: str | None = Field(default=None, max_length=128)
 
 
+class CallbackProgress(Strict):
+    """What a worker POSTs to ``/ai-progress`` when it starts (or will retry) a job.
+    Best effort: it records a task stage and pushes a ``progress`` event, never an
+    outcome; a report about a finished task or an old token is ignored."""
+
+    taskId: str = Field(min_length=1, max_length=64)
+    job_token: str = Field(min_length=16, max_length=256)
+    stage: Literal["started", "retried"]
+    attempt: int = Field(ge=1, le=10_000)
+    workerId: str = Field(min_length=1, max_length=128)
+    # retried: the errorCode of the attempt that failed
+    reason: str | None = Field(default=None, pattern=r"^[A-Z]{2,8}(-[A-Z0-9]+)+$", max_length=64)
+
+
+PROGRESS_BODY: TypeAdapter[CallbackProgress | list[CallbackProgress]] = TypeAdapter(
+    CallbackProgress | list[CallbackProgress]
+)
+
+
 def _callback_kind(value: Any) -> str:
     status = value.get("status") if isinstance(value, dict) else getattr(value, "status", None)
     return "failed" if status == "failed" else "done"
@@ -143,6 +162,23 @@ class ErrorBody(BaseModel):
     message: str
 
 
+class TaskStage(BaseModel):
+    """One step of a task, with when it happened and what the step says."""
+
+    model_config = ConfigDict(extra="allow")
+
+    stage: Literal[
+        "accepted", "queued", "joined", "started", "retried", "done", "failed", "notified"
+    ] = Field(
+        description="accepted; queued (requeued: true when a lost job was put back); "
+        "joined (leader: the task whose job verifies the same text); started and "
+        "retried (worker, attempt; retried also reason: the failed attempt's errorCode); "
+        "done (cached: true for a cache hit) or failed (errorCode); notified (live: "
+        "pushed to a socket at once, or false: kept for replay on reconnect)"
+    )
+    at: str = Field(description="ISO 8601 time")
+
+
 class TaskPublic(BaseModel):
     """One task as ``GET /v1/tasks/{taskId}`` shows it (the backend builds it, the
     gateway relays and documents it)."""
@@ -156,3 +192,6 @@ class TaskPublic(BaseModel):
     createdAt: str
     updatedAt: str
     completedAt: str | None
+    stages: list[TaskStage] = Field(
+        default_factory=list, description="what happened to the task, oldest first"
+    )

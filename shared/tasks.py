@@ -16,12 +16,28 @@ from datetime import datetime
 from typing import Any, TypeAlias
 
 import asyncpg
+import orjson
 
 from .claims import claims_json, stored_claims
 from .events import FailedEvent, ResultEvent, TaskEvent
 from .schemas import CallbackFailure, CallbackResult, TaskPublic, TextVerdict
 
 Db: TypeAlias = asyncpg.Pool | asyncpg.Connection
+
+
+def _stage(stage: str, *pairs: str, at: str = "now()") -> str:
+    """SQL for a one-stage jsonb array, to append to ``stages`` in the statement that
+    moves the task on: ``pairs`` are further ``'key', <sql value>`` arguments."""
+    extra = "".join(f", {pair}" for pair in pairs)
+    return f"jsonb_build_array(jsonb_build_object('stage', '{stage}', 'at', {at}{extra}))"
+
+
+_ACCEPTED = _stage("accepted")
+_DONE = _stage("done")
+_FAILED = _stage("failed", "'errorCode', $2::text")
+_CACHED = _stage("done", "'cached', true")
+_JOINED = _stage("joined", "'leader', l.id")
+_QUEUED_AT = _stage("queued", at="$2::timestamptz")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +105,7 @@ class Progress:
 async def insert_queued(db: Db, task: NewTask, job_token_hash: str) -> None:
     await db.execute(
         "INSERT INTO ai_results (id, user_id, text_hash, summary_hash, payload, status,"
-        " job_token_hash) VALUES ($1, $2, $3, $4, $5, 'queued', $6)",
+        f" job_token_hash, stages) VALUES ($1, $2, $3, $4, $5, 'queued', $6, {_ACCEPTED})",
         task.task_id,
         task.user_id,
         task.text_hash,
@@ -102,8 +118,9 @@ async def insert_queued(db: Db, task: NewTask, job_token_hash: str) -> None:
 async def insert_cached(db: Db, task: NewTask, verdict: TextVerdict) -> None:
     await db.execute(
         "INSERT INTO ai_results (id, user_id, text_hash, summary_hash, payload, status,"
-        " mark, reason, confidence, claims, method, cached, completed_at)"
-        " VALUES ($1, $2, $3, $4, $5, 'done', $6, $7, $8, $9::jsonb, $10, true, now())",
+        " mark, reason, confidence, claims, method, cached, completed_at, stages)"
+        " VALUES ($1, $2, $3, $4, $5, 'done', $6, $7, $8, $9::jsonb, $10, true, now(),"
+        f" {_ACCEPTED} || {_CACHED})",
         task.task_id,
         task.user_id,
         task.text_hash,
@@ -117,12 +134,23 @@ async def insert_cached(db: Db, task: NewTask, verdict: TextVerdict) -> None:
     )
 
 
+async def mark_queued(db: Db, task_id: str, at: datetime) -> None:
+    """Its job is on the stream since ``at`` (taken before the enqueue, so the stage
+    sorts before whatever a fast worker reported meanwhile)."""
+    await db.execute(
+        f"UPDATE ai_results SET stages = stages || {_QUEUED_AT} WHERE id = $1",
+        task_id,
+        at,
+    )
+
+
 async def join(db: Db, task_id: str, leader_id: str) -> bool:
     """Make ``task_id`` follow the leader's job; False if the leader is no longer queued
     (its outcome is already recorded, so joining could miss it)."""
     row = await db.fetchrow(
         "UPDATE ai_results f SET joined_task_id = l.id, job_token_hash = NULL,"
-        " updated_at = now() FROM ai_results l"
+        f" updated_at = now(), stages = f.stages || {_JOINED}"
+        " FROM ai_results l"
         " WHERE f.id = $1 AND f.status = 'queued' AND l.id = $2 AND l.status = 'queued'"
         " RETURNING f.id",
         task_id,
@@ -135,7 +163,8 @@ async def fail_queued(db: Db, task_id: str, error_code: str, message: str) -> No
     """Fail a queued task whose job never reached the stream (no token to check)."""
     await db.execute(
         "UPDATE ai_results SET status = 'failed', error_code = $2, error_message = $3,"
-        " updated_at = now(), completed_at = now() WHERE id = $1 AND status = 'queued'",
+        f" updated_at = now(), completed_at = now(), stages = stages || {_FAILED}"
+        " WHERE id = $1 AND status = 'queued'",
         task_id,
         error_code,
         message,
@@ -144,7 +173,7 @@ async def fail_queued(db: Db, task_id: str, error_code: str, message: str) -> No
 
 _PUBLIC_COLUMNS = (
     "id, user_id, status, mark, reason, confidence, claims, method, cached, error_code, "
-    "error_message, model, created_at, updated_at, completed_at"
+    "error_message, model, created_at, updated_at, completed_at, stages"
 )
 
 
@@ -186,8 +215,16 @@ def _task_public(row: asyncpg.Record) -> TaskPublic:
             "createdAt": _iso(row["created_at"]),
             "updatedAt": _iso(row["updated_at"]),
             "completedAt": _iso(row["completed_at"]),
+            "stages": _stages(row["stages"]),
         }
     )
+
+
+def _stages(value: Any) -> list[dict[str, Any]]:
+    """In time order (a stage's time comes from whoever recorded it; appends may land
+    out of order: a fast worker can report ``started`` before ``queued`` is written)."""
+    stages = orjson.loads(value) if isinstance(value, str | bytes) else (value or [])
+    return sorted(stages, key=lambda stage: datetime.fromisoformat(stage["at"]))
 
 
 # --- the backend's sweeper ---
@@ -200,13 +237,14 @@ WHERE status = 'queued' AND joined_task_id IS NULL AND job_token_hash IS NOT NUL
 ORDER BY created_at LIMIT $2
 """
 
-_NEW_TOKEN = """
-UPDATE ai_results SET job_token_hash = $3, updated_at = now()
+_NEW_TOKEN = f"""
+UPDATE ai_results SET job_token_hash = $3, updated_at = now(),
+  stages = stages || {_stage("queued", "'requeued', true")}
 WHERE id = $1 AND status = 'queued' AND joined_task_id IS NULL AND job_token_hash = $2
 RETURNING id
 """
 
-_FINISH_ORPHANS = """
+_FINISH_ORPHANS = f"""
 WITH orphans AS (
   SELECT f.id FROM ai_results f JOIN ai_results l ON l.id = f.joined_task_id
   WHERE f.status = 'queued' AND l.status IN ('done', 'failed')
@@ -216,7 +254,9 @@ WITH orphans AS (
 )
 UPDATE ai_results f SET status = l.status, mark = l.mark, reason = l.reason,
   confidence = l.confidence, claims = l.claims, method = l.method, error_code = l.error_code,
-  error_message = l.error_message, model = l.model, updated_at = now(), completed_at = now()
+  error_message = l.error_message, model = l.model, updated_at = now(), completed_at = now(),
+  stages = f.stages || CASE WHEN l.status = 'done' THEN {_DONE}
+    ELSE {_stage("failed", "'errorCode', l.error_code")} END
 FROM orphans o, ai_results l
 WHERE f.id = o.id AND l.id = f.joined_task_id AND f.status = 'queued'
 RETURNING f.id, f.user_id, f.status, f.mark, f.reason, f.confidence, f.claims, f.method,
@@ -282,7 +322,7 @@ async def mark_done(db: Db, result: CallbackResult, token_hash: str) -> StoredTa
     row = await db.fetchrow(
         "UPDATE ai_results SET status = 'done', mark = $2, reason = $3, confidence = $4,"
         " model = $5, claims = $7::jsonb, method = $8, updated_at = now(),"
-        " completed_at = now()"
+        f" completed_at = now(), stages = stages || {_DONE}"
         " WHERE id = $1 AND status = 'queued' AND job_token_hash = $6"
         f" RETURNING {_STORED_TASK}",
         result.taskId,
@@ -301,7 +341,7 @@ async def mark_failed(db: Db, failure: CallbackFailure, token_hash: str) -> Stor
     """Record ``failure`` on its queued task if the token matches; None otherwise."""
     row = await db.fetchrow(
         "UPDATE ai_results SET status = 'failed', error_code = $2, error_message = $3,"
-        " updated_at = now(), completed_at = now()"
+        f" updated_at = now(), completed_at = now(), stages = stages || {_FAILED}"
         " WHERE id = $1 AND status = 'queued' AND job_token_hash = $4"
         f" RETURNING {_STORED_TASK}",
         failure.taskId,
@@ -341,7 +381,7 @@ async def finish_followers(
     if isinstance(outcome, CallbackFailure):
         rows = await db.fetch(
             "UPDATE ai_results SET status = 'failed', error_code = $2, error_message = $3,"
-            " updated_at = now(), completed_at = now()"
+            f" updated_at = now(), completed_at = now(), stages = stages || {_FAILED}"
             " WHERE joined_task_id = $1 AND status = 'queued' RETURNING id, user_id",
             leader_id,
             outcome.errorCode,
@@ -351,7 +391,7 @@ async def finish_followers(
         rows = await db.fetch(
             "UPDATE ai_results SET status = 'done', mark = $2, reason = $3,"
             " confidence = $4, model = $5, claims = $6::jsonb, method = $7,"
-            " updated_at = now(), completed_at = now()"
+            f" updated_at = now(), completed_at = now(), stages = stages || {_DONE}"
             " WHERE joined_task_id = $1 AND status = 'queued' RETURNING id, user_id",
             leader_id,
             outcome.mark.value,
@@ -362,6 +402,45 @@ async def finish_followers(
             outcome.method,
         )
     return [(row["id"], row["user_id"]) for row in sorted(rows, key=lambda r: str(r["id"]))]
+
+
+_PROGRESS = """
+WITH leader AS (
+  SELECT id FROM ai_results WHERE id = $1 AND status = 'queued' AND job_token_hash = $2
+)
+UPDATE ai_results SET updated_at = now(),
+  stages = stages || jsonb_build_array($3::jsonb || jsonb_build_object('at', now()))
+WHERE status = 'queued'
+  AND (id IN (SELECT id FROM leader) OR joined_task_id IN (SELECT id FROM leader))
+RETURNING id, user_id
+"""
+
+
+async def record_progress(
+    db: Db, task_id: str, token_hash: str, stage: dict[str, Any]
+) -> list[tuple[str, str]] | None:
+    """Append ``stage`` (``{"stage": "started", ...}``) to a queued leader whose token
+    matches and to its queued followers; return their (id, user_id). None when the
+    leader matched nothing (unknown, finished, or another token)."""
+    rows = await db.fetch(_PROGRESS, task_id, token_hash, orjson.dumps(stage).decode())
+    if not any(row["id"] == task_id for row in rows):
+        return None
+    return [(row["id"], row["user_id"]) for row in rows]
+
+
+_NOTIFIED = """
+UPDATE ai_results r SET stages = r.stages || jsonb_build_array(
+  jsonb_build_object('stage', 'notified', 'at', now(), 'live', n.live))
+FROM unnest($1::text[], $2::bool[]) AS n(id, live)
+WHERE r.id = n.id AND NOT r.stages @> '[{"stage": "notified"}]'
+"""
+
+
+async def mark_notified(db: Db, notified: dict[str, bool]) -> None:
+    """Tasks whose final event reached their user's log: ``True`` when pushed to at
+    least one socket now, ``False`` when only logged for replay. Once per task."""
+    if notified:
+        await db.execute(_NOTIFIED, list(notified), list(notified.values()))
 
 
 async def progress_of_user(db: Db, user_id: str) -> Progress:

@@ -37,6 +37,7 @@ from .ai.language import unsupported_language
 from .callback import CallbackSender, Delivery, failure_for
 from .config import WorkerSettings
 from .inflight import Hold, InFlight
+from .progress import ProgressReporter
 from .queue import JobQueue, StreamEntry
 from .types import Item, parse_job
 
@@ -89,10 +90,12 @@ class Outcomes:
         in_flight: InFlight,
         pending: asyncio.Queue[Item | None],
         stopping: asyncio.Event,
+        progress: ProgressReporter | None = None,
     ) -> None:
         self.settings = settings
         self.queue = queue
         self._sender = sender
+        self._progress = progress
         self._in_flight = in_flight
         self._pending = pending
         self._stopping = stopping
@@ -274,6 +277,8 @@ class Outcomes:
                 item.job.taskId, deliveries, s.max_attempts, code, delay,
                 extra={"taskId": item.job.taskId},
             )  # fmt: skip
+            if self._progress is not None:
+                self._progress.retried(item, deliveries, code)
             return self._retry_later(item, delay)
         message = _GIVE_UP_MESSAGES.get(code, "The task failed {n} times; giving up.")
         failure = failure_for(item.job, code, message.format(n=deliveries), worker_id=s.consumer)

@@ -26,7 +26,14 @@ import orjson
 from ulid import ULID
 
 from shared.metrics import WORKER_CALLBACK
-from shared.schemas import CallbackFailure, CallbackResult, Job, TextVerdict, Verdict
+from shared.schemas import (
+    CallbackFailure,
+    CallbackProgress,
+    CallbackResult,
+    Job,
+    TextVerdict,
+    Verdict,
+)
 from shared.signing import sign
 
 log = logging.getLogger(__name__)
@@ -112,7 +119,9 @@ class CallbackSender:
         self._lanes: defaultdict[str, _Lane] = defaultdict(_Lane)
         self._posts: set[asyncio.Task[None]] = set()
 
-    async def send(self, url: str, result: CallbackResult | CallbackFailure) -> Delivery:
+    async def send(
+        self, url: str, result: CallbackResult | CallbackFailure | CallbackProgress
+    ) -> Delivery:
         body = orjson.dumps(result.model_dump(mode="json", exclude_none=True))
         outcome: asyncio.Future[Delivery] = asyncio.get_running_loop().create_future()
         lane = self._lanes[url]

@@ -41,6 +41,7 @@ from .health import WorkerHealth, observe_batch_start
 from .inflight import InFlight
 from .leases import Leases
 from .model import Judge, ModelFailure, evidence_judge, judge_each, load_judge
+from .progress import ProgressReporter
 from .queue import JobQueue, StreamEntry
 from .types import Item
 
@@ -70,6 +71,7 @@ class Worker:
         self._sender: CallbackSender | None = None
         self._queue: JobQueue | None = None
         self._outcomes: Outcomes | None = None
+        self._progress: ProgressReporter | None = None
         self._knowledge: DatabaseKnowledge | None = None
         self._passages: DatabasePassages | None = None
         self._read_call: asyncio.Future[list[StreamEntry]] | None = None
@@ -117,8 +119,15 @@ class Worker:
             concurrency=s.callback_concurrency,
         )
         self._queue = JobQueue(self._redis, s.consumer, reader=self._reader)
+        self._progress = ProgressReporter(self._sender, self._queue, s.consumer)
         self._outcomes = Outcomes(
-            s, self._queue, self._sender, self._in_flight, self._pending, self._stopping
+            s,
+            self._queue,
+            self._sender,
+            self._in_flight,
+            self._pending,
+            self._stopping,
+            self._progress,
         )
         try:
             await self._join_when_redis_answers()
@@ -194,6 +203,8 @@ class Worker:
         await self._close()
 
     async def _close(self) -> None:
+        if self._progress is not None:
+            await self._progress.close()
         if self._sender is not None:
             await self._sender.close()
         if self._http is not None:
@@ -394,6 +405,8 @@ class Worker:
             loop = asyncio.get_running_loop()
             texts = [item.job.payload for item in items]
             observe_batch_start(items)
+            if self._progress is not None:
+                self._progress.started(items)
             started = loop.time()
             verdicts = await loop.run_in_executor(self._executor, judge_each, self.judge, texts)
             took = loop.time() - started

@@ -195,6 +195,12 @@ async def test_lost_jobs_are_requeued_with_new_tokens(services: Stack) -> None:
     fresh = next(j for j in jobs if j["taskId"] == ids[0])
     assert (await services.callback(fresh)).status_code == 200
     assert await services.db.fetchval("SELECT status FROM ai_results WHERE id=$1", ids[0]) == "done"
+    stages = json.loads(
+        await services.db.fetchval("SELECT stages FROM ai_results WHERE id=$1", ids[0])
+    )
+    assert [(s["stage"], s.get("requeued")) for s in stages][:3] == [
+        ("accepted", None), ("queued", None), ("queued", True),
+    ]  # fmt: skip
 
     # the next sweep finds every job in the stream and enqueues nothing
     again = await services.sweep()
@@ -260,6 +266,10 @@ async def test_followers_are_never_requeued_and_orphans_get_the_outcome(
     done_row = await services.db.fetchrow(claims, follow_done)
     assert (json.loads(done_row["claims"]), done_row["method"]) == ([claim], method)
     assert tuple(await services.db.fetchrow(claims, follow_failed)) == (None, None)
+    stages = "SELECT stages FROM ai_results WHERE id = $1"
+    failed_stages = json.loads(await services.db.fetchval(stages, follow_failed))
+    # (rows written by hand here: no stages before the sweeper's)
+    assert [(s["stage"], s["errorCode"]) for s in failed_stages] == [("failed", "WK-MODEL-OOM")]
     events = {e["taskId"]: e for e in await _events(pubsub, 2)}
     await pubsub.aclose()
     assert events == {

@@ -85,12 +85,21 @@ async def env(redis_url: str, database_url: str) -> AsyncIterator[Env]:
     await client.aclose()
 
 
-async def _next_event(pubsub: Any, timeout_s: float = 5) -> dict[str, Any]:
+async def _final_event(
+    pubsub: Any, timeout_s: float = 5
+) -> tuple[dict[str, Any], list[tuple[str, int]]]:
+    """The first final event published, and the (stage, attempt) of the progress
+    events before it."""
+    progress: list[tuple[str, int]] = []
     for _ in range(int(timeout_s / 0.1)):
         message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.1)
-        if message:
-            return dict(json.loads(message["data"]))
-    raise AssertionError("no event published")
+        if not message:
+            continue
+        published = dict(json.loads(message["data"]))
+        if published["event"]["type"] != "progress":
+            return published, progress
+        progress.append((published["event"]["stage"], published["event"]["attempt"]))
+    raise AssertionError("no final event published")
 
 
 async def test_a_judge_that_always_fails_ends_in_the_dlq_and_the_user_is_told(
@@ -110,9 +119,18 @@ async def test_a_judge_that_always_fails_ends_in_the_dlq_and_the_user_is_told(
             return bool((await env.row(job.taskId))["status"] == "failed") and worker.in_flight == 0
 
         await eventually(failed)
-        event = await _next_event(pubsub)
+        event, progress = await _final_event(pubsub)
     await pubsub.aclose()
     assert judge.calls == 3  # one model call per attempt, no more
+    # the user saw it start and retry (reports are best effort, so some may trail)
+    assert ("started", 1) in progress
+    assert set(progress) <= {
+        ("started", 1),
+        ("retried", 1),
+        ("started", 2),
+        ("retried", 2),
+        ("started", 3),
+    }
     row = await env.row(job.taskId)
     assert row["error_code"] == "WK-MODEL-ERROR" and "3 times" in row["error_message"]
     event.pop("eventId", None)  # added by the notifier (stream replay), not ours to check
