@@ -28,7 +28,11 @@ def create_app(settings: AiSettings) -> FastAPI:
             await client.aclose()
 
     app = new_app(
-        service="ai_service", title="SatyaMark ai_service", error_prefix="AI", lifespan=lifespan
+        service="ai_service",
+        title="SatyaMark ai_service",
+        error_prefix="AI",
+        lifespan=lifespan,
+        metrics=settings.metrics_port != 0,
     )
     check_internal = ServiceAuth.from_settings(settings, nonces_in(State))
     app.include_router(internal, dependencies=[Depends(check_internal)])

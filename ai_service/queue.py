@@ -12,7 +12,7 @@ import time
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
-from shared import keys
+from shared import keys, tracing
 from shared.schemas import Job
 
 
@@ -27,6 +27,8 @@ class JobQueue:
 
     async def enqueue(self, job: Job) -> str:
         fields = {name: str(value) for name, value in job.model_dump().items()}
+        if traceparent := tracing.current_traceparent():
+            fields[tracing.TRACEPARENT] = traceparent  # next to the spec's fields
         entry_id = await self._client.xadd(keys.JOB_STREAM, fields)  # type: ignore[arg-type]
         self._backlog += 1
         return str(entry_id)

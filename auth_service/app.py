@@ -67,6 +67,7 @@ def create_app(settings: AuthSettings) -> FastAPI:
         title="SatyaMark auth_service",
         error_prefix="AUTH",
         lifespan=lifespan,
+        metrics=settings.metrics_port != 0,
     )
     app.include_router(public)
     app.include_router(wellknown)

@@ -64,6 +64,7 @@ def create_app(settings: BackendSettings) -> FastAPI:
         title="SatyaMark backend_service",
         error_prefix="BE",
         lifespan=lifespan,
+        metrics=settings.metrics_port != 0,
     )
     app.include_router(internal, dependencies=[Depends(check_internal)])
     return app

@@ -42,7 +42,15 @@ class Infra:
     drop_db: bool = False
     stack: Stack | None = None
 
-    def start(self, workers: int, ws_instances: int, torch_threads: int = 0) -> Stack:
+    def start(
+        self,
+        workers: int,
+        ws_instances: int,
+        torch_threads: int = 0,
+        *,
+        metrics: bool = True,
+        extra_env: dict[str, str] | None = None,
+    ) -> Stack:
         model = build_tiny_encoder(self.tmp / "tiny-model")
         self.redis_server = RedisServer(self.tmp / "redis").start()
         self.database_url, self.pg_server = bench_database(self.tmp, "satyamark_bench", log)
@@ -56,7 +64,9 @@ class Infra:
             worker_model=str(model),
             redis_url=self.redis_server.url,
             database_url=self.database_url,
+            metrics=metrics,
             extra_env={
+                **(extra_env or {}),
                 "RATELIMIT_RULES": json.dumps(rules),
                 "WORKER_BATCH_WAIT_MS": "2",
                 "WORKER_BLOCK_MS": "1000",

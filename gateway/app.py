@@ -66,7 +66,12 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             yield
 
     app = new_app(
-        service="gateway", title="SatyaMark API", error_prefix="GW", lifespan=lifespan, public=True
+        service="gateway",
+        title="SatyaMark API",
+        error_prefix="GW",
+        lifespan=lifespan,
+        metrics=settings.metrics_port != 0,
+        public=True,
     )
     app.include_router(router)
     app.include_router(wellknown)

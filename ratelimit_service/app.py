@@ -32,6 +32,7 @@ def create_app(settings: RateLimitSettings) -> FastAPI:
         title="SatyaMark ratelimit_service",
         error_prefix="RL",
         lifespan=lifespan,
+        metrics=settings.metrics_port != 0,
     )
     check_internal = ServiceAuth.from_settings(settings, nonces_in(State))
     app.include_router(internal, dependencies=[Depends(check_internal)])

@@ -45,6 +45,7 @@ def create_app(settings: ReceiverSettings) -> FastAPI:
         title="SatyaMark result_receiver",
         error_prefix="RR",
         lifespan=lifespan,
+        metrics=settings.metrics_port != 0,
     )
     app.include_router(router)
     return app

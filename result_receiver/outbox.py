@@ -28,7 +28,7 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from shared import tasks
+from shared import tasks, tracing
 from shared.events import CACHE, NOTIFY
 from shared.metrics import OUTBOX_OLDEST_AGE, OUTBOX_PENDING
 from shared.notify import FINAL_EVENT_TYPES, UserNotifier
@@ -138,7 +138,10 @@ class OutboxRelay:
             await self._cache.store(payload["text_hash"], payload["summary_hash"], verdict)
         elif kind == NOTIFY:
             event = payload["event"]
-            published = await self._notifier.publish_event(payload["user_id"], event)
+            with tracing.span("relay event", parent=payload.get(tracing.TRACEPARENT)):
+                published = await self._notifier.publish_event(
+                    payload["user_id"], event, traceparent=tracing.current_traceparent()
+                )
             if event.get("type") in FINAL_EVENT_TYPES and not published.repeated:
                 return published.instances > 0
         else:  # pragma: no cover - the table's CHECK allows no other kind

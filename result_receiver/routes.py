@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from redis.exceptions import RedisError
 
-from shared import keys
+from shared import keys, tracing
 from shared.errors import (
     Conflict,
     PayloadTooLarge,
@@ -111,8 +111,15 @@ async def _first_use(state: State, message_id: str) -> None:
 
 
 async def _accept(state: State, result: CallbackResult | CallbackFailure) -> Accepted:
+    traceparent = result.traceparent if isinstance(result, CallbackResult) else None
     try:
-        with log_context(taskId=result.taskId), store_unavailable_as("RR-DEP-503", "database"):
+        with (
+            tracing.span(
+                "record outcome", parent=traceparent, attributes={"taskId": result.taskId}
+            ),
+            log_context(taskId=result.taskId),
+            store_unavailable_as("RR-DEP-503", "database"),
+        ):
             accepted = await state.store.accept(result)
     except UpstreamUnavailable:
         raise  # no answer about the result: the worker sends it again

@@ -101,6 +101,8 @@ class StackOptions:
     # ``run``: wait out outages and dying components during start-up (no deadline) and
     # restart a component that keeps dying with a backoff. Tests want failures at once.
     patient: bool = False
+    # Metrics ports (and request metrics) in every process; off only to measure their cost.
+    metrics: bool = True
 
 
 class Stack:
@@ -198,8 +200,8 @@ class Stack:
         env = {**os.environ, **self.env, **(extra or {})}
         if port is not None:
             env[f"{PORT_PREFIX[module]}_PORT"] = str(port)
-        metrics_port = self._metrics_port(module, index)
-        env[f"{PORT_PREFIX[module]}_METRICS_PORT"] = str(metrics_port)
+        metrics_port = self._metrics_port(module, index) if self.options.metrics else None
+        env[f"{PORT_PREFIX[module]}_METRICS_PORT"] = str(metrics_port or 0)
         component = Component(name, module, env, port, self.logs / f"{name}.log", metrics_port)
         self.components[name] = component
         return component

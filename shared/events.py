@@ -16,6 +16,7 @@ import asyncpg
 import orjson
 from pydantic import BaseModel
 
+from . import tracing
 from .claims import claims_value
 from .schemas import CallbackFailure, CallbackResult, Mark, TextVerdict
 
@@ -94,7 +95,10 @@ def cache_entry(task_id: str, text_hash: str, summary_hash: str, result: Callbac
 
 
 def notify_entry(task_id: str, user_id: str, event: TaskEvent | ProgressEvent) -> Entry:
-    return task_id, NOTIFY, {"user_id": user_id, "event": event.model_dump(mode="json")}
+    payload: dict[str, Any] = {"user_id": user_id, "event": event.model_dump(mode="json")}
+    if traceparent := tracing.current_traceparent():
+        payload[tracing.TRACEPARENT] = traceparent  # the relay and the push continue it
+    return task_id, NOTIFY, payload
 
 
 _INSERT = """

@@ -13,7 +13,9 @@ import time
 
 import httpx
 from httpx_aiohttp import AiohttpTransport
+from opentelemetry.trace import SpanKind
 
+from . import tracing
 from .errors import UpstreamUnavailable
 from .metrics import UPSTREAM_DURATION
 from .service_auth import InternalSigner, Keyring
@@ -23,13 +25,23 @@ USER_ID_HEADER = "x-satyamark-user"
 
 class _TimedTransport(httpx.AsyncBaseTransport):
     """Times each call (to its response headers, failures included) into
-    ``satyamark_upstream_request_duration_seconds``."""
+    ``satyamark_upstream_request_duration_seconds`` and, with tracing on, makes it a
+    client span whose ``traceparent`` the request carries."""
 
     def __init__(self, inner: httpx.AsyncBaseTransport, service: str, upstream: str) -> None:
         self._inner = inner
+        self._upstream = upstream
         self._timer = UPSTREAM_DURATION.labels(service, upstream)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if not tracing.enabled():
+            return await self._timed(request)
+        name = f"{request.method} {self._upstream}"
+        with tracing.span(name, kind=SpanKind.CLIENT, attributes={"peer.service": self._upstream}):
+            tracing.inject(request.headers)
+            return await self._timed(request)
+
+    async def _timed(self, request: httpx.Request) -> httpx.Response:
         start = time.perf_counter()
         try:
             return await self._inner.handle_async_request(request)

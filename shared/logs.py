@@ -32,6 +32,8 @@ from typing import Any
 import websockets
 from pythonjsonlogger.json import JsonFormatter
 
+from . import tracing
+
 FORMATS = ("json", "text")
 # What a record may say about the work it belongs to, in the order it is written.
 CONTEXT_FIELDS = ("taskId", "traceId", "userId")
@@ -86,6 +88,8 @@ class _ContextFilter(logging.Filter):
         for name, value in _context.get().items():
             if getattr(record, name, None) is None:
                 setattr(record, name, value)
+        if getattr(record, "traceId", None) is None:
+            record.traceId = tracing.current_trace_id()
         return True
 
 

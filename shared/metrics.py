@@ -9,6 +9,7 @@ it on its own metrics port (``shared/metrics_server.py``), never on a public por
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -116,6 +117,9 @@ class HttpMetrics:
     def __init__(self, app: ASGIApp, service: str) -> None:
         self.app = app
         self.service = service
+        # (route, method, status) -> its two series: labels() costs more than the
+        # observation itself, and the set of keys is small and fixed by the routes.
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -134,9 +138,13 @@ class HttpMetrics:
             await self.app(scope, receive, send_and_note)
         finally:
             route = scope.get("route")
-            template = getattr(route, "path", None) or UNMATCHED_ROUTE
-            method = scope["method"]
-            HTTP_REQUESTS.labels(self.service, template, method, str(status)).inc()
-            HTTP_DURATION.labels(self.service, template, method).observe(
-                time.perf_counter() - start
-            )
+            key = (getattr(route, "path", None) or UNMATCHED_ROUTE, scope["method"], status)
+            series = self._series.get(key)
+            if series is None:
+                template, method, _ = key
+                series = self._series[key] = (
+                    HTTP_REQUESTS.labels(self.service, template, method, str(status)),
+                    HTTP_DURATION.labels(self.service, template, method),
+                )
+            series[0].inc()
+            series[1].observe(time.perf_counter() - start)

@@ -86,7 +86,9 @@ class UserNotifier:
         (0 for a repeat: see ``publish_event``)."""
         return (await self.publish_event(user_id, event)).instances
 
-    async def publish_event(self, user_id: str, event: dict[str, object]) -> Published:
+    async def publish_event(
+        self, user_id: str, event: dict[str, object], *, traceparent: str | None = None
+    ) -> Published:
         """Log and publish ``event`` for ``user_id``; return its eventId and fan-out.
 
         A final event of a task already logged for ``user_id`` is not logged or
@@ -106,6 +108,7 @@ class UserNotifier:
                 self._max_events,
                 self._max_age_ms,
                 _final_task(body),
+                traceparent or "",
             ],
         )
         event_id, sent, repeated = reply

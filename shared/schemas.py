@@ -87,6 +87,9 @@ class Job(Strict):
     schemaVersion: int = 1
 
 
+TRACEPARENT_PATTERN = r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
+
+
 class CallbackResult(TextVerdict):
     """What a worker POSTs to the result receiver: a verdict (``status`` may be omitted)."""
 
@@ -95,6 +98,9 @@ class CallbackResult(TextVerdict):
     status: Literal["done"] = "done"
     model: str | None = Field(default=None, max_length=512)
     workerId: str | None = Field(default=None, max_length=128)
+    # W3C trace context of the worker's job span (shared/tracing.py); not part of the
+    # outcome, so a repeated result with another one is still the same result
+    traceparent: str | None = Field(default=None, pattern=TRACEPARENT_PATTERN)
 
 
 class CallbackFailure(Strict):

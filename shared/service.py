@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, MutableMapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
@@ -18,6 +18,7 @@ from .logs import configure_logging
 from .metrics import HttpMetrics
 from .metrics_server import MetricsServer
 from .responses import JsonResponse
+from .tracing import configure_tracing
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[Any]]
 StateT = TypeVar("StateT")
@@ -41,6 +42,14 @@ def state_getter(kind: type[StateT]) -> Callable[[HTTPConnection], StateT]:
     return get_state
 
 
+# Probes every few seconds would bury the traces worth reading.
+_PROBES = frozenset({"/livez", "/readyz", "/healthz"})
+
+
+def _is_probe(scope: MutableMapping[str, Any]) -> bool:
+    return scope.get("path") in _PROBES
+
+
 def new_app(
     *,
     service: str,
@@ -48,6 +57,7 @@ def new_app(
     error_prefix: str,
     lifespan: Callable[[FastAPI], AsyncIterator[Any]] | Lifespan | None,
     public: bool = False,
+    metrics: bool = True,
 ) -> FastAPI:
     """A FastAPI app with our error format, request metrics, ``/healthz`` (kept for
     older probes), ``/livez`` and ``/readyz``.
@@ -63,10 +73,15 @@ def new_app(
         title=title,
         lifespan=lifespan,  # type: ignore[arg-type]
         default_response_class=JsonResponse,
+        # FastAPI's own OpenTelemetry server spans (W3C traceparent in, the span current
+        # for our client calls) once shared/tracing.py set a provider; one span per
+        # request, not per dependency, and none for probes.
+        telemetry={"operation_spans": False, "exclude": _is_probe},
         **docs,
     )
     install_error_handlers(app, error_prefix)
-    app.add_middleware(HttpMetrics, service=service)
+    if metrics:  # off with the metrics port: nobody could scrape what it counts
+        app.add_middleware(HttpMetrics, service=service)
 
     @app.get("/healthz", include_in_schema=False)
     @app.get("/livez", include_in_schema=False)
@@ -110,6 +125,7 @@ def serve(
     sockets with 1001 first).
     """
     configure_logging(service_name, settings.log_level)
+    configure_tracing(service_name)
     config = uvicorn.Config(
         app,
         host=settings.host,

@@ -9,6 +9,7 @@ import transformers
 
 from shared.logs import configure_logging
 from shared.metrics_server import MetricsServer
+from shared.tracing import configure_tracing
 
 from .config import WorkerSettings
 from .runner import Worker
@@ -29,6 +30,7 @@ async def run_worker(settings: WorkerSettings) -> None:
 def main() -> None:
     settings = WorkerSettings()
     configure_logging("worker", settings.log_level)
+    configure_tracing("worker")
     # Progress bars are for terminals; in service logs they are noise.
     transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     asyncio.run(run_worker(settings))

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 from redis.exceptions import RedisError
 
+from shared import tracing
 from shared.metrics import WORKER_JOBS
 from shared.schemas import CallbackFailure, CallbackResult
 from shared.text import TextProblem, check_text
@@ -158,7 +159,7 @@ class Outcomes:
             except ValidationError as exc:
                 self.spawn(hold, self._malformed(entry, exc))
                 continue
-            item = Item(entry.id, job, hold)
+            item = Item(entry.id, job, hold, entry.fields.get(tracing.TRACEPARENT))
             if not self._resend_stored(item, (stored or {}).get(job.taskId)):
                 self._pending.put_nowait(item)
 

@@ -267,7 +267,9 @@ def _item_outcomes(answer: _Answer, batch: list[_Waiting]) -> list[Delivery] | N
         return None
 
 
-def result_for(job: Job, verdict: Verdict, *, model: str, worker_id: str) -> CallbackResult:
+def result_for(
+    job: Job, verdict: Verdict, *, model: str, worker_id: str, traceparent: str | None = None
+) -> CallbackResult:
     """The callback body for ``job``: its own verdict (with the per-claim verdicts and
     method of a ``TextVerdict``), echoed ``job_token`` and taskId."""
     return CallbackResult(
@@ -280,6 +282,7 @@ def result_for(job: Job, verdict: Verdict, *, model: str, worker_id: str) -> Cal
         job_token=job.job_token,
         model=model[:512],
         workerId=worker_id[:128],
+        traceparent=traceparent,
     )
 
 

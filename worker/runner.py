@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import aiohttp
@@ -25,6 +26,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from shared import tracing
 from shared.metrics import WORKER_INFERENCE
 from shared.redis_client import create_redis
 from shared.schemas import CallbackResult
@@ -43,6 +45,7 @@ from .leases import Leases
 from .model import Judge, ModelFailure, evidence_judge, judge_each, load_judge
 from .progress import ProgressReporter
 from .queue import JobQueue, StreamEntry
+from .traces import job_spans
 from .types import Item
 
 log = logging.getLogger(__name__)
@@ -407,8 +410,10 @@ class Worker:
             observe_batch_start(items)
             if self._progress is not None:
                 self._progress.started(items)
-            started = loop.time()
-            verdicts = await loop.run_in_executor(self._executor, judge_each, self.judge, texts)
+            started, started_ns = loop.time(), time.time_ns()
+            with tracing.span("judge batch", attributes={"batch.size": len(items)}) as batch:
+                verdicts = await loop.run_in_executor(self._executor, judge_each, self.judge, texts)
+            traces = job_spans(items, batch, started_ns)
             took = loop.time() - started
             WORKER_INFERENCE.observe(took)
             self._batch_s = took if self._batch_s is None else 0.7 * self._batch_s + 0.3 * took
@@ -419,7 +424,11 @@ class Worker:
         for item, verdict in zip(items, verdicts, strict=True):
             if not isinstance(verdict, ModelFailure):
                 results[item.entry_id] = result_for(
-                    item.job, verdict, model=self.judge.name, worker_id=s.consumer
+                    item.job,
+                    verdict,
+                    model=self.judge.name,
+                    worker_id=s.consumer,
+                    traceparent=traces.get(item.entry_id),
                 )
         outcomes = self.outcomes
         await outcomes.store_results(list(results.values()))

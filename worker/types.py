@@ -16,6 +16,8 @@ class Item:
     entry_id: str
     job: Job
     hold: Hold = field(compare=False, repr=False)
+    # the trace the job was enqueued in (the stream entry's ``traceparent``)
+    traceparent: str | None = field(default=None, compare=False)
 
 
 def parse_job(fields: dict[str, str]) -> Job:

@@ -87,6 +87,7 @@ def create_app(settings: WsSettings) -> FastAPI:
         title="SatyaMark WebSocket service",
         error_prefix="WS",
         lifespan=lifespan,
+        metrics=settings.metrics_port != 0,
     )
     app.include_router(router)
     return app

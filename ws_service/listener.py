@@ -18,6 +18,7 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from shared import tracing
 from shared.metrics import WS_PUSHES
 
 from .hub import Hub
@@ -49,7 +50,9 @@ def dispatch(hub: Hub, data: str | bytes) -> int:
     if event_id is not None:
         event = {**event, "eventId": event_id}
     # Serialise once, however many sockets the user has here.
-    sent = hub.deliver(user_id, orjson.dumps(event).decode(), event_id)
+    traceparent = envelope.get(tracing.TRACEPARENT)
+    with tracing.span("push", parent=traceparent if isinstance(traceparent, str) else None):
+        sent = hub.deliver(user_id, orjson.dumps(event).decode(), event_id)
     if sent:
         kind = event.get("type")
         WS_PUSHES.labels(kind if kind in PUSHED_TYPES else "other").inc(sent)

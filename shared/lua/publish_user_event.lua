@@ -12,6 +12,7 @@
 -- ARGV[3] = event JSON (an object, without eventId),
 -- ARGV[4] = most entries kept, ARGV[5] = oldest entry kept, in milliseconds of age,
 -- ARGV[6] = taskId whose final event this is ("": not a final event, never deduplicated)
+-- ARGV[7] = W3C traceparent to put on the envelope ("": none); never logged with the event
 -- Returns {eventId, number of instances the event was published to, 1 if a repeat}.
 local task = ARGV[6]
 if task ~= '' then
@@ -46,7 +47,11 @@ redis.call('PEXPIRE', KEYS[2], max_age_ms)
 redis.call('PEXPIRE', KEYS[3], max_age_ms)
 redis.call('PEXPIRE', KEYS[4], max_age_ms)
 
-local envelope = '{"userId":' .. ARGV[2] .. ',"eventId":"' .. id .. '","event":' .. ARGV[3] .. '}'
+local trace = ''
+if ARGV[7] and string.match(ARGV[7], '^[0-9a-f%-]+$') then
+  trace = ',"traceparent":"' .. ARGV[7] .. '"'
+end
+local envelope = '{"userId":' .. ARGV[2] .. ',"eventId":"' .. id .. '"' .. trace .. ',"event":' .. ARGV[3] .. '}'
 local instances = redis.call('HVALS', KEYS[1])
 local seen = {}
 local sent = 0

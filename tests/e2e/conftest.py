@@ -33,9 +33,12 @@ def stack(
         # ... with wrong passwords too, all from 127.0.0.1
         "login-fail": {"capacity": 10_000, "refill_per_s": 100},
     }
-    options = stack_options(
-        root, redis_server.url, database, {"RATELIMIT_RULES": json.dumps(rules)}
-    )
+    env = {
+        "RATELIMIT_RULES": json.dumps(rules),
+        # every process writes its spans here (tests/e2e/test_tracing.py)
+        "SATYAMARK_TRACES_DIR": str(root / "traces"),
+    }
+    options = stack_options(root, redis_server.url, database, env)
     redis.Redis.from_url(redis_server.url).flushall()
     running = Stack(options).start()
     try:
