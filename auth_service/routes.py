@@ -48,8 +48,10 @@ async def valid_claims(token: str, tokens: TokenService, revocations: Revocation
     return claims
 
 
-def _token_pair(user_id: str, tokens: TokenService, refresh: IssuedRefresh) -> TokenPublic:
-    issued = tokens.issue(user_id)
+def _token_pair(
+    user_id: str, tokens: TokenService, refresh: IssuedRefresh, role: str = "user"
+) -> TokenPublic:
+    issued = tokens.issue(user_id, role)
     return TokenPublic(
         access_token=issued.access_token,
         expires_in=issued.expires_in,
@@ -84,16 +86,18 @@ async def login(
         await throttle.record_failure(buckets)
         raise WrongCredentials()
     assert user is not None
-    return _token_pair(user.id, tokens, await refresh.issue(user.id))
+    return _token_pair(user.id, tokens, await refresh.issue(user.id), user.role)
 
 
 @public.post("/refresh")
 async def refresh_tokens(
-    body: RefreshRequest, tokens: TokensDep, refresh: RefreshDep
+    body: RefreshRequest, tokens: TokensDep, refresh: RefreshDep, users: UsersDep
 ) -> TokenPublic:
-    """A new access token and a new refresh token for a refresh token, which is spent."""
+    """A new access token and a new refresh token for a refresh token, which is spent.
+    The role is read again: a grant or revoke shows from the next refresh on."""
     rotated = await refresh.rotate(body.refresh_token)
-    return _token_pair(rotated.user_id, tokens, rotated.refresh)
+    role = await users.role_of(rotated.user_id)
+    return _token_pair(rotated.user_id, tokens, rotated.refresh, role)
 
 
 @public.post("/logout", status_code=204)
@@ -126,4 +130,4 @@ async def validate(
     body: ValidateRequest, tokens: TokensDep, revocations: RevocationsDep
 ) -> ValidateResponse:
     claims = await valid_claims(body.token, tokens, revocations)
-    return ValidateResponse(userId=claims.user_id, expiresAt=claims.expires_at)
+    return ValidateResponse(userId=claims.user_id, expiresAt=claims.expires_at, role=claims.role)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from shared.schemas import EMAIL_PATTERN, MAX_REFRESH_TOKEN_CHARS, Strict
@@ -36,3 +38,4 @@ class ValidateRequest(Strict):
 class ValidateResponse(Strict):
     userId: str
     expiresAt: int
+    role: Literal["user", "admin"] = "user"

@@ -30,11 +30,15 @@ class IssuedToken:
     expires_in: int
 
 
+ROLES = frozenset({"user", "admin"})
+
+
 @dataclass(frozen=True, slots=True)
 class TokenClaims:
     user_id: str
     expires_at: int
     jti: str
+    role: str = "user"
 
 
 class InvalidToken(Unauthorized):
@@ -49,10 +53,11 @@ class TokenService:
         self._issuer = settings.jwt_issuer
         self._audience = settings.jwt_audience
 
-    def issue(self, user_id: str) -> IssuedToken:
+    def issue(self, user_id: str, role: str = "user") -> IssuedToken:
         now = int(time.time())
         claims = {
             "sub": user_id,
+            "role": role,
             "iat": now,
             "nbf": now,
             "exp": now + self._ttl,
@@ -90,4 +95,8 @@ class TokenService:
         sub, jti = claims.get("sub"), claims.get("jti")
         if not isinstance(sub, str) or not sub or not isinstance(jti, str) or not jti:
             raise InvalidToken()
-        return TokenClaims(user_id=sub, expires_at=int(claims["exp"]), jti=jti)
+        # Tokens issued before roles existed carry none: plain users.
+        role = claims.get("role", "user")
+        if role not in ROLES:
+            raise InvalidToken()
+        return TokenClaims(user_id=sub, expires_at=int(claims["exp"]), jti=jti, role=role)

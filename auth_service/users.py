@@ -25,6 +25,7 @@ class User:
     id: str
     email: str
     password_hash: str
+    role: str = "user"
 
 
 class UserRepository:
@@ -49,8 +50,17 @@ class UserRepository:
     async def by_email(self, email: str) -> User | None:
         try:
             row = await self._pool.fetchrow(
-                "SELECT id, email, password_hash FROM users WHERE lower(email) = lower($1)", email
+                "SELECT id, email, password_hash, role FROM users WHERE lower(email) = lower($1)",
+                email,
             )
         except UNAVAILABLE as exc:
             raise _unavailable() from exc
-        return User(row["id"], row["email"], row["password_hash"]) if row else None
+        return User(row["id"], row["email"], row["password_hash"], row["role"]) if row else None
+
+    async def role_of(self, user_id: str) -> str:
+        """The user's role now ("user" for one deleted meanwhile: it grants nothing)."""
+        try:
+            role = await self._pool.fetchval("SELECT role FROM users WHERE id = $1", user_id)
+        except UNAVAILABLE as exc:
+            raise _unavailable() from exc
+        return str(role or "user")

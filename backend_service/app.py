@@ -13,8 +13,10 @@ from shared.service import new_app
 from shared.service_auth import ServiceAuth, nonces_in
 from shared.stores import open_stores
 
+from .admin import admin
 from .config import BackendSettings
 from .deps import State
+from .intake import Intake
 from .routes import internal
 from .sweeper import Sweeper
 from .tasks import TaskRepository
@@ -37,12 +39,14 @@ def create_app(settings: BackendSettings) -> FastAPI:
             )
             opened.push_async_callback(ai_client.aclose)
             tasks = TaskRepository(pool)
+            intake = Intake(client)
             verifier = Verifier(
                 tasks,
                 ResultCache(client, settings.cache_ttl_s, settings.cache_insufficient_ttl_s),
                 ai_client,
                 settings.callback_url,
                 redis=client,
+                intake=intake,
                 inflight_ttl_s=settings.inflight_ttl_s,
             )
             sweeper = Sweeper(
@@ -56,7 +60,9 @@ def create_app(settings: BackendSettings) -> FastAPI:
             )
             sweeper.start(settings.sweep_interval_s)
             opened.push_async_callback(sweeper.stop)
-            app.state.runtime = State(settings, client, pool, tasks, verifier, sweeper)
+            app.state.runtime = State(
+                settings, client, pool, tasks, verifier, sweeper, intake, ai_client
+            )
             yield
 
     app = new_app(
@@ -67,4 +73,5 @@ def create_app(settings: BackendSettings) -> FastAPI:
         metrics=settings.metrics_port != 0,
     )
     app.include_router(internal, dependencies=[Depends(check_internal)])
+    app.include_router(admin, dependencies=[Depends(check_internal)])
     return app

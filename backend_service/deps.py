@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 import asyncpg
+import httpx
 import redis.asyncio as aioredis
 from fastapi import Depends
 
@@ -13,6 +14,7 @@ from shared.health import Probe, postgres_probe, redis_probe
 from shared.service import state_getter
 
 from .config import BackendSettings
+from .intake import Intake
 from .sweeper import Sweeper
 from .tasks import TaskRepository
 from .verify import Verifier
@@ -26,6 +28,8 @@ class State:
     tasks: TaskRepository
     verifier: Verifier
     sweeper: Sweeper
+    intake: Intake
+    ai_http: httpx.AsyncClient  # ai_service: jobs an operator replays
 
     def probes(self) -> dict[str, Probe]:
         return {"redis": redis_probe(self.redis), "postgres": postgres_probe(self.pool)}

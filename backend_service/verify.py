@@ -20,6 +20,7 @@ from shared.schemas import TextVerdict
 from shared.tasks import NewTask
 
 from .enqueue import enqueue_job, new_job_token, take_lead
+from .intake import Intake, IntakePaused
 from .tasks import TaskRepository
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ class Verifier:
         callback_url: str,
         *,
         redis: aioredis.Redis,
+        intake: Intake | None = None,
         inflight_ttl_s: int = 3600,
     ) -> None:
         self._tasks = tasks
@@ -47,6 +49,7 @@ class Verifier:
         self._ai = ai_client
         self._callback_url = callback_url
         self._redis = redis
+        self._intake = intake
         self._inflight_ttl_s = inflight_ttl_s
 
     async def submit(self, user_id: str, text: str) -> Submitted:
@@ -65,6 +68,13 @@ class Verifier:
                 await self._tasks.create_cached(task, hit)
                 TASKS.labels("cached").inc()
                 return Submitted(task.task_id, hit)
+        if self._intake is not None:
+            try:
+                await self._intake.ensure_open()  # paused: cache hits only
+            except IntakePaused:
+                TASKS.labels("refused").inc()
+                raise
+        with store_unavailable_as("BE-DEP-503", "database"):
             job_token, token_hash = new_job_token()
             await self._tasks.create_queued(task, token_hash)
         if await self._join_running_job(task):

@@ -7,8 +7,9 @@ off, then on, on the same machine, and the ratio (target: on costs at most 5%).
 "off": no metrics port in any process (no request metrics either) and no tracer.
 "metrics": every process serves /metrics; no tracer.
 "on": metrics, and every span of every request exported (no sampling) as JSON lines to
-a file by the SDK's batch processor, as OTLP export would be batched. The same stack class as bench/pipeline.py: every process,
-Redis, PostgreSQL and this client share the machine.
+a file by the SDK's batch processor, as OTLP export would be batched.
+The same stack as bench/pipeline.py: every process, Redis, PostgreSQL and this client
+share the machine.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from shared.http import create_http_client
 from shared.service import new_app
 from shared.service_auth import Keyring
 
+from .admin import admin
 from .config import GatewaySettings
 from .deps import State
 from .middleware import EdgeMiddleware
@@ -74,6 +75,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         public=True,
     )
     app.include_router(router)
+    app.include_router(admin)
     app.include_router(wellknown)
     if settings.frontend_path is not None:
         app.mount("/app", StaticFiles(directory=settings.frontend_path, html=True), name="app")

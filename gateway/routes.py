@@ -147,7 +147,7 @@ def _client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _relay(upstream: httpx.Response, quota: Decision | None) -> Response:
+def relay(upstream: httpx.Response, quota: Decision | None) -> Response:
     """Pass an internal service's answer on, keeping only headers meant for clients."""
     headers = quota.quota_headers() if quota else {}
     if "retry-after" in upstream.headers:
@@ -171,7 +171,7 @@ async def _forward_auth(request: Request, path: str, body: BaseModel) -> Respons
         content=orjson.dumps(body.model_dump()),
         headers={"content-type": "application/json", CLIENT_IP_HEADER: _client_ip(request)},
     )
-    return _relay(upstream, quota)
+    return relay(upstream, quota)
 
 
 @router.post(
@@ -240,7 +240,7 @@ async def logout(
     state.auth.forget(token)
     if upstream.status_code == 204:
         return Response(status_code=204, headers=quota.quota_headers())
-    return _relay(upstream, quota)
+    return relay(upstream, quota)
 
 
 @wellknown.get("/.well-known/jwks.json", tags=["auth"])
@@ -274,7 +274,7 @@ async def verify(body: VerifyRequest, user: User, state: StateDep) -> Response:
         content=orjson.dumps(body.model_dump()),
         headers={"content-type": "application/json", USER_ID_HEADER: user.user_id},
     )
-    return _relay(upstream, quota)
+    return relay(upstream, quota)
 
 
 @router.get(
@@ -298,7 +298,7 @@ async def get_task(
         service="backend_service",
         headers={USER_ID_HEADER: user.user_id},
     )
-    return _relay(upstream, quota)
+    return relay(upstream, quota)
 
 
 @router.websocket("/ws")

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import websockets
 
+from .admin_cli import add_parser as add_admin_parser
 from .kb_cli import add_parser as add_kb_parser
 
 DEFAULT_URL = os.environ.get("SATYAMARK_URL", "http://127.0.0.1:8000")
@@ -220,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     migrate = sub.add_parser("migrate", help="apply database migrations")
     migrate.set_defaults(func=_migrate)
     add_kb_parser(sub)
+    add_admin_parser(sub)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

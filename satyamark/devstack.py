@@ -29,6 +29,7 @@ from shared.db import UNAVAILABLE, create_database_if_missing, migrate_dsn
 from .components import FIRST_BACKOFF_S, Component
 from .infra import PostgresServer, RedisServer, free_port, port_answers
 from .kb_cli import load_starter
+from .local import record_stack
 from .tls import ensure_self_signed
 from .waiting import REPORT_EVERY_S, Waiting, never, pause, pg_problem, reason, redis_problem
 
@@ -267,6 +268,12 @@ class Stack:
             consumer = {"WORKER_CONSUMER": f"worker-{i}-{os.getpid()}"}
             self._component(f"worker-{i}", "worker", None, consumer, index=i - 1)
         self.write_scrape_config()
+        record_stack(
+            self.options.data_dir,
+            database_url=self.database_url,
+            redis_url=self.redis_url,
+            gateway_url=self.gateway_url,
+        )
         for component in self.components.values():
             component.start()
         if self.options.patient:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
@@ -40,8 +39,7 @@ from shared.knowledge import (
 from shared.knowledge.passages_store import corpus_counts
 
 from .kb_docs_cli import add_load_docs_parser, load_documents
-
-DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/satyamark"
+from .local import database_url
 
 
 @dataclass
@@ -208,7 +206,7 @@ async def _stats(dsn: str) -> int:
 
 
 def _database_url() -> str:
-    return os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+    return database_url()
 
 
 def _run_load(args: argparse.Namespace) -> int:

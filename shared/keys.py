@@ -12,6 +12,8 @@ WORKER_GROUP = "workers"
 # "<ms>-<random>": made (SET NX) when missing; a different or missing value means Redis
 # lost its data since it was last read (a restart without persistence, a FLUSHALL).
 REDIS_EPOCH = "satyamark:epoch"
+# Whether new work is taken (hash: paused "1"/"0", reason, by, at); backend_service/intake.py
+INTAKE = "admin:intake"
 
 
 def cache_result(content_hash: str) -> str:

@@ -174,13 +174,22 @@ class TaskStage(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     stage: Literal[
-        "accepted", "queued", "joined", "started", "retried", "done", "failed", "notified"
+        "accepted",
+        "queued",
+        "joined",
+        "started",
+        "retried",
+        "done",
+        "failed",
+        "notified",
+        "replayed",
     ] = Field(
         description="accepted; queued (requeued: true when a lost job was put back); "
         "joined (leader: the task whose job verifies the same text); started and "
         "retried (worker, attempt; retried also reason: the failed attempt's errorCode); "
         "done (cached: true for a cache hit) or failed (errorCode); notified (live: "
-        "pushed to a socket at once, or false: kept for replay on reconnect)"
+        "pushed to a socket at once, or false: kept for replay on reconnect); replayed "
+        "(entryId: the dead letter an operator replayed)"
     )
     at: str = Field(description="ISO 8601 time")
 

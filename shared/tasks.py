@@ -432,15 +432,58 @@ _NOTIFIED = """
 UPDATE ai_results r SET stages = r.stages || jsonb_build_array(
   jsonb_build_object('stage', 'notified', 'at', now(), 'live', n.live))
 FROM unnest($1::text[], $2::bool[]) AS n(id, live)
-WHERE r.id = n.id AND NOT r.stages @> '[{"stage": "notified"}]'
+WHERE r.id = n.id
+  AND jsonb_array_length(jsonb_path_query_array(r.stages, '$[*] ? (@.stage == "notified")'))
+    < jsonb_array_length(jsonb_path_query_array(
+        r.stages, '$[*] ? (@.stage == "done" || @.stage == "failed")'))
 """
 
 
 async def mark_notified(db: Db, notified: dict[str, bool]) -> None:
     """Tasks whose final event reached their user's log: ``True`` when pushed to at
-    least one socket now, ``False`` when only logged for replay. Once per task."""
+    least one socket now, ``False`` when only logged for replay. Once per outcome (a
+    replayed task is notified of its new one too)."""
     if notified:
         await db.execute(_NOTIFIED, list(notified), list(notified.values()))
+
+
+_REPLAYED = """
+UPDATE ai_results SET status = 'queued', mark = NULL, reason = NULL, confidence = NULL,
+  claims = NULL, method = NULL, error_code = NULL, error_message = NULL, model = NULL,
+  completed_at = NULL, joined_task_id = NULL, job_token_hash = $2, updated_at = now(),
+  stages = stages || jsonb_build_array(
+    jsonb_build_object('stage', 'replayed', 'at', now(), 'entryId', $3::text))
+WHERE id = $1 AND status IN ('failed', 'queued')
+RETURNING id, user_id, text_hash, summary_hash, payload
+"""
+
+
+async def requeue_replayed(db: Db, task_id: str, token_hash: str, entry_id: str) -> NewTask | None:
+    """A dead-lettered task back to ``queued`` under a new job token (stage
+    ``replayed``); None when it has a verdict (nothing to replay) or does not exist."""
+    row = await db.fetchrow(_REPLAYED, task_id, token_hash, entry_id)
+    if row is None:
+        return None
+    return NewTask(
+        task_id=row["id"],
+        user_id=row["user_id"],
+        text_hash=row["text_hash"].strip(),
+        summary_hash=row["summary_hash"].strip(),
+        payload=row["payload"],
+    )
+
+
+async def discard(db: Db, task_id: str, error_code: str, message: str) -> str | None:
+    """Fail a dead-lettered task for good; its user id, or None when it has a verdict."""
+    row = await db.fetchrow(
+        "UPDATE ai_results SET status = 'failed', error_code = $2, error_message = $3,"
+        f" updated_at = now(), completed_at = now(), stages = stages || {_FAILED}"
+        " WHERE id = $1 AND status IN ('failed', 'queued') RETURNING user_id",
+        task_id,
+        error_code,
+        message,
+    )
+    return None if row is None else str(row["user_id"])
 
 
 async def progress_of_user(db: Db, user_id: str) -> Progress:

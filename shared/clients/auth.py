@@ -23,6 +23,11 @@ BEARER_HINT = "send Authorization: Bearer <token>"
 class Identity:
     user_id: str
     expires_at: int
+    role: str = "user"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
 
 
 def bearer_token(
@@ -98,7 +103,11 @@ class AuthClient:
             raise self._unavailable("auth_service failed")
         try:
             body = response.json()
-            identity = Identity(user_id=body["userId"], expires_at=int(body["expiresAt"]))
+            identity = Identity(
+                user_id=body["userId"],
+                expires_at=int(body["expiresAt"]),
+                role=str(body.get("role", "user")),
+            )
         except (ValueError, KeyError, TypeError) as exc:
             raise self._unavailable("auth_service gave an unreadable answer") from exc
         if not isinstance(identity.user_id, str) or not identity.user_id:

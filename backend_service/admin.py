@@ -1,0 +1,219 @@
+"""``/internal/admin/*``: what operators see and do (the gateway publishes them under
+``/v1/admin``). The gateway lets only admins through; this service checks the role
+again, in the users table, so a forged or stale header grants nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+import redis.asyncio as aioredis
+from fastapi import APIRouter, Depends, Header, Query
+from fastapi import Path as PathParam
+from pydantic import Field
+from redis.exceptions import ResponseError
+
+from shared import audit, keys
+from shared.errors import Forbidden, NotFound, store_unavailable_as
+from shared.http import USER_ID_HEADER
+from shared.responses import JsonResponse
+from shared.schemas import Strict
+
+from . import dlq
+from .deps import StateDep
+from .enqueue import enqueue_job, new_job_token
+
+admin = APIRouter(prefix="/internal/admin")
+
+
+class NotAdmin(Forbidden):
+    code = "BE-ADMIN-403"
+    default_message = "this needs the admin role"
+
+
+async def admin_id(
+    state: StateDep, user_id: Annotated[str, Header(alias=USER_ID_HEADER, max_length=64)]
+) -> str:
+    with store_unavailable_as("BE-DEP-503", "database"):
+        role = await state.pool.fetchval("SELECT role FROM users WHERE id = $1", user_id)
+    if role != "admin":
+        raise NotAdmin()
+    return user_id
+
+
+AdminId = Annotated[str, Depends(admin_id)]
+
+
+def _age_s(entry_id: str | None) -> float:
+    """Seconds since a stream entry was added (its id is its millisecond time)."""
+    if not entry_id:
+        return 0.0
+    return max(0.0, time.time() - int(entry_id.split("-", 1)[0]) / 1000)
+
+
+async def queue_view(redis: aioredis.Redis) -> dict[str, Any]:
+    length = int(await redis.xlen(keys.JOB_STREAM))
+    dlq = int(await redis.xlen(keys.JOB_DLQ_STREAM))
+    try:
+        groups = await redis.xinfo_groups(keys.JOB_STREAM)
+    except ResponseError:  # no stream yet
+        groups = []
+    group = next((g for g in groups if g["name"] == keys.WORKER_GROUP), None)
+    view: dict[str, Any] = {
+        "streamLength": length,
+        "backlog": length,
+        "pending": 0,
+        "oldestPendingAgeS": 0.0,
+        "dlq": dlq,
+        "consumers": [],
+    }
+    if group is None:
+        return view
+    pending = int(group["pending"])
+    if group.get("lag") is not None:
+        view["backlog"] = int(group["lag"]) + pending
+    view["pending"] = pending
+    if pending:
+        summary = await redis.xpending(keys.JOB_STREAM, keys.WORKER_GROUP)
+        view["oldestPendingAgeS"] = round(_age_s(summary.get("min")), 3)
+    consumers = await redis.xinfo_consumers(keys.JOB_STREAM, keys.WORKER_GROUP)
+    view["consumers"] = [
+        {
+            "name": c["name"],
+            "inFlight": int(c["pending"]),
+            "idleMs": int(c["idle"]),
+            # Redis 7.2+ says when it last tried to read; older ones only the idle time
+            "lastSeenMs": int(c.get("inactive", c["idle"])),
+        }
+        for c in consumers
+    ]
+    return view
+
+
+@admin.get("/queue")
+async def queue(state: StateDep, _: AdminId) -> JsonResponse:
+    with store_unavailable_as("BE-DEP-503", "queue store"):
+        view = await queue_view(state.redis)
+        intake = await state.intake.state()
+    with store_unavailable_as("BE-DEP-503", "database"):
+        view["finishedLastMinute"] = await state.pool.fetchval(
+            "SELECT count(*) FROM ai_results WHERE completed_at > now() - interval '1 minute'"
+        )
+    view["intake"] = intake.public()
+    return JsonResponse(view)
+
+
+class IntakeChange(Strict):
+    paused: bool
+    reason: str | None = Field(default=None, max_length=500)
+
+
+@admin.post("/intake")
+async def set_intake(body: IntakeChange, state: StateDep, actor: AdminId) -> JsonResponse:
+    with store_unavailable_as("BE-DEP-503", "queue store"):
+        before = await state.intake.state()
+        after = await state.intake.set(body.paused, body.reason, actor)
+    with store_unavailable_as("BE-DEP-503", "database"):
+        await audit.record(
+            state.pool,
+            actor=actor,
+            action="intake.pause" if body.paused else "intake.resume",
+            target="intake",
+            before=before.public(),
+            after=after.public(),
+            reason=body.reason,
+        )
+    return JsonResponse(after.public())
+
+
+@admin.get("/audit")
+async def audit_log(
+    state: StateDep,
+    _: AdminId,
+    cursor: Annotated[int | None, Query(ge=1)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> JsonResponse:
+    with store_unavailable_as("BE-DEP-503", "database"):
+        items = await audit.page(state.pool, cursor, limit)
+    next_cursor = items[-1]["id"] if len(items) == limit else None
+    return JsonResponse({"items": items, "nextCursor": next_cursor})
+
+
+# -- dead letters -----------------------------------------------------------------------
+
+EntryId = Annotated[str, PathParam(pattern=r"^\d{1,20}-\d{1,20}$")]
+
+
+class DeadLetterAction(Strict):
+    reason: str | None = Field(default=None, max_length=500)
+
+
+@admin.get("/dlq")
+async def dead_letters(
+    state: StateDep,
+    _: AdminId,
+    cursor: Annotated[str | None, Query(pattern=r"^\d{1,20}-\d{1,20}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> JsonResponse:
+    with store_unavailable_as("BE-DEP-503", "queue store"):
+        return JsonResponse(await dlq.page(state.redis, cursor, limit))
+
+
+@admin.get("/dlq/{entry_id}")
+async def dead_letter(entry_id: EntryId, state: StateDep, _: AdminId) -> JsonResponse:
+    with store_unavailable_as("BE-DEP-503", "queue store"):
+        found = await dlq.one(state.redis, entry_id)
+    if found is None:
+        raise NotFound("no such dead letter (replayed or discarded?)", code="BE-DLQ-404")
+    return JsonResponse(found)
+
+
+@admin.post("/dlq/{entry_id}/replay")
+async def replay(
+    entry_id: EntryId, body: DeadLetterAction, state: StateDep, actor: AdminId
+) -> JsonResponse:
+    """Run the job again under a new job_token; the user gets its one new final event."""
+    with store_unavailable_as("BE-DEP-503", "queue store"):
+        fields = await dlq.take(state.redis, entry_id)
+    if fields is None:
+        return JsonResponse({"entryId": entry_id, "replayed": False, "why": "already handled"})
+    token, token_hash = new_job_token()
+    try:
+        with store_unavailable_as("BE-DEP-503", "database"):
+            task = await dlq.requeue(state.pool, entry_id, fields, token_hash, actor, body.reason)
+    except BaseException:
+        await dlq.put_back(state.redis, fields)
+        raise
+    if task is None:
+        return JsonResponse({"entryId": entry_id, "replayed": False, "why": "task has a verdict"})
+    with store_unavailable_as("BE-DEP-503", "queue store"):
+        await dlq.forget_final_event(state.redis, task.user_id, task.task_id)
+    # Refused (busy, ai_service down): the task stays queued with its new token, and the
+    # sweeper enqueues it once it counts as lost, as for any lost job.
+    await enqueue_job(state.ai_http, task, token, state.settings.callback_url)
+    return JsonResponse({"entryId": entry_id, "replayed": True, "taskId": task.task_id})
+
+
+@admin.delete("/dlq/{entry_id}")
+async def discard(
+    entry_id: EntryId,
+    state: StateDep,
+    actor: AdminId,
+    reason: Annotated[str | None, Query(max_length=500)] = None,
+) -> JsonResponse:
+    """Give up on the job: the task fails as OPS-DISCARDED and its user is told."""
+    with store_unavailable_as("BE-DEP-503", "queue store"):
+        fields = await dlq.take(state.redis, entry_id)
+    if fields is None:
+        return JsonResponse({"entryId": entry_id, "discarded": False, "why": "already handled"})
+    try:
+        with store_unavailable_as("BE-DEP-503", "database"):
+            done = await dlq.discard(state.pool, entry_id, fields, actor, reason)
+    except BaseException:
+        await dlq.put_back(state.redis, fields)
+        raise
+    if done:
+        with store_unavailable_as("BE-DEP-503", "queue store"):
+            await dlq.forget_final_event(state.redis, fields["userId"], fields["taskId"])
+    return JsonResponse({"entryId": entry_id, "discarded": done, "taskId": fields["taskId"]})

@@ -1,0 +1,226 @@
+"""``/v1/admin/*``: the operators' API, relayed to backend_service's
+``/internal/admin/*``. Only admins pass (403 ``GW-ADMIN-403``, 401 without a token);
+the backend checks the role again against the users table."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi import Path as PathParam
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from shared.clients.auth import Identity
+from shared.errors import Forbidden
+from shared.http import USER_ID_HEADER, call_upstream
+from shared.schemas import ErrorBody
+
+from .deps import StateDep
+from .routes import User, relay
+
+
+class NotAdmin(Forbidden):
+    code = "GW-ADMIN-403"
+    default_message = "this needs the admin role"
+
+
+def require_admin(user: User) -> Identity:
+    if not user.is_admin:
+        raise NotAdmin()
+    return user
+
+
+Admin = Annotated[Identity, Depends(require_admin)]
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (401, 403, 422, 503)
+}
+admin = APIRouter(prefix="/v1/admin", tags=["admin"], responses=_ERRORS)
+
+
+class ConsumerView(BaseModel):
+    name: str
+    inFlight: int
+    idleMs: int
+    lastSeenMs: int
+
+
+class IntakeView(BaseModel):
+    paused: bool
+    reason: str | None
+    by: str | None = Field(description="user id of the admin who switched it last")
+    at: str | None
+
+
+class QueueView(BaseModel):
+    streamLength: int
+    backlog: int = Field(description="entries not yet acknowledged (undelivered + pending)")
+    pending: int = Field(description="delivered to a worker, not yet acknowledged")
+    oldestPendingAgeS: float
+    dlq: int
+    consumers: list[ConsumerView]
+    finishedLastMinute: int
+    intake: IntakeView
+
+
+class IntakeChange(BaseModel):
+    paused: bool
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class AuditEntry(BaseModel):
+    id: int
+    at: str
+    actor: str
+    action: str
+    target: str
+    before: Any
+    after: Any
+    reason: str | None
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntry]
+    nextCursor: int | None
+
+
+async def _backend(
+    state: StateDep, user: Identity, method: str, path: str, **kwargs: Any
+) -> Response:
+    upstream = await call_upstream(
+        state.backend_http,
+        method,
+        f"/internal/admin{path}",
+        service="backend_service",
+        headers={USER_ID_HEADER: user.user_id, **kwargs.pop("headers", {})},
+        **kwargs,
+    )
+    return relay(upstream, None)
+
+
+@admin.get("/queue", responses={200: {"model": QueueView}})
+async def queue(state: StateDep, user: Admin) -> Response:
+    """The job queue at a glance: backlog, pending per worker, the oldest pending job's
+    age, dead letters, workers, the intake switch and the last minute's throughput."""
+    return await _backend(state, user, "GET", "/queue")
+
+
+@admin.post("/intake", responses={200: {"model": IntakeView}})
+async def intake(body: IntakeChange, state: StateDep, user: Admin) -> Response:
+    """Pause or resume the intake: while paused, new cache misses answer 503
+    ``BE-PAUSED-503`` with Retry-After on every instance within 2 s; cache hits and task
+    reads still work. Audited."""
+    return await _backend(state, user, "POST", "/intake", json=body.model_dump())
+
+
+@admin.get("/audit", responses={200: {"model": AuditPage}})
+async def audit(
+    state: StateDep,
+    user: Admin,
+    cursor: Annotated[int | None, Query(ge=1, description="nextCursor of the last page")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Response:
+    """Every admin action, newest first (who, when, action, target, before, after,
+    reason), from an append-only table."""
+    params: dict[str, int] = {"limit": limit}
+    if cursor is not None:
+        params["cursor"] = cursor
+    return await _backend(state, user, "GET", "/audit", params=params)
+
+
+# -- dead letters -----------------------------------------------------------------------
+
+ENTRY_ID = r"^\d{1,20}-\d{1,20}$"
+
+
+class Attempt(BaseModel):
+    attempt: int
+    worker: str
+    errorCode: str
+    error: str
+    at: str
+
+
+class DeadLetter(BaseModel):
+    entryId: str
+    diedAt: str
+    taskId: str | None
+    userId: str | None
+    errorCode: str | None
+    lastError: str | None
+    deliveries: int
+    failureCallback: str | None = Field(description="what became of the failure callback")
+    attempts: list[Attempt]
+
+
+class DeadLetterDetail(DeadLetter):
+    job: dict[str, str] = Field(description="the job's fields (never its job_token)")
+
+
+class DeadLetterPage(BaseModel):
+    items: list[DeadLetter]
+    nextCursor: str | None
+
+
+class Replay(BaseModel):
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class ActionResult(BaseModel):
+    entryId: str
+    taskId: str | None = None
+    replayed: bool | None = None
+    discarded: bool | None = None
+    why: str | None = Field(default=None, description="why nothing was done")
+
+
+@admin.get("/dlq", responses={200: {"model": DeadLetterPage}})
+async def dead_letters(
+    state: StateDep,
+    user: Admin,
+    cursor: Annotated[str | None, Query(pattern=ENTRY_ID)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Response:
+    """Dead letters, newest first: each with its task, error, attempt history and when
+    it died."""
+    params: dict[str, str | int] = {"limit": limit}
+    if cursor is not None:
+        params["cursor"] = cursor
+    return await _backend(state, user, "GET", "/dlq", params=params)
+
+
+@admin.get(
+    "/dlq/{entryId}", responses={200: {"model": DeadLetterDetail}, 404: {"model": ErrorBody}}
+)
+async def dead_letter(
+    entryId: Annotated[str, PathParam(pattern=ENTRY_ID)], state: StateDep, user: Admin
+) -> Response:
+    """One dead letter with its job's fields."""
+    return await _backend(state, user, "GET", f"/dlq/{entryId}")
+
+
+@admin.post("/dlq/{entryId}/replay", responses={200: {"model": ActionResult}})
+async def replay(
+    entryId: Annotated[str, PathParam(pattern=ENTRY_ID)],
+    body: Replay,
+    state: StateDep,
+    user: Admin,
+) -> Response:
+    """Run the job again under a new job_token: the task goes back to ``queued`` (stage
+    ``replayed``) and its user later gets exactly one final event. A second replay of the
+    same entry does nothing and says so. Audited."""
+    return await _backend(state, user, "POST", f"/dlq/{entryId}/replay", json=body.model_dump())
+
+
+@admin.delete("/dlq/{entryId}", responses={200: {"model": ActionResult}})
+async def discard(
+    entryId: Annotated[str, PathParam(pattern=ENTRY_ID)],
+    state: StateDep,
+    user: Admin,
+    reason: Annotated[str | None, Query(max_length=500)] = None,
+) -> Response:
+    """Give up on the job: its task fails with ``OPS-DISCARDED`` and its user is told.
+    Idempotent. Audited."""
+    params = {"reason": reason} if reason else {}
+    return await _backend(state, user, "DELETE", f"/dlq/{entryId}", params=params)
