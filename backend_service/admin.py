@@ -6,7 +6,8 @@ again, in the users table, so a forged or stale header grants nothing.
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
 import redis.asyncio as aioredis
 from fastapi import APIRouter, Depends, Header, Query
@@ -14,7 +15,7 @@ from fastapi import Path as PathParam
 from pydantic import Field
 from redis.exceptions import ResponseError
 
-from shared import audit, keys
+from shared import audit, keys, tasks
 from shared.errors import Forbidden, NotFound, store_unavailable_as
 from shared.http import USER_ID_HEADER
 from shared.responses import JsonResponse
@@ -217,3 +218,87 @@ async def discard(
         with store_unavailable_as("BE-DEP-503", "queue store"):
             await dlq.forget_final_event(state.redis, fields["userId"], fields["taskId"])
     return JsonResponse({"entryId": entry_id, "discarded": done, "taskId": fields["taskId"]})
+
+
+# -- tasks ------------------------------------------------------------------------------
+
+TASK_ID = r"^[0-9A-Za-z]{1,64}$"
+
+
+@admin.get("/tasks")
+async def find_tasks(
+    state: StateDep,
+    _: AdminId,
+    status: Annotated[Literal["queued", "done", "failed"] | None, Query()] = None,
+    user: Annotated[str | None, Query(max_length=64)] = None,
+    since: Annotated[datetime | None, Query()] = None,
+    cursor: Annotated[str | None, Query(pattern=TASK_ID)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> JsonResponse:
+    with store_unavailable_as("BE-DEP-503", "database"):
+        items = await tasks.find(
+            state.pool, status=status, user_id=user, since=since, before_id=cursor, limit=limit
+        )
+    next_cursor = items[-1]["taskId"] if len(items) == limit else None
+    return JsonResponse({"items": items, "nextCursor": next_cursor})
+
+
+@admin.post("/tasks/{task_id}/retry")
+async def retry_task(
+    task_id: Annotated[str, PathParam(pattern=TASK_ID)],
+    body: DeadLetterAction,
+    state: StateDep,
+    actor: AdminId,
+) -> JsonResponse:
+    """Run a failed task again under a new job_token (stage ``replayed``); audited."""
+    token, token_hash = new_job_token()
+    with store_unavailable_as("BE-DEP-503", "database"):
+        async with state.pool.acquire() as conn, conn.transaction():
+            task = await tasks.requeue_replayed(conn, task_id, token_hash, None, failed_only=True)
+            if task is not None:
+                await audit.record(
+                    conn,
+                    actor=actor,
+                    action="task.retry",
+                    target=f"task:{task_id}",
+                    before={"status": "failed"},
+                    after={"status": "queued"},
+                    reason=body.reason,
+                )
+    if task is None:
+        return JsonResponse({"taskId": task_id, "retried": False, "why": "not a failed task"})
+    with store_unavailable_as("BE-DEP-503", "queue store"):
+        await dlq.forget_final_event(state.redis, task.user_id, task.task_id)
+    await enqueue_job(state.ai_http, task, token, state.settings.callback_url)
+    return JsonResponse({"taskId": task_id, "retried": True})
+
+
+# -- workers ----------------------------------------------------------------------------
+
+
+class WorkersChange(Strict):
+    paused: bool
+    reason: str | None = Field(default=None, max_length=500)
+
+
+@admin.post("/workers")
+async def set_workers(body: WorkersChange, state: StateDep, actor: AdminId) -> JsonResponse:
+    """Stop every worker from reading new jobs (they finish what they hold), or let them
+    read again; audited."""
+    at = datetime.now(UTC).isoformat(timespec="seconds")
+    with store_unavailable_as("BE-DEP-503", "queue store"):
+        before = await state.redis.hget(keys.WORKERS, "paused") == "1"
+        await state.redis.hset(
+            keys.WORKERS, mapping={"paused": "1" if body.paused else "0", "by": actor, "at": at}
+        )
+    with store_unavailable_as("BE-DEP-503", "database"):
+        await audit.record(
+            state.pool,
+            actor=actor,
+            action="workers.pause" if body.paused else "workers.resume",
+            target="workers",
+            before={"paused": before},
+            after={"paused": body.paused},
+            reason=body.reason,
+        )
+    return JsonResponse({"paused": body.paused, "by": actor, "at": at})

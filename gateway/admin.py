@@ -4,7 +4,8 @@ the backend checks the role again against the users table."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParam
@@ -224,3 +225,79 @@ async def discard(
     Idempotent. Audited."""
     params = {"reason": reason} if reason else {}
     return await _backend(state, user, "DELETE", f"/dlq/{entryId}", params=params)
+
+
+# -- tasks ------------------------------------------------------------------------------
+
+TASK_ID = r"^[0-9A-Za-z]{1,64}$"
+
+
+class TaskRow(BaseModel):
+    taskId: str
+    userId: str
+    status: Literal["queued", "done", "failed"]
+    errorCode: str | None
+    cached: bool
+    createdAt: str
+    completedAt: str | None
+
+
+class TaskPage(BaseModel):
+    items: list[TaskRow]
+    nextCursor: str | None
+
+
+class Retried(BaseModel):
+    taskId: str
+    retried: bool
+    why: str | None = None
+
+
+@admin.get("/tasks", responses={200: {"model": TaskPage}})
+async def find_tasks(
+    state: StateDep,
+    user: Admin,
+    status: Annotated[Literal["queued", "done", "failed"] | None, Query()] = None,
+    owner: Annotated[str | None, Query(alias="user", max_length=64)] = None,
+    since: Annotated[datetime | None, Query(description="ISO 8601 time")] = None,
+    cursor: Annotated[str | None, Query(pattern=TASK_ID)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Response:
+    """Find tasks by status, owner (user id) and creation time, newest first."""
+    params: dict[str, str | int] = {"limit": limit}
+    for name, value in (("status", status), ("user", owner), ("cursor", cursor)):
+        if value is not None:
+            params[name] = value
+    if since is not None:
+        params["since"] = since.isoformat()
+    return await _backend(state, user, "GET", "/tasks", params=params)
+
+
+@admin.post("/tasks/{taskId}/retry", responses={200: {"model": Retried}})
+async def retry_task(
+    taskId: Annotated[str, PathParam(pattern=TASK_ID)],
+    body: Replay,
+    state: StateDep,
+    user: Admin,
+) -> Response:
+    """Run a failed task again (stage ``replayed``); its user gets one new final event.
+    Anything but a failed task is left alone and said so. Audited."""
+    return await _backend(state, user, "POST", f"/tasks/{taskId}/retry", json=body.model_dump())
+
+
+class WorkersChange(BaseModel):
+    paused: bool
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class WorkersView(BaseModel):
+    paused: bool
+    by: str
+    at: str
+
+
+@admin.post("/workers", responses={200: {"model": WorkersView}})
+async def workers(body: WorkersChange, state: StateDep, user: Admin) -> Response:
+    """Pause the workers (they read no new jobs and finish what they hold) or resume
+    them (they read again within a second). Audited."""
+    return await _backend(state, user, "POST", "/workers", json=body.model_dump())

@@ -5,6 +5,8 @@
     satyamark admin pause [--reason TEXT] | resume  # the intake switch
     satyamark admin audit [--limit N]               # who did what, newest first
     satyamark admin dlq list | show ID | replay ID… | discard ID… [--reason TEXT]
+    satyamark admin tasks [--status failed] [--user ID] [--since TIME] | tasks retry ID…
+    satyamark admin workers pause | resume          # workers finish what they hold
 
 ``grant``/``revoke`` write PostgreSQL directly (``DATABASE_URL``, else the stack that
 ``satyamark run`` started from this folder) and are audited as ``cli:<os user>``; a
@@ -132,6 +134,29 @@ def _dlq(args: argparse.Namespace) -> dict[str, Any]:
     return asyncio.run(_dlq_actions(args))
 
 
+def _workers(args: argparse.Namespace) -> dict[str, Any]:
+    body = {"paused": args.action == "pause", "reason": args.reason}
+    return dict(asyncio.run(_call(args, "POST", "/workers", json=body)))
+
+
+def _tasks(args: argparse.Namespace) -> dict[str, Any]:
+    if args.action == "retry":
+        if not args.ids:
+            raise CliError("tasks retry needs at least one task id")
+
+        async def retry_all() -> dict[str, Any]:
+            body = {"reason": args.reason}
+            calls = [_call(args, "POST", f"/tasks/{t}/retry", json=body) for t in args.ids]
+            return {"items": [await call for call in calls]}
+
+        return asyncio.run(retry_all())
+    params: dict[str, str | int] = {"limit": args.limit}
+    for name in ("status", "user", "since"):
+        if getattr(args, name):
+            params[name] = getattr(args, name)
+    return dict(asyncio.run(_call(args, "GET", "/tasks", params=params)))
+
+
 def _print(command: str, result: dict[str, Any]) -> None:
     if command in ("grant", "revoke"):
         print(f"{result['email']}: {result['before']} -> {result['role']}")
@@ -149,8 +174,16 @@ def _print(command: str, result: dict[str, Any]) -> None:
             print(_table(result["consumers"], ["name", "inFlight", "idleMs", "lastSeenMs"]))
     elif command in ("pause", "resume"):
         print("intake paused" if result["paused"] else "intake open")
+    elif command == "workers":
+        print("workers paused" if result["paused"] else "workers reading")
     elif command == "audit":
         print(_table(result["items"], ["id", "at", "actor", "action", "target", "reason"]))
+    elif command == "tasks" and result["items"] and "retried" in result["items"][0]:
+        for item in result["items"]:
+            print(f"{item['taskId']}: {'retried' if item['retried'] else item.get('why')}")
+    elif command == "tasks":
+        columns = ["taskId", "userId", "status", "errorCode", "createdAt", "completedAt"]
+        print(_table(result["items"], columns))
     elif command == "dlq" and "job" in result:  # show
         for name, value in result.items():
             if name not in ("job", "attempts"):
@@ -217,3 +250,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     dead.add_argument("ids", nargs="*", metavar="ENTRY_ID")
     dead.add_argument("--reason", help="why (kept in the audit trail; told on discard)")
     dead.add_argument("--limit", type=int, default=50)
+    switch = verb("workers", "stop workers reading new jobs (pause), or resume", _workers)
+    switch.add_argument("action", choices=["pause", "resume"])
+    switch.add_argument("--reason", help="why (kept in the audit trail)")
+    found = verb("tasks", "find tasks (list), or run failed ones again (retry ID...)", _tasks)
+    found.add_argument("action", nargs="?", choices=["list", "retry"], default="list")
+    found.add_argument("ids", nargs="*", metavar="TASK_ID")
+    found.add_argument("--status", choices=["queued", "done", "failed"])
+    found.add_argument("--user", help="the owner's user id")
+    found.add_argument("--since", help="ISO 8601 time")
+    found.add_argument("--reason", help="why (kept in the audit trail)")
+    found.add_argument("--limit", type=int, default=50)

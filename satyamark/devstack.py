@@ -115,6 +115,7 @@ class Stack:
         self.database_url = ""
         self.env: dict[str, str] = {}
         self.logs = options.data_dir / "logs"
+        self._assigned: set[int] = set()
 
     # -- infrastructure -------------------------------------------------------------
     def _ensure_redis(self) -> str:
@@ -181,14 +182,22 @@ class Stack:
             port = DEFAULT_PORTS[service] + (index if service == "ws_service" else 0)
             if not port_answers("127.0.0.1", port):
                 return port
-        return free_port()
+        return self._unused_port()
+
+    def _unused_port(self) -> int:
+        """A free port no other component of this stack was given: ports are all chosen
+        before any process binds one, and two asks of the OS may return the same."""
+        while (port := free_port()) in self._assigned:
+            pass
+        self._assigned.add(port)
+        return port
 
     def _metrics_port(self, module: str, index: int) -> int:
         if self.options.default_ports:
             port = DEFAULT_METRICS_PORTS[module] + index
             if not port_answers("127.0.0.1", port):
                 return port
-        return free_port()
+        return self._unused_port()
 
     def _component(
         self,

@@ -14,6 +14,8 @@ WORKER_GROUP = "workers"
 REDIS_EPOCH = "satyamark:epoch"
 # Whether new work is taken (hash: paused "1"/"0", reason, by, at); backend_service/intake.py
 INTAKE = "admin:intake"
+# Whether workers read new jobs (hash: paused "1"/"0", by, at); worker/switch.py
+WORKERS = "admin:workers"
 
 
 def cache_result(content_hash: str) -> str:

@@ -453,15 +453,19 @@ UPDATE ai_results SET status = 'queued', mark = NULL, reason = NULL, confidence 
   completed_at = NULL, joined_task_id = NULL, job_token_hash = $2, updated_at = now(),
   stages = stages || jsonb_build_array(
     jsonb_build_object('stage', 'replayed', 'at', now(), 'entryId', $3::text))
-WHERE id = $1 AND status IN ('failed', 'queued')
+WHERE id = $1 AND status = ANY($4::text[])
 RETURNING id, user_id, text_hash, summary_hash, payload
 """
 
 
-async def requeue_replayed(db: Db, task_id: str, token_hash: str, entry_id: str) -> NewTask | None:
-    """A dead-lettered task back to ``queued`` under a new job token (stage
-    ``replayed``); None when it has a verdict (nothing to replay) or does not exist."""
-    row = await db.fetchrow(_REPLAYED, task_id, token_hash, entry_id)
+async def requeue_replayed(
+    db: Db, task_id: str, token_hash: str, entry_id: str | None, *, failed_only: bool = False
+) -> NewTask | None:
+    """A dead-lettered (or failed) task back to ``queued`` under a new job token (stage
+    ``replayed``); None when it has a verdict (nothing to replay), does not exist or,
+    with ``failed_only``, has not failed."""
+    statuses = ["failed"] if failed_only else ["failed", "queued"]
+    row = await db.fetchrow(_REPLAYED, task_id, token_hash, entry_id, statuses)
     if row is None:
         return None
     return NewTask(
@@ -484,6 +488,43 @@ async def discard(db: Db, task_id: str, error_code: str, message: str) -> str | 
         message,
     )
     return None if row is None else str(row["user_id"])
+
+
+async def find(
+    db: Db,
+    *,
+    status: str | None,
+    user_id: str | None,
+    since: datetime | None,
+    before_id: str | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Tasks for operators, newest first (ids are ULIDs: they sort by creation);
+    ``before_id`` is the cursor (the last id of the previous page)."""
+    rows = await db.fetch(
+        "SELECT id, user_id, status, error_code, cached, created_at, completed_at"
+        " FROM ai_results WHERE ($1::text IS NULL OR status = $1)"
+        " AND ($2::text IS NULL OR user_id = $2)"
+        " AND ($3::timestamptz IS NULL OR created_at >= $3)"
+        " AND ($4::text IS NULL OR id < $4) ORDER BY id DESC LIMIT $5",
+        status,
+        user_id,
+        since,
+        before_id,
+        limit,
+    )
+    return [
+        {
+            "taskId": row["id"],
+            "userId": row["user_id"],
+            "status": row["status"],
+            "errorCode": row["error_code"],
+            "cached": row["cached"],
+            "createdAt": _iso(row["created_at"]),
+            "completedAt": _iso(row["completed_at"]),
+        }
+        for row in rows
+    ]
 
 
 async def progress_of_user(db: Db, user_id: str) -> Progress:

@@ -45,6 +45,7 @@ from .leases import Leases
 from .model import Judge, ModelFailure, evidence_judge, judge_each, load_judge
 from .progress import ProgressReporter
 from .queue import JobQueue, StreamEntry
+from .switch import wait_while_paused
 from .traces import job_spans
 from .types import Item
 
@@ -287,6 +288,9 @@ class Worker:
                 await self._want_work.wait()
                 if self._stopping.is_set():
                     break
+            await wait_while_paused(self.queue.client, self._stopping)
+            if self._stopping.is_set():
+                break
             taken = await self._in_flight.take(most)
             if not taken:
                 break

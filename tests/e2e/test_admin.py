@@ -136,6 +136,26 @@ async def test_an_admin_pauses_the_intake_and_every_action_is_audited(
             await conn.execute("DELETE FROM admin_audit")
     finally:
         await conn.close()
+    # paused workers read nothing new; resumed, they take it at once
+    assert _cli(stack, "workers", "pause", *admin_args).returncode == 0
+    try:
+        await asyncio.sleep(1.5)  # a read already blocking (WORKER_BLOCK_MS=1000) returns
+        held = await _submit(api, user["access_token"], "Lisbon is the capital of Portugal.")
+        assert held.status_code == 202, held.text
+        await asyncio.sleep(2.0)
+        held_id = held.json()["taskId"]
+        task = await api.get(f"/v1/tasks/{held_id}", headers=_bearer(user["access_token"]))
+        assert task.json()["status"] == "queued", task.text  # nobody took it
+    finally:
+        assert _cli(stack, "workers", "resume", *admin_args).returncode == 0
+    for _ in range(100):
+        task = await api.get(f"/v1/tasks/{held_id}", headers=_bearer(user["access_token"]))
+        if task.json()["status"] == "done":
+            break
+        await asyncio.sleep(0.2)
+    assert task.json()["status"] == "done", task.text
+    assert [s["stage"] for s in task.json()["stages"]][:2] == ["accepted", "queued"]
+
     # dead letters through the gateway: none here (tests/worker/test_dead_letters.py
     # makes real ones); an unknown entry is handled already, idempotently
     listed = _cli(stack, "dlq", "list", "--json", *admin_args)

@@ -125,3 +125,31 @@ async def test_a_discard_fails_the_task_and_tells_the_user(
     discard = next(e for e in audit["items"] if e["action"] == "dlq.discard")
     assert discard["actor"] == admin_id and discard["target"] == f"dlq:{entry_id}"
     assert discard["reason"] == "bad input" and discard["before"]["taskId"] == task_id
+
+
+async def test_a_failed_task_found_and_retried_gets_its_verdict(
+    services: Services, make_settings: Callable[..., WorkerSettings], tiny_judge: Judge
+) -> None:
+    admin = {USER_ID_HEADER: await insert_user(services.database_url, "admin")}
+    task_id, _ = await _dead_letter_one(
+        services, make_settings, tiny_judge, "Mercury is the closest planet to the Sun."
+    )
+    found = await services.backend.get(
+        "/internal/admin/tasks", params={"status": "failed", "user": "u-dlq"}, headers=admin
+    )
+    assert task_id in [t["taskId"] for t in found.json()["items"]]
+    assert all(t["status"] == "failed" for t in found.json()["items"])
+    retried = await services.backend.post(
+        f"/internal/admin/tasks/{task_id}/retry", json={"reason": "model fixed"}, headers=admin
+    )
+    assert retried.json() == {"taskId": task_id, "retried": True}
+    async with running(make_settings(), tiny_judge):
+
+        async def done() -> bool:
+            return bool((await task_row(services.database_url, task_id))["status"] == "done")
+
+        await eventually(done)
+    again = await services.backend.post(
+        f"/internal/admin/tasks/{task_id}/retry", json={}, headers=admin
+    )
+    assert again.json() == {"taskId": task_id, "retried": False, "why": "not a failed task"}
