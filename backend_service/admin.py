@@ -6,6 +6,7 @@ again, in the users table, so a forged or stale header grants nothing.
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -22,7 +23,7 @@ from shared.responses import JsonResponse
 from shared.schemas import Strict
 
 from . import dlq
-from .deps import StateDep
+from .deps import State, StateDep
 from .enqueue import enqueue_job, new_job_token
 
 admin = APIRouter(prefix="/internal/admin")
@@ -170,30 +171,55 @@ async def dead_letter(entry_id: EntryId, state: StateDep, _: AdminId) -> JsonRes
     return JsonResponse(found)
 
 
-@admin.post("/dlq/{entry_id}/replay")
-async def replay(
-    entry_id: EntryId, body: DeadLetterAction, state: StateDep, actor: AdminId
-) -> JsonResponse:
-    """Run the job again under a new job_token; the user gets its one new final event."""
+async def _replay_one(
+    state: State, entry_id: str, actor: str, reason: str | None
+) -> dict[str, Any]:
     with store_unavailable_as("BE-DEP-503", "queue store"):
         fields = await dlq.take(state.redis, entry_id)
     if fields is None:
-        return JsonResponse({"entryId": entry_id, "replayed": False, "why": "already handled"})
+        return {"entryId": entry_id, "replayed": False, "why": "already handled"}
     token, token_hash = new_job_token()
     try:
         with store_unavailable_as("BE-DEP-503", "database"):
-            task = await dlq.requeue(state.pool, entry_id, fields, token_hash, actor, body.reason)
+            task = await dlq.requeue(state.pool, entry_id, fields, token_hash, actor, reason)
     except BaseException:
         await dlq.put_back(state.redis, fields)
         raise
     if task is None:
-        return JsonResponse({"entryId": entry_id, "replayed": False, "why": "task has a verdict"})
+        return {"entryId": entry_id, "replayed": False, "why": "task has a verdict"}
     with store_unavailable_as("BE-DEP-503", "queue store"):
         await dlq.forget_final_event(state.redis, task.user_id, task.task_id)
     # Refused (busy, ai_service down): the task stays queued with its new token, and the
     # sweeper enqueues it once it counts as lost, as for any lost job.
     await enqueue_job(state.ai_http, task, token, state.settings.callback_url)
-    return JsonResponse({"entryId": entry_id, "replayed": True, "taskId": task.task_id})
+    return {"entryId": entry_id, "replayed": True, "taskId": task.task_id}
+
+
+async def _discard_one(
+    state: State, entry_id: str, actor: str, reason: str | None
+) -> dict[str, Any]:
+    with store_unavailable_as("BE-DEP-503", "queue store"):
+        fields = await dlq.take(state.redis, entry_id)
+    if fields is None:
+        return {"entryId": entry_id, "discarded": False, "why": "already handled"}
+    try:
+        with store_unavailable_as("BE-DEP-503", "database"):
+            done = await dlq.discard(state.pool, entry_id, fields, actor, reason)
+    except BaseException:
+        await dlq.put_back(state.redis, fields)
+        raise
+    if done:
+        with store_unavailable_as("BE-DEP-503", "queue store"):
+            await dlq.forget_final_event(state.redis, fields["userId"], fields["taskId"])
+    return {"entryId": entry_id, "discarded": done, "taskId": fields["taskId"]}
+
+
+@admin.post("/dlq/{entry_id}/replay")
+async def replay(
+    entry_id: EntryId, body: DeadLetterAction, state: StateDep, actor: AdminId
+) -> JsonResponse:
+    """Run the job again under a new job_token; the user gets its one new final event."""
+    return JsonResponse(await _replay_one(state, entry_id, actor, body.reason))
 
 
 @admin.delete("/dlq/{entry_id}")
@@ -204,20 +230,43 @@ async def discard(
     reason: Annotated[str | None, Query(max_length=500)] = None,
 ) -> JsonResponse:
     """Give up on the job: the task fails as OPS-DISCARDED and its user is told."""
+    return JsonResponse(await _discard_one(state, entry_id, actor, reason))
+
+
+class DeadLetterFilter(Strict):
+    """Which dead letters a bulk action takes: all of them when no field is given."""
+
+    errorCode: str | None = Field(default=None, max_length=64)
+    olderThanS: float | None = Field(default=None, ge=0)
+    newerThanS: float | None = Field(default=None, ge=0)
+    limit: int = Field(default=100, ge=1, le=1000)
+    reason: str | None = Field(default=None, max_length=500)
+
+
+async def _bulk(
+    state: State,
+    body: DeadLetterFilter,
+    act: Callable[[State, str, str, str | None], Awaitable[dict[str, Any]]],
+    actor: str,
+) -> JsonResponse:
+    """Apply ``act`` to each matching entry, oldest first; each is idempotent on its own,
+    so a bulk action repeated (or racing another) does every entry once."""
     with store_unavailable_as("BE-DEP-503", "queue store"):
-        fields = await dlq.take(state.redis, entry_id)
-    if fields is None:
-        return JsonResponse({"entryId": entry_id, "discarded": False, "why": "already handled"})
-    try:
-        with store_unavailable_as("BE-DEP-503", "database"):
-            done = await dlq.discard(state.pool, entry_id, fields, actor, reason)
-    except BaseException:
-        await dlq.put_back(state.redis, fields)
-        raise
-    if done:
-        with store_unavailable_as("BE-DEP-503", "queue store"):
-            await dlq.forget_final_event(state.redis, fields["userId"], fields["taskId"])
-    return JsonResponse({"entryId": entry_id, "discarded": done, "taskId": fields["taskId"]})
+        matching = await dlq.matching(
+            state.redis, body.errorCode, body.olderThanS, body.newerThanS, body.limit
+        )
+    items = [await act(state, entry_id, actor, body.reason) for entry_id in matching]
+    return JsonResponse({"matched": len(matching), "items": items})
+
+
+@admin.post("/dlq/replay")
+async def replay_many(body: DeadLetterFilter, state: StateDep, actor: AdminId) -> JsonResponse:
+    return await _bulk(state, body, _replay_one, actor)
+
+
+@admin.post("/dlq/discard")
+async def discard_many(body: DeadLetterFilter, state: StateDep, actor: AdminId) -> JsonResponse:
+    return await _bulk(state, body, _discard_one, actor)
 
 
 # -- tasks ------------------------------------------------------------------------------

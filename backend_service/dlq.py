@@ -66,6 +66,31 @@ async def page(redis: aioredis.Redis, cursor: str | None, limit: int) -> dict[st
     return {"items": items, "nextCursor": next_cursor}
 
 
+async def matching(
+    redis: aioredis.Redis,
+    error_code: str | None,
+    older_than_s: float | None,
+    newer_than_s: float | None,
+    limit: int,
+) -> list[str]:
+    """Ids of dead letters with ``error_code`` that died more than ``older_than_s`` and
+    less than ``newer_than_s`` seconds ago, oldest first, at most ``limit``."""
+    now_ms = time.time() * 1000
+    start = "-" if newer_than_s is None else str(int(now_ms - newer_than_s * 1000))
+    end = "+" if older_than_s is None else str(int(now_ms - older_than_s * 1000))
+    found: list[str] = []
+    while len(found) < limit:
+        entries = await redis.xrange(keys.JOB_DLQ_STREAM, start, end, count=200)
+        if not entries:
+            break
+        for entry_id, fields in entries:
+            if error_code is None or _text(fields).get("errorCode") == error_code:
+                found.append(str(entry_id))
+        last = entries[-1][0]
+        start = "(" + (last.decode() if isinstance(last, bytes) else str(last))
+    return found[:limit]
+
+
 async def one(redis: aioredis.Redis, entry_id: str) -> dict[str, Any] | None:
     entries = await redis.xrange(keys.JOB_DLQ_STREAM, entry_id, entry_id)
     return detail(entry_id, _text(entries[0][1])) if entries else None

@@ -214,6 +214,33 @@ async def replay(
     return await _backend(state, user, "POST", f"/dlq/{entryId}/replay", json=body.model_dump())
 
 
+class DeadLetterFilter(BaseModel):
+    errorCode: str | None = Field(default=None, max_length=64)
+    olderThanS: float | None = Field(default=None, ge=0, description="died more than this ago")
+    newerThanS: float | None = Field(default=None, ge=0, description="died less than this ago")
+    limit: int = Field(default=100, ge=1, le=1000)
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class BulkResult(BaseModel):
+    matched: int
+    items: list[ActionResult]
+
+
+@admin.post("/dlq/replay", responses={200: {"model": BulkResult}})
+async def replay_many(body: DeadLetterFilter, state: StateDep, user: Admin) -> Response:
+    """Replay every dead letter matching the filter (error code, age), oldest first, as
+    if one by one: each is replayed once however often this is sent. Audited per entry."""
+    return await _backend(state, user, "POST", "/dlq/replay", json=body.model_dump())
+
+
+@admin.post("/dlq/discard", responses={200: {"model": BulkResult}})
+async def discard_many(body: DeadLetterFilter, state: StateDep, user: Admin) -> Response:
+    """Discard every dead letter matching the filter, oldest first (OPS-DISCARDED, each
+    user told). Audited per entry."""
+    return await _backend(state, user, "POST", "/dlq/discard", json=body.model_dump())
+
+
 @admin.delete("/dlq/{entryId}", responses={200: {"model": ActionResult}})
 async def discard(
     entryId: Annotated[str, PathParam(pattern=ENTRY_ID)],

@@ -5,6 +5,7 @@
     satyamark admin pause [--reason TEXT] | resume  # the intake switch
     satyamark admin audit [--limit N]               # who did what, newest first
     satyamark admin dlq list | show ID | replay ID… | discard ID… [--reason TEXT]
+    satyamark admin dlq replay|discard [--error-code C] [--older-than S]   # by filter
     satyamark admin tasks [--status failed] [--user ID] [--since TIME] | tasks retry ID…
     satyamark admin workers pause | resume          # workers finish what they hold
 
@@ -112,7 +113,16 @@ def _audit(args: argparse.Namespace) -> dict[str, Any]:
 
 
 async def _dlq_actions(args: argparse.Namespace) -> dict[str, Any]:
-    """Replay or discard each id in turn (each is idempotent on its own)."""
+    """Replay or discard each id in turn (each is idempotent on its own), or with no
+    ids every entry the filter matches."""
+    if not args.ids:
+        body = {
+            "errorCode": args.error_code,
+            "olderThanS": args.older_than,
+            "limit": args.limit,
+            "reason": args.reason,
+        }
+        return dict(await _call(args, "POST", f"/dlq/{args.action}", json=body))
     results = []
     for entry_id in args.ids:
         if args.action == "replay":
@@ -127,9 +137,9 @@ async def _dlq_actions(args: argparse.Namespace) -> dict[str, Any]:
 def _dlq(args: argparse.Namespace) -> dict[str, Any]:
     if args.action == "list":
         return dict(asyncio.run(_call(args, "GET", "/dlq", params={"limit": args.limit})))
-    if not args.ids:
-        raise CliError(f"dlq {args.action} needs at least one entry id")
     if args.action == "show":
+        if not args.ids:
+            raise CliError("dlq show needs an entry id")
         return dict(asyncio.run(_call(args, "GET", f"/dlq/{args.ids[0]}")))
     return asyncio.run(_dlq_actions(args))
 
@@ -250,6 +260,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     dead.add_argument("ids", nargs="*", metavar="ENTRY_ID")
     dead.add_argument("--reason", help="why (kept in the audit trail; told on discard)")
     dead.add_argument("--limit", type=int, default=50)
+    dead.add_argument("--error-code", help="replay/discard without ids: only this errorCode")
+    dead.add_argument(
+        "--older-than", type=float, help="replay/discard without ids: died over S seconds ago"
+    )
     switch = verb("workers", "stop workers reading new jobs (pause), or resume", _workers)
     switch.add_argument("action", choices=["pause", "resume"])
     switch.add_argument("--reason", help="why (kept in the audit trail)")

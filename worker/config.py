@@ -66,6 +66,10 @@ class WorkerSettings(
     # batches take at most this long: with minutes-long batches (GPU jobs of 3-8 min) an
     # entry read now would wait out the running batch while an idle worker could start it.
     prefetch_max_wait_ms: int = Field(default=2000, ge=0)
+    # A job still running this long after its start is reported ``started`` (a task
+    # stage and a push to its user); a faster one's result comes first, so a report
+    # would only cost a round trip (worker/progress.py).
+    progress_after_s: float = Field(default=1.0, ge=0)
     consumer: str = Field(default_factory=_default_consumer, min_length=1, max_length=128)
     lease_ms: int = Field(default=60_000, ge=100)
     callback_timeout_s: float = Field(default=10.0, gt=0)

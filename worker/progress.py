@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Literal
+from collections.abc import Coroutine
+from typing import Any, Literal
 
 from redis.exceptions import RedisError
 
@@ -37,15 +38,22 @@ def progress_url(callback_url: str) -> str | None:
 
 
 class ProgressReporter:
-    def __init__(self, sender: CallbackSender, queue: JobQueue, worker_id: str) -> None:
+    def __init__(
+        self, sender: CallbackSender, queue: JobQueue, worker_id: str, after_s: float = 1.0
+    ) -> None:
         self._sender = sender
         self._queue = queue
         self._worker_id = worker_id[:128]
+        self._after_s = after_s
         self._reports: set[asyncio.Task[None]] = set()
 
-    def started(self, items: list[Item]) -> None:
-        """The model is about to run these (attempt = the entry's delivery count)."""
-        self._spawn(self._started(items))
+    def started(self, items: list[Item]) -> asyncio.TimerHandle:
+        """The model is about to run these (attempt = the entry's delivery count): they
+        are reported once they have run ``after_s``. Cancel the handle when the batch
+        ends: sooner, nothing is sent; later, it changes nothing."""
+        return asyncio.get_running_loop().call_later(
+            self._after_s, lambda: self._spawn(self._started(items))
+        )
 
     def retried(self, item: Item, attempt: int, reason: str) -> None:
         """Attempt ``attempt`` failed with ``reason`` and the job will run again."""
@@ -56,10 +64,11 @@ class ProgressReporter:
             report.cancel()
         await asyncio.gather(*self._reports, return_exceptions=True)
 
-    def _spawn(self, work: object) -> None:
-        task = asyncio.ensure_future(work)  # type: ignore[call-overload]
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.ensure_future(work)
         self._reports.add(task)
         task.add_done_callback(self._reports.discard)
+        return task
 
     async def _started(self, items: list[Item]) -> None:
         try:

@@ -123,7 +123,9 @@ class Worker:
             concurrency=s.callback_concurrency,
         )
         self._queue = JobQueue(self._redis, s.consumer, reader=self._reader)
-        self._progress = ProgressReporter(self._sender, self._queue, s.consumer)
+        self._progress = ProgressReporter(
+            self._sender, self._queue, s.consumer, after_s=s.progress_after_s
+        )
         self._outcomes = Outcomes(
             s,
             self._queue,
@@ -412,12 +414,13 @@ class Worker:
             loop = asyncio.get_running_loop()
             texts = [item.job.payload for item in items]
             observe_batch_start(items)
-            if self._progress is not None:
-                self._progress.started(items)
+            report = self._progress.started(items) if self._progress is not None else None
             started, started_ns = loop.time(), time.time_ns()
             with tracing.span("judge batch", attributes={"batch.size": len(items)}) as batch:
                 verdicts = await loop.run_in_executor(self._executor, judge_each, self.judge, texts)
             traces = job_spans(items, batch, started_ns)
+            if report is not None:
+                report.cancel()  # finished before it was worth reporting: nothing sent
             took = loop.time() - started
             WORKER_INFERENCE.observe(took)
             self._batch_s = took if self._batch_s is None else 0.7 * self._batch_s + 0.3 * took

@@ -37,6 +37,8 @@ def stack(
         "RATELIMIT_RULES": json.dumps(rules),
         # every process writes its spans here (tests/e2e/test_tracing.py)
         "SATYAMARK_TRACES_DIR": str(root / "traces"),
+        # the tiny model is fast: report every start (tests/e2e/test_stages.py)
+        "WORKER_PROGRESS_AFTER_S": "0",
     }
     options = stack_options(root, redis_server.url, database, env)
     redis.Redis.from_url(redis_server.url).flushall()

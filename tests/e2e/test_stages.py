@@ -57,16 +57,22 @@ async def test_a_task_records_its_stages_and_pushes_progress(
 
     frames = await _frames_until_final(ws, task_id)
     kinds = [(f["type"], f.get("stage")) for f in frames]
-    assert kinds == [("progress", "started"), ("result", None)], kinds
-    assert frames[0]["attempt"] == 1 and frames[0]["eventId"]
+    # The tiny model answers in milliseconds, so the worker's best-effort "started"
+    # report (WORKER_PROGRESS_AFTER_S=0 here) may reach the receiver after the result,
+    # which then ignores it; when it came first it was recorded and pushed first.
+    assert kinds in ([("progress", "started"), ("result", None)], [("result", None)]), kinds
+    reported = len(frames) == 2
+    if reported:
+        assert frames[0]["attempt"] == 1 and frames[0]["eventId"]
 
     stages = await _stages(api, token, task_id, "notified")
     names = [s["stage"] for s in stages]
-    assert names == ["accepted", "queued", "started", "done", "notified"], stages
-    times = [s["at"] for s in stages]
-    assert all(isinstance(t, str) and t for t in times)
-    started = stages[2]
-    assert started["attempt"] == 1 and started["worker"].startswith("worker-")
+    expected = ["accepted", "queued", "started", "done", "notified"]
+    assert names == (expected if reported else [n for n in expected if n != "started"]), stages
+    assert all(isinstance(s["at"], str) and s["at"] for s in stages)
+    if reported:
+        started = stages[2]
+        assert started["attempt"] == 1 and started["worker"].startswith("worker-")
     assert stages[-1]["live"] is True  # the socket was open
 
     await ws.close()

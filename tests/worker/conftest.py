@@ -44,6 +44,7 @@ def make_settings(redis_url: str) -> Callable[..., WorkerSettings]:
             "batch_wait_ms": 5,
             "callback_backoff_s": 0.01,
             "drain_timeout_s": 10,
+            "progress_after_s": 0,  # report every start (tests/worker/test_failures.py)
             "consumer": f"test-{ULID()}",
         }
         values.update(overrides)

@@ -153,3 +153,33 @@ async def test_a_failed_task_found_and_retried_gets_its_verdict(
         f"/internal/admin/tasks/{task_id}/retry", json={}, headers=admin
     )
     assert again.json() == {"taskId": task_id, "retried": False, "why": "not a failed task"}
+
+
+async def test_dead_letters_replayed_and_discarded_by_filter(
+    services: Services, make_settings: Callable[..., WorkerSettings], tiny_judge: Judge
+) -> None:
+    admin = {USER_ID_HEADER: await insert_user(services.database_url, "admin")}
+    first, _ = await _dead_letter_one(services, make_settings, tiny_judge, "Oslo is in Norway.")
+    second, _ = await _dead_letter_one(services, make_settings, tiny_judge, "Bern is in Swiss.")
+
+    none = await services.backend.post(
+        "/internal/admin/dlq/replay", json={"errorCode": "WK-NOTHING-LIKE-IT"}, headers=admin
+    )
+    assert none.json() == {"matched": 0, "items": []}
+    young = await services.backend.post(
+        "/internal/admin/dlq/discard", json={"olderThanS": 3600}, headers=admin
+    )
+    assert young.json()["matched"] == 0  # nothing died an hour ago
+    discarded = await services.backend.post(
+        "/internal/admin/dlq/discard",
+        json={"errorCode": "WK-MODEL-ERROR", "reason": "bad batch"},
+        headers=admin,
+    )
+    body = discarded.json()
+    assert body["matched"] == 2 and [i["taskId"] for i in body["items"]] == [first, second]
+    assert all(i["discarded"] for i in body["items"])
+    for task_id in (first, second):
+        row = await task_row(services.database_url, task_id)
+        assert (row["status"], row["error_code"]) == ("failed", "OPS-DISCARDED")
+    again = await services.backend.post("/internal/admin/dlq/discard", json={}, headers=admin)
+    assert again.json() == {"matched": 0, "items": []}
