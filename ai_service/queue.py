@@ -14,6 +14,7 @@ from redis.exceptions import ResponseError
 
 from shared import keys, tracing
 from shared.schemas import Job
+from shared.stream_figures import backlog
 
 
 class JobQueue:
@@ -46,7 +47,6 @@ class JobQueue:
         except ResponseError:  # no stream yet
             return 0
         group = next((g for g in groups if g["name"] == keys.WORKER_GROUP), None)
-        if group is None or group.get("lag") is None:
-            # No worker has joined yet (or Redis cannot tell the lag): everything counts.
-            return int(await self._client.xlen(keys.JOB_STREAM))
-        return int(group["lag"]) + int(group["pending"])
+        knows_lag = group is not None and group.get("lag") is not None
+        length = 0 if knows_lag else int(await self._client.xlen(keys.JOB_STREAM))
+        return backlog(length, group)

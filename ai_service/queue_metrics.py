@@ -8,7 +8,6 @@ on the metrics thread, so it uses a synchronous client of its own.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator
 
 import redis
@@ -17,6 +16,7 @@ from prometheus_client.registry import Collector
 
 from shared import keys
 from shared.metrics import QUEUE_GAUGES
+from shared.stream_figures import backlog, entry_age_s
 
 log = logging.getLogger(__name__)
 
@@ -30,19 +30,13 @@ def _read(client: redis.Redis) -> dict[str, float]:
     groups = client.xinfo_groups(keys.JOB_STREAM) if exists else []
     group = next((g for g in groups if g["name"] == keys.WORKER_GROUP), None)
     pending, consumers, oldest_age = 0, 0, 0.0
-    backlog = int(length)
     if group is not None:
         pending, consumers = int(group["pending"]), int(group["consumers"])
-        if group.get("lag") is not None:
-            backlog = int(group["lag"]) + pending
         if pending:
-            # The stream id of the oldest pending entry is its enqueue time (ms).
             oldest_id = client.xpending(keys.JOB_STREAM, keys.WORKER_GROUP)["min"]
-            if oldest_id:
-                enqueued_ms = int(str(oldest_id).split("-", 1)[0])
-                oldest_age = max(0.0, time.time() - enqueued_ms / 1000)
+            oldest_age = entry_age_s(oldest_id)
     return {
-        "satyamark_queue_backlog": backlog,
+        "satyamark_queue_backlog": backlog(int(length), group),
         "satyamark_queue_pending": pending,
         "satyamark_queue_oldest_pending_age_seconds": oldest_age,
         "satyamark_queue_dlq_length": int(dlq),

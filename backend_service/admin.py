@@ -5,7 +5,6 @@ again, in the users table, so a forged or stale header grants nothing.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -21,6 +20,7 @@ from shared.errors import Forbidden, NotFound, store_unavailable_as
 from shared.http import USER_ID_HEADER
 from shared.responses import JsonResponse
 from shared.schemas import Strict
+from shared.stream_figures import backlog, entry_age_s
 
 from . import dlq
 from .deps import State, StateDep
@@ -47,13 +47,6 @@ async def admin_id(
 AdminId = Annotated[str, Depends(admin_id)]
 
 
-def _age_s(entry_id: str | None) -> float:
-    """Seconds since a stream entry was added (its id is its millisecond time)."""
-    if not entry_id:
-        return 0.0
-    return max(0.0, time.time() - int(entry_id.split("-", 1)[0]) / 1000)
-
-
 async def queue_view(redis: aioredis.Redis) -> dict[str, Any]:
     length = int(await redis.xlen(keys.JOB_STREAM))
     dlq = int(await redis.xlen(keys.JOB_DLQ_STREAM))
@@ -73,12 +66,11 @@ async def queue_view(redis: aioredis.Redis) -> dict[str, Any]:
     if group is None:
         return view
     pending = int(group["pending"])
-    if group.get("lag") is not None:
-        view["backlog"] = int(group["lag"]) + pending
+    view["backlog"] = backlog(length, group)
     view["pending"] = pending
     if pending:
         summary = await redis.xpending(keys.JOB_STREAM, keys.WORKER_GROUP)
-        view["oldestPendingAgeS"] = round(_age_s(summary.get("min")), 3)
+        view["oldestPendingAgeS"] = round(entry_age_s(summary.get("min")), 3)
     consumers = await redis.xinfo_consumers(keys.JOB_STREAM, keys.WORKER_GROUP)
     view["consumers"] = [
         {

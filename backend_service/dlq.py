@@ -17,6 +17,7 @@ import redis.asyncio as aioredis
 
 from shared import audit, events, keys, tasks
 from shared.events import FailedEvent
+from shared.stream_figures import entry_ms
 from shared.tasks import NewTask
 
 # Job fields an operator may see: never the job_token.
@@ -26,7 +27,7 @@ DISCARDED = "OPS-DISCARDED"
 
 
 def _died_at(entry_id: str) -> str:
-    ms = int(entry_id.split("-", 1)[0])
+    ms = entry_ms(entry_id)
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms / 1000)) + f".{ms % 1000:03d}Z"
 
 

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterable
 
 from shared.metrics import WORKER_BATCH_SIZE, WORKER_QUEUE_WAIT
+from shared.stream_figures import entry_ms
 
 from .types import Item
 
@@ -60,6 +61,5 @@ def observe_batch_start(items: Iterable[Item]) -> None:
     count = 0
     for item in items:
         count += 1
-        enqueued_ms = int(item.entry_id.split("-", 1)[0])
-        WORKER_QUEUE_WAIT.observe(max(0.0, now_ms - enqueued_ms) / 1000)
+        WORKER_QUEUE_WAIT.observe(max(0.0, now_ms - entry_ms(item.entry_id)) / 1000)
     WORKER_BATCH_SIZE.observe(count)
