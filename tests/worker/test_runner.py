@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from typing import Any
+
+import redis.asyncio as aioredis
 
 from shared import keys
 from shared.schemas import CallbackResult
@@ -451,6 +454,18 @@ async def test_a_restarted_worker_runs_its_own_stale_entries_once(
     assert sorted(runs) == sorted(job.payload for job in jobs)
 
 
+async def _keep_fresh(client: aioredis.Redis, consumer: str) -> None:
+    """Act as a live ``consumer``: keep resetting the idle time of what it holds."""
+    while True:
+        held: Any = await client.xpending_range(
+            keys.JOB_STREAM, keys.WORKER_GROUP, "-", "+", 100, consumername=consumer
+        )
+        ids = [row["message_id"] for row in held]
+        if ids:
+            await client.xclaim(keys.JOB_STREAM, keys.WORKER_GROUP, consumer, 0, ids, justid=True)
+        await asyncio.sleep(0.05)
+
+
 async def test_an_idle_worker_gets_the_stale_entry_before_a_busy_one(
     make_settings: Settings, tiny_judge: Judge, callback_server: CallbackServer
 ) -> None:
@@ -462,11 +477,15 @@ async def test_an_idle_worker_gets_the_stale_entry_before_a_busy_one(
     # head start it would claim at 0.3 s, before the idle worker's 0.4-0.53 s.
     busy_settings = make_settings(lease_ms=300, max_in_flight=2, batch_size=1, block_ms=50)
     client = await left_by_a_dead_worker(busy_settings, [stale])
+    # The other worker lives (its entry stays fresh) until the busy one is busy, then
+    # dies: on a loaded machine the busy worker's start alone can outlast its lease.
+    alive = asyncio.create_task(_keep_fresh(client, "dead-worker"))
     busy_judge = RecordingJudge(tiny_judge, delay_s=4.0)
     idle_judge = RecordingJudge(tiny_judge)
     async with running(busy_settings, busy_judge):
         await enqueue(busy_settings, [long_job])
         await eventually(lambda: is_true(bool(busy_judge.batches)))
+        alive.cancel()
         async with running(make_settings(lease_ms=400, batch_size=1), idle_judge):
             await eventually(lambda: is_true(stale.taskId in callback_server.by_task()), 8)
     await client.aclose()
