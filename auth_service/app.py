@@ -14,6 +14,7 @@ from shared.service import new_app
 from shared.service_auth import ServiceAuth, nonces_in
 from shared.stores import open_stores
 
+from .api_keys import ApiKeys
 from .config import AuthSettings
 from .deps import State
 from .refresh import RefreshTokens
@@ -54,6 +55,7 @@ def create_app(settings: AuthSettings) -> FastAPI:
                 redis=redis,
                 pool=pool,
                 users=UserRepository(pool),
+                api_keys=ApiKeys(pool, redis),
                 refresh=refresh,
                 tokens=tokens,
                 revocations=Revocations(redis),

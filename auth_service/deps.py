@@ -13,6 +13,7 @@ from shared.health import Probe, postgres_probe, redis_probe
 from shared.service import state_getter
 from shared.service_auth import ServiceAuth
 
+from .api_keys import ApiKeys
 from .config import AuthSettings
 from .refresh import RefreshTokens
 from .revocation import Revocations
@@ -27,6 +28,7 @@ class State:
     redis: aioredis.Redis
     pool: asyncpg.Pool
     users: UserRepository
+    api_keys: ApiKeys
     refresh: RefreshTokens
     tokens: TokenService
     revocations: Revocations
@@ -42,6 +44,10 @@ get_state = state_getter(State)
 
 def _users(request: Request) -> UserRepository:
     return get_state(request).users
+
+
+def _api_keys(request: Request) -> ApiKeys:
+    return get_state(request).api_keys
 
 
 def _tokens(request: Request) -> TokenService:
@@ -62,6 +68,7 @@ def _refresh(request: Request) -> RefreshTokens:
 
 StateDep = Annotated[State, Depends(get_state)]
 UsersDep = Annotated[UserRepository, Depends(_users)]
+ApiKeysDep = Annotated[ApiKeys, Depends(_api_keys)]
 TokensDep = Annotated[TokenService, Depends(_tokens)]
 RevocationsDep = Annotated[Revocations, Depends(_revocations)]
 ThrottleDep = Annotated[LoginThrottle, Depends(_throttle)]

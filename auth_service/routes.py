@@ -3,12 +3,23 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Header, Request
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
 
-from shared.clients.auth import CLIENT_IP_HEADER, bearer_token
-from shared.errors import Unauthorized
+from shared.clients.auth import API_KEY_PREFIX, CLIENT_IP_HEADER, bearer_token
+from shared.errors import NotFound, Unauthorized
+from shared.http import USER_ID_HEADER
+from shared.schemas import API_KEY_ID_PATTERN, ApiKeyCreate, ApiKeyCreated, ApiKeyList
 
-from .deps import RefreshDep, RevocationsDep, ThrottleDep, TokensDep, UsersDep, get_state
+from .deps import (
+    ApiKeysDep,
+    RefreshDep,
+    RevocationsDep,
+    ThrottleDep,
+    TokensDep,
+    UsersDep,
+    get_state,
+)
 from .passwords import check_password_policy, hash_password, verify_password
 from .refresh import IssuedRefresh
 from .revocation import Revocations
@@ -127,7 +138,49 @@ async def jwks(tokens: TokensDep) -> JSONResponse:
 
 @internal.post("/validate")
 async def validate(
-    body: ValidateRequest, tokens: TokensDep, revocations: RevocationsDep
+    body: ValidateRequest, tokens: TokensDep, revocations: RevocationsDep, api_keys: ApiKeysDep
 ) -> ValidateResponse:
+    """A login token or an API key. A key never carries the admin role: operators act
+    with their own login."""
+    if body.token.startswith(API_KEY_PREFIX):
+        owner = await api_keys.validate(body.token)
+        return ValidateResponse(
+            userId=owner.user_id,
+            expiresAt=owner.trust_until,
+            keyId=owner.key_id,
+            scopes=owner.scopes,
+        )
     claims = await valid_claims(body.token, tokens, revocations)
     return ValidateResponse(userId=claims.user_id, expiresAt=claims.expires_at, role=claims.role)
+
+
+UserId = Annotated[str, Header(alias=USER_ID_HEADER, min_length=1, max_length=64)]
+
+
+class NoSuchKey(NotFound):
+    code = "AUTH-KEY-404"
+    default_message = "no such API key"
+
+
+@internal.post("/api-keys", status_code=201)
+async def create_api_key(
+    body: ApiKeyCreate, user_id: UserId, api_keys: ApiKeysDep
+) -> ApiKeyCreated:
+    key, full = await api_keys.create(user_id, body.name, body.scopes, body.expiresAt)
+    return ApiKeyCreated(**key.public(), key=full)
+
+
+@internal.get("/api-keys")
+async def list_api_keys(user_id: UserId, api_keys: ApiKeysDep) -> ApiKeyList:
+    return ApiKeyList.model_validate({"items": [k.public() for k in await api_keys.list(user_id)]})
+
+
+@internal.delete("/api-keys/{key_id}", status_code=204)
+async def revoke_api_key(
+    key_id: Annotated[str, PathParam(pattern=API_KEY_ID_PATTERN)],
+    user_id: UserId,
+    api_keys: ApiKeysDep,
+) -> Response:
+    if not await api_keys.revoke(user_id, key_id):
+        raise NoSuchKey()
+    return Response(status_code=204)

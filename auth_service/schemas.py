@@ -4,7 +4,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from shared.schemas import EMAIL_PATTERN, MAX_REFRESH_TOKEN_CHARS, Strict
+from shared.schemas import EMAIL_PATTERN, MAX_REFRESH_TOKEN_CHARS, Scope, Strict
 
 
 class Credentials(Strict):
@@ -39,3 +39,6 @@ class ValidateResponse(Strict):
     userId: str
     expiresAt: int
     role: Literal["user", "admin"] = "user"
+    # An API key's id and scopes; absent for a login token (it may do everything).
+    keyId: str | None = None
+    scopes: list[Scope] | None = None

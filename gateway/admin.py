@@ -14,11 +14,10 @@ from pydantic import BaseModel, Field
 
 from shared.clients.auth import Identity
 from shared.errors import Forbidden
-from shared.http import USER_ID_HEADER, call_upstream
 from shared.schemas import ErrorBody
 
 from .deps import StateDep
-from .routes import User, relay
+from .routes import User, call_as, relay
 
 
 class NotAdmin(Forbidden):
@@ -89,14 +88,8 @@ class AuditPage(BaseModel):
 async def _backend(
     state: StateDep, user: Identity, method: str, path: str, **kwargs: Any
 ) -> Response:
-    upstream = await call_upstream(
-        state.backend_http,
-        method,
-        f"/internal/admin{path}",
-        service="backend_service",
-        headers={USER_ID_HEADER: user.user_id, **kwargs.pop("headers", {})},
-        **kwargs,
-    )
+    path = f"/internal/admin{path}"
+    upstream = await call_as(user, state.backend_http, "backend_service", method, path, **kwargs)
     return relay(upstream, None)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,10 +15,12 @@ from fastapi.staticfiles import StaticFiles
 from shared.clients.auth import AuthClient
 from shared.clients.ratelimit import RateLimitClient
 from shared.http import create_http_client
+from shared.redis_client import create_redis
 from shared.service import new_app
 from shared.service_auth import Keyring
 
 from .admin import admin
+from .api_keys import api_keys
 from .config import GatewaySettings
 from .deps import State
 from .middleware import EdgeMiddleware
@@ -64,7 +67,16 @@ def create_app(settings: GatewaySettings) -> FastAPI:
                 ws_upstreams=UpstreamPicker(settings.ws_upstreams),
                 ratelimit_http=ratelimit_http,
             )
-            yield
+            # Revoked API keys are announced on Redis; the only thing the gateway reads
+            # there, so Redis being down costs key validations a round-trip, no more.
+            feed = create_redis(settings.redis_url, "gateway", socket_timeout=None)
+            follower = asyncio.create_task(app.state.runtime.auth.follow_revocations(feed))
+            try:
+                yield
+            finally:
+                follower.cancel()
+                await asyncio.gather(follower, return_exceptions=True)
+                await feed.aclose()
 
     app = new_app(
         service="gateway",
@@ -76,6 +88,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     )
     app.include_router(router)
     app.include_router(admin)
+    app.include_router(api_keys)
     app.include_router(wellknown)
     if settings.frontend_path is not None:
         app.mount("/app", StaticFiles(directory=settings.frontend_path, html=True), name="app")
@@ -86,7 +99,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
 
     json_routes = {
         (method, route.path): route.body_field.field_info.is_required()
-        for route in router.routes
+        for route in [*router.routes, *api_keys.routes]
         if isinstance(route, APIRoute) and route.body_field is not None
         for method in route.methods or ()
     }
@@ -101,7 +114,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST"],
+            allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
             expose_headers=[
                 "Retry-After",

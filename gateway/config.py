@@ -13,6 +13,7 @@ from shared.config import (
     RATELIMIT_URL_DEFAULT,
     WS_URL_DEFAULT,
     CommonSettings,
+    RedisSettingsMixin,
     env_alias,
     service_url,
 )
@@ -20,7 +21,7 @@ from shared.config import (
 _REPO_FRONTEND = Path(__file__).resolve().parents[1] / "frontend"
 
 
-class GatewaySettings(CommonSettings):
+class GatewaySettings(CommonSettings, RedisSettingsMixin):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", frozen=True)
 
     port: int = 8000

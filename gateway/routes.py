@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import httpx
@@ -13,7 +14,7 @@ from pydantic import BaseModel, Field, JsonValue
 
 from shared.clients.auth import CLIENT_IP_HEADER, Identity, bearer_token
 from shared.clients.ratelimit import Decision
-from shared.errors import RateLimited, Unauthorized
+from shared.errors import Forbidden, RateLimited, Unauthorized
 from shared.http import USER_ID_HEADER, call_upstream
 from shared.password_policy import common_passwords
 from shared.schemas import (
@@ -21,6 +22,7 @@ from shared.schemas import (
     MAX_REFRESH_TOKEN_CHARS,
     TASK_ID_PATTERN,
     ErrorBody,
+    Scope,
     Strict,
     TaskPublic,
     VerdictPublic,
@@ -101,7 +103,7 @@ class VerifyCached(BaseModel):
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody} for code in (400, 401, 413, 415, 422, 429, 503)
+    code: {"model": ErrorBody} for code in (400, 401, 403, 413, 415, 422, 429, 503)
 }
 _COUNT = {"type": "string", "pattern": "^[0-9]+$"}
 # Sent with every answer to a rate-limited request that was let through.
@@ -134,13 +136,50 @@ async def _take(state: State, endpoint: str, subject: str) -> Decision:
     return decision
 
 
+class OutOfScope(Forbidden):
+    code = "GW-SCOPE-403"
+    default_message = "this API key may not do that"
+
+
 async def current_user(
     state: StateDep, authorization: Annotated[str | None, Header()] = None
 ) -> Identity:
+    """The caller: a login token's user, or an API key's owner (with its scopes)."""
     return await state.auth.validate(bearer_token(authorization, rejected=InvalidToken))
 
 
 User = Annotated[Identity, Depends(current_user)]
+
+
+def scoped(scope: Scope) -> Callable[[Identity], Identity]:
+    def allowed(user: User) -> Identity:
+        if not user.allows(scope):
+            raise OutOfScope(f"this API key lacks the {scope} scope")
+        return user
+
+    return allowed
+
+
+def logged_in(user: User) -> Identity:
+    """A login token, not an API key: a leaked key must not mint or manage keys."""
+    if user.key_id is not None:
+        raise OutOfScope("this needs a login token, not an API key")
+    return user
+
+
+Submitter = Annotated[Identity, Depends(scoped("verify"))]
+Reader = Annotated[Identity, Depends(scoped("tasks:read"))]
+LoggedIn = Annotated[Identity, Depends(logged_in)]
+
+
+async def take_for(state: State, endpoint: str, user: Identity) -> Decision:
+    """Spend from the caller's bucket, and for an API key from the key's own as well;
+    the answer's headers describe the fuller of the two."""
+    decision = await _take(state, endpoint, f"user:{user.user_id}")
+    if user.key_id is not None:
+        per_key = await _take(state, f"{endpoint}-key", f"key:{user.key_id}")
+        decision = min(decision, per_key, key=lambda d: d.remaining)
+    return decision
 
 
 def _client_ip(request: Request) -> str:
@@ -158,6 +197,14 @@ def relay(upstream: httpx.Response, quota: Decision | None) -> Response:
         headers=headers,
         media_type="application/json",
     )
+
+
+async def call_as(
+    user: Identity, http: httpx.AsyncClient, service: str, method: str, path: str, **kw: Any
+) -> httpx.Response:
+    """Call an internal API on ``user``'s behalf (the signed user-id header says who)."""
+    headers = {USER_ID_HEADER: user.user_id, **kw.pop("headers", {})}
+    return await call_upstream(http, method, path, service=service, headers=headers, **kw)
 
 
 async def _forward_auth(request: Request, path: str, body: BaseModel) -> Response:
@@ -262,10 +309,10 @@ async def jwks(state: StateDep) -> Response:
         **_ERRORS,
     },
 )
-async def verify(body: VerifyRequest, user: User, state: StateDep) -> Response:
+async def verify(body: VerifyRequest, user: Submitter, state: StateDep) -> Response:
     """Submit a text. A cache hit answers at once (200); otherwise the verdict is pushed
     over the WebSocket with the returned taskId."""
-    quota = await _take(state, "verify", f"user:{user.user_id}")
+    quota = await take_for(state, "verify", user)
     upstream = await call_upstream(
         state.backend_http,
         "POST",
@@ -286,11 +333,11 @@ async def verify(body: VerifyRequest, user: User, state: StateDep) -> Response:
     },
 )
 async def get_task(
-    task_id: Annotated[str, PathParam(pattern=TASK_ID_PATTERN)], user: User, state: StateDep
+    task_id: Annotated[str, PathParam(pattern=TASK_ID_PATTERN)], user: Reader, state: StateDep
 ) -> Response:
     """One of the caller's own tasks (history and reload recovery; live results are
     pushed over the WebSocket)."""
-    quota = await _take(state, "tasks", f"user:{user.user_id}")
+    quota = await take_for(state, "tasks", user)
     upstream = await call_upstream(
         state.backend_http,
         "GET",

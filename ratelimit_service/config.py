@@ -21,6 +21,10 @@ def _default_rules() -> dict[str, BucketRule]:
         "verify": BucketRule(capacity=20, refill_per_s=2),
         "tasks": BucketRule(capacity=120, refill_per_s=20),
         "ws": BucketRule(capacity=20, refill_per_s=1),
+        # per API key, spent on top of its owner's bucket above: set these lower to
+        # share one account's allowance among its keys
+        "verify-key": BucketRule(capacity=20, refill_per_s=2),
+        "tasks-key": BucketRule(capacity=120, refill_per_s=20),
         # per client IP, unauthenticated
         "auth": BucketRule(capacity=10, refill_per_s=0.5),
         # failed logins, per account and per client IP (spent by auth_service)

@@ -345,6 +345,19 @@ class Stack:
                 raise RuntimeError(f"workers did not join within {timeout:.0f}s{why}")
             time.sleep(0.2)
 
+    def add_gateway(self) -> str:
+        """Start one more gateway instance (as behind a load balancer); its URL."""
+        index = sum(1 for c in self.components.values() if c.module == "gateway")
+        name = f"gateway-{index + 1}"
+        self._component(name, "gateway", self._unused_port(), self._tls_env(), index=index)
+        self.components[name].start()
+        self.wait_healthy(names=[name])
+        return self.gateway_url.rsplit(":", 1)[0] + f":{self.components[name].port}"
+
+    def remove(self, name: str) -> None:
+        """Stop a component and forget it (one that ``add_gateway`` started)."""
+        self.components.pop(name).stop()
+
     def _tls_env(self) -> dict[str, str]:
         if not self.options.gateway_tls:
             return {}

@@ -16,6 +16,9 @@ REDIS_EPOCH = "satyamark:epoch"
 INTAKE = "admin:intake"
 # Whether workers read new jobs (hash: paused "1"/"0", by, at); worker/switch.py
 WORKERS = "admin:workers"
+# Pub/sub: credentials revoked before they expire ({"keyId": ...}); gateways drop them
+# from their validation caches at once (shared/clients/auth.py).
+REVOKED_CREDENTIALS = "auth:revoked"
 
 
 def cache_result(content_hash: str) -> str:

@@ -5,7 +5,15 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    TypeAdapter,
+)
 
 
 class Mark(StrEnum):
@@ -210,3 +218,50 @@ class TaskPublic(BaseModel):
     stages: list[TaskStage] = Field(
         default_factory=list, description="what happened to the task, oldest first"
     )
+
+
+# -- API keys (created by auth_service, documented and relayed by the gateway) ---------
+
+Scope = Literal["verify", "tasks:read"]
+API_KEY_ID_PATTERN = r"^[0-9a-z]{16}$"
+
+
+class ApiKeyCreate(Strict):
+    name: str = Field(
+        min_length=1,
+        max_length=100,
+        pattern=r"^[^\x00-\x1f\x7f]+$",
+        description="a label for people; no control characters",
+        examples=["newsroom CMS"],
+    )
+    scopes: list[Scope] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=2,
+        description="what the key may do: verify (POST /v1/verify) and tasks:read (read "
+        "tasks, the WebSocket); both when left out",
+    )
+    expiresAt: AwareDatetime | None = Field(
+        default=None, description="ISO 8601 with a zone; never expires when left out"
+    )
+
+
+class ApiKeyPublic(BaseModel):
+    id: str
+    name: str
+    prefix: str = Field(description="sm_live_<id>: how to recognise the key; not a secret")
+    scopes: list[Scope]
+    createdAt: str
+    expiresAt: str | None
+    lastUsedAt: str | None = Field(description="to the minute; null when never used")
+
+
+class ApiKeyCreated(ApiKeyPublic):
+    key: str = Field(
+        description="the whole key, sm_live_<id>_<secret>: shown only in this answer, "
+        "send it as Authorization: Bearer <key>"
+    )
+
+
+class ApiKeyList(BaseModel):
+    items: list[ApiKeyPublic] = Field(description="keys that have not been revoked, newest first")

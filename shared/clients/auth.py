@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from dataclasses import dataclass
 
 import httpx
+import orjson
+import redis.asyncio as aioredis
 from cachetools import TTLCache
+from redis.exceptions import RedisError
 
+from shared import keys
 from shared.errors import Unauthorized, UpstreamUnavailable
 from shared.http import call_upstream
 
@@ -16,7 +22,14 @@ from shared.http import call_upstream
 CLIENT_IP_HEADER = "x-satyamark-client-ip"
 # auth_service refuses longer tokens unread; clients refuse them without asking.
 MAX_TOKEN_CHARS = 4096
-BEARER_HINT = "send Authorization: Bearer <token>"
+BEARER_HINT = "send Authorization: Bearer <token or API key>"
+
+log = logging.getLogger(__name__)
+
+
+# What an API key may be allowed to do (both by default). A login token may do all.
+SCOPES = ("verify", "tasks:read")
+API_KEY_PREFIX = "sm_live_"
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,10 +37,16 @@ class Identity:
     user_id: str
     expires_at: int
     role: str = "user"
+    # Set for an API key: its id and what it may do (None: a login token, all of it).
+    key_id: str | None = None
+    scopes: frozenset[str] | None = None
 
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    def allows(self, scope: str) -> bool:
+        return self.scopes is None or scope in self.scopes
 
 
 def bearer_token(
@@ -69,11 +88,47 @@ class AuthClient:
             TTLCache(maxsize=cache_size, ttl=cache_ttl_s) if cache_ttl_s > 0 else None
         )
         self._jwks: tuple[float, bytes] | None = None
+        # Cache API keys only while follow_revocations is subscribed.
+        self._cache_keys = False
 
     def forget(self, token: str) -> None:
         """Drop a token from the cache (after its logout)."""
         if self._cache is not None:
             self._cache.pop(token, None)
+
+    def forget_key(self, key_id: str | None = None) -> None:
+        """Drop a revoked API key from the cache (every key with None)."""
+        if self._cache is None:
+            return
+        for token, identity in list(self._cache.items()):
+            if identity.key_id is not None and (key_id is None or identity.key_id == key_id):
+                self._cache.pop(token, None)
+
+    async def follow_revocations(self, redis: aioredis.Redis, retry_s: float = 1.0) -> None:
+        """Run until cancelled: drop each API key auth_service says it revoked, so a
+        revoked key stops working here at once, not when the cache would let it go.
+        While not subscribed (Redis down, not yet connected) keys are not cached at
+        all: a revocation missed then cannot keep a key alive."""
+        while True:
+            try:
+                async with redis.pubsub() as pubsub:
+                    await pubsub.subscribe(keys.REVOKED_CREDENTIALS)
+                    self._cache_keys = True
+                    async for message in pubsub.listen():
+                        if message.get("type") != "message":
+                            continue
+                        try:
+                            key_id = orjson.loads(message["data"]).get("keyId")
+                        except (orjson.JSONDecodeError, AttributeError):
+                            continue
+                        if isinstance(key_id, str):
+                            self.forget_key(key_id)
+            except (RedisError, OSError) as exc:
+                log.warning("revocation feed lost (%s); not caching API keys meanwhile", exc)
+            finally:
+                self._cache_keys = False
+                self.forget_key()
+            await asyncio.sleep(retry_s)
 
     async def jwks(self) -> bytes:
         """auth_service's public keys, fetched at most once a minute."""
@@ -103,16 +158,19 @@ class AuthClient:
             raise self._unavailable("auth_service failed")
         try:
             body = response.json()
+            scopes = body.get("scopes")
             identity = Identity(
                 user_id=body["userId"],
                 expires_at=int(body["expiresAt"]),
                 role=str(body.get("role", "user")),
+                key_id=body.get("keyId"),
+                scopes=None if scopes is None else frozenset(map(str, scopes)),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise self._unavailable("auth_service gave an unreadable answer") from exc
         if not isinstance(identity.user_id, str) or not identity.user_id:
             raise self._unavailable("auth_service gave no userId")
-        if self._cache is not None:
+        if self._cache is not None and (identity.key_id is None or self._cache_keys):
             self._cache[token] = identity
         return identity
 

@@ -32,6 +32,8 @@ def stack(
         "auth": {"capacity": 10_000, "refill_per_s": 100},
         # ... with wrong passwords too, all from 127.0.0.1
         "login-fail": {"capacity": 10_000, "refill_per_s": 100},
+        # one API key's own bucket (tests/e2e/test_api_keys.py)
+        "tasks-key": {"capacity": 30, "refill_per_s": 0.5},
     }
     env = {
         "RATELIMIT_RULES": json.dumps(rules),

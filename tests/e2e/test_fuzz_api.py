@@ -10,6 +10,7 @@ import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 from ulid import ULID
 
 from satyamark.devstack import Stack
@@ -39,11 +40,19 @@ def test_public_api_answers_every_request_as_documented(
     for operation in operations:
         # logout revokes its token: give it one of its own
         headers = _new_bearer(stack) if operation.path == "/v1/auth/logout" else bearer
+        # An API key's expiresAt must lie in the future, which OpenAPI cannot say: a
+        # past one is a documented 422, not a schema-valid request refused.
+        excluded = [positive_data_acceptance] if operation.path == "/v1/api-keys" else []
 
         @settings(max_examples=60, suppress_health_check=list(HealthCheck))
         @given(case=operation.as_strategy())
         def check(case: Any) -> None:
-            response = case.call_and_validate(headers=headers, timeout=30)  # noqa: B023 (runs now)
+            # runs now, inside this iteration
+            response = case.call_and_validate(
+                headers=headers,  # noqa: B023
+                excluded_checks=excluded,  # noqa: B023
+                timeout=30,
+            )
             classes[f"{response.status_code // 100}xx"] += 1
 
         check()

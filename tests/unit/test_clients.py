@@ -28,7 +28,7 @@ def test_bearer_token_accepts_the_scheme_in_any_case(header: str) -> None:
 
 @pytest.mark.parametrize("header", [None, "", "Bearer", "Bearer  ", "Basic abc", "abc"])
 def test_bearer_token_refuses_anything_else(header: str | None) -> None:
-    with pytest.raises(Refused, match="send Authorization: Bearer <token>"):
+    with pytest.raises(Refused, match="send Authorization: Bearer <token or API key>"):
         bearer_token(header, rejected=Refused)
 
 

@@ -1,0 +1,69 @@
+"""``/v1/api-keys``: a user's keys for platforms, relayed to auth_service. Managed with
+a login token only (``GW-SCOPE-403`` for an API key)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter
+from fastapi import Path as PathParam
+from fastapi.responses import Response
+
+from shared.schemas import (
+    API_KEY_ID_PATTERN,
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyList,
+    ErrorBody,
+)
+
+from .deps import StateDep
+from .routes import LoggedIn, call_as, relay, take_for
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (401, 403, 422, 429, 503)
+}
+api_keys = APIRouter(prefix="/v1/api-keys", tags=["api keys"], responses=_ERRORS)
+
+
+async def _auth(
+    state: StateDep, user: LoggedIn, method: str, path: str = "", **kw: Any
+) -> Response:
+    quota = await take_for(state, "tasks", user)
+    path = f"/internal/api-keys{path}"
+    upstream = await call_as(user, state.auth_http, "auth_service", method, path, **kw)
+    if upstream.status_code == 204:
+        return Response(status_code=204, headers=quota.quota_headers())
+    return relay(upstream, quota)
+
+
+@api_keys.post(
+    "", status_code=201, responses={201: {"model": ApiKeyCreated}, 409: {"model": ErrorBody}}
+)
+async def create_api_key(body: ApiKeyCreate, state: StateDep, user: LoggedIn) -> Response:
+    """A new key, `sm_live_<id>_<secret>`: send it as `Authorization: Bearer <key>` on
+    the API and as the token of the WebSocket's first message. The whole key is in this
+    answer only; SatyaMark keeps a hash. At most 50 active keys (409 `AUTH-KEYS-409`)."""
+    content = orjson.dumps(body.model_dump(mode="json", exclude_none=True))
+    return await _auth(
+        state, user, "POST", content=content, headers={"content-type": "application/json"}
+    )
+
+
+@api_keys.get("", responses={200: {"model": ApiKeyList}})
+async def list_api_keys(state: StateDep, user: LoggedIn) -> Response:
+    """The caller's keys that are not revoked, newest first (no secrets)."""
+    return await _auth(state, user, "GET")
+
+
+@api_keys.delete(
+    "/{key_id}", status_code=204, responses={204: {"model": None}, 404: {"model": ErrorBody}}
+)
+async def revoke_api_key(
+    key_id: Annotated[str, PathParam(pattern=API_KEY_ID_PATTERN)],
+    state: StateDep,
+    user: LoggedIn,
+) -> Response:
+    """Revoke a key: refused by every gateway within a few seconds (it is told at once)."""
+    return await _auth(state, user, "DELETE", f"/{key_id}")
