@@ -8,6 +8,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from shared.http import create_http_client
+from shared.periodic import Periodic
 from shared.result_cache import ResultCache
 from shared.service import new_app
 from shared.service_auth import ServiceAuth, nonces_in
@@ -16,6 +17,7 @@ from shared.stores import open_stores
 from .admin import admin
 from .config import BackendSettings
 from .deps import State
+from .idempotency import IdempotencyKeys
 from .intake import Intake
 from .routes import internal
 from .sweeper import Sweeper
@@ -60,8 +62,12 @@ def create_app(settings: BackendSettings) -> FastAPI:
             )
             sweeper.start(settings.sweep_interval_s)
             opened.push_async_callback(sweeper.stop)
+            idempotency = IdempotencyKeys(pool)
+            purge = Periodic("idempotency-purge", idempotency.purge_expired)
+            purge.start(3600)
+            opened.push_async_callback(purge.stop)
             app.state.runtime = State(
-                settings, client, pool, tasks, verifier, sweeper, intake, ai_client
+                settings, client, pool, tasks, verifier, sweeper, intake, ai_client, idempotency
             )
             yield
 

@@ -14,6 +14,7 @@ from shared.health import Probe, postgres_probe, redis_probe
 from shared.service import state_getter
 
 from .config import BackendSettings
+from .idempotency import IdempotencyKeys
 from .intake import Intake
 from .sweeper import Sweeper
 from .tasks import TaskRepository
@@ -30,6 +31,7 @@ class State:
     sweeper: Sweeper
     intake: Intake
     ai_http: httpx.AsyncClient  # ai_service: jobs an operator replays
+    idempotency: IdempotencyKeys
 
     def probes(self) -> dict[str, Probe]:
         return {"redis": redis_probe(self.redis), "postgres": postgres_probe(self.pool)}

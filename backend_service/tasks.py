@@ -32,3 +32,10 @@ class TaskRepository:
 
     async def get_for_user(self, task_id: str, user_id: str) -> TaskPublic | None:
         return await tasks.get_for_user(self._pool, task_id, user_id)
+
+    async def list_for_user(
+        self, user_id: str, status: str | None, cursor: str | None, limit: int
+    ) -> tuple[list[TaskPublic], str | None]:
+        return await tasks.list_for_user(
+            self._pool, user_id, status=status, before_id=cursor, limit=limit
+        )

@@ -115,12 +115,13 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "DELETE"],
-            allow_headers=["Authorization", "Content-Type"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
             expose_headers=[
                 "Retry-After",
                 "RateLimit-Limit",
                 "RateLimit-Remaining",
                 "RateLimit-Warning",
+                "Idempotent-Replayed",
             ],
         )
     return app

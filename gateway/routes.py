@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import httpx
 import orjson
-from fastapi import APIRouter, Body, Depends, Header, Request, WebSocket
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, WebSocket
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, JsonValue
@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, JsonValue
 from shared.clients.auth import CLIENT_IP_HEADER, Identity, bearer_token
 from shared.clients.ratelimit import Decision
 from shared.errors import Forbidden, RateLimited, Unauthorized
-from shared.http import USER_ID_HEADER, call_upstream
+from shared.http import IDEMPOTENT_REPLAY_HEADER, USER_ID_HEADER, call_upstream
 from shared.password_policy import common_passwords
 from shared.schemas import (
     EMAIL_PATTERN,
@@ -24,7 +24,9 @@ from shared.schemas import (
     ErrorBody,
     Scope,
     Strict,
+    TaskPage,
     TaskPublic,
+    TaskStatus,
     VerdictPublic,
 )
 from shared.text import MAX_TEXT_CHARS, TEXT_PATTERN
@@ -189,8 +191,9 @@ def _client_ip(request: Request) -> str:
 def relay(upstream: httpx.Response, quota: Decision | None) -> Response:
     """Pass an internal service's answer on, keeping only headers meant for clients."""
     headers = quota.quota_headers() if quota else {}
-    if "retry-after" in upstream.headers:
-        headers["Retry-After"] = upstream.headers["retry-after"]
+    for name in ("Retry-After", IDEMPOTENT_REPLAY_HEADER):
+        if name in upstream.headers:
+            headers[name] = upstream.headers[name]
     return Response(
         upstream.content,
         status_code=upstream.status_code,
@@ -309,17 +312,64 @@ async def jwks(state: StateDep) -> Response:
         **_ERRORS,
     },
 )
-async def verify(body: VerifyRequest, user: Submitter, state: StateDep) -> Response:
+async def verify(
+    body: VerifyRequest,
+    user: Submitter,
+    state: StateDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            min_length=1,
+            max_length=255,
+            pattern=r"^[\x21-\x7e]+$",
+            description="any unique string (a UUID): the same key with the same text "
+            "within 24 h answers with the first request's task, no new job, even when "
+            "both race (the replay carries `Idempotent-Replayed: true`); with another "
+            "text it is `422 GW-IDEM-422`. Keys are per account.",
+        ),
+    ] = None,
+) -> Response:
     """Submit a text. A cache hit answers at once (200); otherwise the verdict is pushed
     over the WebSocket with the returned taskId."""
     quota = await take_for(state, "verify", user)
-    upstream = await call_upstream(
+    headers = {"content-type": "application/json"}
+    if idempotency_key is not None:
+        headers["Idempotency-Key"] = idempotency_key
+    upstream = await call_as(
+        user,
         state.backend_http,
+        "backend_service",
         "POST",
         "/internal/verify",
-        service="backend_service",
         content=orjson.dumps(body.model_dump()),
-        headers={"content-type": "application/json", USER_ID_HEADER: user.user_id},
+        headers=headers,
+    )
+    return relay(upstream, quota)
+
+
+@router.get(
+    "/tasks",
+    responses={200: {"model": TaskPage, "headers": _QUOTA_HEADERS}, **_ERRORS},
+)
+async def list_tasks(
+    user: Reader,
+    state: StateDep,
+    status: TaskStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[
+        str | None, Query(pattern=TASK_ID_PATTERN, description="nextCursor of the last page")
+    ] = None,
+) -> Response:
+    """The caller's own tasks, newest first, a page at a time (keyset pagination: a task
+    created meanwhile never shifts a later page)."""
+    quota = await take_for(state, "tasks", user)
+    params: dict[str, str | int] = {"limit": limit}
+    if status is not None:
+        params["status"] = status
+    if cursor is not None:
+        params["cursor"] = cursor
+    upstream = await call_as(
+        user, state.backend_http, "backend_service", "GET", "/internal/tasks", params=params
     )
     return relay(upstream, quota)
 

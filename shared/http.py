@@ -21,6 +21,8 @@ from .metrics import UPSTREAM_DURATION
 from .service_auth import InternalSigner, Keyring
 
 USER_ID_HEADER = "x-satyamark-user"
+# On an answer replayed for a repeated Idempotency-Key (like Stripe's).
+IDEMPOTENT_REPLAY_HEADER = "Idempotent-Replayed"
 
 
 class _TimedTransport(httpx.AsyncBaseTransport):

@@ -202,12 +202,15 @@ class TaskStage(BaseModel):
     at: str = Field(description="ISO 8601 time")
 
 
+TaskStatus = Literal["queued", "done", "failed"]
+
+
 class TaskPublic(BaseModel):
     """One task as ``GET /v1/tasks/{taskId}`` shows it (the backend builds it, the
     gateway relays and documents it)."""
 
     taskId: str
-    status: Literal["queued", "done", "failed"]
+    status: TaskStatus
     cached: bool = Field(description="answered from the cache; no model ran for it")
     result: VerdictPublic | None = Field(description="set when status is done")
     error: ErrorBody | None = Field(description="set when status is failed")
@@ -217,6 +220,13 @@ class TaskPublic(BaseModel):
     completedAt: str | None
     stages: list[TaskStage] = Field(
         default_factory=list, description="what happened to the task, oldest first"
+    )
+
+
+class TaskPage(BaseModel):
+    items: list[TaskPublic] = Field(description="newest first")
+    nextCursor: str | None = Field(
+        description="pass as cursor for the next page; null on the last page"
     )
 
 

@@ -187,6 +187,24 @@ async def get_for_user(db: Db, task_id: str, user_id: str) -> TaskPublic | None:
     return None if row is None else _task_public(row)
 
 
+async def list_for_user(
+    db: Db, user_id: str, *, status: str | None, before_id: str | None, limit: int
+) -> tuple[list[TaskPublic], str | None]:
+    """A page of the user's tasks, newest first (ULID ids sort by creation), and the
+    cursor of the next page (the page's last id; None on the last page)."""
+    rows = await db.fetch(
+        f"SELECT {_PUBLIC_COLUMNS} FROM ai_results WHERE user_id = $1"
+        " AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR id < $3)"
+        " ORDER BY id DESC LIMIT $4",
+        user_id,
+        status,
+        before_id,
+        limit + 1,
+    )
+    page = [_task_public(row) for row in rows[:limit]]
+    return page, page[-1].taskId if len(rows) > limit else None
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
