@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
+from fastapi import Path as PathParam
 from pydantic import Field
 
 from shared.errors import BadRequest, NotFound, store_unavailable_as
@@ -13,6 +14,7 @@ from shared.responses import JsonResponse
 from shared.schemas import TASK_ID_PATTERN, Strict, TaskPage, TaskStatus
 from shared.text import TextProblem, check_text
 
+from .cancel import cancel_task
 from .deps import StateDep
 from .idempotency import Answer
 
@@ -79,4 +81,20 @@ async def get_task(task_id: str, user_id: UserId, state: StateDep) -> JsonRespon
         task = await state.tasks.get_for_user(task_id, user_id)
     if task is None:
         raise NotFound("no such task", code="BE-TASK-404")
+    return JsonResponse(task.model_dump(mode="json"))
+
+
+@internal.delete("/tasks/{task_id}")
+async def cancel(
+    task_id: Annotated[str, PathParam(pattern=TASK_ID_PATTERN)], user_id: UserId, state: StateDep
+) -> JsonResponse:
+    with store_unavailable_as("BE-DEP-503", "database"):
+        task = await cancel_task(
+            state.pool,
+            state.redis,
+            state.ai_http,
+            state.settings.callback_url,
+            task_id,
+            user_id,
+        )
     return JsonResponse(task.model_dump(mode="json"))

@@ -398,6 +398,30 @@ async def get_task(
     return relay(upstream, quota)
 
 
+@router.delete(
+    "/tasks/{task_id}",
+    responses={
+        200: {"model": TaskPublic, "headers": _QUOTA_HEADERS},
+        404: {"model": ErrorBody},
+        409: {"model": ErrorBody},
+        **_ERRORS,
+    },
+)
+async def cancel_task(
+    task_id: Annotated[str, PathParam(pattern=TASK_ID_PATTERN)], user: Submitter, state: StateDep
+) -> Response:
+    """Cancel one of the caller's tasks that has not finished: it fails with `errorCode`
+    `TASK-CANCELLED` (pushed once, like any outcome), a worker that has not started its
+    job skips it, and a result that comes anyway is not stored. Answers the task;
+    cancelling again answers the same, a finished task is `409 BE-TASK-409`. Someone
+    else's task that joined the same job carries on."""
+    quota = await take_for(state, "tasks", user)
+    upstream = await call_as(
+        user, state.backend_http, "backend_service", "DELETE", f"/internal/tasks/{task_id}"
+    )
+    return relay(upstream, quota)
+
+
 @router.websocket("/ws")
 async def websocket(client: WebSocket) -> None:
     """Proxied to a ws_service instance, so one origin serves the API and the socket."""

@@ -72,6 +72,11 @@ def worker_result(task_id: str) -> str:
     return f"worker:result:{task_id}"
 
 
+def task_cancelled(task_id: str) -> str:
+    """Set when a task is cancelled: a worker that has not started its job skips it."""
+    return f"cancelled:{task_id}"
+
+
 def inflight_text(text_hash: str) -> str:
     """taskId of the job now verifying this text; later submissions join it."""
     return f"inflight:{text_hash}"

@@ -282,19 +282,23 @@ RETURNING f.id, f.user_id, f.status, f.mark, f.reason, f.confidence, f.claims, f
 """
 
 
+def _new_task(row: asyncpg.Record) -> NewTask:
+    return NewTask(
+        task_id=row["id"],
+        user_id=row["user_id"],
+        text_hash=row["text_hash"].strip(),
+        summary_hash=row["summary_hash"].strip(),
+        payload=row["payload"],
+    )
+
+
 async def lost_candidates(db: Db, older_than_s: float, batch: int) -> list[LostTask]:
     """Queued leaders created and last touched more than ``older_than_s`` ago, oldest
     first."""
     rows = await db.fetch(_LOST_CANDIDATES, float(older_than_s), batch)
     return [
         LostTask(
-            NewTask(
-                task_id=row["id"],
-                user_id=row["user_id"],
-                text_hash=row["text_hash"].strip(),
-                summary_hash=row["summary_hash"].strip(),
-                payload=row["payload"],
-            ),
+            _new_task(row),
             row["job_token_hash"],
         )
         for row in rows
@@ -486,13 +490,54 @@ async def requeue_replayed(
     row = await db.fetchrow(_REPLAYED, task_id, token_hash, entry_id, statuses)
     if row is None:
         return None
-    return NewTask(
-        task_id=row["id"],
-        user_id=row["user_id"],
-        text_hash=row["text_hash"].strip(),
-        summary_hash=row["summary_hash"].strip(),
-        payload=row["payload"],
-    )
+    return _new_task(row)
+
+
+_CANCEL = f"""
+UPDATE ai_results SET status = 'failed', error_code = $3, error_message = $4,
+  job_token_hash = NULL, updated_at = now(), completed_at = now(),
+  stages = stages || {_stage("failed", "'errorCode', $3::text")}
+WHERE id = $1 AND user_id = $2 AND status = 'queued'
+RETURNING joined_task_id, text_hash
+"""
+
+# The oldest queued follower of a cancelled leader takes its place (its own job, under
+# the token hash $2); the other followers follow it instead.
+_HAND_ON_LEAD = f"""
+WITH heir AS (
+  SELECT id FROM ai_results WHERE joined_task_id = $1 AND status = 'queued'
+  ORDER BY id LIMIT 1 FOR UPDATE
+), promoted AS (
+  UPDATE ai_results SET joined_task_id = NULL, job_token_hash = $2, updated_at = now(),
+    stages = stages || {_stage("queued", "'requeued', true")}
+  WHERE id = (SELECT id FROM heir)
+  RETURNING id, user_id, text_hash, summary_hash, payload
+), moved AS (
+  UPDATE ai_results SET joined_task_id = (SELECT id FROM heir), updated_at = now()
+  WHERE joined_task_id = $1 AND status = 'queued' AND id <> (SELECT id FROM heir)
+)
+SELECT * FROM promoted
+"""
+
+
+async def cancel(
+    db: Db, task_id: str, user_id: str, error_code: str, message: str
+) -> tuple[bool, str] | None:
+    """Fail the user's unfinished task as cancelled (no token: its job's outcome is
+    refused); (whether it led a job, its text hash), or None when it is not queued."""
+    row = await db.fetchrow(_CANCEL, task_id, user_id, error_code, message)
+    if row is None:
+        return None
+    return row["joined_task_id"] is None, row["text_hash"].strip()
+
+
+async def hand_on_lead(db: Db, leader_id: str, token_hash: str) -> NewTask | None:
+    """Make the oldest queued follower of ``leader_id`` a leader under ``token_hash``
+    (the caller enqueues its job); None when no follower is waiting."""
+    row = await db.fetchrow(_HAND_ON_LEAD, leader_id, token_hash)
+    if row is None:
+        return None
+    return _new_task(row)
 
 
 async def discard(db: Db, task_id: str, error_code: str, message: str) -> str | None:

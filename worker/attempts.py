@@ -181,6 +181,27 @@ class Outcomes:
         self.spawn(item.hold, self.deliver(item, result))
         return True
 
+    async def drop_cancelled(self, items: list[Item]) -> list[Item]:
+        """The items whose task is still wanted; a cancelled task's job is acked unrun.
+        Without an answer from Redis they all run: a cancelled task refuses the result."""
+        try:
+            cancelled = await self.queue.cancelled([item.job.taskId for item in items])
+        except RedisError as exc:
+            log.warning("reading cancellations failed (%s); running the batch", exc)
+            return items
+        for item in items:
+            if item.job.taskId in cancelled:
+                log.info(
+                    "task %s: cancelled by its owner, skipped",
+                    item.job.taskId, extra={"taskId": item.job.taskId},
+                )  # fmt: skip
+                self.spawn(item.hold, self._skip(item))
+        return [item for item in items if item.job.taskId not in cancelled]
+
+    async def _skip(self, item: Item) -> bool:
+        await self._ack_quietly(item)
+        return False
+
     async def stored_results(self, task_ids: list[str]) -> dict[str, str]:
         try:
             return await self.queue.stored_results(task_ids)

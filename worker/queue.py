@@ -183,6 +183,13 @@ class JobQueue:
         found: Any = await self.client.mget([keys.worker_result(t) for t in task_ids])
         return {t: body for t, body in zip(task_ids, found, strict=True) if body is not None}
 
+    async def cancelled(self, task_ids: Sequence[str]) -> set[str]:
+        """Those of ``task_ids`` whose owner cancelled them (backend_service/cancel.py)."""
+        if not task_ids:
+            return set()
+        found: Any = await self.client.mget([keys.task_cancelled(t) for t in task_ids])
+        return {t for t, mark in zip(task_ids, found, strict=True) if mark is not None}
+
     # -- attempts and dead letters ----------------------------------------------------
 
     async def deliveries(self, entry_id: str) -> tuple[str, int] | None:

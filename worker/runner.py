@@ -381,9 +381,13 @@ class Worker:
                     continue
                 self._batch_formed = True  # the model has work as soon as it is free
                 await model_idle.wait()
+                # Last look before the model starts: a job cancelled meanwhile is skipped.
+                runnable = await self.outcomes.drop_cancelled(runnable)
+                self._batch_formed = False
+                if not runnable:
+                    continue
                 model_idle.clear()
                 self._want_work.clear()
-                self._batch_formed = False
                 run = asyncio.create_task(self._run_batch(runnable, model_idle))
                 runs.add(run)
                 run.add_done_callback(runs.discard)
