@@ -24,10 +24,10 @@ from shared import keys
 from shared.clients.auth import API_KEY_PREFIX, SCOPES
 from shared.db import UNAVAILABLE
 from shared.errors import Conflict, UpstreamUnavailable, ValidationFailed
+from shared.ids import random_id
 
 from .tokens import InvalidToken
 
-ID_CHARS = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
 ID_LENGTH = 16
 MAX_ACTIVE_KEYS = 50
 # last_used_at is written at most this often per key (validation is on the hot path).
@@ -129,7 +129,7 @@ class ApiKeys:
         """The new key and its full secret form (shown once, never stored)."""
         if expires_at is not None and expires_at <= datetime.now(UTC):
             raise BadExpiry()
-        key_id = "".join(secrets.choice(ID_CHARS) for _ in range(ID_LENGTH))
+        key_id = random_id(ID_LENGTH)
         secret = secrets.token_hex(32)
         wanted = sorted(set(scopes)) if scopes else list(SCOPES)
         try:

@@ -23,6 +23,7 @@ from .routes import internal
 from .sweeper import Sweeper
 from .tasks import TaskRepository
 from .verify import Verifier
+from .webhooks import router as webhooks
 
 
 def create_app(settings: BackendSettings) -> FastAPI:
@@ -80,4 +81,5 @@ def create_app(settings: BackendSettings) -> FastAPI:
     )
     app.include_router(internal, dependencies=[Depends(check_internal)])
     app.include_router(admin, dependencies=[Depends(check_internal)])
+    app.include_router(webhooks, dependencies=[Depends(check_internal)])
     return app

@@ -19,7 +19,7 @@ from shared.schemas import (
 )
 
 from .deps import StateDep
-from .routes import LoggedIn, call_as, relay, take_for
+from .routes import LoggedIn, forward_as
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (401, 403, 422, 429, 503)
@@ -30,12 +30,8 @@ api_keys = APIRouter(prefix="/v1/api-keys", tags=["api keys"], responses=_ERRORS
 async def _auth(
     state: StateDep, user: LoggedIn, method: str, path: str = "", **kw: Any
 ) -> Response:
-    quota = await take_for(state, "tasks", user)
     path = f"/internal/api-keys{path}"
-    upstream = await call_as(user, state.auth_http, "auth_service", method, path, **kw)
-    if upstream.status_code == 204:
-        return Response(status_code=204, headers=quota.quota_headers())
-    return relay(upstream, quota)
+    return await forward_as(user, state, state.auth_http, "auth_service", method, path, **kw)
 
 
 @api_keys.post(

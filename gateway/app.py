@@ -25,6 +25,7 @@ from .config import GatewaySettings
 from .deps import State
 from .middleware import EdgeMiddleware
 from .routes import InvalidToken, router, wellknown
+from .webhooks import webhooks
 from .ws_proxy import UpstreamPicker
 
 
@@ -89,6 +90,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(router)
     app.include_router(admin)
     app.include_router(api_keys)
+    app.include_router(webhooks)
     app.include_router(wellknown)
     if settings.frontend_path is not None:
         app.mount("/app", StaticFiles(directory=settings.frontend_path, html=True), name="app")
@@ -99,7 +101,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
 
     json_routes = {
         (method, route.path): route.body_field.field_info.is_required()
-        for route in [*router.routes, *api_keys.routes]
+        for route in [*router.routes, *api_keys.routes, *webhooks.routes]
         if isinstance(route, APIRoute) and route.body_field is not None
         for method in route.methods or ()
     }

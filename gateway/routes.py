@@ -194,6 +194,8 @@ def relay(upstream: httpx.Response, quota: Decision | None) -> Response:
     for name in ("Retry-After", IDEMPOTENT_REPLAY_HEADER):
         if name in upstream.headers:
             headers[name] = upstream.headers[name]
+    if upstream.status_code == 204:
+        return Response(status_code=204, headers=headers)
     return Response(
         upstream.content,
         status_code=upstream.status_code,
@@ -208,6 +210,21 @@ async def call_as(
     """Call an internal API on ``user``'s behalf (the signed user-id header says who)."""
     headers = {USER_ID_HEADER: user.user_id, **kw.pop("headers", {})}
     return await call_upstream(http, method, path, service=service, headers=headers, **kw)
+
+
+async def forward_as(
+    user: Identity,
+    state: State,
+    http: httpx.AsyncClient,
+    service: str,
+    method: str,
+    path: str,
+    **kw: Any,
+) -> Response:
+    """Spend from the caller's ``tasks`` bucket, call ``path`` on their behalf and relay
+    the answer (the management routes: API keys, webhooks)."""
+    quota = await take_for(state, "tasks", user)
+    return relay(await call_as(user, http, service, method, path, **kw), quota)
 
 
 async def _forward_auth(request: Request, path: str, body: BaseModel) -> Response:

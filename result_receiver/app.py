@@ -1,5 +1,5 @@
-"""Builds result_receiver: takes workers' signed results, records them once, and
-relays their cache entries and user events through the outbox."""
+"""Builds result_receiver: takes workers' signed results, records them once, relays
+their cache entries and user events through the outbox, and sends the webhooks."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from .followers import InflightLead
 from .outbox import OutboxRelay
 from .routes import router
 from .store import ResultStore
+from .webhook_dispatch import WebhookDispatcher
 
 
 def create_app(settings: ReceiverSettings) -> FastAPI:
@@ -35,6 +36,9 @@ def create_app(settings: ReceiverSettings) -> FastAPI:
             )
             relay.start(settings.outbox_interval_s)
             opened.push_async_callback(relay.stop)
+            dispatcher = WebhookDispatcher(pool, settings.webhook_dispatch())
+            dispatcher.start()
+            opened.push_async_callback(dispatcher.stop)
             app.state.runtime = State(
                 settings, client, pool, ResultStore(pool), InflightLead(client), relay
             )

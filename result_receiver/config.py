@@ -13,6 +13,8 @@ from shared.config import (
 )
 from shared.signing import DEFAULT_TOLERANCE_S
 
+from .webhook_dispatch import DispatchSettings
+
 
 class ReceiverSettings(
     CommonSettings, RedisSettingsMixin, DatabaseSettingsMixin, CallbackSecretMixin
@@ -34,3 +36,26 @@ class ReceiverSettings(
     # outbox rows not yet delivered to Redis are, outbox_batch at a time.
     outbox_interval_s: float = Field(default=2.0, ge=0)
     outbox_batch: int = Field(default=100, ge=1)
+    # Outbound webhooks (result_receiver/webhook_dispatch.py): due deliveries are looked
+    # for every webhook_poll_s (0: this instance sends none).
+    webhook_poll_s: float = Field(default=0.5, ge=0)
+    webhook_max_in_flight: int = Field(default=64, ge=1)
+    webhook_per_endpoint: int = Field(default=4, ge=1)
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    webhook_retry_base_s: float = Field(default=5.0, gt=0)
+    webhook_retry_max_s: float = Field(default=3600.0, gt=0)
+    webhook_give_up_after_s: float = Field(default=24 * 3600.0, gt=0)
+    webhook_disable_after_s: float = Field(default=24 * 3600.0, gt=0)
+
+    def webhook_dispatch(self) -> DispatchSettings:
+        return DispatchSettings(
+            poll_s=self.webhook_poll_s,
+            max_in_flight=self.webhook_max_in_flight,
+            per_endpoint=self.webhook_per_endpoint,
+            timeout_s=self.webhook_timeout_s,
+            retry_base_s=self.webhook_retry_base_s,
+            retry_max_s=self.webhook_retry_max_s,
+            give_up_after_s=self.webhook_give_up_after_s,
+            disable_after_s=self.webhook_disable_after_s,
+            development=self.env == "development",
+        )

@@ -4,7 +4,8 @@ A task ends with one final event for its user: ``result`` or ``failed``. Whoever
 a task row (result_receiver's store and followers, the backend's sweeper) writes the
 event as an ``outbox`` row in the same transaction as the row's UPDATE, so both happen
 or neither does; result_receiver's relay (``result_receiver/outbox.py``) pushes it with
-``UserNotifier``, whose event log keeps only the first final event of a task.
+``UserNotifier``, whose event log keeps only the first final event of a task. The
+same transaction queues the event for the user's webhooks (``shared.webhooks``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import asyncpg
 import orjson
 from pydantic import BaseModel
 
-from . import tracing
+from . import tracing, webhooks
 from .claims import claims_value
 from .schemas import CallbackFailure, CallbackResult, Mark, TextVerdict
 
@@ -64,6 +65,15 @@ class ProgressEvent(BaseModel):
     attempt: int
 
 
+class WebhookDisabledEvent(BaseModel):
+    """One of the user's webhooks failed for too long and was disabled."""
+
+    type: Literal["webhook.disabled"] = "webhook.disabled"
+    webhookId: str
+    url: str
+    reason: str
+
+
 def outcome_event(task_id: str, outcome: CallbackResult | CallbackFailure) -> TaskEvent:
     """The event ``task_id``'s user gets for a worker's ``outcome``."""
     if isinstance(outcome, CallbackFailure):
@@ -94,7 +104,9 @@ def cache_entry(task_id: str, text_hash: str, summary_hash: str, result: Callbac
     return task_id, CACHE, payload
 
 
-def notify_entry(task_id: str, user_id: str, event: TaskEvent | ProgressEvent) -> Entry:
+def notify_entry(
+    task_id: str, user_id: str, event: TaskEvent | ProgressEvent | WebhookDisabledEvent
+) -> Entry:
     payload: dict[str, Any] = {"user_id": user_id, "event": event.model_dump(mode="json")}
     if traceparent := tracing.current_traceparent():
         payload[tracing.TRACEPARENT] = traceparent  # the relay and the push continue it
@@ -118,5 +130,10 @@ async def write(conn: asyncpg.Connection, entries: Sequence[Entry]) -> list[int]
         [task_id for task_id, _, _ in entries],
         [kind for _, kind, _ in entries],
         [orjson.dumps(payload).decode() for _, _, payload in entries],
+    )
+    # The same outcomes go to the users' webhooks, in the same transaction.
+    await webhooks.enqueue(
+        conn,
+        [(p["user_id"], task_id, p["event"]) for task_id, kind, p in entries if kind == NOTIFY],
     )
     return [int(row["id"]) for row in rows]

@@ -275,3 +275,66 @@ class ApiKeyCreated(ApiKeyPublic):
 
 class ApiKeyList(BaseModel):
     items: list[ApiKeyPublic] = Field(description="keys that have not been revoked, newest first")
+
+
+# -- webhooks (managed by backend_service, sent by result_receiver) ---------------------
+
+WebhookEvent = Literal["task.completed", "task.failed"]
+WEBHOOK_ID_PATTERN = r"^wh_[0-9a-z]{16}$"
+
+
+def _every_webhook_event() -> list[WebhookEvent]:
+    return ["task.completed", "task.failed"]
+
+
+class WebhookCreate(Strict):
+    url: str = Field(
+        min_length=1,
+        max_length=2048,
+        pattern=r"^https?://[^\s/?#@]+[^\s]*$",
+        examples=["https://example.com/satyamark/hooks"],
+        description="https, on a public address (development also allows http to loopback)",
+    )
+    events: list[WebhookEvent] = Field(
+        default_factory=_every_webhook_event,
+        min_length=1,
+        max_length=2,
+        description="which outcomes to send; both when left out",
+    )
+
+
+class WebhookPublic(BaseModel):
+    id: str
+    url: str
+    events: list[WebhookEvent]
+    createdAt: str
+    disabledAt: str | None = Field(description="set once it failed for 24 h; nothing is sent")
+    disabledReason: str | None
+
+
+class WebhookCreated(WebhookPublic):
+    secret: str = Field(
+        description="whsec_…: verifies the webhook-signature header (Standard Webhooks)"
+    )
+
+
+class WebhookList(BaseModel):
+    items: list[WebhookPublic]
+
+
+class WebhookDelivery(BaseModel):
+    id: str = Field(description="the webhook-id header: the same on every retry")
+    type: WebhookEvent
+    taskId: str
+    status: Literal["pending", "succeeded", "failed"]
+    attempts: int
+    lastStatus: int | None = Field(description="the endpoint's HTTP status last time")
+    lastError: str | None
+    nextAttemptAt: str | None = Field(description="when it is tried next, while pending")
+    createdAt: str
+    deliveredAt: str | None
+
+
+class DeliveryPage(BaseModel):
+    items: list[WebhookDelivery] = Field(description="newest first")
+    nextCursor: str | None

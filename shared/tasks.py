@@ -18,6 +18,7 @@ from typing import Any, TypeAlias
 import asyncpg
 import orjson
 
+from . import webhooks
 from .claims import claims_json, stored_claims
 from .events import FailedEvent, ResultEvent, TaskEvent
 from .schemas import CallbackFailure, CallbackResult, TaskPublic, TextVerdict
@@ -115,12 +116,28 @@ async def insert_queued(db: Db, task: NewTask, job_token_hash: str) -> None:
     )
 
 
+# A cache hit is a final outcome too: its user's webhooks get it, in the same statement.
+_INSERT_CACHED = f"""
+WITH task AS (
+  INSERT INTO ai_results (id, user_id, text_hash, summary_hash, payload, status, mark, reason,
+    confidence, claims, method, cached, completed_at, stages)
+  VALUES ($1, $2, $3, $4, $5, 'done', $6, $7, $8, $9::jsonb, $10, true, now(),
+    {_ACCEPTED} || {_CACHED})
+  RETURNING id
+)
+INSERT INTO webhook_deliveries (webhook_id, event_type, task_id, payload)
+SELECT w.id, 'task.completed', task.id, $11::jsonb FROM webhooks w, task
+WHERE w.user_id = $2 AND w.disabled_at IS NULL AND 'task.completed' = ANY(w.events)
+"""
+
+
 async def insert_cached(db: Db, task: NewTask, verdict: TextVerdict) -> None:
+    event = {"type": "result", "taskId": task.task_id, "cached": True}
+    event |= verdict.model_dump(mode="json")
+    delivered = webhooks.payload_for(event)
+    assert delivered is not None  # a result event always has a webhook body
     await db.execute(
-        "INSERT INTO ai_results (id, user_id, text_hash, summary_hash, payload, status,"
-        " mark, reason, confidence, claims, method, cached, completed_at, stages)"
-        " VALUES ($1, $2, $3, $4, $5, 'done', $6, $7, $8, $9::jsonb, $10, true, now(),"
-        f" {_ACCEPTED} || {_CACHED})",
+        _INSERT_CACHED,
         task.task_id,
         task.user_id,
         task.text_hash,
@@ -131,6 +148,7 @@ async def insert_cached(db: Db, task: NewTask, verdict: TextVerdict) -> None:
         verdict.confidence,
         claims_json(verdict),
         verdict.method,
+        orjson.dumps(delivered[1]).decode(),
     )
 
 

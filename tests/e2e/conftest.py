@@ -41,6 +41,13 @@ def stack(
         "SATYAMARK_TRACES_DIR": str(root / "traces"),
         # the tiny model is fast: report every start (tests/e2e/test_stages.py)
         "WORKER_PROGRESS_AFTER_S": "0",
+        # webhooks retried within a second, endpoints disabled after 4 s of failures
+        # (tests/e2e/test_webhooks.py)
+        "RECEIVER_WEBHOOK_POLL_S": "0.2",
+        "RECEIVER_WEBHOOK_RETRY_BASE_S": "0.2",
+        "RECEIVER_WEBHOOK_RETRY_MAX_S": "1",
+        "RECEIVER_WEBHOOK_DISABLE_AFTER_S": "4",
+        "RECEIVER_WEBHOOK_TIMEOUT_S": "5",
     }
     options = stack_options(root, redis_server.url, database, env)
     redis.Redis.from_url(redis_server.url).flushall()

@@ -33,9 +33,10 @@ def bearer(stack: Stack) -> dict[str, str]:
 def _unknowable(case: Any) -> list[Any]:
     """Refusals a schema cannot foresee, so a schema-valid request may get them: an API
     key's expiresAt in the past (422 AUTH-KEY-422), an Idempotency-Key the fuzzer sent
-    before with another text (422 GW-IDEM-422). Every other check still applies."""
+    before with another text (422 GW-IDEM-422), a webhook URL whose host does not
+    resolve to a public address (422 BE-HOOK-422). Every other check still applies."""
     idempotent = any(name.lower() == "idempotency-key" for name in case.headers or {})
-    if case.path == "/v1/api-keys" or (case.path == "/v1/verify" and idempotent):
+    if case.path in ("/v1/api-keys", "/v1/webhooks") or (case.path == "/v1/verify" and idempotent):
         return [positive_data_acceptance]
     return []
 
