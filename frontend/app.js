@@ -55,18 +55,19 @@ function refreshSession() {
   return refreshing;
 }
 
-async function api(path, body, renewed = false) {
+async function api(path, body, renewed = false, method = body === undefined ? "GET" : "POST") {
   const headers = {};
   if (body !== undefined) headers["content-type"] = "application/json";
   if (token) headers.authorization = `Bearer ${token}`;
-  const init = body === undefined ? { method: "GET", headers }
-                                   : { method: "POST", headers, body: JSON.stringify(body) };
+  const init = { method, headers };
+  if (body !== undefined) init.body = JSON.stringify(body);
   const response = await fetch(`/v1${path}`, init);
   if (response.status === 401 && token && !renewed && !path.startsWith("/auth/")) {
     const outcome = await refreshSession();
-    if (outcome === "ok") return api(path, body, true);
+    if (outcome === "ok") return api(path, body, true, method);
     if (outcome === "expired") logout();
   }
+  if (response.status === 204) return {};
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
     const retry = response.headers.get("retry-after");
@@ -83,6 +84,11 @@ function row(taskId, text) {
     td.textContent = value;
     tr.appendChild(td);
   }
+  const cancel = element("button", "Cancel");
+  cancel.type = "button";
+  cancel.dataset.cancel = taskId;
+  cancel.addEventListener("click", () => cancelTask(taskId));
+  tr.children[3].append(" ", cancel); // gone once the verdict replaces the text
   $("results").prepend(tr);
   rows.set(taskId, tr);
   return tr;
@@ -198,7 +204,9 @@ function connect() {
     if (event.type === "ready") {
       $("socket-state").textContent = "live";
       // A first connection starts from the newest event; a resumed one from its own.
-      if (!lastEventId) remember(event.lastEventId);
+      // An empty log: resume from its start, or a verdict pushed during our first
+      // disconnection would never be replayed.
+      if (!lastEventId) remember(event.lastEventId || "0-0");
     } else if (event.type === "result" || event.type === "failed") {
       fill(event.taskId, event);
       remember(event.eventId);
@@ -219,10 +227,73 @@ function connect() {
   };
 }
 
+// The newest tasks from the API, so history survives a reload; pushed events update them.
+async function loadHistory() {
+  try {
+    const page = await api("/tasks?limit=20");
+    for (const task of page.items.slice().reverse()) {
+      if (rows.has(task.taskId)) continue;
+      row(task.taskId, task.text);
+      if (task.status === "done") fill(task.taskId, { type: "result", cached: task.cached, ...task.result });
+      else if (task.status === "failed") fill(task.taskId, { type: "failed", ...task.error });
+    }
+  } catch (error) { showError(error.message); }
+}
+
+async function cancelTask(taskId) {
+  try {
+    const task = await api(`/tasks/${encodeURIComponent(taskId)}`, undefined, false, "DELETE");
+    fill(taskId, { type: "failed", ...task.error });
+  } catch (error) { showError(error.message); }
+}
+
+// API keys: the whole key is shown once, right after it is made.
+async function loadKeys() {
+  const list = $("key-list");
+  try {
+    const { items } = await api("/api-keys");
+    list.replaceChildren(...items.map((key) => {
+      const li = element("li", `${key.name} — ${key.prefix}… (${key.scopes.join(", ")})` +
+                               (key.lastUsedAt ? `, last used ${key.lastUsedAt}` : ", never used"));
+      const revoke = element("button", "Revoke");
+      revoke.type = "button";
+      revoke.dataset.keyId = key.id;
+      revoke.addEventListener("click", async () => {
+        try { await api(`/api-keys/${key.id}`, undefined, false, "DELETE"); loadKeys(); }
+        catch (error) { showError(error.message); }
+      });
+      li.append(" ", revoke);
+      return li;
+    }));
+  } catch (error) { showError(error.message); }
+}
+
+async function loadWebhooks() {
+  const list = $("webhook-list");
+  try {
+    const { items } = await api("/webhooks");
+    list.replaceChildren(...items.map((hook) => {
+      const state = hook.disabledAt ? ` — disabled: ${hook.disabledReason}` : "";
+      const li = element("li", `${hook.url} (${hook.events.join(", ")})${state}`);
+      const remove = element("button", "Delete");
+      remove.type = "button";
+      remove.addEventListener("click", async () => {
+        try { await api(`/webhooks/${hook.id}`, undefined, false, "DELETE"); loadWebhooks(); }
+        catch (error) { showError(error.message); }
+      });
+      li.append(" ", remove);
+      return li;
+    }));
+  } catch (error) { showError(error.message); }
+}
+
 function enter() {
   $("login").hidden = true;
   $("workspace").hidden = false;
   connect();
+  loadHistory();
+  loadKeys();
+  loadWebhooks();
 }
 
 function logout() {
@@ -256,6 +327,32 @@ $("verify-form").addEventListener("submit", async (event) => {
     row(data.taskId, text);
     if (data.cached) fill(data.taskId, { type: "result", cached: true, ...data.result });
     $("text").value = "";
+  } catch (error) { showError(error.message); }
+});
+
+$("key-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  showError();
+  const scopes = [...document.querySelectorAll("#key-form input[name=scope]:checked")].map((i) => i.value);
+  try {
+    const key = await api("/api-keys", { name: $("key-name").value, scopes });
+    $("new-key").textContent = key.key;
+    $("new-key-note").hidden = false;
+    $("key-name").value = "";
+    loadKeys();
+  } catch (error) { showError(error.message); }
+});
+
+$("webhook-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  showError();
+  const events = [...document.querySelectorAll("#webhook-form input[name=event]:checked")].map((i) => i.value);
+  try {
+    const hook = await api("/webhooks", { url: $("webhook-url").value, events });
+    $("new-secret").textContent = hook.secret;
+    $("new-secret-note").hidden = false;
+    $("webhook-url").value = "";
+    loadWebhooks();
   } catch (error) { showError(error.message); }
 });
 

@@ -2,6 +2,7 @@
 
 satyamark run                      # every component, embedded defaults
 satyamark verify "some claim"      # log in, submit, wait for the pushed verdict
+satyamark watch                    # print every event pushed to the account
 satyamark migrate                  # apply database migrations (DATABASE_URL)
 satyamark kb load --starter        # load fact-check files into the knowledge base
 """
@@ -20,10 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-import websockets
-
 from .admin_cli import add_parser as add_admin_parser
+from .client import AsyncSatyaMark, Outcome, SatyaMarkError
 from .kb_cli import add_parser as add_kb_parser
 
 DEFAULT_URL = os.environ.get("SATYAMARK_URL", "http://127.0.0.1:8000")
@@ -97,16 +96,6 @@ def _account(url: str, email: str | None, password: str | None) -> tuple[str, st
     return account["email"], account["password"]
 
 
-async def _token(client: httpx.AsyncClient, email: str, password: str) -> str:
-    body = {"email": email, "password": password}
-    response = await client.post("/v1/auth/login", json=body)
-    if response.status_code == 401:
-        response = await client.post("/v1/auth/register", json=body)
-    if response.status_code not in (200, 201):
-        raise SystemExit(f"login failed: {response.status_code} {response.text}")
-    return str(response.json()["access_token"])
-
-
 def _trust(url: str) -> ssl.SSLContext | None:
     """For https URLs: the system CAs plus the local self-signed certificate, if any."""
     if not url.startswith("https://"):
@@ -118,75 +107,69 @@ def _trust(url: str) -> ssl.SSLContext | None:
     return context
 
 
-async def verify_text(
-    url: str, text: str, email: str, password: str, wait_s: float
-) -> dict[str, Any]:
-    trust = _trust(url)
-    async with httpx.AsyncClient(base_url=url, timeout=30, verify=trust or True) as client:
-        token = await _token(client, email, password)
-        ws_url = url.replace("http", "ws", 1) + "/v1/ws"
-        # Listen before submitting so the push cannot arrive before we do.
-        async with websockets.connect(
-            ws_url, additional_headers={"Authorization": f"Bearer {token}"}, ssl=trust
-        ) as ws:
-            ready = json.loads(await asyncio.wait_for(ws.recv(), 10))
-            if ready.get("type") != "ready":
-                raise SystemExit(f"websocket refused: {ready}")
-            response = await client.post(
-                "/v1/verify", json={"text": text}, headers={"Authorization": f"Bearer {token}"}
+async def _client(args: argparse.Namespace) -> AsyncSatyaMark:
+    """The SDK client for the CLI's account: an API key when given, else the local
+    account (made on first use)."""
+    trust = _trust(args.url)
+    options: dict[str, Any] = {"verify": trust or True}
+    if args.api_key:
+        return AsyncSatyaMark(args.url, api_key=args.api_key, **options)
+    email, password = _account(args.url, args.email, args.password)
+    return await AsyncSatyaMark.login(args.url, email, password, register=True, **options)
+
+
+def _progress(event: dict[str, Any]) -> None:
+    if event.get("type") == "progress":
+        print(f"{event.get('stage')} (attempt {event.get('attempt')})…", file=sys.stderr)
+
+
+async def _verify_text(args: argparse.Namespace) -> Outcome:
+    async with await _client(args) as client:
+        submitted = await client.submit(args.text)
+        if submitted.cached and submitted.result is not None:
+            return Outcome(
+                taskId=submitted.taskId, status="done", cached=True, result=submitted.result
             )
-            body = response.json()
-            if response.status_code == 200:
-                return {"taskId": body["taskId"], "cached": True, **body["result"]}
-            if response.status_code != 202:
-                raise SystemExit(f"verify failed: {response.status_code} {body}")
-            task_id = body["taskId"]
-            print(f"queued as {task_id}; waiting for the pushed verdict…", file=sys.stderr)
-            deadline = time.monotonic() + wait_s
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise SystemExit("no verdict pushed in time")
-                event = json.loads(await asyncio.wait_for(ws.recv(), left))
-                if event.get("taskId") == task_id and event.get("type") == "progress":
-                    print(
-                        f"{event.get('stage')} (attempt {event.get('attempt')})…", file=sys.stderr
-                    )
-                elif event.get("taskId") == task_id:
-                    return dict(event)
-                if event.get("type") in ("resync", "truncated"):
-                    # Events may have been lost server-side: the API has the truth.
-                    final = await _final_task(client, token, task_id)
-                    if final is not None:
-                        return final
-
-
-async def _final_task(client: httpx.AsyncClient, token: str, task_id: str) -> dict[str, Any] | None:
-    """The task's outcome as a pushed event would carry it, or None while it is queued."""
-    response = await client.get(
-        f"/v1/tasks/{task_id}", headers={"Authorization": f"Bearer {token}"}
-    )
-    task = response.json() if response.status_code == 200 else {}
-    if task.get("status") == "done":
-        return {"type": "result", "taskId": task_id, "cached": task["cached"], **task["result"]}
-    if task.get("status") == "failed":
-        return {"type": "failed", "taskId": task_id, **task["error"]}
-    return None
+        print(f"queued as {submitted.taskId}; waiting for the pushed verdict…", file=sys.stderr)
+        return await client.wait_for(submitted.taskId, timeout_s=args.timeout, on_event=_progress)
 
 
 def _verify(args: argparse.Namespace) -> int:
-    email, password = _account(args.url, args.email, args.password)
-    event = asyncio.run(verify_text(args.url, args.text, email, password, args.timeout))
+    try:
+        outcome = asyncio.run(_verify_text(args))
+    except (SatyaMarkError, TimeoutError, OSError) as exc:
+        print(f"verify failed: {exc}", file=sys.stderr)
+        return 2
     if args.json:
-        print(json.dumps(event))
-    elif event.get("type") == "failed":
-        print(f"failed: {event.get('errorCode')} {event.get('message')}")
+        print(outcome.model_dump_json())
+    elif outcome.error is not None:
+        print(f"failed: {outcome.error.errorCode} {outcome.error.message}")
         return 1
-    else:
-        cached = " (cached)" if event.get("cached") else ""
-        print(f"{event['mark']} ({event['confidence']}%){cached}: {event['reason']}")
-        if event.get("method"):
-            print(f"  method: {event['method']}")
+    elif outcome.result is not None:
+        result = outcome.result
+        cached = " (cached)" if outcome.cached else ""
+        print(f"{result.mark} ({result.confidence}%){cached}: {result.reason}")
+        if result.method:
+            print(f"  method: {result.method}")
+    return 0
+
+
+async def _watch_events(args: argparse.Namespace) -> None:
+    async with await _client(args) as client:
+        async for event in client.events(args.last_event_id):
+            print(json.dumps(event), flush=True)
+
+
+def _watch(args: argparse.Namespace) -> int:
+    """Print every event pushed to the account, one JSON object per line, until Ctrl-C;
+    reconnects (and catches up) by itself."""
+    try:
+        asyncio.run(_watch_events(args))
+    except KeyboardInterrupt:
+        return 0
+    except SatyaMarkError as exc:
+        print(f"watch failed: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -194,6 +177,15 @@ def _migrate(_: argparse.Namespace) -> int:
     from shared.db import main as db_main
 
     return db_main(["migrate"])
+
+
+def _account_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--url", default=DEFAULT_URL)
+    parser.add_argument(
+        "--api-key", default=os.environ.get("SATYAMARK_API_KEY"), help="or SATYAMARK_API_KEY"
+    )
+    parser.add_argument("--email")
+    parser.add_argument("--password")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -212,12 +204,14 @@ def main(argv: list[str] | None = None) -> int:
     run.set_defaults(func=_run)
     verify = sub.add_parser("verify", help="submit a text and wait for its verdict")
     verify.add_argument("text")
-    verify.add_argument("--url", default=DEFAULT_URL)
-    verify.add_argument("--email")
-    verify.add_argument("--password")
+    _account_options(verify)
     verify.add_argument("--timeout", type=float, default=600.0)
-    verify.add_argument("--json", action="store_true", help="print the raw event")
+    verify.add_argument("--json", action="store_true", help="print the outcome as JSON")
     verify.set_defaults(func=_verify)
+    watch = sub.add_parser("watch", help="print every event pushed to the account")
+    _account_options(watch)
+    watch.add_argument("--last-event-id", help="replay the events after this one first")
+    watch.set_defaults(func=_watch)
     migrate = sub.add_parser("migrate", help="apply database migrations")
     migrate.set_defaults(func=_migrate)
     add_kb_parser(sub)

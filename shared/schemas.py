@@ -210,6 +210,7 @@ class TaskPublic(BaseModel):
     gateway relays and documents it)."""
 
     taskId: str
+    text: str = Field(description="the text as submitted")
     status: TaskStatus
     cached: bool = Field(description="answered from the cache; no model ran for it")
     result: VerdictPublic | None = Field(description="set when status is done")

@@ -191,7 +191,7 @@ async def fail_queued(db: Db, task_id: str, error_code: str, message: str) -> No
 
 _PUBLIC_COLUMNS = (
     "id, user_id, status, mark, reason, confidence, claims, method, cached, error_code, "
-    "error_message, model, created_at, updated_at, completed_at, stages"
+    "error_message, model, created_at, updated_at, completed_at, stages, payload"
 )
 
 
@@ -243,6 +243,7 @@ def _task_public(row: asyncpg.Record) -> TaskPublic:
     return TaskPublic.model_validate(
         {
             "taskId": row["id"],
+            "text": row["payload"],
             "status": row["status"],
             "cached": row["cached"],
             "result": result,

@@ -6,16 +6,20 @@ download: the executable is the system one).
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
+import redis
 from playwright.async_api import Browser, async_playwright, expect
 from ulid import ULID
 
 from satyamark.devstack import Stack
+from shared import keys
 
 pytestmark = pytest.mark.e2e
 
@@ -164,4 +168,67 @@ async def test_an_expired_access_token_is_renewed(stack: Stack, browser: Browser
     await page.fill("#text", "Mount Everest is the highest mountain above sea level.")
     await page.click("#verify-form button[type=submit]")
     await expect(page.locator("#login")).to_be_visible(timeout=10_000)
+    assert errors == []
+
+
+async def test_history_keys_webhooks_and_cancel_in_the_page(
+    stack: Stack, browser: Browser, tmp_path: Path
+) -> None:
+    """What the page keeps and manages: the history comes back after a reload, a queued
+    task can be cancelled, an API key is shown once and works for another client until
+    it is revoked, a webhook is added with its secret shown once."""
+    page = await browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    await page.goto(stack.gateway_url + "/")
+    await page.fill("#email", f"web-{ULID().hex[-8:]}@example.com")
+    await page.fill("#password", "a long enough password")
+    await page.click("button[data-action=register]")
+    await expect(page.locator("#socket-state")).to_have_text("live", timeout=10_000)
+
+    text = f"The history claim {ULID()} is true."
+    await page.fill("#text", text)
+    await page.click("#verify-form button[type=submit]")
+    mark = page.locator("#results tr").first.locator("td").nth(1)
+    await expect(mark).not_to_have_text("…", timeout=30_000)
+    await page.reload()
+    first = page.locator("#results tr").first
+    await expect(first.locator("td").nth(0)).to_have_text(text, timeout=10_000)
+    await expect(first.locator("td").nth(1)).not_to_have_text("…")
+
+    # a queued task is cancelled from its row (workers paused so that it stays queued)
+    switch = redis.Redis.from_url(stack.redis_url, decode_responses=True)
+    switch.hset(keys.WORKERS, mapping={"paused": "1"})
+    try:
+        await asyncio.sleep(1.5)  # past a worker's blocking read
+        await page.fill("#text", f"The cancelled claim {ULID()} is false.")
+        await page.click("#verify-form button[type=submit]")
+        queued = page.locator("#results tr").first
+        await queued.locator("button[data-cancel]").click()
+        await expect(queued.locator("td").nth(1)).to_have_text("failed", timeout=10_000)
+        await expect(queued.locator("td").nth(3)).to_contain_text("TASK-CANCELLED")
+    finally:
+        switch.hset(keys.WORKERS, mapping={"paused": "0"})
+        switch.close()
+
+    await page.fill("#key-name", "my platform")
+    await page.click("#key-form button[type=submit]")
+    await expect(page.locator("#new-key")).to_have_text(re.compile(r"^sm_live_"))
+    key = await page.locator("#new-key").text_content() or ""
+    await expect(page.locator("#key-list li")).to_have_count(1)
+    await expect(page.locator("#key-list li")).to_contain_text("my platform")
+    async with httpx.AsyncClient(base_url=stack.gateway_url) as other:
+        auth = {"Authorization": f"Bearer {key}"}
+        assert (await other.get("/v1/tasks", headers=auth)).status_code == 200
+        await page.locator("#key-list button").click()
+        await expect(page.locator("#key-list li")).to_have_count(0)
+        assert (await other.get("/v1/tasks", headers=auth)).status_code == 401
+
+    await page.fill("#webhook-url", "http://127.0.0.1:9/hooks")
+    await page.click("#webhook-form button[type=submit]")
+    await expect(page.locator("#new-secret")).to_have_text(re.compile(r"^whsec_"))
+    await expect(page.locator("#webhook-list li")).to_contain_text("http://127.0.0.1:9/hooks")
+    await page.locator("#webhook-list button").click()
+    await expect(page.locator("#webhook-list li")).to_have_count(0)
+    await page.screenshot(path=str(tmp_path / "web-client-manage.png"), full_page=True)
     assert errors == []

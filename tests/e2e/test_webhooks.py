@@ -244,7 +244,9 @@ async def test_managing_webhooks(api: httpx.AsyncClient, receiver: Receiver) -> 
     await _until(lambda: len(receiver.got) == 1)
     _verified(rotated.json(), *receiver.got[0])  # signed with the new secret
 
-    for bad in ("ftp://example.com/x", "http://10.1.2.3/hook", "http://169.254.169.254/latest"):
+    not_a_url = await api.post("/v1/webhooks", json={"url": "ftp://x/"}, headers=_bearer(token))
+    assert not_a_url.status_code == 422  # refused by the schema (GW-VAL-422)
+    for bad in ("http://10.1.2.3/hook", "http://169.254.169.254/latest", "http://[::]/x"):
         refused = await api.post("/v1/webhooks", json={"url": bad}, headers=_bearer(token))
         assert refused.status_code == 422 and refused.json()["errorCode"] == "BE-HOOK-422", bad
     wrong = await api.post(
