@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
-from shared.clients.auth import AuthClient
+from shared.clients.auth import AuthClient, follow_revocations
 from shared.clients.ratelimit import RateLimitClient
 from shared.http import create_http_client
 from shared.redis_client import create_redis
@@ -71,7 +71,10 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             # Revoked API keys are announced on Redis; the only thing the gateway reads
             # there, so Redis being down costs key validations a round-trip, no more.
             feed = create_redis(settings.redis_url, "gateway", socket_timeout=None)
-            follower = asyncio.create_task(app.state.runtime.auth.follow_revocations(feed))
+            auth = app.state.runtime.auth
+            follower = asyncio.create_task(
+                follow_revocations(feed, auth.forget_key, on_following=auth.trust_cached_keys)
+            )
             try:
                 yield
             finally:

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from shared import keys
-from shared.clients.auth import AuthClient
+from shared.clients.auth import AuthClient, follow_revocations
 from shared.http import create_http_client
 from shared.notify import EventLog
 from shared.redis_client import create_redis
@@ -38,7 +38,7 @@ def create_app(settings: WsSettings) -> FastAPI:
         redis = create_redis(settings.redis_url, "ws_service")
         # The listener blocks on its connection by design, so no socket timeout there.
         pubsub_redis = create_redis(
-            settings.redis_url, "ws_service-pubsub", socket_timeout=None, max_connections=2
+            settings.redis_url, "ws_service-pubsub", socket_timeout=None, max_connections=3
         )
         http = create_http_client(
             settings.auth_url,
@@ -62,7 +62,9 @@ def create_app(settings: WsSettings) -> FastAPI:
         tasks = [
             asyncio.create_task(
                 run_listener(pubsub_redis, channel, hub, subscribed, recovery.reconnected)
-            )
+            ),
+            # A socket opened with an API key closes as soon as the key is revoked.
+            asyncio.create_task(follow_revocations(pubsub_redis, hub.shut_key)),
         ]
         try:
             # Accept no socket before events for it can reach us.

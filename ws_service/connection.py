@@ -43,10 +43,17 @@ class Connection:
     """
 
     def __init__(
-        self, websocket: WebSocket, user_id: str, *, queue_size: int, send_timeout_s: float
+        self,
+        websocket: WebSocket,
+        user_id: str,
+        *,
+        queue_size: int,
+        send_timeout_s: float,
+        key_id: str | None = None,
     ) -> None:
         self.websocket = websocket
         self.user_id = user_id
+        self.key_id = key_id  # the API key it authenticated with (None: a login token)
         self.socket_id = str(ULID())
         self.close_code = CLOSE_NORMAL
         self.close_reason = ""

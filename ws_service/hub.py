@@ -21,7 +21,7 @@ from redis.exceptions import RedisError
 from shared import keys
 from shared.metrics import WS_CONNECTIONS
 
-from .connection import Connection
+from .connection import CLOSE_UNAUTHORIZED, Connection
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,16 @@ class Hub:
         for conn in self.sockets_of(user_id):
             sent += conn.push(text, event_id)
         return sent
+
+    def shut_key(self, key_id: str) -> int:
+        """Close every local socket opened with a revoked API key; how many."""
+        closed = 0
+        for sockets in list(self._by_user.values()):
+            for conn in list(sockets.values()):
+                if conn.key_id == key_id:
+                    conn.shut(CLOSE_UNAUTHORIZED, "API key revoked")
+                    closed += 1
+        return closed
 
     def users(self) -> list[str]:
         return list(self._by_user)

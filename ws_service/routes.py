@@ -45,6 +45,7 @@ async def websocket_endpoint(websocket: WebSocket, rt: RuntimeDep) -> None:
         identity.user_id,
         queue_size=rt.settings.send_queue_size,
         send_timeout_s=rt.settings.send_timeout_s,
+        key_id=identity.key_id,
     )
     try:
         await rt.hub.add(conn)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
@@ -104,31 +105,12 @@ class AuthClient:
             if identity.key_id is not None and (key_id is None or identity.key_id == key_id):
                 self._cache.pop(token, None)
 
-    async def follow_revocations(self, redis: aioredis.Redis, retry_s: float = 1.0) -> None:
-        """Run until cancelled: drop each API key auth_service says it revoked, so a
-        revoked key stops working here at once, not when the cache would let it go.
-        While not subscribed (Redis down, not yet connected) keys are not cached at
-        all: a revocation missed then cannot keep a key alive."""
-        while True:
-            try:
-                async with redis.pubsub() as pubsub:
-                    await pubsub.subscribe(keys.REVOKED_CREDENTIALS)
-                    self._cache_keys = True
-                    async for message in pubsub.listen():
-                        if message.get("type") != "message":
-                            continue
-                        try:
-                            key_id = orjson.loads(message["data"]).get("keyId")
-                        except (orjson.JSONDecodeError, AttributeError):
-                            continue
-                        if isinstance(key_id, str):
-                            self.forget_key(key_id)
-            except (RedisError, OSError) as exc:
-                log.warning("revocation feed lost (%s); not caching API keys meanwhile", exc)
-            finally:
-                self._cache_keys = False
-                self.forget_key()
-            await asyncio.sleep(retry_s)
+    def trust_cached_keys(self, trusted: bool) -> None:
+        """Cache API keys only while revocations are followed (``follow_revocations``):
+        a revocation missed meanwhile must not keep a key alive. Off drops them all."""
+        self._cache_keys = trusted
+        if not trusted:
+            self.forget_key()
 
     async def jwks(self) -> bytes:
         """auth_service's public keys, fetched at most once a minute."""
@@ -185,3 +167,34 @@ def _message(response: httpx.Response) -> str | None:
     except (ValueError, AttributeError):
         return None
     return message if isinstance(message, str) and message else None
+
+
+async def follow_revocations(
+    redis: aioredis.Redis,
+    on_revoked: Callable[[str], object],
+    *,
+    on_following: Callable[[bool], None] = lambda _: None,
+    retry_s: float = 1.0,
+) -> None:
+    """Run until cancelled: call ``on_revoked(key_id)`` for each API key auth_service
+    revokes (``keys.REVOKED_CREDENTIALS``), and ``on_following(True/False)`` as the
+    subscription starts and is lost (it is retried every ``retry_s``)."""
+    while True:
+        try:
+            async with redis.pubsub() as pubsub:
+                await pubsub.subscribe(keys.REVOKED_CREDENTIALS)
+                on_following(True)
+                async for message in pubsub.listen():
+                    if message.get("type") != "message":
+                        continue
+                    try:
+                        key_id = orjson.loads(message["data"]).get("keyId")
+                    except (orjson.JSONDecodeError, AttributeError):
+                        continue
+                    if isinstance(key_id, str):
+                        on_revoked(key_id)
+        except (RedisError, OSError) as exc:
+            log.warning("revocation feed lost (%s); retrying in %.0fs", exc, retry_s)
+        finally:
+            on_following(False)
+        await asyncio.sleep(retry_s)

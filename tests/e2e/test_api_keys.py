@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+import websockets
 
 from satyamark.devstack import Stack
 from tests.e2e.test_pipeline import _bearer, _drain, _register, _socket
@@ -127,10 +128,11 @@ async def test_a_key_stops_working_when_it_expires(api: httpx.AsyncClient) -> No
 
 
 async def test_a_revoked_key_is_refused_by_every_gateway_within_5s(
-    api: httpx.AsyncClient, second_gateway: httpx.AsyncClient
+    stack: Stack, api: httpx.AsyncClient, second_gateway: httpx.AsyncClient
 ) -> None:
     user = await _register(api, "revoker")
     key = await _new_key(api, user["access_token"])
+    ws = await _socket(stack, key["key"], first_message=True)  # open until the revocation
     path = "/v1/tasks/01ARZ3NDEKTSV4RRFFQ69G5FAV"
     for gateway in (api, second_gateway):  # each has validated (and cached) the key
         for _ in range(3):
@@ -147,6 +149,9 @@ async def test_a_revoked_key_is_refused_by_every_gateway_within_5s(
                     refused[i] = time.monotonic() - started
         await asyncio.sleep(0.05)
     assert len(refused) == 2 and max(refused.values()) < 5, refused
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await asyncio.wait_for(ws.recv(), 5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
     listed = (await api.get("/v1/api-keys", headers=_bearer(user["access_token"]))).json()
     assert listed["items"] == []
 
