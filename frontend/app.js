@@ -6,6 +6,8 @@
 // was derived from. Server text only ever goes into the page as textContent. An expired
 // access token is renewed with the login's refresh token (one refresh at a time: a
 // refresh token is single use, and presenting a spent one revokes the whole login).
+// Below the verdicts: the history (GET /v1/tasks), API keys, webhooks and, for admins, the
+// ops page (queue gauges pushed over the socket every 2 s, dead letters, intake, audit).
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -213,7 +215,8 @@ function connect() {
     } else if (event.type === "progress") {
       showProgress(event.taskId, event);
       remember(event.eventId);
-    } else if (event.type === "truncated" || event.type === "resync") reloadPending();
+    } else if (event.type === "queue") showQueue(event);
+    else if (event.type === "truncated" || event.type === "resync") reloadPending();
     else if (event.type === "error") showError(`${event.errorCode}: ${event.message}`);
   };
   socket.onclose = async (close) => {
@@ -287,6 +290,83 @@ async function loadWebhooks() {
   } catch (error) { showError(error.message); }
 }
 
+// -- the ops page (admins): gauges pushed over the socket, the rest from the admin API --
+
+function isAdmin() {
+  try {
+    const claims = JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+    return claims.role === "admin";
+  } catch { return false; } // an API key or a malformed token: no ops page
+}
+
+let intakePaused = false;
+
+function showQueue(view) {
+  $("ops-live").textContent = `live, as of ${new Date().toLocaleTimeString()}`;
+  $("ops-backlog").textContent = String(view.backlog);
+  $("ops-pending").textContent = String(view.pending);
+  $("ops-oldest").textContent = `${Number(view.oldestPendingAgeS).toFixed(1)} s`;
+  $("ops-dlq").textContent = String(view.dlq);
+  $("ops-throughput").textContent = String(view.finishedLastMinute);
+  showIntake(view.intake || {});
+  $("ops-consumers").replaceChildren(...(view.consumers || []).map((c) => {
+    const tr = element("tr");
+    tr.append(element("td", c.name), element("td", String(c.inFlight)),
+              element("td", `${(c.idleMs / 1000).toFixed(1)} s`));
+    return tr;
+  }));
+}
+
+function showIntake(intake) {
+  intakePaused = Boolean(intake.paused);
+  $("ops-intake").textContent = intakePaused ? `paused${intake.reason ? `: ${intake.reason}` : ""}`
+                                             : "open";
+  $("intake-toggle").textContent = intakePaused ? "Resume intake" : "Pause intake";
+}
+
+async function loadDeadLetters() {
+  try {
+    const { items } = await api("/admin/dlq?limit=50");
+    $("dlq-list").replaceChildren(...items.map((entry) => {
+      const tr = element("tr");
+      tr.dataset.entry = entry.entryId;
+      const actions = element("td");
+      for (const [label, act] of [["Replay", "replay"], ["Discard", "discard"]]) {
+        const button = element("button", label);
+        button.type = "button";
+        button.dataset.act = act;
+        button.addEventListener("click", () => actOnDeadLetter(entry.entryId, act));
+        actions.append(button, " ");
+      }
+      tr.append(element("td", entry.taskId || "?"),
+                element("td", `${entry.errorCode}: ${entry.lastError || ""}`),
+                element("td", entry.diedAt), actions);
+      return tr;
+    }));
+  } catch (error) { showError(error.message); }
+}
+
+async function actOnDeadLetter(entryId, act) {
+  const reason = $("ops-reason").value;
+  if (!confirm(`${act} dead letter ${entryId}?`)) return;
+  try {
+    const query = reason ? `?reason=${encodeURIComponent(reason)}` : "";
+    if (act === "replay") await api(`/admin/dlq/${entryId}/replay`, { reason: reason || null });
+    else await api(`/admin/dlq/${entryId}${query}`, undefined, false, "DELETE");
+    loadDeadLetters();
+    loadAudit();
+  } catch (error) { showError(error.message); }
+}
+
+async function loadAudit() {
+  try {
+    const { items } = await api("/admin/audit?limit=20");
+    $("audit-list").replaceChildren(...items.map((entry) => element(
+      "li", `${entry.at} ${entry.actor} ${entry.action} ${entry.target}` +
+            (entry.reason ? ` (${entry.reason})` : ""))));
+  } catch (error) { showError(error.message); }
+}
+
 function enter() {
   $("login").hidden = true;
   $("workspace").hidden = false;
@@ -294,6 +374,8 @@ function enter() {
   loadHistory();
   loadKeys();
   loadWebhooks();
+  $("ops").hidden = !isAdmin();
+  if (isAdmin()) { loadDeadLetters(); loadAudit(); }
 }
 
 function logout() {
@@ -355,5 +437,17 @@ $("webhook-form").addEventListener("submit", async (event) => {
     loadWebhooks();
   } catch (error) { showError(error.message); }
 });
+
+$("intake-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  showError();
+  const reason = $("ops-reason").value || null;
+  try {
+    showIntake(await api("/admin/intake", { paused: !intakePaused, reason }));
+    loadAudit();
+  } catch (error) { showError(error.message); }
+});
+
+$("dlq-reload").addEventListener("click", () => loadDeadLetters());
 
 if (token) enter();

@@ -24,6 +24,7 @@ from .deps import Runtime
 from .epoch import RedisEpoch
 from .hub import Hub
 from .listener import run_listener
+from .ops_feed import push_queue_view
 from .recovery import Recovery
 from .routes import router
 
@@ -47,6 +48,12 @@ def create_app(settings: WsSettings) -> FastAPI:
             timed_as=("ws_service", "auth_service"),
         )
         auth = AuthClient(http, rejected=SocketUnauthorized, unavailable_code="WS-DEP-503")
+        backend = create_http_client(
+            settings.backend_url,
+            keyring=Keyring.from_settings(settings),
+            timeout=settings.ops_push_interval_s,
+            timed_as=("ws_service", "backend_service"),
+        )
         hub = Hub(redis, settings.instance_id, settings.registration_ttl_s)
         events, epoch = EventLog(redis), RedisEpoch(redis)
         recovery = Recovery(
@@ -65,6 +72,7 @@ def create_app(settings: WsSettings) -> FastAPI:
             ),
             # A socket opened with an API key closes as soon as the key is revoked.
             asyncio.create_task(follow_revocations(pubsub_redis, hub.shut_key)),
+            asyncio.create_task(push_queue_view(hub, backend, settings.ops_push_interval_s)),
         ]
         try:
             # Accept no socket before events for it can reach us.
@@ -81,6 +89,7 @@ def create_app(settings: WsSettings) -> FastAPI:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await http.aclose()
+            await backend.aclose()
             await pubsub_redis.aclose()
             await redis.aclose()
 

@@ -6,7 +6,13 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 from ulid import ULID
 
-from shared.config import AUTH_URL_DEFAULT, CommonSettings, RedisSettingsMixin, service_url
+from shared.config import (
+    AUTH_URL_DEFAULT,
+    BACKEND_URL_DEFAULT,
+    CommonSettings,
+    RedisSettingsMixin,
+    service_url,
+)
 
 
 def _new_instance_id() -> str:
@@ -19,6 +25,9 @@ class WsSettings(CommonSettings, RedisSettingsMixin):
     port: int = 8006
     metrics_port: int = 9476
     auth_url: str = service_url("AUTH", AUTH_URL_DEFAULT)
+    # Admins' sockets get the queue view (backend_service's admin API) pushed this often.
+    backend_url: str = service_url("BACKEND", BACKEND_URL_DEFAULT)
+    ops_push_interval_s: float = Field(2.0, gt=0)
     # Names this process's pub/sub channel and its entries in ws:user:<id>; a fresh id
     # per process, so a restarted instance never inherits a dead one's routing.
     instance_id: str = Field(default_factory=_new_instance_id, min_length=1, max_length=64)

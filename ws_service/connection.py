@@ -50,10 +50,12 @@ class Connection:
         queue_size: int,
         send_timeout_s: float,
         key_id: str | None = None,
+        is_admin: bool = False,
     ) -> None:
         self.websocket = websocket
         self.user_id = user_id
         self.key_id = key_id  # the API key it authenticated with (None: a login token)
+        self.is_admin = is_admin  # gets the queue view pushed (ws_service/ops_feed.py)
         self.socket_id = str(ULID())
         self.close_code = CLOSE_NORMAL
         self.close_reason = ""

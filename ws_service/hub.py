@@ -90,6 +90,11 @@ class Hub:
             sent += conn.push(text, event_id)
         return sent
 
+    def admins(self) -> list[Connection]:
+        return [
+            conn for sockets in self._by_user.values() for conn in sockets.values() if conn.is_admin
+        ]
+
     def shut_key(self, key_id: str) -> int:
         """Close every local socket opened with a revoked API key; how many."""
         closed = 0

@@ -46,6 +46,7 @@ async def websocket_endpoint(websocket: WebSocket, rt: RuntimeDep) -> None:
         queue_size=rt.settings.send_queue_size,
         send_timeout_s=rt.settings.send_timeout_s,
         key_id=identity.key_id,
+        is_admin=identity.is_admin,
     )
     try:
         await rt.hub.add(conn)

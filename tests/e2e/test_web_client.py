@@ -11,6 +11,7 @@ import re
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -20,6 +21,7 @@ from ulid import ULID
 
 from satyamark.devstack import Stack
 from shared import keys
+from tests.e2e.test_admin import _cli
 
 pytestmark = pytest.mark.e2e
 
@@ -231,4 +233,87 @@ async def test_history_keys_webhooks_and_cancel_in_the_page(
     await page.locator("#webhook-list button").click()
     await expect(page.locator("#webhook-list li")).to_have_count(0)
     await page.screenshot(path=str(tmp_path / "web-client-manage.png"), full_page=True)
+    assert errors == []
+
+
+def _dead_letter(client: redis.Redis, task_id: str) -> str:
+    """Move a task's undelivered job from the stream to the dead letters, as a worker
+    does after its last failed attempt (worker/lua/dead_letter.lua)."""
+    entries: Any = client.xrange(keys.JOB_STREAM)
+    for entry_id, fields in entries:
+        if fields.get("taskId") == task_id:
+            failure: dict[str | bytes, str | bytes] = {
+                "sourceId": entry_id,
+                "errorCode": "WORKER-MODEL-500",
+                "lastError": "the model crashed",
+                "deliveries": "3",
+                "attempts": "[]",
+                "failureCallback": "sent",
+            }
+            dead = client.xadd(keys.JOB_DLQ_STREAM, dict(fields) | failure)
+            client.xdel(keys.JOB_STREAM, entry_id)
+            return str(dead)
+    raise AssertionError(f"no job of task {task_id} in the stream")
+
+
+async def test_an_admin_operates_from_the_ops_page(
+    stack: Stack, browser: Browser, tmp_path: Path
+) -> None:
+    """Gauges pushed over the socket, the intake switch, a dead letter replayed (its
+    user gets the verdict) and the audit log, all from the page."""
+    email, password = f"ops-{ULID().hex[-8:]}@example.com", "a long enough password"
+    async with httpx.AsyncClient(base_url=stack.gateway_url) as api:
+        registered = await api.post(
+            "/v1/auth/register", json={"email": email, "password": password}
+        )
+        assert registered.status_code == 201
+    granted = await asyncio.to_thread(_cli, stack, "grant", email)
+    assert granted.returncode == 0, granted.stderr
+
+    page = await browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await page.goto(stack.gateway_url + "/")
+    await page.fill("#email", email)
+    await page.fill("#password", password)
+    await page.click("button[data-action=login]")
+    await expect(page.locator("#ops")).to_be_visible(timeout=10_000)
+    await expect(page.locator("#ops-live")).to_contain_text("live", timeout=10_000)
+    await expect(page.locator("#ops-backlog")).to_have_text(re.compile(r"^\d+$"))
+    await expect(page.locator("#ops-consumers tr")).not_to_have_count(0)
+
+    await page.fill("#ops-reason", "maintenance")
+    await page.click("#intake-toggle")
+    await expect(page.locator("#ops-intake")).to_have_text("paused: maintenance")
+    await page.fill("#text", f"A claim {ULID()} while paused.")
+    await page.click("#verify-form button[type=submit]")
+    await expect(page.locator("#error")).to_contain_text("BE-PAUSED-503")
+    await page.click("#intake-toggle")
+    await expect(page.locator("#ops-intake")).to_have_text("open")
+
+    # a job that died is replayed from the page; its user (here the admin) gets the verdict
+    client = redis.Redis.from_url(stack.redis_url, decode_responses=True)
+    client.hset(keys.WORKERS, mapping={"paused": "1"})
+    try:
+        await asyncio.sleep(1.5)  # past a worker's blocking read
+        await page.fill("#text", f"The replayed claim {ULID()} is true.")
+        await page.click("#verify-form button[type=submit]")
+        row = page.locator("#results tr").first
+        await expect(row.locator("button[data-cancel]")).to_be_visible()
+        queued: Any = client.xrange(keys.JOB_STREAM)
+        task_id = queued[-1][1]["taskId"]
+        entry = _dead_letter(client, task_id)
+    finally:
+        client.hset(keys.WORKERS, mapping={"paused": "0"})
+        client.close()
+    await page.click("#dlq-reload")
+    dead = page.locator(f"#dlq-list tr[data-entry='{entry}']")
+    await expect(dead).to_contain_text("WORKER-MODEL-500")
+    await dead.locator("button[data-act=replay]").click()
+    await expect(dead).to_have_count(0)
+    await expect(row.locator("td").nth(1)).not_to_have_text("…", timeout=30_000)
+    await expect(page.locator("#audit-list li").first).to_contain_text("dlq.replay")
+    await expect(page.locator("#audit-list")).to_contain_text("intake.pause")
+    await page.screenshot(path=str(tmp_path / "web-client-ops.png"), full_page=True)
     assert errors == []
