@@ -47,6 +47,10 @@ async def admin_id(
 AdminId = Annotated[str, Depends(admin_id)]
 
 
+# The oldest pending entries listed in the queue view (the rest are counted).
+PENDING_SHOWN = 50
+
+
 async def queue_view(redis: aioredis.Redis) -> dict[str, Any]:
     length = int(await redis.xlen(keys.JOB_STREAM))
     dlq = int(await redis.xlen(keys.JOB_DLQ_STREAM))
@@ -62,15 +66,29 @@ async def queue_view(redis: aioredis.Redis) -> dict[str, Any]:
         "oldestPendingAgeS": 0.0,
         "dlq": dlq,
         "consumers": [],
+        "pendingEntries": [],
     }
     if group is None:
         return view
     pending = int(group["pending"])
     view["backlog"] = backlog(length, group)
     view["pending"] = pending
+    view["pendingEntries"] = []
     if pending:
         summary = await redis.xpending(keys.JOB_STREAM, keys.WORKER_GROUP)
         view["oldestPendingAgeS"] = round(entry_age_s(summary.get("min")), 3)
+        entries = await redis.xpending_range(
+            keys.JOB_STREAM, keys.WORKER_GROUP, min="-", max="+", count=PENDING_SHOWN
+        )
+        view["pendingEntries"] = [
+            {
+                "entryId": str(e["message_id"]),
+                "consumer": str(e["consumer"]),
+                "idleMs": int(e["time_since_delivered"]),
+                "deliveries": int(e["times_delivered"]),
+            }
+            for e in entries
+        ]
     consumers = await redis.xinfo_consumers(keys.JOB_STREAM, keys.WORKER_GROUP)
     view["consumers"] = [
         {

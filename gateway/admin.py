@@ -53,6 +53,13 @@ class IntakeView(BaseModel):
     at: str | None
 
 
+class PendingEntryView(BaseModel):
+    entryId: str
+    consumer: str
+    idleMs: int = Field(description="since it was last delivered")
+    deliveries: int = Field(description="how many times it was delivered (retries count)")
+
+
 class QueueView(BaseModel):
     streamLength: int
     backlog: int = Field(description="entries not yet acknowledged (undelivered + pending)")
@@ -60,6 +67,10 @@ class QueueView(BaseModel):
     oldestPendingAgeS: float
     dlq: int
     consumers: list[ConsumerView]
+    pendingEntries: list[PendingEntryView] = Field(
+        description="the oldest pending entries (at most 50), each with its worker, idle "
+        "time and delivery count"
+    )
     finishedLastMinute: int
     intake: IntakeView
 

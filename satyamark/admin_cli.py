@@ -182,6 +182,9 @@ def _print(command: str, result: dict[str, Any]) -> None:
         )
         if result["consumers"]:
             print(_table(result["consumers"], ["name", "inFlight", "idleMs", "lastSeenMs"]))
+        if result.get("pendingEntries"):
+            columns = ["entryId", "consumer", "idleMs", "deliveries"]
+            print(_table(result["pendingEntries"], columns))
     elif command in ("pause", "resume"):
         print("intake paused" if result["paused"] else "intake open")
     elif command == "workers":

@@ -3,6 +3,9 @@ that names a plain user (a gateway bug, a forged header inside the network) is r
 
 from __future__ import annotations
 
+from typing import Any
+
+from shared import keys
 from shared.http import USER_ID_HEADER
 from tests.fixtures.pipeline import Services, insert_user
 
@@ -37,3 +40,24 @@ async def test_a_paused_intake_refuses_misses_on_every_instance(services: Servic
     await services.backend.post(
         "/internal/admin/intake", json={"paused": False}, headers={USER_ID_HEADER: admin}
     )
+
+
+async def test_the_queue_view_lists_pending_entries_with_their_deliveries(
+    services: Services,
+) -> None:
+    admin = await insert_user(services.database_url, "admin")
+    submitted = await services.submit("someone", "A pending claim for the queue view.")
+    assert submitted.status_code == 202
+    await services.redis.xgroup_create(keys.JOB_STREAM, keys.WORKER_GROUP, "0", mkstream=True)
+    # read by one worker, then taken over by another: delivered twice
+    await services.redis.xreadgroup(keys.WORKER_GROUP, "w1", {keys.JOB_STREAM: ">"}, count=1)
+    entries: Any = await services.redis.xrange(keys.JOB_STREAM)
+    entry_id = str(entries[0][0])
+    await services.redis.xclaim(keys.JOB_STREAM, keys.WORKER_GROUP, "w2", 0, [entry_id])
+    view = (
+        await services.backend.get("/internal/admin/queue", headers={USER_ID_HEADER: admin})
+    ).json()
+    assert view["pending"] == 1
+    [entry] = view["pendingEntries"]
+    assert entry["entryId"] == entry_id and entry["consumer"] == "w2"
+    assert entry["deliveries"] == 2 and entry["idleMs"] >= 0
