@@ -168,3 +168,60 @@ async def test_an_admin_pauses_the_intake_and_every_action_is_audited(
     assert missing.status_code == 404 and missing.json()["errorCode"] == "BE-DLQ-404"
     assert _cli(stack, "revoke", operator["email"]).returncode == 0
     assert _cli(stack, "queue", *admin_args).returncode == 3  # a fresh login: no longer admin
+
+
+async def test_a_poisoned_job_is_dead_lettered_then_replayed_once_the_fault_is_fixed(
+    stack: Stack, api: httpx.AsyncClient
+) -> None:
+    """A real fault: the only running worker signs callbacks with a wrong secret, so the
+    receiver refuses its result and the job goes to the dead letters. An operator finds
+    it through the admin API, the worker is fixed, the entry replayed: the user gets
+    exactly one verdict."""
+    operator, user = await _register(api, "medic"), await _register(api, "patient")
+    assert _cli(stack, "grant", operator["email"]).returncode == 0
+    admin = _bearer(await _login(api, operator))
+    sick, spare = stack.components["worker-1"], "worker-2"
+    good_secret = sick.env["CALLBACK_SECRET"]
+    await asyncio.to_thread(stack.kill, spare)
+    await asyncio.to_thread(stack.kill, "worker-1")
+    sick.env["CALLBACK_SECRET"] = "a-wrong-secret-" + "x" * 40
+    try:
+        await asyncio.to_thread(stack.revive, "worker-1")
+        ws = await _socket(stack, user["access_token"])
+        try:
+            submitted = await _submit(api, user["access_token"], "Poisoned by a bad secret.")
+            assert submitted.status_code == 202, submitted.text
+            task_id = submitted.json()["taskId"]
+            deadline = time.monotonic() + 90
+            entry = None
+            while entry is None:
+                assert time.monotonic() < deadline, "the job never reached the dead letters"
+                listed = (await api.get("/v1/admin/dlq", headers=admin)).json()["items"]
+                entry = next((e for e in listed if e["taskId"] == task_id), None)
+                await asyncio.sleep(0.5)
+            assert entry["errorCode"] == "WK-CALLBACK-REFUSED"
+            task = await api.get(f"/v1/tasks/{task_id}", headers=_bearer(user["access_token"]))
+            assert task.json()["status"] == "queued"  # its failure could not be told either
+
+            # the fix: the right secret, and both workers back
+            await asyncio.to_thread(stack.kill, "worker-1")
+            sick.env["CALLBACK_SECRET"] = good_secret
+            await asyncio.to_thread(stack.revive, "worker-1")
+            await asyncio.to_thread(stack.revive, spare)
+            await asyncio.to_thread(stack.wait_workers)
+            replayed = await api.post(
+                f"/v1/admin/dlq/{entry['entryId']}/replay", json={"reason": "fixed"}, headers=admin
+            )
+            assert replayed.status_code == 200 and replayed.json()["replayed"] is True
+            events = await _drain(ws, 1, wait_s=60)
+        finally:
+            await ws.close()
+    finally:
+        sick.env["CALLBACK_SECRET"] = good_secret
+        for name in ("worker-1", spare):
+            if not stack.components[name].alive:
+                await asyncio.to_thread(stack.revive, name)
+    assert [(e["type"], e["taskId"]) for e in events] == [("result", task_id)]
+    done = await api.get(f"/v1/tasks/{task_id}", headers=_bearer(user["access_token"]))
+    assert done.json()["status"] == "done"
+    assert "replayed" in [s["stage"] for s in done.json()["stages"]]
