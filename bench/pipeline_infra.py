@@ -121,6 +121,16 @@ class CpuSampler:
         out["MACHINE steal"] = ticks[7] / TICK if len(ticks) > 7 else 0.0
         return out
 
+    def stack_cpu_seconds(self) -> float:
+        """CPU seconds used so far by the stack: every component, Redis and PostgreSQL
+        (not this client)."""
+        totals = self._totals()
+        return sum(
+            v
+            for k, v in totals.items()
+            if not k.startswith("MACHINE") and k != "client (this bench)"
+        )
+
     def begin(self) -> None:
         self._start = self._totals()
         self._t0 = time.monotonic()

@@ -22,6 +22,7 @@ import asyncpg
 import httpx
 
 from shared import events, webhooks
+from shared.metrics import WEBHOOK_DELIVERIES
 from shared.periodic import Periodic
 
 log = logging.getLogger(__name__)
@@ -58,12 +59,12 @@ WITH d AS (
     status = CASE WHEN created_at < now() - make_interval(secs => $5) THEN 'failed'
                   ELSE 'pending' END,
     next_attempt_at = now() + make_interval(secs => $4)
-  WHERE seq = $1 RETURNING webhook_id
+  WHERE seq = $1 RETURNING webhook_id, status
 )
 UPDATE webhooks w SET failing_since = coalesce(w.failing_since, now()) FROM d
 WHERE w.id = d.webhook_id
-RETURNING w.id, w.user_id, w.url,
-  w.disabled_at IS NULL AND w.failing_since < now() - make_interval(secs => $6) AS give_up
+RETURNING w.id, w.user_id, w.url, d.status = 'failed' AS gave_up,
+  w.disabled_at IS NULL AND w.failing_since < now() - make_interval(secs => $6) AS disable
 """
 
 _DISABLE = """
@@ -171,6 +172,7 @@ class WebhookDispatcher:
             status, error = await self._post(claimed)
             if error is None:
                 await self._pool.execute(_SUCCEEDED, claimed.seq, status)
+                WEBHOOK_DELIVERIES.labels("succeeded").inc()
             else:
                 await self._failed(claimed, status, error)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
@@ -209,7 +211,8 @@ class WebhookDispatcher:
         row = await self._pool.fetchrow(
             _FAILED, claimed.seq, status, error, delay, s.give_up_after_s, s.disable_after_s
         )
-        if row is not None and row["give_up"]:
+        WEBHOOK_DELIVERIES.labels("failed" if row and row["gave_up"] else "retry").inc()
+        if row is not None and row["disable"]:
             await self._disable(claimed, row["user_id"], row["url"])
 
     async def _disable(self, claimed: Claimed, user_id: str, url: str) -> None:

@@ -95,6 +95,12 @@ OUTBOX_OLDEST_AGE = Gauge(
     "satyamark_outbox_oldest_age_seconds", "Age of the oldest unpublished event (0 when none)."
 )
 
+WEBHOOK_DELIVERIES = Counter(
+    "satyamark_webhook_deliveries_total",
+    "Webhook delivery attempts by outcome: succeeded, retry (tried again later), failed "
+    "(given up after 24 h).",
+    ["outcome"],
+)
 WS_CONNECTIONS = Gauge("satyamark_ws_connections", "Authenticated WebSockets held.")
 WS_PUSHES = Counter("satyamark_ws_pushes_total", "Events pushed to sockets, by type.", ["type"])
 WS_REPLAYS = Counter("satyamark_ws_replays_total", "Reconnects that replayed missed events.")

@@ -153,7 +153,7 @@ async def test_a_cache_hit_and_a_failure_are_sent_too(
 
 
 async def test_failed_attempts_are_retried_under_the_same_webhook_id(
-    api: httpx.AsyncClient, receiver: Receiver
+    stack: Stack, api: httpx.AsyncClient, receiver: Receiver
 ) -> None:
     user = await _register(api, "flaky")
     token = user["access_token"]
@@ -168,6 +168,11 @@ async def test_failed_attempts_are_retried_under_the_same_webhook_id(
     page = (await api.get(f"/v1/webhooks/{hook['id']}/deliveries", headers=_bearer(token))).json()
     delivery = page["items"][0]
     assert delivery["attempts"] == 3 and delivery["lastStatus"] == 200
+    port = stack.components["result_receiver"].metrics_port
+    async with httpx.AsyncClient() as scrape:
+        metrics = (await scrape.get(f"http://127.0.0.1:{port}/metrics")).text
+    assert 'satyamark_webhook_deliveries_total{outcome="retry"}' in metrics
+    assert 'satyamark_webhook_deliveries_total{outcome="succeeded"}' in metrics
 
     # the endpoint goes down, then comes back: the delivery waits, then lands
     await receiver.stop()
