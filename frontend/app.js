@@ -63,8 +63,11 @@ async function api(path, body, renewed = false, method = body === undefined ? "G
   if (token) headers.authorization = `Bearer ${token}`;
   const init = { method, headers };
   if (body !== undefined) init.body = JSON.stringify(body);
+  const sent = token;
   const response = await fetch(`/v1${path}`, init);
   if (response.status === 401 && token && !renewed && !path.startsWith("/auth/")) {
+    // Renewed meanwhile (by another call or the socket): retry, refresh tokens are single use.
+    if (token !== sent) return api(path, body, true, method);
     const outcome = await refreshSession();
     if (outcome === "ok") return api(path, body, true, method);
     if (outcome === "expired") logout();
@@ -200,7 +203,8 @@ async function reloadPending() {
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   socket = new WebSocket(`${scheme}://${location.host}/v1/ws`);
-  socket.onopen = () => socket.send(JSON.stringify({ type: "auth", token, lastEventId }));
+  const sent = token;
+  socket.onopen = () => socket.send(JSON.stringify({ type: "auth", token: sent, lastEventId }));
   socket.onmessage = (message) => {
     const event = JSON.parse(message.data);
     if (event.type === "ready") {
@@ -222,6 +226,7 @@ function connect() {
   socket.onclose = async (close) => {
     $("socket-state").textContent = "disconnected";
     if (close.code === 4401) {
+      if (token && token !== sent) { connect(); return; } // renewed meanwhile by an API call
       const outcome = await refreshSession();
       if (outcome === "expired") { logout(); return; }
       if (outcome === "ok") { connect(); return; }

@@ -123,8 +123,9 @@ def test_the_blocking_client_manages_webhooks_and_checks_their_signatures(
     with pytest.raises(SatyaMarkError) as forged:
         verify_webhook(body + b" ", headers, rotated.secret)
     assert forged.value.error_code == "SDK-WEBHOOK-401"
-    with pytest.raises(SatyaMarkError) as wrong:
-        SatyaMark(stack.gateway_url, api_key="sm_live_nope").tasks.list()
+    with SatyaMark(stack.gateway_url, api_key="sm_live_nope") as stranger:
+        with pytest.raises(SatyaMarkError) as wrong:
+            stranger.tasks.list()
     assert wrong.value.status == 401
 
 
@@ -135,8 +136,18 @@ def test_the_cli_verifies_with_a_key_and_watches_the_pushed_events(stack: Stack)
     env = {**os.environ, "SATYAMARK_URL": stack.gateway_url, "SATYAMARK_API_KEY": key}
     cli = [sys.executable, "-m", "satyamark.cli"]
     watch = subprocess.Popen(
-        [*cli, "watch"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [*cli, "watch"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )
+    output = watch.stdout
+    assert output is not None
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:  # a thread: readline would block the deadline below
+        for line in output:
+            lines.put(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     try:
         verified = subprocess.run(
             [*cli, "verify", f"The CLI claim {ULID()} is true.", "--json"],
@@ -148,15 +159,6 @@ def test_the_cli_verifies_with_a_key_and_watches_the_pushed_events(stack: Stack)
         assert verified.returncode == 0, verified.stderr
         outcome = json.loads(verified.stdout)
         assert outcome["status"] == "done" and outcome["result"]["mark"]
-        output = watch.stdout
-        assert output is not None
-        lines: queue.Queue[str] = queue.Queue()
-
-        def read() -> None:  # a thread: readline would block the deadline below
-            for line in output:
-                lines.put(line)
-
-        threading.Thread(target=read, daemon=True).start()
         while True:  # the watcher printed the same verdict as it was pushed
             event = json.loads(lines.get(timeout=30))
             if event.get("taskId") == outcome["taskId"] and event["type"] == "result":
@@ -164,6 +166,8 @@ def test_the_cli_verifies_with_a_key_and_watches_the_pushed_events(stack: Stack)
     finally:
         watch.terminate()
         watch.wait(10)
+        reader.join(10)  # it ends at the pipe's end, before the pipe is closed
+        output.close()
     refused = subprocess.run(
         [*cli, "verify", "x", "--api-key", "sm_live_bad"],
         env=env,
