@@ -16,8 +16,8 @@ from shared.clients.auth import Identity
 from shared.errors import Forbidden
 from shared.schemas import ErrorBody
 
+from .access import User, call_as, relay
 from .deps import StateDep
-from .routes import User, call_as, relay
 
 
 class NotAdmin(Forbidden):

@@ -18,8 +18,8 @@ from shared.schemas import (
     ErrorBody,
 )
 
+from .access import LoggedIn, forward_as
 from .deps import StateDep
-from .routes import LoggedIn, forward_as
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (401, 403, 422, 429, 503)

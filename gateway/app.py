@@ -19,12 +19,13 @@ from shared.redis_client import create_redis
 from shared.service import new_app
 from shared.service_auth import Keyring
 
+from .access import InvalidToken
 from .admin import admin
 from .api_keys import api_keys
 from .config import GatewaySettings
 from .deps import State
 from .middleware import EdgeMiddleware
-from .routes import InvalidToken, router, wellknown
+from .routes import router, wellknown
 from .webhooks import webhooks
 from .ws_proxy import UpstreamPicker
 

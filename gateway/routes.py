@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any
 
-import httpx
 import orjson
-from fastapi import APIRouter, Body, Depends, Header, Query, Request, WebSocket
+from fastapi import APIRouter, Body, Header, Query, Request, WebSocket
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, JsonValue
 
-from shared.clients.auth import CLIENT_IP_HEADER, Identity, bearer_token
-from shared.clients.ratelimit import Decision
-from shared.errors import Forbidden, RateLimited, Unauthorized
-from shared.http import IDEMPOTENT_REPLAY_HEADER, USER_ID_HEADER, call_upstream
+from shared.clients.auth import CLIENT_IP_HEADER, bearer_token
+from shared.http import call_upstream
 from shared.password_policy import common_passwords
 from shared.schemas import (
     EMAIL_PATTERN,
     MAX_REFRESH_TOKEN_CHARS,
     TASK_ID_PATTERN,
     ErrorBody,
-    Scope,
     Strict,
     TaskPage,
     TaskPublic,
@@ -31,7 +26,16 @@ from shared.schemas import (
 )
 from shared.text import MAX_TEXT_CHARS, TEXT_PATTERN
 
-from .deps import State, StateDep, get_state
+from .access import (
+    InvalidToken,
+    Reader,
+    Submitter,
+    call_as,
+    relay,
+    take,
+    take_for,
+)
+from .deps import StateDep, get_state
 from .ws_proxy import proxy_websocket
 
 router = APIRouter(prefix="/v1")
@@ -120,116 +124,13 @@ _QUOTA_HEADERS: dict[str, Any] = {
 }
 
 
-class InvalidToken(Unauthorized):
-    code = "GW-AUTH-401"
-    default_message = "token is invalid or expired"
-
-
-async def _take(state: State, endpoint: str, subject: str) -> Decision:
-    """Spend one token; raise ``RateLimited`` (429 + Retry-After) when none is left."""
-    decision = await state.ratelimit.take(endpoint, subject)
-    if not decision.allowed:
-        retry_after_s = decision.retry_after_s
-        raise RateLimited(
-            f"rate limit for {endpoint} exceeded, retry in {retry_after_s}s",
-            code="GW-RATE-429",
-            headers={"Retry-After": str(retry_after_s), **decision.quota_headers()},
-        )
-    return decision
-
-
-class OutOfScope(Forbidden):
-    code = "GW-SCOPE-403"
-    default_message = "this API key may not do that"
-
-
-async def current_user(
-    state: StateDep, authorization: Annotated[str | None, Header()] = None
-) -> Identity:
-    """The caller: a login token's user, or an API key's owner (with its scopes)."""
-    return await state.auth.validate(bearer_token(authorization, rejected=InvalidToken))
-
-
-User = Annotated[Identity, Depends(current_user)]
-
-
-def scoped(scope: Scope) -> Callable[[Identity], Identity]:
-    def allowed(user: User) -> Identity:
-        if not user.allows(scope):
-            raise OutOfScope(f"this API key lacks the {scope} scope")
-        return user
-
-    return allowed
-
-
-def logged_in(user: User) -> Identity:
-    """A login token, not an API key: a leaked key must not mint or manage keys."""
-    if user.key_id is not None:
-        raise OutOfScope("this needs a login token, not an API key")
-    return user
-
-
-Submitter = Annotated[Identity, Depends(scoped("verify"))]
-Reader = Annotated[Identity, Depends(scoped("tasks:read"))]
-LoggedIn = Annotated[Identity, Depends(logged_in)]
-
-
-async def take_for(state: State, endpoint: str, user: Identity) -> Decision:
-    """Spend from the caller's bucket, and for an API key from the key's own as well;
-    the answer's headers describe the fuller of the two."""
-    decision = await _take(state, endpoint, f"user:{user.user_id}")
-    if user.key_id is not None:
-        per_key = await _take(state, f"{endpoint}-key", f"key:{user.key_id}")
-        decision = min(decision, per_key, key=lambda d: d.remaining)
-    return decision
-
-
 def _client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def relay(upstream: httpx.Response, quota: Decision | None) -> Response:
-    """Pass an internal service's answer on, keeping only headers meant for clients."""
-    headers = quota.quota_headers() if quota else {}
-    for name in ("Retry-After", IDEMPOTENT_REPLAY_HEADER):
-        if name in upstream.headers:
-            headers[name] = upstream.headers[name]
-    if upstream.status_code == 204:
-        return Response(status_code=204, headers=headers)
-    return Response(
-        upstream.content,
-        status_code=upstream.status_code,
-        headers=headers,
-        media_type="application/json",
-    )
-
-
-async def call_as(
-    user: Identity, http: httpx.AsyncClient, service: str, method: str, path: str, **kw: Any
-) -> httpx.Response:
-    """Call an internal API on ``user``'s behalf (the signed user-id header says who)."""
-    headers = {USER_ID_HEADER: user.user_id, **kw.pop("headers", {})}
-    return await call_upstream(http, method, path, service=service, headers=headers, **kw)
-
-
-async def forward_as(
-    user: Identity,
-    state: State,
-    http: httpx.AsyncClient,
-    service: str,
-    method: str,
-    path: str,
-    **kw: Any,
-) -> Response:
-    """Spend from the caller's ``tasks`` bucket, call ``path`` on their behalf and relay
-    the answer (the management routes: API keys, webhooks)."""
-    quota = await take_for(state, "tasks", user)
-    return relay(await call_as(user, http, service, method, path, **kw), quota)
-
-
 async def _forward_auth(request: Request, path: str, body: BaseModel) -> Response:
     state = get_state(request)
-    quota = await _take(state, "auth", f"ip:{_client_ip(request)}")
+    quota = await take(state, "auth", f"ip:{_client_ip(request)}")
     upstream = await call_upstream(
         state.auth_http,
         "POST",
@@ -295,7 +196,7 @@ async def logout(
     if body is not None and body.refresh_token is not None:
         content = orjson.dumps(body.model_dump())
         headers["content-type"] = "application/json"
-    quota = await _take(state, "auth", f"ip:{_client_ip(request)}")
+    quota = await take(state, "auth", f"ip:{_client_ip(request)}")
     upstream = await call_upstream(
         state.auth_http,
         "POST",
@@ -405,13 +306,8 @@ async def get_task(
     """One of the caller's own tasks (history and reload recovery; live results are
     pushed over the WebSocket)."""
     quota = await take_for(state, "tasks", user)
-    upstream = await call_upstream(
-        state.backend_http,
-        "GET",
-        f"/internal/tasks/{task_id}",
-        service="backend_service",
-        headers={USER_ID_HEADER: user.user_id},
-    )
+    path = f"/internal/tasks/{task_id}"
+    upstream = await call_as(user, state.backend_http, "backend_service", "GET", path)
     return relay(upstream, quota)
 
 
