@@ -11,6 +11,7 @@ from aiohttp import web
 from ulid import ULID
 
 from satyamark.infra import free_port
+from shared.knowledge import KB_PATH
 from tests.utils.settings import CALLBACK_SECRET
 from tests.utils.tiny_models import build_tiny_encoder
 from worker.config import WorkerSettings
@@ -22,6 +23,12 @@ from .helpers import CallbackServer
 @pytest.fixture(scope="session")
 def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_encoder(tmp_path_factory.mktemp("tiny-encoder"))
+
+
+@pytest.fixture(scope="session")
+def offline_judge() -> Judge:
+    """The judge as `make run` loads it: the bundled encoder and knowledge base."""
+    return load_judge(WorkerSettings(knowledge_base=str(KB_PATH), device="cpu"))
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,7 @@ import pytest
 from satyamark import kb_check
 from shared.knowledge import KB_PATH, KbRecord, knowledge_files, read_records
 from shared.schemas import Mark, TextVerdict
-from worker.config import WorkerSettings
-from worker.model import Judge, evidence_judge, load_judge
+from worker.model import Judge, evidence_judge
 
 ROOT = Path(__file__).resolve().parents[2]
 SETS = ["eval_set.jsonl", "eval_holdout.jsonl", "eval_people.jsonl"]
@@ -21,7 +20,7 @@ SETS = ["eval_set.jsonl", "eval_holdout.jsonl", "eval_people.jsonl"]
 FLOORS = {
     "eval_set.jsonl": (0.79, 0.01),
     "eval_holdout.jsonl": (0.74, 0.01),
-    "eval_people.jsonl": (0.55, 0.01),
+    "eval_people.jsonl": (0.63, 0.01),
 }
 
 
@@ -51,11 +50,6 @@ def test_knowledge_base_is_large_varied_and_sourced() -> None:
     assert len({r.domain for r in claims}) >= 40
     assert any(r.domain and r.domain.startswith("india-") for r in claims)
     assert all(r.source_url.startswith("https://") and r.explanation for r in claims)
-
-
-@pytest.fixture(scope="module")
-def offline_judge() -> Judge:
-    return load_judge(WorkerSettings(knowledge_base=str(KB_PATH), device="cpu"))
 
 
 def test_knowledge_base_has_no_duplicates_or_contradictions(offline_judge: Judge) -> None:

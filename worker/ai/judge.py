@@ -8,7 +8,8 @@ texts: each claim carries the index of its text.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
 import torch
 
@@ -16,6 +17,7 @@ from shared.knowledge import KbClaim
 from shared.schemas import MAX_CLAIMS, ClaimVerdict, Mark, TextVerdict
 
 from .claims import split_claims
+from .clauses import read
 from .encoder import SentenceEncoder
 from .hinglish import gloss
 from .knowledge import KnowledgeIndex, Match
@@ -24,7 +26,14 @@ from .passages import Passage, PassageIndex
 from .rerank import CrossEncoderReranker
 from .stance import Stance, StanceModel
 from .subjectivity import Subjectivity, strip_belief, subjectivity
-from .verdicts import DEFAULT_THRESHOLDS, Thresholds, claim_verdict, combine
+from .verdicts import (
+    DEFAULT_THRESHOLDS,
+    UNSETTLED_CONFIDENCE,
+    Thresholds,
+    claim_verdict,
+    combine,
+)
+from .wording import words
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +51,9 @@ class _Claim:
     candidates: list[Match]
     match: Match | None = None
     stance: Stance | None = None
+    # The sentence's clauses, judged on their own when the whole is unsettled.
+    parts: list[_Claim] = field(default_factory=list)
+    talk: bool = False  # nothing checkable in it ("Stay safe 🙏", "Went to Agra!")
 
 
 def describe_method(encoder: str, stance: StanceModel, thresholds: Thresholds) -> str:
@@ -58,6 +70,68 @@ def describe_method(encoder: str, stance: StanceModel, thresholds: Thresholds) -
             :500
         ]
     )
+
+
+# Clauses shorter than this are fragments ("Penicillin", "in 1913"), not claims.
+_MIN_PART_WORDS = 3
+# A sentence with nothing checkable is set aside; alone, it is surely Insufficient.
+NOTHING_CHECKABLE_CONFIDENCE = 90
+_DEBUNKING = re.compile(
+    r"\b(myth|false|untrue|not true|fake|hoax|wrong|lie|lies|rumou?r|misconception|nonsense)\b",
+    re.I,
+)
+
+
+# A clause that leans on another for its subject ("they won …", "beating Sri Lanka …",
+# "which brought …", "with Germany …") says nothing false on its own.
+_DEPENDENT = re.compile(
+    r"^\W*(?:(?:so|but|and|then|thats why|that's why)\s+)*"
+    r"(?:it|its|it's|they|them|their|he|she|his|her|this|that|these|those|which|who|whom"
+    r"|where|when|while|with|without|in|on|at|by|for|from|of|to|as|than|\w+ing)\b",
+    re.I,
+)
+
+
+def _negations(text: str) -> int:
+    """How many negations: a short fragment left out of the parts ("…, not really")
+    must not hold one."""
+    return sum(t in {"not", "no", "never", "nahi", "nope"} for t in words(text))
+
+
+def _debunks(text: str) -> bool:
+    return bool(_DEBUNKING.search(text))
+
+
+def _read_claim(text_index: int, sentence: str) -> _Claim:
+    """A sentence as a claim: the talk around it set aside, a belief hedge peeled off,
+    and its clauses ready to be judged one by one (``worker.ai.clauses``)."""
+    reading = read(sentence)
+    if not reading.claim:
+        return _Claim(text_index, sentence, sentence, None, None, candidates=[], talk=True)
+    checked, belief = strip_belief(gloss(reading.claim))
+    subjective = subjectivity(checked)
+    if subjective is not None and subjective.kind == "prediction" and not subjective.guess:
+        # "…, I can feel it": the guess may sit in the talk set aside.
+        whole = subjectivity(gloss(sentence))
+        if whole is not None and whole.kind == "prediction" and whole.guess:
+            subjective = whole
+    claim = _Claim(text_index, sentence, checked, belief, subjective, candidates=[])
+    for part in reading.parts:
+        if len(part.split()) >= _MIN_PART_WORDS:
+            part_checked, part_belief = strip_belief(gloss(part))
+            claim.parts.append(
+                _Claim(
+                    text_index,
+                    part,
+                    part_checked,
+                    part_belief,
+                    subjectivity(part_checked),
+                    candidates=[],
+                )
+            )
+    if len(claim.parts) < 2:
+        claim.parts = []
+    return claim
 
 
 class EvidenceJudge:
@@ -108,27 +182,20 @@ class EvidenceJudge:
             sentences = split_claims(text, self.max_claims + 1)
             dropped[i] = max(0, len(sentences) - self.max_claims)
             for sentence in sentences[: self.max_claims]:
-                checked, belief = strip_belief(gloss(sentence))
-                claims.append(
-                    _Claim(i, sentence, checked, belief, subjectivity(checked), candidates=[])
-                )
+                claims.append(_read_claim(i, sentence))
         if claims:
-            self._find_evidence(claims, index, passages)
+            self._find_evidence(
+                [c for c in claims if not c.talk] + [p for c in claims for p in c.parts],
+                index,
+                passages,
+            )
         per_text: dict[int, list[ClaimVerdict]] = {i: [] for i in dropped}
         future: dict[int, set[int]] = {i: set() for i in dropped}
         for claim in claims:
-            found = claim_verdict(
-                claim.text[:2000],
-                subjective=claim.subjective,
-                belief=claim.belief,
-                match=claim.match,
-                stance=claim.stance,
-                thresholds=self.thresholds,
-            )
-            if (
-                found.mark is Mark.INSUFFICIENT
-                and claim.subjective is not None
-                and claim.subjective.kind == "prediction"
+            found = self._verdict(claim)
+            if found.mark is Mark.INSUFFICIENT and (
+                claim.talk
+                or (claim.subjective is not None and claim.subjective.kind == "prediction")
             ):
                 future[claim.text_index].add(len(per_text[claim.text_index]))
             per_text[claim.text_index].append(found)
@@ -137,6 +204,64 @@ class EvidenceJudge:
                 found_all, dropped=dropped[i], future=frozenset(future[i])
             ).model_copy(update={"method": self.method})
         return [v for v in verdicts if v is not None]
+
+    def _verdict(self, claim: _Claim) -> ClaimVerdict:
+        if claim.talk:
+            return ClaimVerdict(
+                text=claim.text[:2000],
+                mark=Mark.INSUFFICIENT,
+                reason="This sentence is talk around the claims (a greeting, an aside, an "
+                "appeal to share); it states nothing that could be checked.",
+                confidence=NOTHING_CHECKABLE_CONFIDENCE,
+            )
+        found = self._claim_verdict(claim)
+        if not claim.parts:
+            return found
+        debunking = [_debunks(part.text) for part in claim.parts]
+        if found.mark is not Mark.INSUFFICIENT:
+            if any(debunking) and not all(debunking):
+                # "X, that is a myth": one clause calls another false; which way the
+                # whole points is not for a word-level reading to say.
+                evidence = found.evidence
+                return ClaimVerdict(
+                    text=claim.text[:2000],
+                    mark=Mark.INSUFFICIENT,
+                    reason="One part of the sentence calls another a myth or false, so "
+                    "whether it agrees with the closest evidence"
+                    + (f" (“{evidence.claim}”)" if evidence else "")
+                    + " cannot be read from its words.",
+                    confidence=UNSETTLED_CONFIDENCE,
+                    evidence=evidence,
+                )
+            return found
+        # The whole is unsettled: its clauses, one by one. One false clause makes the
+        # sentence false (unless another clause calls something a myth: then the false
+        # clause may be what it debunks); every clause confirmed makes it correct.
+        parts = [self._claim_verdict(part) for part in claim.parts]
+        wrong = [
+            p
+            for p, part in zip(parts, claim.parts, strict=True)
+            if p.mark is Mark.INCORRECT and not _DEPENDENT.match(part.text)
+        ]
+        if wrong and not any(_debunks(p.text) for p in parts if p.mark is not Mark.INCORRECT):
+            worst = max(wrong, key=lambda p: p.confidence)
+            return worst.model_copy(update={"text": claim.text[:2000]})
+        if all(p.mark is Mark.CORRECT for p in parts) and _negations(claim.text) == sum(
+            _negations(p.text) for p in claim.parts
+        ):
+            least = min(parts, key=lambda p: p.confidence)
+            return least.model_copy(update={"text": claim.text[:2000]})
+        return found
+
+    def _claim_verdict(self, claim: _Claim) -> ClaimVerdict:
+        return claim_verdict(
+            claim.text[:2000],
+            subjective=claim.subjective,
+            belief=claim.belief,
+            match=claim.match,
+            stance=claim.stance,
+            thresholds=self.thresholds,
+        )
 
     def _find_evidence(
         self, claims: list[_Claim], index: KnowledgeIndex, passages: PassageIndex

@@ -162,7 +162,29 @@ FILLERS = frozenset(
 )
 
 
+# Words people use for one another, read as one: "the biggest ocean" is "the largest
+# ocean"; a unit's symbol is its word ("km" is "kilometres").
+_SYNONYMS = {
+    word: canonical
+    for canonical, alternatives in {
+        "largest": "biggest", "large": "big huge", "highest": "tallest", "high": "tall",
+        "fastest": "quickest", "fast": "quick", "smallest": "tiniest", "small": "tiny little",
+        "earth": "world", "human": "person people humans persons",
+        "begin": "start starts started begins began", "nation": "country countries nations",
+        "ocean": "sea", "kid": "child children kids", "movie": "film films movies",
+        "toxic": "poisonous", "famous": "known", "sun": "sunlight",
+    }.items()
+    for word in alternatives.split()
+} | {word: stem(unit) for word, unit in _UNIT_ALIASES.items() if len(word) > 1}  # fmt: skip
+
+
+def _canonical(token: str) -> str:
+    return stem(_SYNONYMS.get(token, token))
+
+
 def content_stems(tokens: list[str]) -> set[str]:
     return {
-        stem(t) for t in tokens if t not in STOPWORDS and t not in FILLERS and not t[0].isdigit()
+        _canonical(t)
+        for t in tokens
+        if t not in STOPWORDS and t not in FILLERS and not t[0].isdigit()
     }

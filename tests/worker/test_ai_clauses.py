@@ -1,0 +1,82 @@
+"""Talk around a claim is set aside; clauses are judged alone only where that is safe."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.schemas import Mark
+from worker.ai.clauses import read
+from worker.model import Judge
+
+
+@pytest.mark.parametrize(
+    ("sentence", "claim"),
+    [
+        ("Forwarded as received: Smoking causes lung cancer.", "Smoking causes lung cancer."),
+        ("my science teacher said sound travels faster in water", "Sound travels faster in water"),
+        ("Grandma always says the Ganga begins at Gangotri", "The Ganga begins at Gangotri"),
+        ("ngl didnt know octopuses have three hearts lol 🐙", "Octopuses have three hearts"),
+        ("Some WW2 basics: the war began in 1939.", "The war began in 1939."),
+        ("wait so the pacific is the biggest ocean?? always thought it was the atlantic 😅",
+         "The pacific is the biggest ocean"),
+    ],
+)  # fmt: skip
+def test_the_claim_is_read_out_of_the_talk(sentence: str, claim: str) -> None:
+    assert read(sentence).claim == claim
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    ["Stay safe 🙏", "Share with loved ones 💐", "Good morning 🌞 Did you know?",
+     "Went to Agra last weekend!", "lol 😂😂", "Forward this to everyone you know"],
+)  # fmt: skip
+def test_talk_alone_holds_no_claim(sentence: str) -> None:
+    assert read(sentence).claim == ""
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        # Unrecognised clauses stay: nothing checkable is dropped.
+        "In 1969, Apollo 11 landed on the Moon.",
+        "My cousin lives in Ottawa.",
+        "The speed of light is about 300,000 km per second.",
+        "I think the earth is flat",  # a belief: strip_belief's business, not talk
+    ],
+)
+def test_what_may_be_a_claim_is_kept_whole(sentence: str) -> None:
+    reading = read(sentence)
+    assert reading.claim == sentence
+    assert reading.parts == () or len(reading.parts) > 1
+
+
+def test_clauses_are_the_parts_of_a_sentence() -> None:
+    reading = read("bulls go crazy at the colour red thats why matadors use red capes 🐂")
+    assert reading.parts == ("bulls go crazy at the colour red", "thats why matadors use red capes")
+
+
+def test_one_false_clause_makes_the_sentence_incorrect(offline_judge: Judge) -> None:
+    [verdict] = offline_judge.judge(["the moon makes its own light thats why it glows at night 🌕"])
+    assert verdict.mark is Mark.INCORRECT
+
+
+def test_a_clause_that_debunks_keeps_the_false_one_from_counting(offline_judge: Judge) -> None:
+    [verdict] = offline_judge.judge(
+        ["the moon makes its own light, that is a myth people keep repeating"]
+    )
+    assert verdict.mark is not Mark.INCORRECT
+
+
+def test_a_clause_without_its_own_subject_is_not_judged_alone(offline_judge: Judge) -> None:
+    # "beating Sri Lanka …" read alone looks like a claim about Sri Lanka's own win.
+    [verdict] = offline_judge.judge(
+        ["Then in 2011 they won the ODI World Cup at home, beating Sri Lanka in the final."]
+    )
+    assert verdict.mark is not Mark.INCORRECT
+
+
+def test_talk_is_set_aside_beside_a_claim(offline_judge: Judge) -> None:
+    [verdict] = offline_judge.judge(["🚭 Smoking causes lung cancer. Forward this to everyone 🙏"])
+    assert verdict.mark is Mark.CORRECT
+    [alone] = offline_judge.judge(["Good morning 🌞 Stay safe 🙏"])
+    assert alone.mark is Mark.INSUFFICIENT

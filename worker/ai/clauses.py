@@ -1,0 +1,133 @@
+"""What in a sentence is a claim, and what is talk around it.
+
+People wrap claims in talk: "ngl didn't know honey never spoils 🍯", "Forward this to
+everyone 🙏", "Went to Agra last weekend!", "Some WW2 basics: the war began in 1939".
+The talk is not checkable, and left in it makes the claim look like "something else"
+to the stance check. Only talk recognised by a positive cue is set aside (a personal
+aside, an appeal to share, a greeting, a heading, a belief the writer gave up); an
+unrecognised clause always stays part of the claim, so nothing checkable is dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .wording import FILLERS, words
+
+# Emoji and pictographs: people use them as punctuation.
+_EMOJI = re.compile(
+    "[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2190-\u21ff\u2300-\u23ff\ufe0f\u200d]+"
+)
+# Where a clause ends: punctuation inside a sentence, a dash, an ellipsis, or a word that
+# starts an aside ("btw", "lol") or a consequence ("so", "that's why").
+_BOUNDARY = re.compile(
+    r"\s*(?:,(?!\d{3}\b)|[;|]|\s[-–—]\s|\.{2,}|…|[!?]+(?=\s|$)|(?<=\S)\.(?=\s+[a-z]))\s*"
+    r"|\s+(?=(?:so(?!\s+(?:many|much|few|little|far|long|very|that|well|\w+ly)\b)|but"
+    r"|thats why|that's why|which is why|btw|lol|lmao|smh)\b)",
+    re.I,
+)
+# "Some WW2 basics:", "Health alert:": a short heading without a verb before a colon.
+_HEADING = re.compile(r"^\s*([^:.!?]{1,48}):\s+(?=\S)")
+_VERB = re.compile(
+    r"\b(?:is|are|was|were|be|been|has|have|had|will|would|can|could|does|do|did|says?|said)\b",
+    re.I,
+)
+# "didn't know X", "TIL X": the writer takes X as true; X is the claim.
+_FACTIVE = re.compile(
+    r"^\s*(?:(?:i|we)\s+)?(?:(?:did not|didnt|never)\s+(?:know|knew|realise|realize)"
+    r"|(?:just\s+)?(?:learned|learnt|found out)(?:\s+today)?|today i learned|til)"
+    r"(?:\s+that)?\s+",
+    re.I,
+)
+# "my science teacher said X", "Grandma always says X": X is the claim someone passed on.
+_REPORTED = re.compile(
+    r"^\s*(?:[\w'’]+\s+){1,5}?(?:always\s+|once\s+)?(?:said|says|say|told (?:me|us)|tells (?:me|us)"
+    r"|put it)(?:\s+that)?[\s,:]+(?=\S)",
+    re.I,
+)
+# Talk around a claim, recognised by how it starts (after fillers and "so"/"but").
+_TALK = re.compile(
+    r"^(?:"
+    # a belief the writer gave up: "always thought it was the Atlantic"
+    r"(?:(?:i\s+)?(?:always|never)\s+thought\b"
+    r"|(?:i\s+)?(?:used to|once)\s+(?:think|thought|believe)\b)"
+    # a diary, its subject left out: "Went to Agra last weekend", "Visited Rajasthan"
+    # (a statement about the writer's own life, "My cousin lives in Ottawa", stays a
+    # claim: one nobody else can check)
+    r"|(?:went|visited|watched|reached|travelled|traveled|spent)\b"
+    # appeals and greetings: "Share with loved ones", "Stay safe", "Good morning"
+    r"|(?:please|pls|plz|share|forward|tag|send|spread|subscribe|follow|stay safe"
+    r"|good (?:morning|night|evening)|happy \w+day|thanks|thank you|congrats|rip|jai \w+"
+    r"|wake up|must read|read this|urgent|breaking|alert|proud moment|did you know"
+    r"|mind blown|wild|crazy|wow|omg|haha\w*|yay)\b"
+    r")",
+    re.I,
+)
+_INTERJECTIONS = frozenset(
+    "wait ok okay yes no wow omg lol lmao rofl haha hahaha hehe yay ugh whoa damn bro "
+    "bhai yaar dude guys folks friends everyone ji please pls plz urgent".split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """A sentence read for its claim: ``claim`` without the talk around it (empty when
+    it is all talk), ``parts`` its clauses that remain (two or more, else empty)."""
+
+    claim: str
+    parts: tuple[str, ...]
+
+
+def _is_talk(clause: str) -> bool:
+    tokens = [t for t in words(clause) if t not in FILLERS and t not in {"so", "but"}]
+    if not tokens:
+        return not re.search(r"\d", clause)  # "lol 😂" is talk; "1969" is not
+    if all(t in _INTERJECTIONS for t in tokens):
+        return True
+    return bool(_TALK.match(" ".join(tokens)))
+
+
+# Words people open with that say nothing: "ngl", "wait so", "bro".
+_OPENERS = re.compile(
+    r"^(?:(?:ngl|tbh|btw|fyi|lol|omg|bro|bhai|yaar|dude|guys|wait|ok|okay|so|honestly"
+    r"|literally|basically|fun fact)\b[\s,:!]*)+",
+    re.I,
+)
+
+
+def _strip_frames(text: str) -> str:
+    text = _OPENERS.sub("", text, count=1)
+    heading = _HEADING.match(text)
+    if heading and len(heading.group(1).split()) <= 5 and not _VERB.search(heading.group(1)):
+        text = text[heading.end() :]
+    return _REPORTED.sub("", _FACTIVE.sub("", text, count=1), count=1)
+
+
+def read(sentence: str) -> Reading:
+    """The claim in ``sentence`` (see the module docstring)."""
+    text = _EMOJI.sub(" | ", sentence)
+    pieces: list[str] = []
+    start = 0
+    for match in _BOUNDARY.finditer(text):
+        pieces.append(text[start : match.start()])
+        start = match.end()
+    pieces.append(text[start:])
+    kept: list[str] = []
+    framed = False
+    for piece in pieces:
+        piece = piece.strip()
+        stripped = _strip_frames(_strip_frames(piece))
+        framed |= stripped != piece
+        piece = stripped
+        lead = re.match(r"^(?:so|but|and)\s+", piece, re.I)
+        core = piece[lead.end() :] if lead else piece
+        if core and not _is_talk(core):
+            kept.append(core if not kept else piece)
+    if not kept:
+        return Reading("", ())
+    if len(kept) == len(pieces) and not framed:
+        # Nothing set aside: the sentence as written (its own punctuation) is the claim.
+        return Reading(" ".join(sentence.split()), tuple(kept) if len(kept) > 1 else ())
+    claim = ", ".join(kept)
+    return Reading(claim[0].upper() + claim[1:], tuple(kept) if len(kept) > 1 else ())
