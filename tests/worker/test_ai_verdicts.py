@@ -168,16 +168,18 @@ def test_never_the_opposite_mark_when_unsure(
         assert "neither confirms nor contradicts" in found.reason
 
 
-def test_a_plain_prediction_is_insufficient_a_guess_is_subjective() -> None:
+def test_a_prediction_is_insufficient_however_sure_its_writer() -> None:
     plain = verdict(None, stance=None, subjective=Subjectivity("prediction", "will"))
     assert plain.mark is Mark.INSUFFICIENT
     assert "cannot be verified until it happens" in plain.reason
     guess = Subjectivity("prediction", "will", guess="mark my words")
-    assert verdict(None, stance=None, subjective=guess).mark is Mark.SUBJECTIVE
+    guessed = verdict(None, stance=None, subjective=guess)
+    assert guessed.mark is Mark.INSUFFICIENT
+    assert "a guess about the future (“mark my words”)" in guessed.reason
     believed = verdict(
         None, stance=None, subjective=Subjectivity("prediction", "will"), belief="I bet"
     )
-    assert believed.mark is Mark.SUBJECTIVE
+    assert believed.mark is Mark.INSUFFICIENT
 
 
 def test_the_task_reason_sums_up_without_repeating_claim_reasons() -> None:

@@ -61,6 +61,10 @@ _TALK = re.compile(
     r"|good (?:morning|night|evening)|happy \w+day|thanks|thank you|congrats|rip|jai \w+"
     r"|wake up|must read|read this|urgent|breaking|alert|proud moment|did you know"
     r"|mind blown|wild|crazy|wow|omg|haha\w*|yay)\b"
+    # a headline's attribution after its claim: "…, Experts Confirm", "…, Documents Show"
+    r"|(?:\w+\s+){0,2}(?:experts?|doctors?|scientists?|researchers?|study|studies|documents?"
+    r"|archives?|reports?|sources?|officials?|data)\s+(?:confirm|say|show|reveal|find|warn"
+    r"|claim|suggest|prove)s?\s*$"
     r")",
     re.I,
 )

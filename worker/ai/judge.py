@@ -77,7 +77,7 @@ _MIN_PART_WORDS = 3
 # A sentence with nothing checkable is set aside; alone, it is surely Insufficient.
 NOTHING_CHECKABLE_CONFIDENCE = 90
 _DEBUNKING = re.compile(
-    r"\b(myth|false|untrue|not true|fake|hoax|wrong|lie|lies|rumou?r|misconception|nonsense)\b",
+    r"\b(myth|false|untrue|not true|fake|hoax|lie|lies|rumou?r|misconception|nonsense)\b",
     re.I,
 )
 

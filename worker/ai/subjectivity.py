@@ -26,7 +26,10 @@ _EVALUATIVE = (
     "breathtaking|masterpiece|genius|worst(?!-)|greatest|favou?rite|romantic|moving|"
     "inspiring|iconic|overhyped|"
     "pretentious|overpriced|overpaid|underpaid|unfair|rude|lazy|smartest|coolest|"
-    "prettiest|ugliest|tastiest|funniest|loveliest|superior|inferior|waste of"
+    "prettiest|ugliest|tastiest|funniest|loveliest|superior|inferior|waste of|"
+    # as people post them, and in Hinglish ("bekaar", "bakwas": useless, rubbish)
+    "elite|goat|mid|trash|cringe|sucks|cooler|smarter|bekaar|bakwas|"
+    "fight me|hot take|unpopular opinion|nobody comes close|no one comes close"
 )
 _JUDGING_VERB = r"is|are|was|were|be|the|makes?|tastes?|looks?|sounds?|feels?"
 _PREFERENCE = r"(love|hate|like|prefer|enjoy|adore|dislike|admire)"
@@ -43,6 +46,10 @@ _CUES: tuple[tuple[Kind, re.Pattern[str]], ...] = tuple(
             # "is better than" judges; "conducts better than" compares a measurable thing.
             ("opinion", rf"\b({_JUDGING_VERB})( \w+)? (best|better|worse)\b(?!-)"),
             ("opinion", r"\bever (seen|tasted|heard|read|had|been|visited|watched|played)\b"),
+            # "chai coffee se better hai", "Goa se behtar": a Hinglish comparison of taste.
+            ("opinion", r"\bse (zyada |jyada )?(better|behtar|accha|acha|achha|badhiya)\b"),
+            # "mumbai street food > delhi street food": a ranking, not a measurement.
+            ("opinion", r"[^\W\d_]\s*>\s*[^\W\d_]"),
             ("opinion", rf"\b(i|we) (really |truly |just )?{_PREFERENCE}\b"),
             ("opinion", r"\b(deserves?|deserved)\b|\bmakes? me (feel )?\w+"),
             ("advice", r"\b(should|ought to|had better)\b"),

@@ -1,7 +1,8 @@
 """From evidence to verdicts: one per claim, and the rule that gives the task's verdict.
 
 Claim rule:
-- An opinion, prediction or advice is Subjective — unless the knowledge base holds the
+- An opinion or advice is Subjective, a prediction Insufficient (checkable once it
+  happens, however sure its writer) — unless the knowledge base holds the
   very same claim (similarity >= ``strong``), which then settles it.
 - No known claim at least ``match`` similar: Insufficient (a belief hedge such as "I
   think" makes it Subjective instead: a belief nobody can check).
@@ -99,22 +100,24 @@ def claim_verdict(
     sim = match.similarity if match else 0.0
     override = t.strong if subjective and subjective.kind == "opinion" else t.strong_weak_cue
     if subjective is not None and sim < override:
-        if subjective.kind == "prediction" and not belief and not subjective.guess:
+        if subjective.kind == "prediction":
+            # A statement about a future event is checkable once it happens, however
+            # sure or unsure its writer ("mark my words", "I bet"): not an opinion.
+            what = "a guess about the future" if subjective.guess or belief else "about the future"
+            cue = subjective.guess or belief or subjective.cue
             return ClaimVerdict(
                 text=text,
                 mark=Mark.INSUFFICIENT,
-                reason=f"This is about the future (“{subjective.cue}”): it cannot be "
-                "verified until it happens.",
+                reason=f"This is {what} (“{cue}”): it cannot be verified until it happens.",
                 confidence=85,
             )
-        kind = {"opinion": "an opinion", "prediction": "a guess about the future",
-                "advice": "advice"}  # fmt: skip
+        kind = "an opinion" if subjective.kind == "opinion" else "advice"
         return ClaimVerdict(
             text=text,
             mark=Mark.SUBJECTIVE,
             reason=(
-                f"This is {kind[subjective.kind]} (“{subjective.guess or subjective.cue}”), "
-                "a judgement that no evidence can settle as true or false."
+                f"This is {kind} (“{subjective.cue}”), a judgement that no evidence can "
+                "settle as true or false."
             ),
             confidence=90 if subjective.kind == "opinion" else 85,
         )
