@@ -1,4 +1,4 @@
-.PHONY: run test check bench
+.PHONY: run test check bench web-dev
 
 # Start the whole system on embedded defaults (Ctrl-C stops it).
 run:
@@ -15,6 +15,12 @@ check:
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy .
+	npm run --silent typecheck
+	npm run --silent format:check
+
+# The web app with hot reload on :5173 (/v1 and the socket proxied to `make run`'s :8000).
+web-dev:
+	npm run dev -w frontend
 
 bench:
 	.venv/bin/python bench/pipeline.py

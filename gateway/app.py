@@ -8,9 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
-from fastapi.staticfiles import StaticFiles
 
 from shared.clients.auth import AuthClient, follow_revocations
 from shared.clients.ratelimit import RateLimitClient
@@ -26,6 +24,7 @@ from .config import GatewaySettings
 from .deps import State
 from .middleware import EdgeMiddleware
 from .routes import router, wellknown
+from .webapp import WebApp
 from .webhooks import webhooks
 from .ws_proxy import UpstreamPicker
 
@@ -96,13 +95,6 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(api_keys)
     app.include_router(webhooks)
     app.include_router(wellknown)
-    if settings.frontend_path is not None:
-        app.mount("/app", StaticFiles(directory=settings.frontend_path, html=True), name="app")
-
-        @app.get("/", include_in_schema=False)
-        async def home() -> RedirectResponse:
-            return RedirectResponse("/app/")
-
     json_routes = {
         (method, route.path): route.body_field.field_info.is_required()
         for route in [*router.routes, *api_keys.routes, *webhooks.routes]
@@ -130,4 +122,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
                 "Idempotent-Replayed",
             ],
         )
+    if settings.frontend_path is not None:
+        # Added last, so outermost: it replaces the edge's `no-store` with its own caching.
+        app.add_middleware(WebApp, root=settings.frontend_path)
     return app

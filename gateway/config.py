@@ -18,7 +18,8 @@ from shared.config import (
     service_url,
 )
 
-_REPO_FRONTEND = Path(__file__).resolve().parents[1] / "frontend"
+# The web app as `npm run build -w frontend` leaves it.
+_REPO_FRONTEND = Path(__file__).resolve().parents[1] / "frontend" / "dist"
 
 
 class GatewaySettings(CommonSettings, RedisSettingsMixin):
@@ -41,7 +42,7 @@ class GatewaySettings(CommonSettings, RedisSettingsMixin):
     # terminates TLS in front of the gateway is the better place (README).
     tls_cert_file: str = ""
     tls_key_file: str = ""
-    # The static web client served at /; empty = the repository's frontend/ when present.
+    # The built web app served at /; empty = the repository's frontend/dist when built.
     frontend_dir: str = ""
 
     @property

@@ -491,6 +491,10 @@ def test_service_dockerfile() -> None:
     assert dockerfile_arg(text, "PYTHON_IMAGE").startswith("python:3.11")
     assert re.search(r"^RUN pip install \. ", code, re.M)
     assert "[worker]" not in code and "torch" not in code
+    # The web app is built in its own Node stage; only its dist/ is served.
+    assert dockerfile_arg(text, "NODE_IMAGE").startswith("node:20")
+    assert re.search(r"^RUN npm ci ", code, re.M)
+    assert "COPY --from=web /src/frontend/dist /app/frontend" in code
     _user_is_unprivileged(text)
 
 

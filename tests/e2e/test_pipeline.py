@@ -261,15 +261,8 @@ async def test_hostile_requests_get_clear_errors(stack: Stack, api: httpx.AsyncC
     assert after == before
 
 
-async def test_web_client_is_served_from_the_same_origin(api: httpx.AsyncClient) -> None:
-    home = await api.get("/")
-    assert home.status_code == 307 and home.headers["location"] == "/app/"
-    page = await api.get("/app/")
-    assert page.status_code == 200 and "<title>SatyaMark</title>" in page.text
-    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
-    script = await api.get("/app/app.js")
-    # browsers authenticate the socket with a first message, never a token in the URL
-    assert script.status_code == 200 and 'type: "auth", token' in script.text
+async def test_the_api_is_described_by_its_openapi_document(api: httpx.AsyncClient) -> None:
+    # How the web app itself is served: tests/e2e/test_web_client.py.
     assert (await api.get("/openapi.json")).json()["paths"].keys() >= {
         "/v1/verify",
         "/v1/auth/login",
