@@ -1,4 +1,4 @@
-.PHONY: run test check bench web-dev
+.PHONY: run test check bench web-dev lock
 
 # Start the whole system on embedded defaults (Ctrl-C stops it).
 run:
@@ -24,3 +24,8 @@ web-dev:
 
 bench:
 	.venv/bin/python bench/pipeline.py
+
+# Re-pin requirements.lock (pip-compile, scripts/lock) after editing pyproject.toml's
+# dependencies; ARGS=--upgrade or ARGS='--upgrade-package NAME' to move pins.
+lock:
+	./scripts/lock $(ARGS)

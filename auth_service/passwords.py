@@ -1,5 +1,5 @@
 """Password policy and argon2id hashing (argon2-cffi), run off the event loop: a hash
-costs ~50 ms."""
+takes tens of milliseconds (figures: bench/README.md)."""
 
 from __future__ import annotations
 

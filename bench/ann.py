@@ -211,9 +211,8 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=50, help="timed batches of 64")
     parser.add_argument("--exact-batches", type=int, default=10)
     parser.add_argument("--threads", type=int, default=0, help="faiss OpenMP threads (0: all)")
-    # The defaults are PassageIndex's (worker/ai/passages.py: HnswParams says why):
-    # M=32, efConstruction=100, efSearch=128 give recall@10 0.992 at 1M vectors here, with
-    # efSearch 64 at 0.957 and 32 at 0.854 (--ef-sweep shows the trade-off).
+    # The defaults are PassageIndex's (worker/ai/passages.py: HnswParams says why);
+    # --ef-sweep shows the recall/latency trade-off (figures: bench/README.md).
     parser.add_argument("--m", type=int, default=DEFAULT_HNSW.m)
     parser.add_argument("--ef-construction", type=int, default=DEFAULT_HNSW.ef_construction)
     parser.add_argument("--ef-search", type=int, default=DEFAULT_HNSW.ef_search)

@@ -1,7 +1,8 @@
 """Acknowledging finished entries in groups.
 
 Callbacks finish one by one, but each ack (XACK + XDEL + forget attempts, one MULTI) is
-a Redis round trip: with one per job it was 14 % of a worker's time in bench/queue.py.
+a Redis round trip: with one per job it was a sizeable share of a worker's time in
+bench/queue.py (figures: bench/README.md).
 Like a database group commit, acks that arrive while a flush is running wait for the
 next flush and go together, so under load one MULTI covers many entries and an idle
 worker still acks at once.

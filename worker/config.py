@@ -54,7 +54,8 @@ class WorkerSettings(
     device: Device = "auto"
     # torch intra-op threads on CPU (0 = torch's default, one per core). Several workers
     # usually share a host, and idle OpenMP threads spin after every small matmul: one
-    # thread each cut CPU per job ~5x in bench/pipeline.py.
+    # thread each cuts the CPU per job several-fold (bench/pipeline.py; figures:
+    # bench/README.md).
     cpu_threads: int = Field(1, ge=0, le=256)
     batch_size: int = Field(default=16, ge=1, le=1024)
     batch_wait_ms: int = Field(default=20, ge=0, le=10_000)
