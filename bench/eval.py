@@ -41,7 +41,10 @@ from worker.config import WorkerSettings  # noqa: E402
 from worker.model import load_judge  # noqa: E402
 
 EVAL_SET = Path(__file__).with_name("eval_set.jsonl")
-HELD_OUT_SETS = [Path(__file__).with_name(n) for n in ("eval_holdout.jsonl", "eval_people.jsonl")]
+HELD_OUT_SETS = [
+    Path(__file__).with_name(n)
+    for n in ("eval_holdout.jsonl", "eval_people.jsonl", "eval_fresh.jsonl")
+]
 ALL_SETS = [EVAL_SET, *HELD_OUT_SETS]
 # Correct for an Incorrect text or the reverse: a verdict pointing the wrong way.
 OPPOSITES = frozenset({("Correct", "Incorrect"), ("Incorrect", "Correct")})

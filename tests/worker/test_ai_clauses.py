@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared.schemas import Mark
-from worker.ai.clauses import read
+from worker.ai.clauses import named_subject, read, resolve_it
 from worker.model import Judge
 
 
@@ -80,3 +80,35 @@ def test_talk_is_set_aside_beside_a_claim(offline_judge: Judge) -> None:
     assert verdict.mark is Mark.CORRECT
     [alone] = offline_judge.judge(["Good morning 🌞 Stay safe 🙏"])
     assert alone.mark is Mark.INSUFFICIENT
+
+
+def test_a_doubter_frames_the_claim_the_writer_holds() -> None:
+    reading = read("lol my lil bro didnt believe me that tomatoes are technically a fruit")
+    assert reading.claim == "Tomatoes are technically a fruit"
+
+
+def test_it_is_read_as_what_the_sentence_before_named() -> None:
+    subject = named_subject("The Taj Mahal was built by Shah Jahan.")
+    assert subject == "The Taj Mahal"
+    assert resolve_it("It's made of white marble.", subject) == (
+        "The Taj Mahal is made of white marble."
+    )
+    assert resolve_it("It's made of white marble.", None) == "It's made of white marble."
+
+
+def test_it_read_that_way_confirms_but_never_refutes(offline_judge: Judge) -> None:
+    # "It" is the war, not Pearl Harbor: read as Pearl Harbor, 1945 would contradict.
+    [verdict] = offline_judge.judge(
+        ["Pearl Harbor was attacked in December 1941. It ended in 1945, with Japan's surrender."]
+    )
+    assert verdict.mark is not Mark.INCORRECT
+
+
+def test_a_contradiction_must_hold_in_one_clause(offline_judge: Judge) -> None:
+    [verdict] = offline_judge.judge(
+        ["Humans never lived alongside the dinosaurs — the non-avian ones died out about "
+         "66 million years ago."]
+    )  # fmt: skip
+    assert verdict.mark is not Mark.INCORRECT
+    [contrast] = offline_judge.judge(["The Earth is a sphere, not a flat disc."])
+    assert contrast.mark is Mark.CORRECT

@@ -163,6 +163,8 @@ def test_nli_label_columns_come_from_the_config() -> None:
         ("Yuri Gagarin was the first human to travel into outer space.", "Yuri Gagarin was the first man to walk on the Moon in 1969.", "other"),
         # A negation whose scope the words cannot settle.
         ("Mount Everest is the highest mountain above sea level on Earth.", "No mountain on the planet has a summit higher above sea level than Mount Everest.", "polarity"),
+        # Each names someone the other does not.
+        ("Michelangelo painted the ceiling of the Sistine Chapel.", "The fellow who painted the Sistine Chapel ceiling was Leonardo da Vinci.", "names"),
     ],
 )  # fmt: skip
 def test_unsure_relations_are_not_agreement_or_disagreement(
@@ -171,6 +173,21 @@ def test_unsure_relations_are_not_agreement_or_disagreement(
     stance = LexicalStance().stance(premise, hypothesis)
     assert stance.conflict == conflict
     assert stance.label != "contradicts"
+
+
+@pytest.mark.parametrize(
+    ("premise", "hypothesis", "label"),
+    [
+        # An ordinal ranks and a year dates: neither counts against the other.
+        ("Neptune is the eighth and farthest planet from the Sun.", "Since Pluto was reclassified as a dwarf planet in 2006, Neptune is the farthest planet from the Sun.", "entails"),
+        # Scientific notation is one number the words do not read.
+        ("Light travels at about 300,000 kilometres per second in a vacuum.", "The speed of light is about 3 × 10^8 m/s in a vacuum.", "entails"),
+        # "in 1914 after …": a year, not a count of "after".
+        ("World War I began in 1914 after Archduke Franz Ferdinand was assassinated in Sarajevo.", "World War I began in 1939.", "contradicts"),
+    ],
+)  # fmt: skip
+def test_what_numbers_count(premise: str, hypothesis: str, label: str) -> None:
+    assert LexicalStance().stance(premise, hypothesis).label == label
 
 
 @pytest.mark.parametrize(

@@ -40,6 +40,13 @@ _FACTIVE = re.compile(
     r"(?:\s+that)?\s+",
     re.I,
 )
+# "my bro didn't believe me that X": the writer holds X; X is the claim.
+_DOUBTED = re.compile(
+    r"^\s*(?:[\w'’]+\s+){0,5}?(?:did not|didnt|didn[’']t|does not|doesnt|doesn[’']t|do not"
+    r"|dont|don[’']t|would not|wouldnt|wouldn[’']t)\s+(?:believe|think)(?:\s+(?:me|us))?"
+    r"\s+(?:that\s+)?(?=\S)",
+    re.I,
+)
 # "my science teacher said X", "Grandma always says X": X is the claim someone passed on.
 _REPORTED = re.compile(
     r"^\s*(?:[\w'’]+\s+){1,5}?(?:always\s+|once\s+)?(?:said|says|say|told (?:me|us)|tells (?:me|us)"
@@ -74,6 +81,33 @@ _INTERJECTIONS = frozenset(
 )
 
 
+# A named subject before its verb ("The Taj Mahal was built …"), for an "It …" after it.
+_NAMED_SUBJECT = re.compile(
+    r"^((?:The\s+)?[A-Z][\w’'-]*(?:\s+(?:of\s+)?[A-Z][\w’'-]*)*)\s+"
+    r"(?:is|are|was|were|has|have|had|can|will|does|did|stands|lies)\b"
+)
+_IT = re.compile(r"^(?:And\s+|Also\s+)?(?:It\s+is|It[’']s|It\s+was|It\s+has|It)\b")
+
+
+def named_subject(sentence: str) -> str | None:
+    """ "The Taj Mahal" for "The Taj Mahal was built by Shah Jahan."; None unless the
+    sentence opens with a capitalised name and its verb."""
+    match = _NAMED_SUBJECT.match(sentence.strip())
+    return match.group(1) if match else None
+
+
+def resolve_it(sentence: str, subject: str | None) -> str:
+    """ "The Taj Mahal is made of white marble" for "It's made of white marble" after a
+    sentence about the Taj Mahal: in a post, "It" opening a sentence is the thing the
+    one before it named."""
+    match = _IT.match(sentence.strip()) if subject else None
+    if not match or subject is None:
+        return sentence
+    verb = match.group(0).split()[-1].lower()
+    verb = {"it": "", "it's": " is", "it’s": " is"}.get(verb, " " + verb)
+    return subject + verb + sentence.strip()[match.end() :]
+
+
 @dataclass(frozen=True, slots=True)
 class Reading:
     """A sentence read for its claim: ``claim`` without the talk around it (empty when
@@ -105,7 +139,8 @@ def _strip_frames(text: str) -> str:
     heading = _HEADING.match(text)
     if heading and len(heading.group(1).split()) <= 5 and not _VERB.search(heading.group(1)):
         text = text[heading.end() :]
-    return _REPORTED.sub("", _FACTIVE.sub("", text, count=1), count=1)
+    text = _DOUBTED.sub("", _FACTIVE.sub("", text, count=1), count=1)
+    return _REPORTED.sub("", text, count=1)
 
 
 def read(sentence: str) -> Reading:

@@ -17,7 +17,7 @@ from shared.knowledge import KbClaim
 from shared.schemas import MAX_CLAIMS, ClaimVerdict, Mark, TextVerdict
 
 from .claims import split_claims
-from .clauses import read
+from .clauses import named_subject, read, resolve_it
 from .encoder import SentenceEncoder
 from .hinglish import gloss
 from .knowledge import KnowledgeIndex, Match
@@ -54,6 +54,9 @@ class _Claim:
     # The sentence's clauses, judged on their own when the whole is unsettled.
     parts: list[_Claim] = field(default_factory=list)
     talk: bool = False  # nothing checkable in it ("Stay safe 🙏", "Went to Agra!")
+    # Its opening "It" was read as what the sentence before named: a guess that may be
+    # wrong, so it can confirm but never refute.
+    resolved: bool = False
 
 
 def describe_method(encoder: str, stance: StanceModel, thresholds: Thresholds) -> str:
@@ -87,9 +90,13 @@ _DEBUNKING = re.compile(
 _DEPENDENT = re.compile(
     r"^\W*(?:(?:so|but|and|then|thats why|that's why)\s+)*"
     r"(?:it|its|it's|they|them|their|he|she|his|her|this|that|these|those|which|who|whom"
-    r"|where|when|while|with|without|in|on|at|by|for|from|of|to|as|than|\w+ing)\b",
+    r"|where|when|while|with|without|in|on|at|by|for|from|of|to|as|than|not|\w+ing)\b",
     re.I,
 )
+
+
+# "…, not a flat disc": the clause is a contrast with the one before, read together.
+_CONTRAST = re.compile(r"^\W*(?:but\s+)?not\b", re.I)
 
 
 def _negations(text: str) -> int:
@@ -102,10 +109,12 @@ def _debunks(text: str) -> bool:
     return bool(_DEBUNKING.search(text))
 
 
-def _read_claim(text_index: int, sentence: str) -> _Claim:
-    """A sentence as a claim: the talk around it set aside, a belief hedge peeled off,
+def _read_claim(text_index: int, sentence: str, meant: str) -> _Claim:
+    """A sentence as a claim: ``meant`` is the sentence with an opening "It" read as what
+    the sentence before named; the talk around it set aside, a belief hedge peeled off,
     and its clauses ready to be judged one by one (``worker.ai.clauses``)."""
-    reading = read(sentence)
+    reading = read(meant)
+    resolved = meant != sentence
     if not reading.claim:
         return _Claim(text_index, sentence, sentence, None, None, candidates=[], talk=True)
     checked, belief = strip_belief(gloss(reading.claim))
@@ -115,7 +124,9 @@ def _read_claim(text_index: int, sentence: str) -> _Claim:
         whole = subjectivity(gloss(sentence))
         if whole is not None and whole.kind == "prediction" and whole.guess:
             subjective = whole
-    claim = _Claim(text_index, sentence, checked, belief, subjective, candidates=[])
+    claim = _Claim(
+        text_index, sentence, checked, belief, subjective, candidates=[], resolved=resolved
+    )
     for part in reading.parts:
         if len(part.split()) >= _MIN_PART_WORDS:
             part_checked, part_belief = strip_belief(gloss(part))
@@ -181,8 +192,11 @@ class EvidenceJudge:
                 continue
             sentences = split_claims(text, self.max_claims + 1)
             dropped[i] = max(0, len(sentences) - self.max_claims)
+            subject: str | None = None
             for sentence in sentences[: self.max_claims]:
-                claims.append(_read_claim(i, sentence))
+                meant = resolve_it(sentence, subject)
+                claims.append(_read_claim(i, sentence, meant))
+                subject = named_subject(meant) or subject
         if claims:
             self._find_evidence(
                 [c for c in claims if not c.talk] + [p for c in claims for p in c.parts],
@@ -214,10 +228,42 @@ class EvidenceJudge:
                 "appeal to share); it states nothing that could be checked.",
                 confidence=NOTHING_CHECKABLE_CONFIDENCE,
             )
+        found = self._whole_verdict(claim)
+        if claim.resolved and found.mark is Mark.INCORRECT:
+            return ClaimVerdict(
+                text=claim.text[:2000],
+                mark=Mark.INSUFFICIENT,
+                reason="Read as being about what the sentence before names, it "
+                + found.reason[0].lower()
+                + found.reason[1:]
+                + " But “it” may mean something else, so this is not settled.",
+                confidence=UNSETTLED_CONFIDENCE,
+                evidence=found.evidence,
+            )
+        return found
+
+    def _whole_verdict(self, claim: _Claim) -> ClaimVerdict:
         found = self._claim_verdict(claim)
         if not claim.parts:
             return found
         debunking = [_debunks(part.text) for part in claim.parts]
+        contrast = any(_CONTRAST.match(part.text) for part in claim.parts)
+        if found.stance == "contradicts" and found.mark is not Mark.INSUFFICIENT and not contrast:
+            # A contradiction read across clauses ("Humans never lived alongside the
+            # dinosaurs — the non-avian ones died out …") must hold in one clause alone.
+            alone = [
+                self._claim_verdict(part) for part in claim.parts if not _DEPENDENT.match(part.text)
+            ]
+            if not any(p.mark is found.mark for p in alone):
+                return ClaimVerdict(
+                    text=claim.text[:2000],
+                    mark=Mark.INSUFFICIENT,
+                    reason="Its clauses read together seem to contradict "
+                    + (f"“{found.evidence.claim}”" if found.evidence else "the evidence")
+                    + ", but no clause does on its own, so it is not settled.",
+                    confidence=UNSETTLED_CONFIDENCE,
+                    evidence=found.evidence,
+                )
         if found.mark is not Mark.INSUFFICIENT:
             if any(debunking) and not all(debunking):
                 # "X, that is a myth": one clause calls another false; which way the

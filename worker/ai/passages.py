@@ -24,10 +24,9 @@ import torch
 Matrix = npt.NDArray[np.float32]
 IndexKind = Literal["exact", "hnsw"]
 
-# Below this many passages an exact scan is cheap enough (bench/ann.py, 2-core VM: 16 ms
-# per query, 120 ms per batch of 64 at 20k) and needs no build time; above it the scan
-# grows linearly (48 ms / 475 ms at 100k) while HNSW stays under a millisecond per query
-# (0.44 ms, recall@10 0.999 at 100k) for a build of seconds.
+# Below this many passages an exact scan is cheap enough and needs no build time; above
+# it the scan grows linearly while HNSW stays under a millisecond per query for a build
+# of seconds (bench/ann.py; figures: bench/README.md).
 DEFAULT_EXACT_BELOW = 20_000
 
 
@@ -35,12 +34,12 @@ DEFAULT_EXACT_BELOW = 20_000
 class HnswParams:
     """HNSW graph parameters, chosen with bench/ann.py (figures in bench/README.md).
 
-    ``m``: links per node; 32 keeps recall high on 384-d embeddings, where 16 loses 2-7
-    points of recall@10 at the same ``ef_search`` (100k vectors). ``ef_construction``:
-    candidates kept while linking; 100 builds in half the time of 200 for a graph whose
-    recall differs by < 0.5 point. ``ef_search``: candidates kept while searching (faiss
-    keeps at least k); at 1M vectors 64 gives recall@10 0.957, too close to 0.95 for a
-    growing corpus, and 128 gives 0.992 for 0.7 ms per query (256: 0.999, 1.0 ms).
+    ``m``: links per node; 32 keeps recall high on 384-d embeddings, where 16 loses
+    points of recall@10 at the same ``ef_search``. ``ef_construction``: candidates kept
+    while linking; 100 builds in half the time of 200 for nearly the same recall.
+    ``ef_search``: candidates kept while searching (faiss keeps at least k); at 1M
+    vectors 64 comes too close to recall 0.95 for a growing corpus, 128 keeps it near
+    0.99 for under a millisecond per query.
     """
 
     m: int = 32

@@ -36,8 +36,10 @@ Method = Literal["nli", "learned", "lexical"]
 # "stronger" marks a claim that only adds a strong quantifier to the known one: as
 # false as a false known claim, but not made true by a true one.
 # "other": the claim's own words are mostly not the known claim's (same subject,
-# something else said of it); "polarity": a negation, but on no word both share.
+# something else said of it); "polarity": a negation, but on no word both share;
+# "names": each sentence names someone or something the other does not.
 Conflict = Literal[
+    "names",
     "negation",
     "antonym",
     "number",
@@ -220,6 +222,20 @@ def _swapped_name(premise: str, hypothesis: str, known: set[str], claim: set[str
         return False
     extra, missing = claim - known, known - claim
     return len(extra) == 1 and len(missing) == 1 and extra <= names_claim and missing <= names_known
+
+
+def _names_differ(premise: str, hypothesis: str, known: set[str], claim: set[str]) -> bool:
+    """Each sentence names something (a person, a place) the other does not."""
+    if _headline_case(premise) or _headline_case(hypothesis):
+        return False
+    # A known claim opens with its subject, often a name ("Michelangelo painted …"):
+    # capitalised words count from the first.
+    shared = _capitalised(premise) & _capitalised(hypothesis)
+    extra = _names(hypothesis) - known - _run_mates(hypothesis, shared) - _NAME_PARTICLES
+    missing = (
+        _capitalised(premise) - claim - STOPWORDS - _run_mates(premise, shared) - _NAME_PARTICLES
+    )
+    return bool(extra and missing)
 
 
 _COGNITION = frozenset(
@@ -436,6 +452,7 @@ _APPROXIMATE = re.compile(
     r"|less than|close to)\s+\d|~\s*\d",
     re.I,
 )
+_NOTATION = re.compile(r"\d\s*(?:[×x*]\s*10\s*\^?\s*[-−]?\d|\^\s*\d|e[+-]?\d)", re.I)
 # How far apart two hedged numbers may be and still be one ("about 4.54 billion" /
 # "roughly 4.5 billion"); years are never hedged that way.
 _TOLERANCE = 0.05
@@ -523,6 +540,9 @@ class LexicalStance:
         known_numbers = numbers(words(_IDENTIFIER.sub(r"\1", premise), clauses=True))
         claim_numbers = numbers(words(_IDENTIFIER.sub(r"\1", hypothesis), clauses=True))
         hedged = bool(_APPROXIMATE.search(premise) or _APPROXIMATE.search(hypothesis))
+        if _NOTATION.search(hypothesis) or _NOTATION.search(premise):
+            # "3 × 10^8 m/s" is one number the words cannot read: compare none.
+            known_numbers, claim_numbers = {}, {}
         # With the roles swapped, a negation or an opposite word may restore the meaning
         # ("the Sun does not orbit the Earth"): neither agreement nor disagreement is sure.
         if role_swap(premise, hypothesis):
@@ -547,6 +567,10 @@ class LexicalStance:
         shift = quantifier_shift(known, claim)
         if shift == "quantifier":
             return Stance("neutral", 0.7, "quantifier")
+        if _names_differ(premise, hypothesis, known_stems, claim_stems):
+            # "… was Leonardo da Vinci" against "Michelangelo painted …": each names
+            # someone the other does not; agreement is not for words to say.
+            return Stance("neutral", 0.6, "names")
         # Quantifiers were weighed just above; other new words are new content.
         extra = len(claim_stems - known_stems - _QUANTIFIER_STEMS)
         if extra >= _OTHER_WORDS:

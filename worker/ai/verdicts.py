@@ -203,6 +203,7 @@ _UNSETTLED = {
     "other": "the text says something else about it",
     "swap": "the text has one word in place of another, which may or may not mean the same",
     "polarity": "a negation in the text may or may not reverse it",
+    "names": "each names someone or something the other does not",
 }
 
 

@@ -134,6 +134,13 @@ _UNIT_ALIASES = {
 }  # fmt: skip
 
 
+# Words after a number that start a new phrase, not its unit: "in 1914 after …".
+_NOT_UNITS = frozenset(
+    "after before since until till when while during following where because although "
+    "though through across against among between behind beyond near via".split()
+)
+
+
 def numbers(tokens: list[str]) -> dict[str, set[str]]:
     """Numbers (digits or common number words) by the word after them, their unit:
     {"degre": {"100"}} for "100 degrees"; "" for a bare number such as a year."""
@@ -147,9 +154,13 @@ def numbers(tokens: list[str]) -> dict[str, set[str]]:
             continue
         unit = (
             _UNIT_ALIASES.get(after, stem(after))
-            if after.isalpha() and after not in STOPWORDS
+            if after.isalpha() and after not in STOPWORDS and after not in _NOT_UNITS
             else ""
         )
+        # An ordinal ranks, it does not count: "the eighth planet" says nothing against
+        # "in 2006".
+        if re.fullmatch(r"\d+(?:st|nd|rd|th)", value):
+            unit = f"{unit}#rank"
         found.setdefault(unit, set()).add(value)
     return found
 
