@@ -19,6 +19,9 @@ from worker.model import Judge
         ("Some WW2 basics: the war began in 1939.", "The war began in 1939."),
         ("wait so the pacific is the biggest ocean?? always thought it was the atlantic 😅",
          "The pacific is the biggest ocean"),
+        ("cheetah is the fastest land animal no cap 🐆", "Cheetah is the fastest land animal"),
+        ("tbh still blows my mind that octopuses have three hearts", "Octopuses have three hearts"),
+        ("Edison Invented The Telephone, Historians Say", "Edison Invented The Telephone"),
     ],
 )  # fmt: skip
 def test_the_claim_is_read_out_of_the_talk(sentence: str, claim: str) -> None:
@@ -112,3 +115,9 @@ def test_a_contradiction_must_hold_in_one_clause(offline_judge: Judge) -> None:
     assert verdict.mark is not Mark.INCORRECT
     [contrast] = offline_judge.judge(["The Earth is a sphere, not a flat disc."])
     assert contrast.mark is Mark.CORRECT
+
+
+def test_a_dated_prediction_is_never_settled_by_a_known_fact(offline_judge: Judge) -> None:
+    [verdict] = offline_judge.judge(["Next year's monsoon will reach Kerala around 1 June."])
+    assert verdict.mark is Mark.INSUFFICIENT
+    assert "until it happens" in verdict.reason

@@ -182,6 +182,8 @@ def test_unsure_relations_are_not_agreement_or_disagreement(
         ("Neptune is the eighth and farthest planet from the Sun.", "Since Pluto was reclassified as a dwarf planet in 2006, Neptune is the farthest planet from the Sun.", "entails"),
         # Scientific notation is one number the words do not read.
         ("Light travels at about 300,000 kilometres per second in a vacuum.", "The speed of light is about 3 × 10^8 m/s in a vacuum.", "entails"),
+        # "Nov 1999" is a date, not a thing named "Nov 1999".
+        ("The Berlin Wall fell in 1989.", "The Berlin Wall came down in Nov 1999.", "contradicts"),
         # "in 1914 after …": a year, not a count of "after".
         ("World War I began in 1914 after Archduke Franz Ferdinand was assassinated in Sarajevo.", "World War I began in 1939.", "contradicts"),
     ],

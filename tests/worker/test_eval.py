@@ -23,7 +23,7 @@ FLOORS = {
     "eval_people.jsonl": (0.66, 0.01),
     # Written last (session 9) and first run then: 55.7% and 5.1% wrong direction; the
     # ceiling holds today's 1.7% (3 texts), above issue 16's 1% target.
-    "eval_fresh.jsonl": (0.53, 0.02),
+    "eval_fresh.jsonl": (0.56, 0.02),
 }
 
 

@@ -33,13 +33,17 @@ _VERB = re.compile(
     r"\b(?:is|are|was|were|be|been|has|have|had|will|would|can|could|does|do|did|says?|said)\b",
     re.I,
 )
-# "didn't know X", "TIL X": the writer takes X as true; X is the claim.
+# "didn't know X", "TIL X", "still blows my mind that X": the writer takes X as true;
+# X is the claim.
 _FACTIVE = re.compile(
     r"^\s*(?:(?:i|we)\s+)?(?:(?:did not|didnt|never)\s+(?:know|knew|realise|realize)"
-    r"|(?:just\s+)?(?:learned|learnt|found out)(?:\s+today)?|today i learned|til)"
-    r"(?:\s+that)?\s+",
+    r"|(?:just\s+)?(?:learned|learnt|found out)(?:\s+today)?|today i learned|til"
+    r"|(?:it\s+)?(?:still\s+)?blows my mind|(?:it[’']?s\s+)?(?:crazy|wild|insane|amazing|funny)"
+    r"(?=\s+(?:that|how)\b))(?:\s+(?:that|how))?\s+",
     re.I,
 )
+# Slang that vouches for a claim and says nothing of it ("no cap": no lie).
+_VOUCHING = re.compile(r"\b(?:no cap|frfr|fr fr|deadass|for real)\b", re.I)
 # "my bro didn't believe me that X": the writer holds X; X is the claim.
 _DOUBTED = re.compile(
     r"^\s*(?:[\w'’]+\s+){0,5}?(?:did not|didnt|didn[’']t|does not|doesnt|doesn[’']t|do not"
@@ -68,10 +72,10 @@ _TALK = re.compile(
     r"|good (?:morning|night|evening)|happy \w+day|thanks|thank you|congrats|rip|jai \w+"
     r"|wake up|must read|read this|urgent|breaking|alert|proud moment|did you know"
     r"|mind blown|wild|crazy|wow|omg|haha\w*|yay)\b"
-    # a headline's attribution after its claim: "…, Experts Confirm", "…, Documents Show"
-    r"|(?:\w+\s+){0,2}(?:experts?|doctors?|scientists?|researchers?|study|studies|documents?"
-    r"|archives?|reports?|sources?|officials?|data)\s+(?:confirm|say|show|reveal|find|warn"
-    r"|claim|suggest|prove)s?\s*$"
+    # a headline's attribution after its claim: "…, Experts Confirm", "…, Historians Say",
+    # "…, NASA Report Says"
+    r"|(?:[\w'’]+\s+){1,3}(?:confirm|say|said|show|reveal|find|warn|claim|suggest|prove"
+    r"|reiterate|report|insist|admit|agree)s?\s*$"
     r")",
     re.I,
 )
@@ -145,7 +149,7 @@ def _strip_frames(text: str) -> str:
 
 def read(sentence: str) -> Reading:
     """The claim in ``sentence`` (see the module docstring)."""
-    text = _EMOJI.sub(" | ", sentence)
+    text = _VOUCHING.sub(" ", _EMOJI.sub(" | ", sentence))
     pieces: list[str] = []
     start = 0
     for match in _BOUNDARY.finditer(text):

@@ -440,11 +440,12 @@ _DIMENSIONS = (
 # ("Apollo 11 landed", but "the World Cup 3 times").
 _NAMED_NUMBER = re.compile(
     r"\b((?!(?:January|February|March|April|May|June|July|August|September|October"
-    r"|November|December)\b)[A-Z][A-Za-z]+)[ -](\d+)\b"
+    r"|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\b)"
+    r"[A-Z][A-Za-z]+)[ -](\d+)\b"
 )
 _IDENTIFIER = re.compile(
     r"\b((?!(?:January|February|March|April|May|June|July|August|September|October"
-    r"|November|December)\b)[A-Z][A-Za-z]+)"
+    r"|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\b)[A-Z][A-Za-z]+)"
     r"(?:-(\d+)\b| (\d+)(?=\s+(?:[A-Z]|\w+ed\b)|\s*[.,;:!?]|$))"
 )
 _APPROXIMATE = re.compile(

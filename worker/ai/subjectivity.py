@@ -37,6 +37,12 @@ _FUTURE = (
     r"next (year|month|week|decade|century|season)|one day|someday"
     r"|in the (near |coming )?future|by 20[3-9]\d|by 2[1-9]\d\d"
 )
+_DATED = re.compile(
+    rf"\b(?:{_FUTURE}|tomorrow|tonight|this (?:year|month|week|weekend|season|summer|winter)"
+    r"|next (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)|on (?:monday|tuesday"
+    r"|wednesday|thursday|friday|saturday|sunday))\b",
+    re.I,
+)
 _CUES: tuple[tuple[Kind, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(pattern, re.I))
     for kind, pattern in cast(
@@ -91,6 +97,9 @@ class Subjectivity:
     kind: Kind
     cue: str  # the words that mark it, quoted in the reason
     guess: str | None = None  # for a prediction: the words that make it a personal guess
+    # For a prediction: it names when ("next year", "tomorrow"): one event to come, never
+    # a general fact that happens to use "will".
+    dated: bool = False
 
 
 def subjectivity(sentence: str) -> Subjectivity | None:
@@ -101,7 +110,8 @@ def subjectivity(sentence: str) -> Subjectivity | None:
         match = pattern.search(text)
         if match:
             guess = _GUESS.search(text) if kind == "prediction" else None
-            return Subjectivity(kind, match.group(0), guess.group(0) if guess else None)
+            dated = kind == "prediction" and bool(_DATED.search(text))
+            return Subjectivity(kind, match.group(0), guess.group(0) if guess else None, dated)
     return None
 
 

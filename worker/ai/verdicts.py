@@ -102,6 +102,8 @@ def claim_verdict(
     t = thresholds
     sim = match.similarity if match else 0.0
     override = t.strong if subjective and subjective.kind == "opinion" else t.strong_weak_cue
+    if subjective is not None and subjective.dated:
+        override = float("inf")  # "next year's monsoon will …": no known fact settles it
     if subjective is not None and sim < override:
         if subjective.kind == "prediction":
             # A statement about a future event is checkable once it happens, however
