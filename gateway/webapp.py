@@ -9,8 +9,9 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# Never the web app: an unknown API path stays the API's JSON 404.
-_API_PREFIXES = ("/v1/", "/.well-known/")
+# Never the web app: an unknown API path stays the API's JSON 404, and so does
+# /metrics, which lives on the metrics port only (never on the public one).
+_API_PREFIXES = ("/v1/", "/.well-known/", "/metrics/", "/internal/")
 _NOT_KEPT = {b"content-type", b"content-length", b"cache-control"}
 # Hashed file names: a new build has new names, so a file never changes.
 _IMMUTABLE = "public, max-age=31536000, immutable"
