@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import redis
+from ulid import ULID
 
 from bench.pg import bench_database, stop_servers
 from bench.pipeline_common import log
@@ -50,11 +51,18 @@ class Infra:
         *,
         metrics: bool = True,
         extra_env: dict[str, str] | None = None,
+        shared_pg: PostgresServer | None = None,
     ) -> Stack:
+        """``shared_pg``: a private server several stacks share, a database each (the
+        caller stops it); else the local server, or a private one of this stack's own."""
         model = build_tiny_encoder(self.tmp / "tiny-model")
         self.redis_server = RedisServer(self.tmp / "redis").start()
-        self.database_url, self.pg_server = bench_database(self.tmp, "satyamark_bench", log)
-        self.drop_db = self.pg_server is None
+        if shared_pg is not None:
+            server = shared_pg.url.rsplit("/", 1)[0]
+            self.database_url = f"{server}/satyamark_bench_{ULID().hex[:10].lower()}"
+        else:
+            self.database_url, self.pg_server = bench_database(self.tmp, "satyamark_bench", log)
+            self.drop_db = self.pg_server is None
         rules = {"verify": HUGE, "auth": HUGE, "ws": HUGE, "tasks": HUGE}
         options = StackOptions(
             data_dir=self.tmp / "data",

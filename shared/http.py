@@ -33,13 +33,16 @@ class _TimedTransport(httpx.AsyncBaseTransport):
     def __init__(self, inner: httpx.AsyncBaseTransport, service: str, upstream: str) -> None:
         self._inner = inner
         self._upstream = upstream
+        self._attributes = {"peer.service": upstream}  # built once, not per call
         self._timer = UPSTREAM_DURATION.labels(service, upstream)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if not tracing.enabled():
             return await self._timed(request)
+        # Under an unsampled parent there is no span (shared/tracing.py): the request
+        # carries the parent's traceparent, so the next hop drops its spans too.
         name = f"{request.method} {self._upstream}"
-        with tracing.span(name, kind=SpanKind.CLIENT, attributes={"peer.service": self._upstream}):
+        with tracing.span(name, kind=SpanKind.CLIENT, attributes=self._attributes):
             tracing.inject(request.headers)
             return await self._timed(request)
 
