@@ -16,6 +16,7 @@ from prometheus_client.registry import Collector
 
 from shared import keys
 from shared.metrics import QUEUE_GAUGES
+from shared.redis_client import create_sync_redis
 from shared.stream_figures import backlog, entry_age_s
 
 log = logging.getLogger(__name__)
@@ -46,9 +47,7 @@ def _read(client: redis.Redis) -> dict[str, float]:
 
 class QueueCollector(Collector):
     def __init__(self, redis_url: str) -> None:
-        self._client = redis.Redis.from_url(
-            redis_url, decode_responses=True, socket_connect_timeout=2, socket_timeout=2
-        )
+        self._client = create_sync_redis(redis_url, timeout_s=2)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         try:

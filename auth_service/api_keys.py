@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,7 +23,7 @@ from redis.exceptions import RedisError
 from shared import keys
 from shared.clients.auth import API_KEY_PREFIX, SCOPES
 from shared.db import UNAVAILABLE
-from shared.errors import Conflict, UpstreamUnavailable, ValidationFailed
+from shared.errors import Conflict, UpstreamUnavailable, ValidationFailed, store_unavailable_as
 from shared.ids import random_id
 
 from .tokens import InvalidToken
@@ -37,18 +37,14 @@ LAST_USED_RESOLUTION = timedelta(seconds=60)
 VALIDATION_TTL_S = 300
 
 
-class TooManyKeys(Conflict):
-    code = "AUTH-KEYS-409"
-    default_message = f"at most {MAX_ACTIVE_KEYS} active API keys per account"
+class TooManyKeys(
+    Conflict, code="AUTH-KEYS-409", message=f"at most {MAX_ACTIVE_KEYS} active API keys per account"
+): ...
 
 
-class BadExpiry(ValidationFailed):
-    code = "AUTH-KEY-422"
-    default_message = "expiresAt must be in the future"
-
-
-def _unavailable() -> UpstreamUnavailable:
-    return UpstreamUnavailable("key store unavailable", code="AUTH-DEP-503")
+class BadExpiry(
+    ValidationFailed, code="AUTH-KEY-422", message="expiresAt must be in the future"
+): ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,18 +96,8 @@ def parse_key(token: str) -> tuple[str, str] | None:
     return key_id, secret
 
 
-def _row(row: asyncpg.Record) -> ApiKey:
-    return ApiKey(
-        id=row["id"],
-        name=row["name"],
-        scopes=list(row["scopes"]),
-        created_at=row["created_at"],
-        expires_at=row["expires_at"],
-        last_used_at=row["last_used_at"],
-    )
-
-
-_COLUMNS = "id, name, scopes, created_at, expires_at, last_used_at"
+# The columns of an ``ApiKey`` (its fields), as asyncpg returns them: ``ApiKey(**row)``.
+_COLUMNS = ", ".join(f.name for f in fields(ApiKey))
 
 
 class ApiKeys:
@@ -132,7 +118,7 @@ class ApiKeys:
         key_id = random_id(ID_LENGTH)
         secret = secrets.token_hex(32)
         wanted = sorted(set(scopes)) if scopes else list(SCOPES)
-        try:
+        with store_unavailable_as("AUTH-DEP-503", "key store"):
             async with self._pool.acquire() as conn, conn.transaction():
                 # one creation at a time per user, so the limit holds under races
                 await conn.execute("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", user_id)
@@ -153,35 +139,29 @@ class ApiKeys:
                     wanted,
                     expires_at,
                 )
-        except UNAVAILABLE as exc:
-            raise _unavailable() from exc
-        key = _row(row)
+        key = ApiKey(**row)
         return key, f"{key.prefix}_{secret}"
 
     async def list(self, user_id: str) -> list[ApiKey]:
         """The user's keys that still work, newest first."""
-        try:
+        with store_unavailable_as("AUTH-DEP-503", "key store"):
             rows = await self._pool.fetch(
                 f"SELECT {_COLUMNS} FROM api_keys WHERE user_id = $1 AND revoked_at IS NULL"
                 " ORDER BY created_at DESC, id",
                 user_id,
             )
-        except UNAVAILABLE as exc:
-            raise _unavailable() from exc
-        return [_row(row) for row in rows]
+        return [ApiKey(**row) for row in rows]
 
     async def revoke(self, user_id: str, key_id: str) -> bool:
         """Revoke one of the user's keys; False when there is no such key of theirs.
         Revoking twice is fine (and published again)."""
-        try:
+        with store_unavailable_as("AUTH-DEP-503", "key store"):
             found = await self._pool.fetchval(
                 "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
                 " WHERE id = $1 AND user_id = $2 RETURNING id",
                 key_id,
                 user_id,
             )
-        except UNAVAILABLE as exc:
-            raise _unavailable() from exc
         if found is None:
             return False
         try:
@@ -200,14 +180,12 @@ class ApiKeys:
         if parsed is None:
             raise InvalidToken("malformed API key")
         key_id, secret = parsed
-        try:
+        with store_unavailable_as("AUTH-DEP-503", "key store"):
             row = await self._pool.fetchrow(
                 "SELECT user_id, secret_hash, scopes, expires_at, revoked_at, last_used_at,"
                 " now() AS now FROM api_keys WHERE id = $1",
                 key_id,
             )
-        except UNAVAILABLE as exc:
-            raise _unavailable() from exc
         # Compare even for an unknown id, so timing tells nothing about which ids exist.
         stored = row["secret_hash"] if row else b"\0" * 32
         if not hmac.compare_digest(bytes(stored), _hash(secret)) or row is None:

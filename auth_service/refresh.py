@@ -13,28 +13,25 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import asyncpg
 from ulid import ULID
 
-from shared.db import UNAVAILABLE
-from shared.errors import Unauthorized, UpstreamUnavailable
+from shared.errors import Unauthorized, store_unavailable_as
 from shared.schemas import MAX_REFRESH_TOKEN_CHARS
 
 
-class InvalidRefresh(Unauthorized):
-    code = "AUTH-REFRESH-401"
-    default_message = "refresh token is invalid, expired or revoked"
+class InvalidRefresh(
+    Unauthorized, code="AUTH-REFRESH-401", message="refresh token is invalid, expired or revoked"
+): ...
 
 
-class RefreshReused(Unauthorized):
-    code = "AUTH-REUSE-401"
-    default_message = (
-        "refresh token was already used: every token of this session is revoked, log in again"
-    )
+_REUSED = "refresh token was already used: every token of this session is revoked, log in again"
+
+
+class RefreshReused(Unauthorized, code="AUTH-REUSE-401", message=_REUSED): ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,12 +51,8 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-@contextmanager
-def _store_errors() -> Iterator[None]:
-    try:
-        yield
-    except UNAVAILABLE as exc:
-        raise UpstreamUnavailable("refresh token store unavailable", code="AUTH-DEP-503") from exc
+def _store_errors() -> AbstractContextManager[None]:
+    return store_unavailable_as("AUTH-DEP-503", "refresh token store")
 
 
 _NEW_FAMILY = """

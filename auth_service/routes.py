@@ -39,9 +39,9 @@ internal = APIRouter(prefix="/internal")
 wellknown = APIRouter()
 
 
-class WrongCredentials(Unauthorized):
-    code = "AUTH-CRED-401"
-    default_message = "e-mail or password is wrong"
+class WrongCredentials(
+    Unauthorized, code="AUTH-CRED-401", message="e-mail or password is wrong"
+): ...
 
 
 async def client_ip(request: Request) -> str:
@@ -157,9 +157,7 @@ async def validate(
 UserId = Annotated[str, Header(alias=USER_ID_HEADER, min_length=1, max_length=64)]
 
 
-class NoSuchKey(NotFound):
-    code = "AUTH-KEY-404"
-    default_message = "no such API key"
+class NoSuchKey(NotFound, code="AUTH-KEY-404", message="no such API key"): ...
 
 
 @internal.post("/api-keys", status_code=201)

@@ -14,9 +14,9 @@ from shared.clients.ratelimit import RateLimitClient
 from shared.errors import RateLimited
 
 
-class TooManyFailures(RateLimited):
-    code = "AUTH-RATE-429"
-    default_message = "too many failed logins, try again later"
+class TooManyFailures(
+    RateLimited, code="AUTH-RATE-429", message="too many failed logins, try again later"
+): ...
 
 
 def subjects(email: str, client_ip: str) -> list[str]:

@@ -41,9 +41,7 @@ class TokenClaims:
     role: str = "user"
 
 
-class InvalidToken(Unauthorized):
-    code = "AUTH-TOKEN-401"
-    default_message = "token is invalid or expired"
+class InvalidToken(Unauthorized, code="AUTH-TOKEN-401", message="token is invalid or expired"): ...
 
 
 class TokenService:

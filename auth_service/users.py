@@ -7,17 +7,12 @@ from dataclasses import dataclass
 import asyncpg
 from ulid import ULID
 
-from shared.db import UNAVAILABLE
-from shared.errors import Conflict, UpstreamUnavailable
+from shared.errors import Conflict, store_unavailable_as
 
 
-class EmailTaken(Conflict):
-    code = "AUTH-CONF-409"
-    default_message = "an account with this e-mail already exists"
-
-
-def _unavailable() -> UpstreamUnavailable:
-    return UpstreamUnavailable("user store unavailable", code="AUTH-DEP-503")
+class EmailTaken(
+    Conflict, code="AUTH-CONF-409", message="an account with this e-mail already exists"
+): ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,33 +29,28 @@ class UserRepository:
 
     async def create(self, email: str, password_hash: str) -> User:
         user_id = str(ULID())
-        try:
-            await self._pool.execute(
-                "INSERT INTO users (id, email, password_hash) VALUES ($1, $2, $3)",
-                user_id,
-                email,
-                password_hash,
-            )
-        except asyncpg.UniqueViolationError as exc:
-            raise EmailTaken() from exc
-        except UNAVAILABLE as exc:
-            raise _unavailable() from exc
+        with store_unavailable_as("AUTH-DEP-503", "user store"):
+            try:
+                await self._pool.execute(
+                    "INSERT INTO users (id, email, password_hash) VALUES ($1, $2, $3)",
+                    user_id,
+                    email,
+                    password_hash,
+                )
+            except asyncpg.UniqueViolationError as exc:
+                raise EmailTaken() from exc
         return User(user_id, email, password_hash)
 
     async def by_email(self, email: str) -> User | None:
-        try:
+        with store_unavailable_as("AUTH-DEP-503", "user store"):
             row = await self._pool.fetchrow(
                 "SELECT id, email, password_hash, role FROM users WHERE lower(email) = lower($1)",
                 email,
             )
-        except UNAVAILABLE as exc:
-            raise _unavailable() from exc
         return User(row["id"], row["email"], row["password_hash"], row["role"]) if row else None
 
     async def role_of(self, user_id: str) -> str:
         """The user's role now ("user" for one deleted meanwhile: it grants nothing)."""
-        try:
+        with store_unavailable_as("AUTH-DEP-503", "user store"):
             role = await self._pool.fetchval("SELECT role FROM users WHERE id = $1", user_id)
-        except UNAVAILABLE as exc:
-            raise _unavailable() from exc
         return str(role or "user")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import redis.asyncio as aioredis
 from fastapi import APIRouter, Depends, Header, Query
@@ -26,12 +26,12 @@ from . import dlq
 from .deps import State, StateDep
 from .enqueue import enqueue_job, new_job_token
 
+T = TypeVar("T")
+
 admin = APIRouter(prefix="/internal/admin")
 
 
-class NotAdmin(Forbidden):
-    code = "BE-ADMIN-403"
-    default_message = "this needs the admin role"
+class NotAdmin(Forbidden, code="BE-ADMIN-403", message="this needs the admin role"): ...
 
 
 async def admin_id(
@@ -121,21 +121,31 @@ class IntakeChange(Strict):
     reason: str | None = Field(default=None, max_length=500)
 
 
+async def _audit_pause(
+    state: State, what: str, paused: bool, reason: str | None, actor: str,
+    before: object, after: object,
+) -> None:  # fmt: skip
+    """The audit row of pausing or resuming ``what`` (the intake, the workers)."""
+    with store_unavailable_as("BE-DEP-503", "database"):
+        await audit.record(
+            state.pool,
+            actor=actor,
+            action=f"{what}.pause" if paused else f"{what}.resume",
+            target=what,
+            before=before,
+            after=after,
+            reason=reason,
+        )
+
+
 @admin.post("/intake")
 async def set_intake(body: IntakeChange, state: StateDep, actor: AdminId) -> JsonResponse:
     with store_unavailable_as("BE-DEP-503", "queue store"):
         before = await state.intake.state()
         after = await state.intake.set(body.paused, body.reason, actor)
-    with store_unavailable_as("BE-DEP-503", "database"):
-        await audit.record(
-            state.pool,
-            actor=actor,
-            action="intake.pause" if body.paused else "intake.resume",
-            target="intake",
-            before=before.public(),
-            after=after.public(),
-            reason=body.reason,
-        )
+    await _audit_pause(
+        state, "intake", body.paused, body.reason, actor, before.public(), after.public()
+    )
     return JsonResponse(after.public())
 
 
@@ -181,20 +191,36 @@ async def dead_letter(entry_id: EntryId, state: StateDep, _: AdminId) -> JsonRes
     return JsonResponse(found)
 
 
-async def _replay_one(
-    state: State, entry_id: str, actor: str, reason: str | None
-) -> dict[str, Any]:
+async def _settle(
+    state: State, entry_id: str, settle: Callable[[dict[str, str]], Awaitable[T]]
+) -> tuple[dict[str, str], T] | None:
+    """Take the entry off the dead-letter stream and ``settle`` its task in PostgreSQL
+    (its fields and what that returned); None when it was already handled. A failure
+    puts the entry back."""
     with store_unavailable_as("BE-DEP-503", "queue store"):
         fields = await dlq.take(state.redis, entry_id)
     if fields is None:
-        return {"entryId": entry_id, "replayed": False, "why": "already handled"}
-    token, token_hash = new_job_token()
+        return None
     try:
         with store_unavailable_as("BE-DEP-503", "database"):
-            task = await dlq.requeue(state.pool, entry_id, fields, token_hash, actor, reason)
+            return fields, await settle(fields)
     except BaseException:
         await dlq.put_back(state.redis, fields)
         raise
+
+
+async def _replay_one(
+    state: State, entry_id: str, actor: str, reason: str | None
+) -> dict[str, Any]:
+    token, token_hash = new_job_token()
+    settled = await _settle(
+        state,
+        entry_id,
+        lambda fields: dlq.requeue(state.pool, entry_id, fields, token_hash, actor, reason),
+    )
+    if settled is None:
+        return {"entryId": entry_id, "replayed": False, "why": "already handled"}
+    task = settled[1]
     if task is None:
         return {"entryId": entry_id, "replayed": False, "why": "task has a verdict"}
     with store_unavailable_as("BE-DEP-503", "queue store"):
@@ -208,16 +234,12 @@ async def _replay_one(
 async def _discard_one(
     state: State, entry_id: str, actor: str, reason: str | None
 ) -> dict[str, Any]:
-    with store_unavailable_as("BE-DEP-503", "queue store"):
-        fields = await dlq.take(state.redis, entry_id)
-    if fields is None:
+    settled = await _settle(
+        state, entry_id, lambda fields: dlq.discard(state.pool, entry_id, fields, actor, reason)
+    )
+    if settled is None:
         return {"entryId": entry_id, "discarded": False, "why": "already handled"}
-    try:
-        with store_unavailable_as("BE-DEP-503", "database"):
-            done = await dlq.discard(state.pool, entry_id, fields, actor, reason)
-    except BaseException:
-        await dlq.put_back(state.redis, fields)
-        raise
+    fields, done = settled
     if done:
         with store_unavailable_as("BE-DEP-503", "queue store"):
             await dlq.forget_final_event(state.redis, fields["userId"], fields["taskId"])
@@ -350,14 +372,13 @@ async def set_workers(body: WorkersChange, state: StateDep, actor: AdminId) -> J
         await state.redis.hset(
             keys.WORKERS, mapping={"paused": "1" if body.paused else "0", "by": actor, "at": at}
         )
-    with store_unavailable_as("BE-DEP-503", "database"):
-        await audit.record(
-            state.pool,
-            actor=actor,
-            action="workers.pause" if body.paused else "workers.resume",
-            target="workers",
-            before={"paused": before},
-            after={"paused": body.paused},
-            reason=body.reason,
-        )
+    await _audit_pause(
+        state,
+        "workers",
+        body.paused,
+        body.reason,
+        actor,
+        {"paused": before},
+        {"paused": body.paused},
+    )
     return JsonResponse({"paused": body.paused, "by": actor, "at": at})

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 
-from shared.http import create_http_client
+from shared.http import open_internal
 from shared.periodic import Periodic
 from shared.result_cache import ResultCache
-from shared.service import new_app
+from shared.runtime import started
+from shared.service import service_app
 from shared.service_auth import ServiceAuth, nonces_in
 from shared.stores import open_stores
 
@@ -29,57 +29,53 @@ from .webhooks import router as webhooks
 def create_app(settings: BackendSettings) -> FastAPI:
     check_internal = ServiceAuth.from_settings(settings, nonces_in(State))
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with AsyncExitStack() as opened:
-            pool, client = await open_stores(
-                opened, settings, settings.redis_url, "backend", redis_timeout_s=3.0
-            )
-            ai_client = create_http_client(
-                settings.ai_url,
-                keyring=check_internal.keyring,
-                timed_as=("backend_service", "ai_service"),
-            )
-            opened.push_async_callback(ai_client.aclose)
-            tasks = TaskRepository(pool)
-            intake = Intake(client)
-            verifier = Verifier(
-                tasks,
-                ResultCache(client, settings.cache_ttl_s, settings.cache_insufficient_ttl_s),
-                ai_client,
-                settings.callback_url,
-                redis=client,
-                intake=intake,
-                inflight_ttl_s=settings.inflight_ttl_s,
-            )
-            sweeper = Sweeper(
-                pool,
-                client,
-                ai_client,
-                callback_url=settings.callback_url,
-                older_than_s=settings.sweep_after_s,
-                inflight_ttl_s=settings.inflight_ttl_s,
-                batch=settings.sweep_batch,
-            )
-            sweeper.start(settings.sweep_interval_s)
-            opened.push_async_callback(sweeper.stop)
-            idempotency = IdempotencyKeys(pool)
-            purge = Periodic("idempotency-purge", idempotency.purge_expired)
-            purge.start(3600)
-            opened.push_async_callback(purge.stop)
-            app.state.runtime = State(
-                settings, client, pool, tasks, verifier, sweeper, intake, ai_client, idempotency
-            )
-            yield
+    async def open_state(opened: AsyncExitStack) -> State:
+        pool, client = await open_stores(
+            opened, settings, settings.redis_url, "backend", redis_timeout_s=3.0
+        )
+        ai_client = open_internal(
+            opened, check_internal.keyring, settings.ai_url, ("backend_service", "ai_service")
+        )
+        tasks = TaskRepository(pool)
+        intake = Intake(client)
+        verifier = Verifier(
+            tasks,
+            ResultCache(client, settings.cache_ttl_s, settings.cache_insufficient_ttl_s),
+            ai_client,
+            settings.callback_url,
+            redis=client,
+            intake=intake,
+            inflight_ttl_s=settings.inflight_ttl_s,
+        )
+        sweeper = Sweeper(
+            pool,
+            client,
+            ai_client,
+            callback_url=settings.callback_url,
+            older_than_s=settings.sweep_after_s,
+            inflight_ttl_s=settings.inflight_ttl_s,
+            batch=settings.sweep_batch,
+        )
+        started(opened, sweeper, settings.sweep_interval_s)
+        idempotency = IdempotencyKeys(pool)
+        started(opened, Periodic("idempotency-purge", idempotency.purge_expired), 3600)
+        return State(
+            redis=client,
+            pool=pool,
+            settings=settings,
+            tasks=tasks,
+            verifier=verifier,
+            sweeper=sweeper,
+            intake=intake,
+            ai_http=ai_client,
+            idempotency=idempotency,
+        )
 
-    app = new_app(
-        service="backend_service",
-        title="SatyaMark backend_service",
-        error_prefix="BE",
-        lifespan=lifespan,
-        metrics=settings.metrics_port != 0,
+    return service_app(
+        settings,
+        "backend_service",
+        "BE",
+        open_state,
+        internal=[internal, admin, webhooks],
+        guard=check_internal,
     )
-    app.include_router(internal, dependencies=[Depends(check_internal)])
-    app.include_router(admin, dependencies=[Depends(check_internal)])
-    app.include_router(webhooks, dependencies=[Depends(check_internal)])
-    return app

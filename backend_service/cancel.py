@@ -31,14 +31,10 @@ MESSAGE = "cancelled by its owner"
 SKIP_MARK_TTL_S = 24 * 3600
 
 
-class NoSuchTask(NotFound):
-    code = "BE-TASK-404"
-    default_message = "no such task"
+class NoSuchTask(NotFound, code="BE-TASK-404", message="no such task"): ...
 
 
-class AlreadyFinished(Conflict):
-    code = "BE-TASK-409"
-    default_message = "the task has already finished"
+class AlreadyFinished(Conflict, code="BE-TASK-409", message="the task has already finished"): ...
 
 
 async def cancel_task(

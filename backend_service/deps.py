@@ -5,13 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-import asyncpg
 import httpx
-import redis.asyncio as aioredis
 from fastapi import Depends
 
-from shared.health import Probe, postgres_probe, redis_probe
-from shared.service import state_getter
+from shared.runtime import StoresState, state_getter
 
 from .config import BackendSettings
 from .idempotency import IdempotencyKeys
@@ -22,10 +19,8 @@ from .verify import Verifier
 
 
 @dataclass(frozen=True, slots=True)
-class State:
+class State(StoresState):
     settings: BackendSettings
-    redis: aioredis.Redis
-    pool: asyncpg.Pool
     tasks: TaskRepository
     verifier: Verifier
     sweeper: Sweeper
@@ -33,11 +28,5 @@ class State:
     ai_http: httpx.AsyncClient  # ai_service: jobs an operator replays
     idempotency: IdempotencyKeys
 
-    def probes(self) -> dict[str, Probe]:
-        return {"redis": redis_probe(self.redis), "postgres": postgres_probe(self.pool)}
 
-
-get_state = state_getter(State)
-
-
-StateDep = Annotated[State, Depends(get_state)]
+StateDep = Annotated[State, Depends(state_getter(State))]

@@ -120,6 +120,22 @@ async def forget_final_event(redis: aioredis.Redis, user_id: str, task_id: str) 
         await pipe.execute()
 
 
+async def _audit(
+    conn: asyncpg.Connection, action: str, entry_id: str, fields: dict[str, str],
+    after: dict[str, Any], actor: str, reason: str | None,
+) -> None:  # fmt: skip
+    """The audit row of an operator's action on one dead letter."""
+    await audit.record(
+        conn,
+        actor=actor,
+        action=f"dlq.{action}",
+        target=f"dlq:{entry_id}",
+        before=summary(entry_id, fields),
+        after=after,
+        reason=reason,
+    )
+
+
 async def requeue(
     pool: asyncpg.Pool, entry_id: str, fields: dict[str, str], token_hash: str, actor: str,
     reason: str | None,
@@ -130,15 +146,8 @@ async def requeue(
         task = await tasks.requeue_replayed(conn, fields["taskId"], token_hash, entry_id)
         if task is None:
             return None
-        await audit.record(
-            conn,
-            actor=actor,
-            action="dlq.replay",
-            target=f"dlq:{entry_id}",
-            before=summary(entry_id, fields),
-            after={"taskId": task.task_id, "status": "queued"},
-            reason=reason,
-        )
+        after = {"taskId": task.task_id, "status": "queued"}
+        await _audit(conn, "replay", entry_id, fields, after, actor, reason)
     return task
 
 
@@ -154,13 +163,6 @@ async def discard(
             return False
         event = FailedEvent(taskId=fields["taskId"], errorCode=DISCARDED, message=message)
         await events.write(conn, [events.notify_entry(fields["taskId"], told, event)])
-        await audit.record(
-            conn,
-            actor=actor,
-            action="dlq.discard",
-            target=f"dlq:{entry_id}",
-            before=summary(entry_id, fields),
-            after={"taskId": fields["taskId"], "status": "failed", "errorCode": DISCARDED},
-            reason=reason,
-        )
+        after = {"taskId": fields["taskId"], "status": "failed", "errorCode": DISCARDED}
+        await _audit(conn, "discard", entry_id, fields, after, actor, reason)
     return True

@@ -26,15 +26,17 @@ WAIT_S = 10.0
 ABANDONED_S = 60
 
 
-class KeyReused(ValidationFailed):
-    # The public contract names the gateway's prefix: clients see it as the gateway's.
-    code = "GW-IDEM-422"
-    default_message = "this Idempotency-Key was used with another body"
+# The public contract names the gateway's prefix: clients see it as the gateway's.
+class KeyReused(
+    ValidationFailed, code="GW-IDEM-422", message="this Idempotency-Key was used with another body"
+): ...
 
 
-class KeyInFlight(Conflict):
-    code = "BE-IDEM-409"
-    default_message = "a request with this Idempotency-Key is still being answered; retry"
+class KeyInFlight(
+    Conflict,
+    code="BE-IDEM-409",
+    message="a request with this Idempotency-Key is still being answered; retry",
+): ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,9 +22,11 @@ CHECK_EVERY_S = 1.0
 RETRY_AFTER_S = 30
 
 
-class IntakePaused(UpstreamUnavailable):
-    code = "BE-PAUSED-503"
-    default_message = "SatyaMark is not taking new texts right now; retry later"
+class IntakePaused(
+    UpstreamUnavailable,
+    code="BE-PAUSED-503",
+    message="SatyaMark is not taking new texts right now; retry later",
+): ...
 
 
 @dataclass(frozen=True, slots=True)

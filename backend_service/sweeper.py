@@ -9,7 +9,7 @@ the row a new job_token and enqueues a fresh job for it. The new token makes any
 callback of the lost job be refused (403), so only the new job's result counts.
 
 The sweep, every ``BACKEND_SWEEP_INTERVAL_S`` seconds, in at most one backend instance
-at a time (a PostgreSQL advisory lock):
+at a time (a transaction-scoped PostgreSQL advisory lock):
 
 1. PostgreSQL: queued leaders (``joined_task_id IS NULL``, with a token) created and last
    touched more than ``BACKEND_SWEEP_AFTER_S`` ago, oldest first. None: no Redis work.
@@ -31,7 +31,7 @@ interval. The statements are ``shared.tasks``.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 import asyncpg
@@ -95,48 +95,6 @@ async def _restore_lead(redis: aioredis.Redis, task: NewTask, ttl_s: int) -> Non
         await redis.expire(keys.inflight_text(task.text_hash), ttl_s)
 
 
-async def _requeue_lost(
-    conn: asyncpg.Connection,
-    redis: aioredis.Redis,
-    ai_client: httpx.AsyncClient,
-    callback_url: str,
-    older_than_s: float,
-    inflight_ttl_s: int,
-    batch: int,
-    report: SweepReport,
-) -> None:
-    lost = await tasks.lost_candidates(conn, older_than_s, batch)
-    report.candidates = len(lost)
-    if not lost:
-        return
-    present = await _stream_task_ids(redis)
-    for candidate in lost:
-        task = candidate.task
-        if task.task_id in present:
-            report.in_stream += 1
-            continue
-        token, token_hash = new_job_token()
-        try:
-            async with conn.transaction():
-                if await tasks.renew_token(
-                    conn, task.task_id, candidate.job_token_hash, token_hash
-                ):
-                    # Before the job exists, so no submission in between starts a second
-                    # run. The row stays locked and queued until commit, so no outcome of
-                    # this task (which releases the lead) can come in between. If the POST
-                    # is refused the lead stays: the task is still a queued leader, so the
-                    # next round enqueues it and whoever joined meanwhile gets its outcome.
-                    await _restore_lead(redis, task, inflight_ttl_s)
-                    await enqueue_job(ai_client, task, token, callback_url)
-                    report.requeued.append(task.task_id)
-                else:
-                    report.finished_meanwhile += 1
-        except SatyaError as exc:
-            # ai_service down or full: the token change rolled back; retry next round.
-            report.enqueue_error = f"{exc.error_code}: {exc.message}"
-            return
-
-
 async def _finish_orphans(
     conn: asyncpg.Connection, older_than_s: float, batch: int, report: SweepReport
 ) -> None:
@@ -148,77 +106,82 @@ async def _finish_orphans(
     report.followers_finished = [f.task_id for f in finished]
 
 
-async def sweep_once(
-    pool: asyncpg.Pool,
-    redis: aioredis.Redis,
-    ai_client: httpx.AsyncClient,
-    *,
-    callback_url: str,
-    older_than_s: float,
-    inflight_ttl_s: int,
-    batch: int = 500,
-) -> SweepReport:
-    """One sweep (see the module docstring); raises on Redis/PostgreSQL errors."""
-    report = SweepReport()
-    async with pool.acquire() as conn:
-        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", SWEEP_LOCK_ID):
-            report.locked_out = True
-            return report
-        try:
-            await _requeue_lost(
-                conn, redis, ai_client, callback_url, older_than_s, inflight_ttl_s, batch, report
-            )
-            await _finish_orphans(conn, older_than_s, batch, report)
-        finally:
-            await conn.execute("SELECT pg_advisory_unlock($1)", SWEEP_LOCK_ID)
-    SWEEPER_REQUEUED.inc(len(report.requeued))
-    if report.requeued or report.followers_finished or report.enqueue_error:
-        log.warning(
-            "sweep: %d old queued task(s), %d still in the stream, %d re-enqueued, "
-            "%d finished meanwhile, %d orphaned follower(s) finished%s",
-            report.candidates, report.in_stream, len(report.requeued),
-            report.finished_meanwhile, len(report.followers_finished),
-            f"; re-enqueue stopped: {report.enqueue_error}" if report.enqueue_error else "",
-        )  # fmt: skip
-    return report
-
-
+@dataclass(slots=True, eq=False)
 class Sweeper:
     """Runs ``sweep_once`` every ``interval_s`` (with jitter) until stopped."""
 
-    def __init__(
-        self,
-        pool: asyncpg.Pool,
-        redis: aioredis.Redis,
-        ai_client: httpx.AsyncClient,
-        *,
-        callback_url: str,
-        older_than_s: float,
-        inflight_ttl_s: int,
-        batch: int = 500,
-    ) -> None:
-        self._pool = pool
-        self._redis = redis
-        self._ai = ai_client
-        self._callback_url = callback_url
-        self._older_than_s = older_than_s
-        self._inflight_ttl_s = inflight_ttl_s
-        self._batch = batch
-        self._rounds = Periodic("task-sweeper", self.sweep_once)
+    pool: asyncpg.Pool
+    redis: aioredis.Redis
+    ai_client: httpx.AsyncClient
+    _: KW_ONLY
+    callback_url: str
+    older_than_s: float
+    inflight_ttl_s: int
+    batch: int = 500
+    _rounds: Periodic = field(init=False, repr=False)
 
-    async def sweep_once(self) -> SweepReport:
-        return await sweep_once(
-            self._pool,
-            self._redis,
-            self._ai,
-            callback_url=self._callback_url,
-            older_than_s=self._older_than_s,
-            inflight_ttl_s=self._inflight_ttl_s,
-            batch=self._batch,
-        )
+    def __post_init__(self) -> None:
+        self._rounds = Periodic("task-sweeper", self.sweep_once)
 
     def start(self, interval_s: float) -> None:
         self._rounds.start(interval_s)
 
     async def stop(self) -> None:
         await self._rounds.stop()
+
+    async def sweep_once(self) -> SweepReport:
+        """One sweep (see the module docstring); raises on Redis/PostgreSQL errors."""
+        report = SweepReport()
+        # The lock lives as long as a transaction held open on a connection of its own:
+        # transaction-scoped, so it also holds behind a transaction pooler (pgbouncer)
+        # and is gone with the transaction, whatever happens to this process.
+        async with self.pool.acquire() as lock, lock.transaction():
+            if not await lock.fetchval("SELECT pg_try_advisory_xact_lock($1)", SWEEP_LOCK_ID):
+                report.locked_out = True
+                return report
+            async with self.pool.acquire() as conn:
+                await self._requeue_lost(conn, report)
+                await _finish_orphans(conn, self.older_than_s, self.batch, report)
+        SWEEPER_REQUEUED.inc(len(report.requeued))
+        if report.requeued or report.followers_finished or report.enqueue_error:
+            log.warning(
+                "sweep: %d old queued task(s), %d still in the stream, %d re-enqueued, "
+                "%d finished meanwhile, %d orphaned follower(s) finished%s",
+                report.candidates, report.in_stream, len(report.requeued),
+                report.finished_meanwhile, len(report.followers_finished),
+                f"; re-enqueue stopped: {report.enqueue_error}" if report.enqueue_error else "",
+            )  # fmt: skip
+        return report
+
+    async def _requeue_lost(self, conn: asyncpg.Connection, report: SweepReport) -> None:
+        lost = await tasks.lost_candidates(conn, self.older_than_s, self.batch)
+        report.candidates = len(lost)
+        if not lost:
+            return
+        present = await _stream_task_ids(self.redis)
+        for candidate in lost:
+            task = candidate.task
+            if task.task_id in present:
+                report.in_stream += 1
+                continue
+            token, token_hash = new_job_token()
+            try:
+                async with conn.transaction():
+                    if await tasks.renew_token(
+                        conn, task.task_id, candidate.job_token_hash, token_hash
+                    ):
+                        # Before the job exists, so no submission in between starts a
+                        # second run. The row stays locked and queued until commit, so no
+                        # outcome of this task (which releases the lead) can come in
+                        # between. If the POST is refused the lead stays: the task is
+                        # still a queued leader, so the next round enqueues it and
+                        # whoever joined meanwhile gets its outcome.
+                        await _restore_lead(self.redis, task, self.inflight_ttl_s)
+                        await enqueue_job(self.ai_client, task, token, self.callback_url)
+                        report.requeued.append(task.task_id)
+                    else:
+                        report.finished_meanwhile += 1
+            except SatyaError as exc:
+                # ai_service down or full: the token change rolled back; retry next round.
+                report.enqueue_error = f"{exc.error_code}: {exc.message}"
+                return

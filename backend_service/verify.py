@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from datetime import UTC, datetime
 
 import asyncpg
@@ -32,25 +32,16 @@ class Submitted:
     cached: TextVerdict | None  # a cache hit's verdict, with its per-claim verdicts
 
 
+@dataclass(frozen=True, slots=True, eq=False)
 class Verifier:
-    def __init__(
-        self,
-        tasks: TaskRepository,
-        cache: ResultCache,
-        ai_client: httpx.AsyncClient,
-        callback_url: str,
-        *,
-        redis: aioredis.Redis,
-        intake: Intake | None = None,
-        inflight_ttl_s: int = 3600,
-    ) -> None:
-        self._tasks = tasks
-        self._cache = cache
-        self._ai = ai_client
-        self._callback_url = callback_url
-        self._redis = redis
-        self._intake = intake
-        self._inflight_ttl_s = inflight_ttl_s
+    tasks: TaskRepository
+    cache: ResultCache
+    ai_client: httpx.AsyncClient
+    callback_url: str
+    _: KW_ONLY
+    redis: aioredis.Redis
+    intake: Intake | None = None
+    inflight_ttl_s: int = 3600
 
     async def submit(self, user_id: str, text: str) -> Submitted:
         task = NewTask(
@@ -61,22 +52,22 @@ class Verifier:
             payload=text,
         )
         with store_unavailable_as("BE-DEP-503", "cache"):
-            hit = await self._cache.lookup(task.text_hash, task.summary_hash)
+            hit = await self.cache.lookup(task.text_hash, task.summary_hash)
         CACHE_LOOKUPS.labels("miss" if hit is None else "hit").inc()
         with store_unavailable_as("BE-DEP-503", "database"):
             if hit is not None:
-                await self._tasks.create_cached(task, hit)
+                await self.tasks.create_cached(task, hit)
                 TASKS.labels("cached").inc()
                 return Submitted(task.task_id, hit)
-        if self._intake is not None:
+        if self.intake is not None:
             try:
-                await self._intake.ensure_open()  # paused: cache hits only
+                await self.intake.ensure_open()  # paused: cache hits only
             except IntakePaused:
                 TASKS.labels("refused").inc()
                 raise
         with store_unavailable_as("BE-DEP-503", "database"):
             job_token, token_hash = new_job_token()
-            await self._tasks.create_queued(task, token_hash)
+            await self.tasks.create_queued(task, token_hash)
         if await self._join_running_job(task):
             TASKS.labels("joined").inc()
         else:
@@ -92,26 +83,26 @@ class Verifier:
         leader just finished) the task runs its own job: a duplicate run, never a lost one.
         """
         try:
-            leader = await take_lead(self._redis, task, self._inflight_ttl_s)
+            leader = await take_lead(self.redis, task, self.inflight_ttl_s)
         except RedisError:
             return False
         if leader is None or leader == task.task_id:
             return False
         # On failure the row stays queued with its own token; the sweeper enqueues it later.
         with store_unavailable_as("BE-DEP-503", "database"):
-            return await self._tasks.join(task.task_id, leader)
+            return await self.tasks.join(task.task_id, leader)
 
     async def _enqueue(self, task: NewTask, job_token: str) -> None:
         at = datetime.now(UTC)
         try:
-            await enqueue_job(self._ai, task, job_token, self._callback_url)
+            await enqueue_job(self.ai_client, task, job_token, self.callback_url)
         except SatyaError as exc:
             # The row must not stay 'queued' for a job that never reached the stream.
-            await self._tasks.mark_failed(task.task_id, exc.error_code, exc.message)
+            await self.tasks.mark_failed(task.task_id, exc.error_code, exc.message)
             TASKS.labels("refused").inc()
             raise
         try:
-            await self._tasks.mark_queued(task.task_id, at)
+            await self.tasks.mark_queued(task.task_id, at)
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
             # The job is on the stream and the task will finish; only this stage is lost.
             log.warning("task %s: queued stage not recorded (%s)", task.task_id, exc)

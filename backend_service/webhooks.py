@@ -4,45 +4,40 @@ What is sent and how is ``shared/webhooks.py``; sending is result_receiver's."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 import asyncpg
-from fastapi import APIRouter, Query
-from fastapi import Path as PathParam
+from fastapi import APIRouter
 from fastapi.responses import Response
 
 from shared import webhooks
 from shared.errors import Conflict, NotFound, ValidationFailed, store_unavailable_as
 from shared.ids import random_id
 from shared.schemas import (
-    WEBHOOK_ID_PATTERN,
     DeliveryPage,
     WebhookCreate,
     WebhookCreated,
     WebhookList,
     WebhookPublic,
 )
+from shared.webhooks import DeliveriesCursor, DeliveriesLimit, WebhookId
 
 from .deps import StateDep
 from .routes import UserId
 
 MAX_WEBHOOKS = 20
 router = APIRouter(prefix="/internal/webhooks")
-WebhookId = Annotated[str, PathParam(pattern=WEBHOOK_ID_PATTERN)]
 
 
-class BadUrl(ValidationFailed):
-    code = "BE-HOOK-422"
+class BadUrl(ValidationFailed, code="BE-HOOK-422"): ...
 
 
-class TooMany(Conflict):
-    code = "BE-HOOK-409"
-    default_message = f"at most {MAX_WEBHOOKS} webhooks per account"
+class TooMany(
+    Conflict, code="BE-HOOK-409", message=f"at most {MAX_WEBHOOKS} webhooks per account"
+): ...
 
 
-class NoSuchWebhook(NotFound):
-    code = "BE-HOOK-404"
-    default_message = "no such webhook"
+class NoSuchWebhook(NotFound, code="BE-HOOK-404", message="no such webhook"): ...
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -135,8 +130,8 @@ async def deliveries(
     webhook_id: WebhookId,
     user_id: UserId,
     state: StateDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None,
+    limit: DeliveriesLimit = 20,
+    cursor: DeliveriesCursor = None,
 ) -> DeliveryPage:
     with store_unavailable_as("BE-DEP-503", "database"):
         owned = await state.pool.fetchval(

@@ -24,25 +24,16 @@ import json
 import os
 import platform
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
-# Run as a script, this file's folder would come first on sys.path, where queue.py and
-# worker.py shadow the standard library's queue and our worker package: keep it off.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != _HERE]
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import _root  # type: ignore[import-not-found]  # noqa: F401  (bench/ off sys.path)
+import faiss
+import numpy as np
 
-import faiss  # noqa: E402
-import numpy as np  # noqa: E402
-
-from worker.ai.passages import DEFAULT_HNSW, HnswParams, Matrix, build_faiss_index  # noqa: E402
+from worker.ai.passages import DEFAULT_HNSW, HnswParams, Matrix, build_faiss_index
 
 K = 10
 BATCH = 64

@@ -20,25 +20,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-# Run as a script, this file's folder would come first on sys.path, where queue.py and
-# worker.py shadow the standard library's queue and our worker package: keep it off.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != _HERE]
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import _root  # type: ignore[import-not-found]  # noqa: F401  (bench/ off sys.path)
 
-from shared.knowledge import KB_PATH  # noqa: E402
-from shared.schemas import Mark  # noqa: E402
-from worker.config import WorkerSettings  # noqa: E402
-from worker.model import load_judge  # noqa: E402
+from shared.knowledge import KB_PATH
+from shared.schemas import Mark
+from worker.config import WorkerSettings
+from worker.model import load_judge
 
 EVAL_SET = Path(__file__).with_name("eval_set.jsonl")
 HELD_OUT_SETS = [

@@ -23,35 +23,25 @@ client shares the machine with the one under test.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
-import os
 import shutil
 import statistics
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import _root  # type: ignore[import-not-found]  # noqa: F401  (bench/ off sys.path)
 import asyncpg
+from ulid import ULID
 
-# Run as a script, this file's folder would come first on sys.path (see pipeline.py).
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != _HERE]
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from ulid import ULID  # noqa: E402
-
-from bench.pipeline_client import Client  # noqa: E402
-from bench.pipeline_common import log  # noqa: E402
-from bench.pipeline_infra import Infra, wait_drained  # noqa: E402
-from bench.procstat import cpu_seconds  # noqa: E402
-from satyamark.infra import PostgresServer  # noqa: E402
+from bench.pipeline_client import Client
+from bench.pipeline_common import load_parser, log, run_main
+from bench.pipeline_infra import Infra, wait_drained
+from bench.procstat import cpu_seconds
+from satyamark.infra import PostgresServer
 
 CONCURRENCY = 64
 TARGET_RATIO = 0.95
@@ -162,13 +152,8 @@ def _tracing_env(mode: str, tmp: Path) -> dict[str, str]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--quick", action="store_true", help="3 s rounds, 2 of each mode")
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per round")
+    parser = load_parser(__doc__, "3 s rounds, 2 of each mode", "seconds per round")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--users", type=int, default=64)
     args = parser.parse_args()
 
     duration = 3.0 if args.quick else args.duration
@@ -228,10 +213,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:
-        pass
-    sys.exit(main())
+    run_main(main)

@@ -26,27 +26,19 @@ import os
 import platform
 import shutil
 import signal
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-# Run as a script, this file's folder would come first on sys.path, where queue.py and
-# worker.py shadow the standard library's queue and our worker package: keep it off.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != _HERE]
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import _root  # type: ignore[import-not-found]  # noqa: F401  (bench/ off sys.path)
+from ulid import ULID
 
-from ulid import ULID  # noqa: E402
-
-from bench.pipeline_client import Client  # noqa: E402
-from bench.pipeline_common import log  # noqa: E402
-from bench.pipeline_hops import hop_breakdown  # noqa: E402
-from bench.pipeline_infra import CpuSampler, Infra, queue_backlog, wait_drained  # noqa: E402
-from bench.procstat import machine_busy_pct  # noqa: E402
+from bench.pipeline_client import Client
+from bench.pipeline_common import load_parser, log, run_main
+from bench.pipeline_hops import hop_breakdown
+from bench.pipeline_infra import CpuSampler, Infra, queue_backlog, wait_drained
+from bench.procstat import machine_busy_pct
 
 TARGETS = {
     "submit_rps_c64": (">=", 500.0, "accepted submits/s @ c=64"),
@@ -212,12 +204,7 @@ def print_report(figures: dict[str, Any]) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--quick", action="store_true", help="3 s phases instead of 10 s")
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per phase")
-    parser.add_argument("--users", type=int, default=64)
+    parser = load_parser(__doc__, "3 s phases instead of 10 s", "seconds per phase")
     parser.add_argument(
         "--torch-threads",
         type=int,
@@ -277,10 +264,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:
-        pass
-    sys.exit(main())
+    run_main(main)

@@ -1,10 +1,36 @@
 """Small helpers shared by the pipeline benchmark's modules: a timestamped log line on
-stderr and latency percentiles in milliseconds."""
+stderr, latency percentiles in milliseconds, running a benchmark's ``main``."""
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
+from collections.abc import Callable
+from typing import NoReturn
+
+
+def load_parser(doc: str | None, quick: str, duration: str) -> argparse.ArgumentParser:
+    """The options every load benchmark takes: ``--quick`` (its ``quick`` help),
+    ``--duration`` (default 10 s of ``duration``), ``--users``."""
+    parser = argparse.ArgumentParser(
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help=quick)
+    parser.add_argument("--duration", type=float, default=10.0, help=duration)
+    parser.add_argument("--users", type=int, default=64)
+    return parser
+
+
+def run_main(main: Callable[[], int]) -> NoReturn:
+    """Exit with ``main()``'s status, on uvloop when it is installed."""
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    sys.exit(main())
 
 
 def log(msg: str) -> None:

@@ -33,20 +33,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# Run as a script, this file's folder would come first on sys.path, where queue.py and
-# worker.py shadow the standard library's queue and our worker package: keep it off.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != _HERE]
+import _root  # type: ignore[import-not-found]  # noqa: F401  (bench/ off sys.path)
+import redis
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import redis  # noqa: E402
-
-from bench.procstat import cpu_seconds  # noqa: E402
-from bench.queue_profile import summarize_profile  # noqa: E402
-from bench.queue_systems import (  # noqa: E402
+from bench.procstat import cpu_seconds
+from bench.queue_profile import summarize_profile
+from bench.queue_systems import (
     COUNTER,
     MAIN_PY,
     PEERS,
@@ -61,9 +53,10 @@ from bench.queue_systems import (  # noqa: E402
     track,
     wait_for,
 )
-from satyamark.infra import RedisServer  # noqa: E402
-from shared import keys  # noqa: E402
+from satyamark.infra import RedisServer
+from shared import keys
 
+ROOT = Path(__file__).resolve().parents[1]
 PY_SPY = ROOT / ".venv" / "bin" / "py-spy"
 TOTAL_LIMIT_S = 1500
 
@@ -86,7 +79,7 @@ class RunResult:
 def produce(sys_: System, n: int, timeout_s: float) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         sys_.producer(n), cwd=PEERS if sys_.name != "satyamark" else ROOT,
-        env=sys_.env() | ({"PYTHONPATH": str(PEERS)} if sys_.name == "saq" else {}),
+        env=sys_.env(),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
     )  # fmt: skip
 

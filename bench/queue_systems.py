@@ -245,44 +245,47 @@ class Ours(System):
             self.receiver = None
 
 
-class Dramatiq(System):
-    def __init__(self, redis_url: str, tmp: Path) -> None:
-        super().__init__("dramatiq", redis_url, tmp)
-        self.py = ensure_venv("dramatiq")
+class Peer(System):
+    """A peer queue: its workers run ``python -m <WORKER...>`` in its own venv
+    (bench/.venvs/<name>), its producer bench/peers/<name>_peer.py."""
+
+    WORKER: tuple[str, ...] = ()
+
+    def __init__(self, name: str, redis_url: str, tmp: Path) -> None:
+        super().__init__(name, redis_url, tmp)
+        self.py = ensure_venv(name)
 
     def start(self, sleep_ms: int) -> None:
         self.sleep_ms = sleep_ms
-        self.log = self.tmp / f"dramatiq-{sleep_ms}.log"
+        self.log = self.tmp / f"{self.name}-{sleep_ms}.log"
         self.procs.append(
-            spawn([str(self.py), "-m", "dramatiq", "dramatiq_peer", "--processes", "2",
-                   "--threads", "8"], env=self.env(), logfile=self.log, cwd=PEERS)
-        )  # fmt: skip
+            spawn([str(self.py), "-m", *self.WORKER], env=self.env(), logfile=self.log, cwd=PEERS)
+        )
+
+    def producer(self, n: int) -> list[str]:
+        return [str(self.py), str(PEERS / f"{self.name}_peer.py"), "produce", str(n)]
+
+
+class Dramatiq(Peer):
+    WORKER = ("dramatiq", "dramatiq_peer", "--processes", "2", "--threads", "8")
+
+    def __init__(self, redis_url: str, tmp: Path) -> None:
+        super().__init__("dramatiq", redis_url, tmp)
 
     def ready(self, h: Harness) -> bool:
         return self.log.read_text(errors="replace").count("ready for action") >= 2
 
-    def producer(self, n: int) -> list[str]:
-        return [str(self.py), str(PEERS / "dramatiq_peer.py"), "produce", str(n)]
 
+class Saq(Peer):
+    WORKER = ("saq", "saq_peer.settings", "--workers", "2")
 
-class Saq(System):
     def __init__(self, redis_url: str, tmp: Path) -> None:
         super().__init__("saq", redis_url, tmp)
-        self.py = ensure_venv("saq")
 
-    def start(self, sleep_ms: int) -> None:
-        self.sleep_ms = sleep_ms
-        self.log = self.tmp / f"saq-{sleep_ms}.log"
-        env = {**self.env(), "PYTHONPATH": str(PEERS)}
-        self.procs.append(
-            spawn([str(self.py), "-m", "saq", "saq_peer.settings", "--workers", "2"],
-                  env=env, logfile=self.log, cwd=PEERS)
-        )  # fmt: skip
+    def env(self) -> dict[str, str]:
+        return {**super().env(), "PYTHONPATH": str(PEERS)}
 
     def ready(self, h: Harness) -> bool:
         # saq says nothing when a worker is up: both processes (the main one runs a
         # worker and starts the other) must exist; the warm-up then shows they consume.
         return len(process_tree(self.procs[0].pid)) >= 2
-
-    def producer(self, n: int) -> list[str]:
-        return [str(self.py), str(PEERS / "saq_peer.py"), "produce", str(n)]

@@ -32,11 +32,9 @@ import argparse
 import asyncio
 import json
 import math
-import os
 import shutil
 import signal
 import statistics
-import sys
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -44,20 +42,13 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-# Run as a script, this file's folder would come first on sys.path, where queue.py and
-# worker.py shadow the standard library's queue and our worker package: keep it off.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != _HERE]
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import _root  # type: ignore[import-not-found]  # noqa: F401  (bench/ off sys.path)
+import torch
+from ulid import ULID
 
-import torch  # noqa: E402
-from ulid import ULID  # noqa: E402
-
-from bench.procstat import machine_busy_pct  # noqa: E402
-from bench.worker_load import OTHER_MAX_PCT, LoadGuard, log, wait_quiet  # noqa: E402
-from bench.worker_model import (  # noqa: E402
+from bench.procstat import machine_busy_pct
+from bench.worker_load import OTHER_MAX_PCT, LoadGuard, log, wait_quiet
+from bench.worker_model import (
     ModelRun,
     Texts,
     code_version,
@@ -66,12 +57,13 @@ from bench.worker_model import (  # noqa: E402
     param_count,
     warm_up,
 )
-from bench.worker_stack import QueueRun, Services  # noqa: E402
-from shared.knowledge import KB_PATH  # noqa: E402
-from worker.ai.nli import NliStance  # noqa: E402
-from worker.config import WorkerSettings  # noqa: E402
-from worker.model import Judge, default_model_ref, evidence_judge, load_judge  # noqa: E402
+from bench.worker_stack import QueueRun, Services
+from shared.knowledge import KB_PATH
+from worker.ai.nli import NliStance
+from worker.config import WorkerSettings
+from worker.model import Judge, default_model_ref, evidence_judge, load_judge
 
+ROOT = Path(__file__).resolve().parents[1]
 EVAL_SET = ROOT / "bench" / "eval_set.jsonl"
 TARGET_RATIO = 0.90
 TOTAL_LIMIT_S = {"quick": 15 * 60, "full": 45 * 60}

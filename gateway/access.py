@@ -5,24 +5,23 @@ services made on its behalf."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import httpx
-from fastapi import Depends, Header
+from fastapi import APIRouter, Depends, Header
 from fastapi.responses import Response
 
 from shared.clients.auth import Identity, bearer_token
 from shared.clients.ratelimit import Decision
 from shared.errors import Forbidden, RateLimited, Unauthorized
 from shared.http import IDEMPOTENT_REPLAY_HEADER, USER_ID_HEADER, call_upstream
-from shared.schemas import Scope
+from shared.schemas import ErrorBody, Scope
 
 from .deps import State, StateDep
 
 
-class InvalidToken(Unauthorized):
-    code = "GW-AUTH-401"
-    default_message = "token is invalid or expired"
+class InvalidToken(Unauthorized, code="GW-AUTH-401", message="token is invalid or expired"): ...
 
 
 async def take(state: State, endpoint: str, subject: str) -> Decision:
@@ -38,9 +37,7 @@ async def take(state: State, endpoint: str, subject: str) -> Decision:
     return decision
 
 
-class OutOfScope(Forbidden):
-    code = "GW-SCOPE-403"
-    default_message = "this API key may not do that"
+class OutOfScope(Forbidden, code="GW-SCOPE-403", message="this API key may not do that"): ...
 
 
 async def current_user(
@@ -121,3 +118,28 @@ async def forward_as(
     the answer (the management routes: API keys, webhooks)."""
     quota = await take_for(state, "tasks", user)
     return relay(await call_as(user, http, service, method, path, **kw), quota)
+
+
+@dataclass(frozen=True, slots=True)
+class UserRelay:
+    """``forward_as`` to the routes under ``prefix`` of one internal service."""
+
+    service: str
+    prefix: str
+    client: Callable[[State], httpx.AsyncClient]
+
+    async def __call__(
+        self, state: State, user: Identity, method: str, path: str = "", **kw: Any
+    ) -> Response:
+        http = self.client(state)
+        return await forward_as(user, state, http, self.service, method, self.prefix + path, **kw)
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses``: these statuses answer with our error body."""
+    return {status: {"model": ErrorBody} for status in statuses}
+
+
+def management_router(prefix: str, tag: str) -> APIRouter:
+    """The routes where a logged-in user manages their API keys or webhooks."""
+    return APIRouter(prefix=prefix, tags=[tag], responses=error_responses(401, 403, 422, 429, 503))

@@ -16,13 +16,11 @@ from shared.clients.auth import Identity
 from shared.errors import Forbidden
 from shared.schemas import ErrorBody
 
-from .access import User, call_as, relay
+from .access import User, call_as, error_responses, relay
 from .deps import StateDep
 
 
-class NotAdmin(Forbidden):
-    code = "GW-ADMIN-403"
-    default_message = "this needs the admin role"
+class NotAdmin(Forbidden, code="GW-ADMIN-403", message="this needs the admin role"): ...
 
 
 def require_admin(user: User) -> Identity:
@@ -33,9 +31,7 @@ def require_admin(user: User) -> Identity:
 
 Admin = Annotated[Identity, Depends(require_admin)]
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody} for code in (401, 403, 422, 503)
-}
+_ERRORS = error_responses(401, 403, 422, 503)
 admin = APIRouter(prefix="/v1/admin", tags=["admin"], responses=_ERRORS)
 
 
@@ -137,6 +133,7 @@ async def audit(
 # -- dead letters -----------------------------------------------------------------------
 
 ENTRY_ID = r"^\d{1,20}-\d{1,20}$"
+EntryId = Annotated[str, PathParam(pattern=ENTRY_ID)]
 
 
 class Attempt(BaseModel):
@@ -198,20 +195,13 @@ async def dead_letters(
 @admin.get(
     "/dlq/{entryId}", responses={200: {"model": DeadLetterDetail}, 404: {"model": ErrorBody}}
 )
-async def dead_letter(
-    entryId: Annotated[str, PathParam(pattern=ENTRY_ID)], state: StateDep, user: Admin
-) -> Response:
+async def dead_letter(entryId: EntryId, state: StateDep, user: Admin) -> Response:
     """One dead letter with its job's fields."""
     return await _backend(state, user, "GET", f"/dlq/{entryId}")
 
 
 @admin.post("/dlq/{entryId}/replay", responses={200: {"model": ActionResult}})
-async def replay(
-    entryId: Annotated[str, PathParam(pattern=ENTRY_ID)],
-    body: Replay,
-    state: StateDep,
-    user: Admin,
-) -> Response:
+async def replay(entryId: EntryId, body: Replay, state: StateDep, user: Admin) -> Response:
     """Run the job again under a new job_token: the task goes back to ``queued`` (stage
     ``replayed``) and its user later gets exactly one final event. A second replay of the
     same entry does nothing and says so. Audited."""
@@ -247,7 +237,7 @@ async def discard_many(body: DeadLetterFilter, state: StateDep, user: Admin) -> 
 
 @admin.delete("/dlq/{entryId}", responses={200: {"model": ActionResult}})
 async def discard(
-    entryId: Annotated[str, PathParam(pattern=ENTRY_ID)],
+    entryId: EntryId,
     state: StateDep,
     user: Admin,
     reason: Annotated[str | None, Query(max_length=500)] = None,
@@ -261,6 +251,7 @@ async def discard(
 # -- tasks ------------------------------------------------------------------------------
 
 TASK_ID = r"^[0-9A-Za-z]{1,64}$"
+TaskId = Annotated[str, PathParam(pattern=TASK_ID)]
 
 
 class TaskRow(BaseModel):
@@ -305,12 +296,7 @@ async def find_tasks(
 
 
 @admin.post("/tasks/{taskId}/retry", responses={200: {"model": Retried}})
-async def retry_task(
-    taskId: Annotated[str, PathParam(pattern=TASK_ID)],
-    body: Replay,
-    state: StateDep,
-    user: Admin,
-) -> Response:
+async def retry_task(taskId: TaskId, body: Replay, state: StateDep, user: Admin) -> Response:
     """Run a failed task again (stage ``replayed``); its user gets one new final event.
     Anything but a failed task is left alone and said so. Audited."""
     return await _backend(state, user, "POST", f"/tasks/{taskId}/retry", json=body.model_dump())

@@ -3,35 +3,19 @@ a login token only (``GW-SCOPE-403`` for an API key)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import orjson
-from fastapi import APIRouter
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 
-from shared.schemas import (
-    API_KEY_ID_PATTERN,
-    ApiKeyCreate,
-    ApiKeyCreated,
-    ApiKeyList,
-    ErrorBody,
-)
+from shared.schemas import API_KEY_ID_PATTERN, ApiKeyCreate, ApiKeyCreated, ApiKeyList, ErrorBody
 
-from .access import LoggedIn, forward_as
+from .access import LoggedIn, UserRelay, management_router
 from .deps import StateDep
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody} for code in (401, 403, 422, 429, 503)
-}
-api_keys = APIRouter(prefix="/v1/api-keys", tags=["api keys"], responses=_ERRORS)
-
-
-async def _auth(
-    state: StateDep, user: LoggedIn, method: str, path: str = "", **kw: Any
-) -> Response:
-    path = f"/internal/api-keys{path}"
-    return await forward_as(user, state, state.auth_http, "auth_service", method, path, **kw)
+api_keys = management_router("/v1/api-keys", "api keys")
+_auth = UserRelay("auth_service", "/internal/api-keys", lambda state: state.auth_http)
 
 
 @api_keys.post(

@@ -8,10 +8,10 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.config import (
-    AUTH_URL_DEFAULT,
-    BACKEND_URL_DEFAULT,
     RATELIMIT_URL_DEFAULT,
     WS_URL_DEFAULT,
+    AuthUrlMixin,
+    BackendUrlMixin,
     CommonSettings,
     RedisSettingsMixin,
     env_alias,
@@ -22,14 +22,12 @@ from shared.config import (
 _REPO_FRONTEND = Path(__file__).resolve().parents[1] / "frontend" / "dist"
 
 
-class GatewaySettings(CommonSettings, RedisSettingsMixin):
+class GatewaySettings(CommonSettings, RedisSettingsMixin, AuthUrlMixin, BackendUrlMixin):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", frozen=True)
 
     port: int = 8000
     metrics_port: int = 9470
-    auth_url: str = service_url("AUTH", AUTH_URL_DEFAULT)
     ratelimit_url: str = service_url("RATELIMIT", RATELIMIT_URL_DEFAULT)
-    backend_url: str = service_url("BACKEND", BACKEND_URL_DEFAULT)
     # Comma-separated ws_service base URLs; sockets are spread over them round-robin.
     ws_urls: str = Field(WS_URL_DEFAULT, validation_alias=env_alias("WS_URLS"))
     max_body_bytes: int = 64 * 1024

@@ -11,7 +11,7 @@ from fastapi import Depends
 from shared.clients.auth import AuthClient
 from shared.clients.ratelimit import RateLimitClient
 from shared.health import Probe, service_probe
-from shared.service import state_getter
+from shared.runtime import state_getter
 
 from .config import GatewaySettings
 from .ws_proxy import UpstreamPicker

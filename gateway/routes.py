@@ -17,7 +17,6 @@ from shared.schemas import (
     EMAIL_PATTERN,
     MAX_REFRESH_TOKEN_CHARS,
     TASK_ID_PATTERN,
-    ErrorBody,
     Strict,
     TaskPage,
     TaskPublic,
@@ -31,6 +30,7 @@ from .access import (
     Reader,
     Submitter,
     call_as,
+    error_responses,
     relay,
     take,
     take_for,
@@ -108,9 +108,7 @@ class VerifyCached(BaseModel):
     result: VerdictPublic
 
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody} for code in (400, 401, 403, 413, 415, 422, 429, 503)
-}
+_ERRORS = error_responses(400, 401, 403, 413, 415, 422, 429, 503)
 _COUNT = {"type": "string", "pattern": "^[0-9]+$"}
 # Sent with every answer to a rate-limited request that was let through.
 _QUOTA_HEADERS: dict[str, Any] = {
@@ -122,6 +120,16 @@ _QUOTA_HEADERS: dict[str, Any] = {
         "schema": {"type": "string"},
     },
 }
+TaskId = Annotated[str, PathParam(pattern=TASK_ID_PATTERN)]
+
+
+def _answers(answers: dict[int, Any], *errors: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses``: ``answers`` (status: model) come with the quota headers;
+    ``errors`` and those of every route answer with our error body."""
+    documented: dict[int | str, dict[str, Any]] = {
+        status: {"model": model, "headers": _QUOTA_HEADERS} for status, model in answers.items()
+    }
+    return {**documented, **error_responses(*errors), **_ERRORS}
 
 
 def _client_ip(request: Request) -> str:
@@ -145,11 +153,7 @@ async def _forward_auth(request: Request, path: str, body: BaseModel) -> Respons
 @router.post(
     "/auth/register",
     status_code=201,
-    responses={
-        201: {"model": TokenResponse, "headers": _QUOTA_HEADERS},
-        409: {"model": ErrorBody},
-        **_ERRORS,
-    },
+    responses=_answers({201: TokenResponse}, 409),
 )
 async def register(body: RegisterRequest, request: Request) -> Response:
     """Create an account; answers with tokens so the client can start at once."""
@@ -158,7 +162,7 @@ async def register(body: RegisterRequest, request: Request) -> Response:
 
 @router.post(
     "/auth/login",
-    responses={200: {"model": TokenResponse, "headers": _QUOTA_HEADERS}, **_ERRORS},
+    responses=_answers({200: TokenResponse}),
 )
 async def login(body: LoginRequest, request: Request) -> Response:
     return await _forward_auth(request, "/v1/auth/login", body)
@@ -166,7 +170,7 @@ async def login(body: LoginRequest, request: Request) -> Response:
 
 @router.post(
     "/auth/refresh",
-    responses={200: {"model": TokenResponse, "headers": _QUOTA_HEADERS}, **_ERRORS},
+    responses=_answers({200: TokenResponse}),
 )
 async def refresh(body: RefreshRequest, request: Request) -> Response:
     """Exchange a refresh token for a new access token and a new refresh token. Each
@@ -179,7 +183,7 @@ async def refresh(body: RefreshRequest, request: Request) -> Response:
 @router.post(
     "/auth/logout",
     status_code=204,
-    responses={204: {"model": None, "headers": _QUOTA_HEADERS}, **_ERRORS},
+    responses=_answers({204: None}),
 )
 async def logout(
     request: Request,
@@ -224,11 +228,7 @@ async def jwks(state: StateDep) -> Response:
 @router.post(
     "/verify",
     status_code=202,
-    responses={
-        202: {"model": VerifyAccepted, "headers": _QUOTA_HEADERS},
-        200: {"model": VerifyCached, "headers": _QUOTA_HEADERS},
-        **_ERRORS,
-    },
+    responses=_answers({202: VerifyAccepted, 200: VerifyCached}),
 )
 async def verify(
     body: VerifyRequest,
@@ -267,7 +267,7 @@ async def verify(
 
 @router.get(
     "/tasks",
-    responses={200: {"model": TaskPage, "headers": _QUOTA_HEADERS}, **_ERRORS},
+    responses=_answers({200: TaskPage}),
 )
 async def list_tasks(
     user: Reader,
@@ -294,15 +294,9 @@ async def list_tasks(
 
 @router.get(
     "/tasks/{task_id}",
-    responses={
-        200: {"model": TaskPublic, "headers": _QUOTA_HEADERS},
-        404: {"model": ErrorBody},
-        **_ERRORS,
-    },
+    responses=_answers({200: TaskPublic}, 404),
 )
-async def get_task(
-    task_id: Annotated[str, PathParam(pattern=TASK_ID_PATTERN)], user: Reader, state: StateDep
-) -> Response:
+async def get_task(task_id: TaskId, user: Reader, state: StateDep) -> Response:
     """One of the caller's own tasks (history and reload recovery; live results are
     pushed over the WebSocket)."""
     quota = await take_for(state, "tasks", user)
@@ -313,16 +307,9 @@ async def get_task(
 
 @router.delete(
     "/tasks/{task_id}",
-    responses={
-        200: {"model": TaskPublic, "headers": _QUOTA_HEADERS},
-        404: {"model": ErrorBody},
-        409: {"model": ErrorBody},
-        **_ERRORS,
-    },
+    responses=_answers({200: TaskPublic}, 404, 409),
 )
-async def cancel_task(
-    task_id: Annotated[str, PathParam(pattern=TASK_ID_PATTERN)], user: Submitter, state: StateDep
-) -> Response:
+async def cancel_task(task_id: TaskId, user: Submitter, state: StateDep) -> Response:
     """Cancel one of the caller's tasks that has not finished: it fails with `errorCode`
     `TASK-CANCELLED` (pushed once, like any outcome), a worker that has not started its
     job skips it, and a result that comes anyway is not stored. Answers the task;

@@ -3,38 +3,24 @@ relayed to backend_service. Managed with a login token (``GW-SCOPE-403`` for a k
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
 import orjson
-from fastapi import APIRouter, Query
-from fastapi import Path as PathParam
 from fastapi.responses import Response
 
 from shared.schemas import (
-    WEBHOOK_ID_PATTERN,
     DeliveryPage,
     ErrorBody,
     WebhookCreate,
     WebhookCreated,
     WebhookList,
 )
+from shared.webhooks import DeliveriesCursor, DeliveriesLimit, WebhookId
 
-from .access import LoggedIn, forward_as
+from .access import LoggedIn, UserRelay, error_responses, management_router
 from .deps import StateDep
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody} for code in (401, 403, 422, 429, 503)
-}
-webhooks = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], responses=_ERRORS)
-WebhookId = Annotated[str, PathParam(pattern=WEBHOOK_ID_PATTERN)]
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
-
-
-async def _backend(
-    state: StateDep, user: LoggedIn, method: str, path: str = "", **kw: Any
-) -> Response:
-    path = f"/internal/webhooks{path}"
-    return await forward_as(user, state, state.backend_http, "backend_service", method, path, **kw)
+webhooks = management_router("/v1/webhooks", "webhooks")
+_NOT_FOUND = error_responses(404)
+_backend = UserRelay("backend_service", "/internal/webhooks", lambda state: state.backend_http)
 
 
 @webhooks.post(
@@ -78,8 +64,8 @@ async def deliveries(
     webhook_id: WebhookId,
     state: StateDep,
     user: LoggedIn,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None,
+    limit: DeliveriesLimit = 20,
+    cursor: DeliveriesCursor = None,
 ) -> Response:
     """Deliveries to this webhook, newest first: status (pending, succeeded, failed),
     attempts, the last HTTP status and error, and when it is tried next."""

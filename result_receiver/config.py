@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -48,14 +50,11 @@ class ReceiverSettings(
     webhook_disable_after_s: float = Field(default=24 * 3600.0, gt=0)
 
     def webhook_dispatch(self) -> DispatchSettings:
-        return DispatchSettings(
-            poll_s=self.webhook_poll_s,
-            max_in_flight=self.webhook_max_in_flight,
-            per_endpoint=self.webhook_per_endpoint,
-            timeout_s=self.webhook_timeout_s,
-            retry_base_s=self.webhook_retry_base_s,
-            retry_max_s=self.webhook_retry_max_s,
-            give_up_after_s=self.webhook_give_up_after_s,
-            disable_after_s=self.webhook_disable_after_s,
-            development=self.env == "development",
-        )
+        """Each ``webhook_<name>`` field here is ``DispatchSettings.<name>``."""
+        development = self.env == "development"
+        tuned = {
+            f.name: getattr(self, f"webhook_{f.name}")
+            for f in fields(DispatchSettings)
+            if f.name != "development"
+        }
+        return DispatchSettings(**tuned, development=development)

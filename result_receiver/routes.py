@@ -40,13 +40,12 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 
 
-class BadSignature(Unauthorized):
-    code = "RR-SIG-401"
+class BadSignature(Unauthorized, code="RR-SIG-401"): ...
 
 
-class ReplayedDelivery(Conflict):
-    code = "RR-REPLAY-409"
-    default_message = "this delivery id was already used"
+class ReplayedDelivery(
+    Conflict, code="RR-REPLAY-409", message="this delivery id was already used"
+): ...
 
 
 async def _read_body(request: Request, limit: int) -> bytes:

@@ -33,24 +33,22 @@ class Outcome(Enum):
     DUPLICATE = "duplicate"  # same result again: nothing changes
 
 
-class UnknownTask(NotFound):
-    code = "RR-TASK-404"
-    default_message = "no such task"
+class UnknownTask(NotFound, code="RR-TASK-404", message="no such task"): ...
 
 
-class WrongJobToken(Forbidden):
-    code = "RR-TOKEN-403"
-    default_message = "job_token does not match the task"
+class WrongJobToken(
+    Forbidden, code="RR-TOKEN-403", message="job_token does not match the task"
+): ...
 
 
-class ConflictingResult(Conflict):
-    code = "RR-CONF-409"
-    default_message = "the task already has a different result"
+class ConflictingResult(
+    Conflict, code="RR-CONF-409", message="the task already has a different result"
+): ...
 
 
-class ConflictingFailure(Conflict):
-    code = "RR-CONF-409"
-    default_message = "the task already has a result or a different failure"
+class ConflictingFailure(
+    Conflict, code="RR-CONF-409", message="the task already has a result or a different failure"
+): ...
 
 
 def _token_hash(token: str) -> str:

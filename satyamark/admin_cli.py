@@ -33,6 +33,7 @@ import httpx
 
 from shared import audit
 
+from .commands import add_command
 from .local import database_url, gateway_url
 
 EXIT_FAILED, EXIT_NOT_ADMIN, EXIT_UNREACHABLE = 1, 3, 4
@@ -229,11 +230,8 @@ def _run(args: argparse.Namespace) -> int:
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``admin`` and its subcommands on the ``satyamark`` parser."""
-    admin = sub.add_parser(
-        "admin",
-        help="operate a running SatyaMark (roles, queue, intake, audit)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    admin = add_command(
+        sub, "admin", "operate a running SatyaMark (roles, queue, intake, audit)", __doc__
     )
     admin.set_defaults(func=_run)
     verbs = admin.add_subparsers(dest="admin_command", required=True)

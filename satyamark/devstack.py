@@ -21,10 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
+from redis.exceptions import RedisClusterException
 
 from auth_service.keyring import new_private_pem
 from shared import keys
 from shared.db import UNAVAILABLE, create_database_if_missing, migrate_dsn
+from shared.redis_client import create_sync_redis
 
 from .components import FIRST_BACKOFF_S, Component
 from .infra import PostgresServer, RedisServer, free_port, port_answers
@@ -388,17 +390,13 @@ class Stack:
 
     def _consumers(self) -> tuple[set[str], str | None]:
         """The consumer names in the worker group, and why none could be read."""
-        client = redis.Redis.from_url(
-            self.redis_url, decode_responses=True, socket_connect_timeout=1, socket_timeout=1
-        )
         try:
-            consumers = client.xinfo_consumers(keys.JOB_STREAM, keys.WORKER_GROUP)
+            with create_sync_redis(self.redis_url, timeout_s=1) as client:
+                consumers = client.xinfo_consumers(keys.JOB_STREAM, keys.WORKER_GROUP)
         except redis.ResponseError:
             return set(), None  # no group yet: no worker joined
-        except redis.RedisError as exc:
+        except (redis.RedisError, RedisClusterException) as exc:
             return set(), reason(exc)
-        finally:
-            client.close()
         return {c["name"] for c in consumers}, None
 
     def workers_joined(self) -> int:

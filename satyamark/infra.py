@@ -12,12 +12,13 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 
 def free_port() -> int:
@@ -58,13 +59,31 @@ def find_pg_bin(name: str) -> str:
 
 
 @dataclass
-class RedisServer:
-    """A redis-server in ``data_dir``; AOF on (it carries the queue)."""
+class _Server:
+    """A server process of ours, its files in ``data_dir``, on ``port`` (0: a free one)."""
 
     data_dir: Path
     port: int = 0
-    appendonly: bool = True
     proc: subprocess.Popen[bytes] | None = field(default=None, init=False)
+    # How ``stop`` asks it to stop, and how long it waits before killing it.
+    stop_signal: ClassVar[int] = signal.SIGTERM
+    stop_timeout_s: ClassVar[float] = 10
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(self.stop_signal)
+            try:
+                self.proc.wait(self.stop_timeout_s)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@dataclass
+class RedisServer(_Server):
+    """A redis-server in ``data_dir``; AOF on (it carries the queue)."""
+
+    appendonly: bool = True
 
     @property
     def url(self) -> str:
@@ -101,25 +120,16 @@ class RedisServer:
         _wait_for_port("127.0.0.1", self.port, 15, self.proc, "redis-server")
         return self
 
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
 
 @dataclass
-class PostgresServer:
+class PostgresServer(_Server):
     """A private PostgreSQL cluster in ``data_dir`` with trust auth on 127.0.0.1."""
 
-    data_dir: Path
-    port: int = 0
     # Tests trade durability for speed; the run command keeps fsync on.
     durable: bool = True
-    proc: subprocess.Popen[bytes] | None = field(default=None, init=False)
+    # SIGINT is PostgreSQL's "fast" shutdown (proc is the postmaster itself).
+    stop_signal: ClassVar[int] = signal.SIGINT
+    stop_timeout_s: ClassVar[float] = 20
 
     @property
     def url(self) -> str:
@@ -200,13 +210,3 @@ class PostgresServer:
                 return
             time.sleep(0.1)
         raise RuntimeError("postgres did not become ready")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            # SIGINT is PostgreSQL's "fast" shutdown (proc is the postmaster itself).
-            self.proc.send_signal(2)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()

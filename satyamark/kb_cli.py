@@ -18,43 +18,29 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-from tqdm import tqdm
 
 from shared.db import create_database_if_missing, migrate
 from shared.knowledge import (
     KB_PATH,
-    KbFileError,
     KbRecord,
     LoadStats,
-    RecordError,
     knowledge_files,
     read_records,
     upsert_records,
 )
 from shared.knowledge.passages_store import corpus_counts
 
+from .commands import add_command
 from .kb_docs_cli import add_load_docs_parser, load_documents
+from .kb_files import LoadReport, report_file, split_valid, write_items
 from .local import database_url
 
-
-@dataclass
-class FileReport:
-    path: Path
-    stats: LoadStats = field(default_factory=LoadStats)
-    rejected: list[tuple[int, str]] = field(default_factory=list)
-    valid: int = 0
-
-    def summary(self) -> str:
-        s = self.stats
-        return (
-            f"{self.path}: {s.inserted} inserted, {s.updated} updated,"
-            f" {s.unchanged} unchanged, {len(self.rejected)} rejected"
-        )
+FileReport = LoadReport[LoadStats]
 
 
 def read_file(path: Path, seen: dict[str, str]) -> tuple[list[KbRecord], list[tuple[int, str]]]:
@@ -64,35 +50,15 @@ def read_file(path: Path, seen: dict[str, str]) -> tuple[list[KbRecord], list[tu
     a claim given twice would otherwise flip between its two versions at every load.
     Raises ``OSError`` or ``KbFileError`` when the file as a whole cannot be read.
     """
-    valid: list[KbRecord] = []
-    rejected: list[tuple[int, str]] = []
-    for where, result in read_records(path):
-        if isinstance(result, RecordError):
-            rejected.append((where, result.message))
-        elif (first := seen.get(result.key)) is not None:
-            rejected.append((where, f"same claim as {first}; that one is kept"))
-        else:
-            seen[result.key] = f"{path}:{where}"
-            valid.append(result)
-    return valid, rejected
+    return split_valid(path, read_records(path), lambda record: record.key, "claim", seen)
 
 
 async def load_file(
     conn: asyncpg.Connection, path: Path, seen: dict[str, str], *, progress: bool = False
 ) -> FileReport:
-    report = FileReport(path)
-    records, report.rejected = read_file(path, seen)
-    report.valid = len(records)
-    with tqdm(
-        total=len(records),
-        desc=path.name,
-        unit="claim",
-        file=sys.stderr,
-        disable=not progress,
-        leave=False,
-    ) as bar:
-        report.stats = await upsert_records(conn, records, on_batch=bar.update)
-    return report
+    records, rejected = read_file(path, seen)
+    report = FileReport(path, LoadStats(), rejected)
+    return await write_items(conn, report, records, upsert_records, "claim", progress)
 
 
 async def connect_migrated(dsn: str) -> asyncpg.Connection:
@@ -145,17 +111,11 @@ async def _load_all(dsn: str, paths: list[Path]) -> int:
     seen: dict[str, str] = {}
     try:
         for path in paths:
-            try:
-                report = await load_file(conn, path, seen, progress=sys.stderr.isatty())
-            except (OSError, KbFileError) as exc:
-                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-                print(f"{path}: cannot read: {reason}", file=sys.stderr)
+            load = load_file(conn, path, seen, progress=sys.stderr.isatty())
+            report = await report_file(path, load)
+            if report is None:
                 status = 1
-                continue
-            for where, message in report.rejected:
-                print(f"{path}:{where}: {message}", file=sys.stderr)
-            print(report.summary(), flush=True)
-            if report.valid == 0:
+            elif report.valid == 0:
                 print(f"{path}: no valid record", file=sys.stderr)
                 status = 1
     finally:
@@ -246,12 +206,7 @@ def _with_database(work: Coroutine[Any, Any, int]) -> int:
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``kb`` and its subcommands on the ``satyamark`` parser."""
-    kb = sub.add_parser(
-        "kb",
-        help="the fact-check knowledge base",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    kb = add_command(sub, "kb", "the fact-check knowledge base", __doc__)
     kb_sub = kb.add_subparsers(dest="kb_command", required=True)
     load = kb_sub.add_parser("load", help="load claims from files (uses DATABASE_URL)")
     load.add_argument("files", nargs="*", type=Path, metavar="FILE")

@@ -13,30 +13,20 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
-from tqdm import tqdm
 
 from shared.knowledge.documents import Document, document_files, read_documents
 from shared.knowledge.passages_store import DocumentLoadStats, upsert_documents
-from shared.knowledge.records import KbFileError, RecordError
+
+from .commands import add_command
+from .kb_files import LoadReport, report_file, split_valid, write_items
 
 
-@dataclass
-class DocumentsReport:
-    path: Path
-    stats: DocumentLoadStats = field(default_factory=DocumentLoadStats)
-    rejected: list[tuple[int, str]] = field(default_factory=list)
-    valid: int = 0
-
-    def summary(self) -> str:
-        s = self.stats
-        return (
-            f"{self.path}: {s.inserted} inserted, {s.updated} updated, {s.unchanged} unchanged,"
-            f" {s.passages} passages written, {len(self.rejected)} rejected"
-        )
+class DocumentsReport(LoadReport[DocumentLoadStats]):
+    def counts(self) -> list[str]:
+        return [*super().counts(), f"{self.stats.passages} passages written"]
 
 
 def read_file(path: Path, seen: dict[str, str]) -> tuple[list[Document], list[tuple[int, str]]]:
@@ -45,37 +35,17 @@ def read_file(path: Path, seen: dict[str, str]) -> tuple[list[Document], list[tu
     ``seen`` maps URLs to where they were first met in this run: a URL given twice would
     otherwise flip between its two texts at every load.
     """
-    valid: list[Document] = []
-    rejected: list[tuple[int, str]] = []
-    for where, result in read_documents(path):
-        if isinstance(result, RecordError):
-            rejected.append((where, result.message))
-        elif (first := seen.get(result.url)) is not None:
-            rejected.append((where, f"same url as {first}; that one is kept"))
-        else:
-            seen[result.url] = f"{path}:{where}"
-            valid.append(result)
-    return valid, rejected
+    return split_valid(path, read_documents(path), lambda doc: doc.url, "url", seen)
 
 
 async def load_documents_file(
     conn: asyncpg.Connection, path: Path, seen: dict[str, str], *, progress: bool = False
-) -> DocumentsReport:
+) -> LoadReport[DocumentLoadStats]:
     """Read one document file and write its documents (raises ``OSError`` or
     ``KbFileError`` when the file as a whole cannot be read)."""
-    report = DocumentsReport(path)
-    documents, report.rejected = read_file(path, seen)
-    report.valid = len(documents)
-    with tqdm(
-        total=len(documents),
-        desc=path.name,
-        unit="doc",
-        file=sys.stderr,
-        disable=not progress,
-        leave=False,
-    ) as bar:
-        report.stats = await upsert_documents(conn, documents, on_batch=bar.update)
-    return report
+    documents, rejected = read_file(path, seen)
+    report = DocumentsReport(path, DocumentLoadStats(), rejected)
+    return await write_items(conn, report, documents, upsert_documents, "doc", progress)
 
 
 async def load_documents(conn: asyncpg.Connection, paths: list[Path]) -> int:
@@ -83,22 +53,18 @@ async def load_documents(conn: asyncpg.Connection, paths: list[Path]) -> int:
     failed = False
     valid = 0
     seen: dict[str, str] = {}
+    progress = sys.stderr.isatty()
     for given in paths:
         files = document_files(given)
         if not files:
             print(f"{given}: no document files (.jsonl, .txt, .md, .html)", file=sys.stderr)
         for path in files:
-            try:
-                report = await load_documents_file(conn, path, seen, progress=sys.stderr.isatty())
-            except (OSError, KbFileError) as exc:
-                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-                print(f"{path}: cannot read: {reason}", file=sys.stderr)
+            load = load_documents_file(conn, path, seen, progress=progress)
+            report = await report_file(path, load)
+            if report is None:
                 failed = failed or path == given
-                continue
-            for where, message in report.rejected:
-                print(f"{path}:{where}: {message}", file=sys.stderr)
-            print(report.summary(), flush=True)
-            valid += report.valid
+            else:
+                valid += report.valid
     if valid == 0:
         print("no valid document read", file=sys.stderr)
     return 1 if failed or valid == 0 else 0
@@ -108,11 +74,11 @@ def add_load_docs_parser(
     kb_sub: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> argparse.ArgumentParser:
     """The ``load-docs`` subparser of ``satyamark kb`` (kb_cli sets what it runs)."""
-    parser = kb_sub.add_parser(
+    parser = add_command(
+        kb_sub,
         "load-docs",
-        help="load documents (JSONL, .txt, .md, .html; files or folders) as evidence passages",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "load documents (JSONL, .txt, .md, .html; files or folders) as evidence passages",
+        __doc__,
     )
     parser.add_argument("paths", nargs="+", type=Path, metavar="FILE|DIR")
     return parser

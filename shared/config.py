@@ -113,6 +113,19 @@ class DatabaseSettingsMixin(BaseSettings):
     db_pool_min: int = Field(default=2, validation_alias=env_alias("DB_POOL_MIN"))
     db_pool_max: int = Field(default=10, validation_alias=env_alias("DB_POOL_MAX"))
     run_migrations: bool = Field(default=True, validation_alias=env_alias("RUN_MIGRATIONS"))
+    # "transaction": DATABASE_URL is a transaction pooler (pgbouncer, Neon's pooled
+    # endpoint): no prepared-statement cache, no session state (shared/db.py).
+    database_pool_mode: Literal["session", "transaction"] = Field(
+        default="session", validation_alias=env_alias("DATABASE_POOL_MODE")
+    )
+    # Migrations take a session advisory lock: a direct connection, not the pooler.
+    database_migration_url: str | None = Field(
+        default=None, validation_alias=env_alias("DATABASE_MIGRATION_URL")
+    )
+
+    @property
+    def migration_url(self) -> str:
+        return self.database_migration_url or self.database_url
 
 
 class CallbackSecretMixin(BaseSettings):
@@ -121,14 +134,22 @@ class CallbackSecretMixin(BaseSettings):
     )
 
 
-def service_url(name: str, default: str) -> str:
-    """A field default for another service's base URL, read from ``<NAME>_URL``."""
-    return Field(default=default, validation_alias=env_alias(f"{name}_URL"))
-
-
 AUTH_URL_DEFAULT = "http://127.0.0.1:8001"
 RATELIMIT_URL_DEFAULT = "http://127.0.0.1:8002"
 BACKEND_URL_DEFAULT = "http://127.0.0.1:8003"
 AI_URL_DEFAULT = "http://127.0.0.1:8004"
 RECEIVER_URL_DEFAULT = "http://127.0.0.1:8005"
 WS_URL_DEFAULT = "http://127.0.0.1:8006"
+
+
+def service_url(name: str, default: str) -> str:
+    """A field default for another service's base URL, read from ``<NAME>_URL``."""
+    return Field(default=default, validation_alias=env_alias(f"{name}_URL"))
+
+
+class AuthUrlMixin(BaseSettings):
+    auth_url: str = service_url("AUTH", AUTH_URL_DEFAULT)
+
+
+class BackendUrlMixin(BaseSettings):
+    backend_url: str = service_url("BACKEND", BACKEND_URL_DEFAULT)

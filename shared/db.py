@@ -12,6 +12,7 @@ import logging
 import re
 import sys
 from pathlib import Path
+from typing import Any, Literal
 
 import asyncpg
 
@@ -35,7 +36,20 @@ UNAVAILABLE: tuple[type[Exception], ...] = (
 )
 
 
-async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
+PoolMode = Literal["session", "transaction"]
+
+
+def _pooling(mode: PoolMode) -> dict[str, Any]:
+    """Connection options for ``DATABASE_POOL_MODE``. Behind a transaction pooler each
+    transaction (each statement outside one) may run on another server connection, so a
+    statement prepared on one is unknown on the next: no prepared-statement cache.
+    Nothing of ours keeps session state (locks are transaction-scoped or Redis leases)."""
+    return {"statement_cache_size": 0} if mode == "transaction" else {}
+
+
+async def create_pool(
+    dsn: str, *, min_size: int = 2, max_size: int = 10, mode: PoolMode = "session"
+) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
         dsn,
         min_size=min_size,
@@ -43,9 +57,15 @@ async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asy
         command_timeout=10,
         timeout=5,
         server_settings={"application_name": "satyamark"},
+        **_pooling(mode),
     )
     assert pool is not None
     return pool
+
+
+async def connect(dsn: str, *, mode: PoolMode = "session") -> asyncpg.Connection:
+    """One connection (for a short job outside a service's pool)."""
+    return await asyncpg.connect(dsn, timeout=10, **_pooling(mode))
 
 
 def migration_files() -> list[tuple[int, Path]]:
@@ -119,10 +139,15 @@ def main(argv: list[str]) -> int:
     import os
 
     if argv[:1] != ["migrate"]:
-        print("usage: python -m shared.db migrate  (uses DATABASE_URL)", file=sys.stderr)
+        print(
+            "usage: python -m shared.db migrate  (uses DATABASE_MIGRATION_URL, else DATABASE_URL)",
+            file=sys.stderr,
+        )
         return 2
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    dsn = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/satyamark")
+    dsn = os.environ.get("DATABASE_MIGRATION_URL") or os.environ.get(
+        "DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/satyamark"
+    )
     asyncio.run(create_database_if_missing(dsn))
     applied = asyncio.run(migrate_dsn(dsn))
     print(f"applied {len(applied)} migration(s)" + (f": {applied}" if applied else ""))
@@ -136,7 +161,10 @@ if __name__ == "__main__":
 async def open_database(settings: DatabaseSettingsMixin) -> asyncpg.Pool:
     """A service's pool, after applying migrations when the service is asked to."""
     if settings.run_migrations:
-        await migrate_dsn(settings.database_url)
+        await migrate_dsn(settings.migration_url)
     return await create_pool(
-        settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
+        settings.database_url,
+        min_size=settings.db_pool_min,
+        max_size=settings.db_pool_max,
+        mode=settings.database_pool_mode,
     )

@@ -26,6 +26,21 @@ class SatyaError(Exception):
     code: ClassVar[str] = "SYS-INT-500"
     default_message: ClassVar[str] = "internal error"
 
+    def __init_subclass__(
+        cls,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        message: str | None = None,
+        **options: Any,
+    ) -> None:
+        """An error type in one line: ``class NoSuchTask(NotFound, code=..., message=...)``
+        (what it leaves out, it takes from its base)."""
+        super().__init_subclass__(**options)
+        cls.status = status or cls.status
+        cls.code = code or cls.code
+        cls.default_message = message or cls.default_message
+
     def __init__(
         self,
         message: str | None = None,
@@ -44,64 +59,44 @@ class SatyaError(Exception):
         return {"errorCode": self.error_code, "message": self.message}
 
 
-class BadRequest(SatyaError):
-    status = 400
-    code = "SYS-VAL-400"
-    default_message = "bad request"
+class BadRequest(SatyaError, status=400, code="SYS-VAL-400", message="bad request"): ...
 
 
-class ValidationFailed(SatyaError):
-    status = 422
-    code = "SYS-VAL-422"
-    default_message = "request body failed validation"
+class ValidationFailed(
+    SatyaError, status=422, code="SYS-VAL-422", message="request body failed validation"
+): ...
 
 
-class Unauthorized(SatyaError):
-    status = 401
-    code = "SYS-AUTH-401"
-    default_message = "authentication required"
+class Unauthorized(
+    SatyaError, status=401, code="SYS-AUTH-401", message="authentication required"
+): ...
 
 
-class Forbidden(SatyaError):
-    status = 403
-    code = "SYS-AUTH-403"
-    default_message = "forbidden"
+class Forbidden(SatyaError, status=403, code="SYS-AUTH-403", message="forbidden"): ...
 
 
-class NotFound(SatyaError):
-    status = 404
-    code = "SYS-NF-404"
-    default_message = "not found"
+class NotFound(SatyaError, status=404, code="SYS-NF-404", message="not found"): ...
 
 
-class Conflict(SatyaError):
-    status = 409
-    code = "SYS-CONF-409"
-    default_message = "conflict"
+class Conflict(SatyaError, status=409, code="SYS-CONF-409", message="conflict"): ...
 
 
-class PayloadTooLarge(SatyaError):
-    status = 413
-    code = "SYS-VAL-413"
-    default_message = "request body too large"
+class PayloadTooLarge(
+    SatyaError, status=413, code="SYS-VAL-413", message="request body too large"
+): ...
 
 
-class UnsupportedMediaType(SatyaError):
-    status = 415
-    code = "SYS-VAL-415"
-    default_message = "content type must be application/json"
+class UnsupportedMediaType(
+    SatyaError, status=415, code="SYS-VAL-415", message="content type must be application/json"
+): ...
 
 
-class RateLimited(SatyaError):
-    status = 429
-    code = "RL-LIMIT-429"
-    default_message = "rate limit exceeded"
+class RateLimited(SatyaError, status=429, code="RL-LIMIT-429", message="rate limit exceeded"): ...
 
 
-class UpstreamUnavailable(SatyaError):
-    status = 503
-    code = "SYS-DEP-503"
-    default_message = "a dependency is unavailable, retry shortly"
+class UpstreamUnavailable(
+    SatyaError, status=503, code="SYS-DEP-503", message="a dependency is unavailable, retry shortly"
+): ...
 
 
 # Redis is not serving (unreachable, timed out, loading, a replica or a cluster without
@@ -127,18 +122,14 @@ def store_unavailable_as(code: str, what: str) -> Iterator[None]:
         raise UpstreamUnavailable(f"{what} unavailable", code=code) from exc
 
 
+# The code of an error the framework raises by its status (``SYS`` becomes the prefix).
 _STATUS_CODES = {
-    400: BadRequest.code,
-    401: Unauthorized.code,
-    403: Forbidden.code,
-    404: NotFound.code,
-    405: "SYS-VAL-405",
-    409: Conflict.code,
-    413: PayloadTooLarge.code,
-    415: UnsupportedMediaType.code,
-    422: ValidationFailed.code,
-    429: RateLimited.code,
-}
+    error.status: error.code
+    for error in (
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PayloadTooLarge,
+        UnsupportedMediaType, ValidationFailed, RateLimited,
+    )
+} | {405: "SYS-VAL-405"}  # fmt: skip
 
 
 def _validation_message(exc: RequestValidationError) -> str:

@@ -10,6 +10,7 @@ side checks with ``ServiceAuth``.
 from __future__ import annotations
 
 import time
+from contextlib import AsyncExitStack
 
 import httpx
 from httpx_aiohttp import AiohttpTransport
@@ -18,11 +19,13 @@ from opentelemetry.trace import SpanKind
 from . import tracing
 from .errors import UpstreamUnavailable
 from .metrics import UPSTREAM_DURATION
+from .runtime import closing
 from .service_auth import InternalSigner, Keyring
 
 USER_ID_HEADER = "x-satyamark-user"
 # On an answer replayed for a repeated Idempotency-Key (like Stripe's).
 IDEMPOTENT_REPLAY_HEADER = "Idempotent-Replayed"
+DEFAULT_TIMEOUT_S = 10.0
 
 
 class _TimedTransport(httpx.AsyncBaseTransport):
@@ -61,7 +64,7 @@ def create_http_client(
     base_url: str = "",
     *,
     keyring: Keyring | None = None,
-    timeout: float = 10.0,
+    timeout: float = DEFAULT_TIMEOUT_S,
     timed_as: tuple[str, str] | None = None,
 ) -> httpx.AsyncClient:
     """``keyring``: sign every request for internal endpoints (omit for outside calls).
@@ -89,3 +92,16 @@ async def call_upstream(
         raise UpstreamUnavailable(f"{service} did not answer in time", code="SYS-DEP-504") from exc
     except httpx.TransportError as exc:
         raise UpstreamUnavailable(f"{service} is unreachable") from exc
+
+
+def open_internal(
+    opened: AsyncExitStack,
+    keyring: Keyring,
+    base_url: str,
+    timed_as: tuple[str, str],
+    timeout: float = DEFAULT_TIMEOUT_S,
+) -> httpx.AsyncClient:
+    """A signed client for calls to another service (``timed_as``: this service, that
+    one), closed when ``opened`` closes (a service's lifespan)."""
+    client = create_http_client(base_url, keyring=keyring, timeout=timeout, timed_as=timed_as)
+    return closing(opened, client)

@@ -12,7 +12,9 @@ import time
 from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .asgi import StatusNoting
 
 # Internal hops take milliseconds; the public edge a little more.
 _HTTP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -132,17 +134,12 @@ class HttpMetrics:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        status = 500  # what the client gets if the app raises before answering
-
-        async def send_and_note(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        # 500: what the client gets if the app raises before answering
+        noting = StatusNoting(send, 500)
         try:
-            await self.app(scope, receive, send_and_note)
+            await self.app(scope, receive, noting)
         finally:
+            status = noting.status or 500
             route = scope.get("route")
             key = (getattr(route, "path", None) or UNMATCHED_ROUTE, scope["method"], status)
             series = self._series.get(key)

@@ -6,6 +6,7 @@ import orjson
 import redis.asyncio as aioredis
 
 from . import keys
+from .redis_client import get_many
 from .schemas import Mark, TextVerdict
 
 
@@ -23,8 +24,8 @@ class ResultCache:
 
         Entries written before verdicts carried claims read as having none, and those
         written before they carried a method as having none (``method`` None)."""
-        by_text, by_summary = await self._client.mget(
-            keys.cache_result(text_hash), keys.cache_result(summary_hash)
+        by_text, by_summary = await get_many(
+            self._client, [keys.cache_result(text_hash), keys.cache_result(summary_hash)]
         )
         raw = by_text or by_summary
         if raw is None:

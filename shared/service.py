@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from typing import Any
 
 import uvicorn
-from fastapi import FastAPI
-from starlette.requests import HTTPConnection, Request
+from fastapi import APIRouter, Depends, FastAPI
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp
 
@@ -19,29 +19,12 @@ from .logs import configure_logging
 from .metrics import HttpMetrics
 from .metrics_server import MetricsServer
 from .responses import JsonResponse
+from .runtime import RedisState
+from .service_auth import ServiceAuth, nonces_in
 from .trace_asgi import ServerSpans
 from .tracing import configure_tracing
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[Any]]
-StateT = TypeVar("StateT")
-
-
-def runtime_of(conn: HTTPConnection, kind: type[StateT]) -> StateT:
-    """The service's typed state (each service's ``deps.State``), which its lifespan
-    builds and puts on ``app.state.runtime``: the one untyped attribute we use."""
-    runtime = getattr(conn.app.state, "runtime", None)
-    if not isinstance(runtime, kind):
-        raise RuntimeError(f"{kind.__name__} is not set up: is the app's lifespan running?")
-    return runtime
-
-
-def state_getter(kind: type[StateT]) -> Callable[[HTTPConnection], StateT]:
-    """The dependency that hands handlers the service's typed state."""
-
-    def get_state(conn: HTTPConnection) -> StateT:
-        return runtime_of(conn, kind)
-
-    return get_state
 
 
 class _App(FastAPI):
@@ -106,6 +89,50 @@ def new_app(
         }
         return JsonResponse(body, status_code=503)
 
+    return app
+
+
+def service_app(
+    settings: CommonSettings,
+    service: str,
+    error_prefix: str,
+    open_state: Callable[[AsyncExitStack], Awaitable[object]],
+    *,
+    title: str | None = None,
+    routers: Sequence[APIRouter] = (),
+    internal: Sequence[APIRouter] = (),
+    guard: ServiceAuth | None = None,
+    public: bool = False,
+) -> FastAPI:
+    """``new_app`` with the lifespan every service has, and its routers.
+
+    ``open_state`` opens what the service needs, puts on ``opened`` how to close each
+    part, and returns the typed state, which goes on ``app.state.runtime``; it all
+    closes, last opened first, when the app stops. ``routers`` are public; those in
+    ``internal`` take signed service calls only (``guard``, by default a
+    ``ServiceAuth`` keeping nonces in the state's Redis).
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as opened:
+            app.state.runtime = await open_state(opened)
+            yield
+
+    app = new_app(
+        service=service,
+        title=title or f"SatyaMark {service}",
+        error_prefix=error_prefix,
+        lifespan=lifespan,
+        metrics=settings.metrics_port != 0,
+        public=public,
+    )
+    for router in routers:
+        app.include_router(router)
+    if internal:
+        check = guard or ServiceAuth.from_settings(settings, nonces_in(RedisState))
+        for router in internal:
+            app.include_router(router, dependencies=[Depends(check)])
     return app
 
 

@@ -37,8 +37,9 @@ import redis.asyncio as aioredis
 from fastapi import Request
 from redis.exceptions import RedisError
 
+from . import keys
 from .errors import Forbidden, UpstreamUnavailable
-from .service import runtime_of
+from .runtime import runtime_of
 
 if TYPE_CHECKING:
     from .config import CommonSettings
@@ -55,11 +56,6 @@ _VERSION = "v1"
 _SIG_PREFIX = "v1="
 _NONCE_MAX = 64
 _NONCE_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_")
-
-
-def nonce_key(kid: str, nonce: str) -> str:
-    """Marks one signed internal request as used (shared/keys.py style name)."""
-    return f"internal:nonce:{kid}:{nonce}"
 
 
 class ServiceAuthError(Exception):
@@ -252,7 +248,7 @@ class ServiceAuth:
         ttl = max(1, verified.timestamp + self.window_s - int(time.time()) + 1)
         try:
             first = await self._store(request).set(
-                nonce_key(verified.kid, verified.nonce), "1", nx=True, ex=ttl
+                keys.internal_nonce(verified.kid, verified.nonce), "1", nx=True, ex=ttl
             )
         except RedisError as exc:
             raise UpstreamUnavailable("replay check unavailable (Redis)") from exc

@@ -10,6 +10,7 @@ import redis.asyncio as aioredis
 from .config import DatabaseSettingsMixin
 from .db import open_database
 from .redis_client import create_redis
+from .runtime import closing
 
 
 async def open_stores(
@@ -23,6 +24,6 @@ async def open_stores(
     """Both stores, closed (Redis first) when ``opened`` closes."""
     pool = await open_database(settings)
     opened.push_async_callback(pool.close)
-    redis = create_redis(redis_url, process_name, socket_timeout=redis_timeout_s)
-    opened.push_async_callback(redis.aclose)
-    return pool, redis
+    return pool, closing(
+        opened, create_redis(redis_url, process_name, socket_timeout=redis_timeout_s)
+    )

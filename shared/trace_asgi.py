@@ -14,9 +14,10 @@ from collections.abc import Collection
 from opentelemetry import propagate
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, StatusCode
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import tracing
+from .asgi import StatusNoting
 
 # Probes every few seconds would bury the traces worth reading.
 PROBES = frozenset({"/livez", "/readyz", "/healthz"})
@@ -55,17 +56,11 @@ class ServerSpans:
     async def _recorded(
         self, span: Span, method: str, scope: Scope, receive: Receive, send: Send
     ) -> None:
-        status: int | None = None
-
-        async def send_noting(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        noting = StatusNoting(send, None)
         try:
-            await self.app(scope, receive, send_noting if scope["type"] == "http" else send)
+            await self.app(scope, receive, noting if scope["type"] == "http" else send)
         finally:
+            status = noting.status
             attributes: dict[str, str | int] = {
                 "url.path": scope["path"],
                 "url.scheme": scope["scheme"],

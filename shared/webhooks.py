@@ -15,17 +15,26 @@ import ipaddress
 import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import asyncpg
 import orjson
+from fastapi import Path as PathParam
+from fastapi import Query
 from standardwebhooks import Webhook
+
+from .schemas import WEBHOOK_ID_PATTERN
 
 EventType = Literal["task.completed", "task.failed"]
 EVENT_TYPES: tuple[EventType, ...] = ("task.completed", "task.failed")
 _TYPE_OF_EVENT: dict[str, EventType] = {"result": "task.completed", "failed": "task.failed"}
 MAX_URL_CHARS = 2048
+
+# Request parameters of the webhook routes, the gateway's and backend_service's alike.
+WebhookId = Annotated[str, PathParam(pattern=WEBHOOK_ID_PATTERN)]
+DeliveriesLimit = Annotated[int, Query(ge=1, le=100)]
+DeliveriesCursor = Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")]
 
 
 def new_secret() -> str:

@@ -23,6 +23,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from pydantic import ValidationError
@@ -78,32 +79,28 @@ def retry_delay(deliveries: int, base_s: float, cap_s: float) -> float:
     return delay / 2 + random.uniform(0, delay / 2)
 
 
+@dataclass(slots=True, eq=False)
 class Outcomes:
     """Admission of entries and what happens to each after the model (see the module
     docstring). Owned by ``Worker``; it puts runnable items on ``pending`` and settles
     each entry's hold in ``in_flight`` once its outcome is handled."""
 
-    def __init__(
-        self,
-        settings: WorkerSettings,
-        queue: JobQueue,
-        sender: CallbackSender,
-        in_flight: InFlight,
-        pending: asyncio.Queue[Item | None],
-        stopping: asyncio.Event,
-        progress: ProgressReporter | None = None,
-    ) -> None:
-        self.settings = settings
-        self.queue = queue
-        self._sender = sender
-        self._progress = progress
-        self._in_flight = in_flight
-        self._pending = pending
-        self._stopping = stopping
-        self._acker: Acker[Item] = Acker(self.ack_items)
-        self._callbacks: set[asyncio.Task[None]] = set()
-        # Entries waiting out a retry backoff (pending, lease not renewed, slot held).
-        self._retries: dict[str, tuple[asyncio.Task[None], Hold]] = {}
+    settings: WorkerSettings
+    queue: JobQueue
+    sender: CallbackSender
+    in_flight: InFlight
+    pending: asyncio.Queue[Item | None]
+    stopping: asyncio.Event
+    progress: ProgressReporter | None = None
+    _acker: Acker[Item] = field(init=False, repr=False)
+    _callbacks: set[asyncio.Task[None]] = field(init=False, repr=False, default_factory=set)
+    # Entries waiting out a retry backoff (pending, lease not renewed, slot held).
+    _retries: dict[str, tuple[asyncio.Task[None], Hold]] = field(
+        init=False, repr=False, default_factory=dict
+    )
+
+    def __post_init__(self) -> None:
+        self._acker = Acker(self.ack_items)
 
     def stop(self) -> None:
         """Stopping: entries waiting out a backoff stay pending for another worker."""
@@ -134,7 +131,7 @@ class Outcomes:
                 log.exception("handling entry %s failed; it stays pending", hold.entry_id)
             finally:
                 if not kept:
-                    self._in_flight.done(hold)
+                    self.in_flight.done(hold)
 
         task = asyncio.create_task(settle())
         self._callbacks.add(task)
@@ -153,7 +150,7 @@ class Outcomes:
                 task, held_by_retry = retrying
                 task.cancel()
                 held_by_retry.release()
-            self._in_flight.mark([entry.id])
+            self.in_flight.mark([entry.id])
             try:
                 job = parse_job(entry.fields)
             except ValidationError as exc:
@@ -161,7 +158,7 @@ class Outcomes:
                 continue
             item = Item(entry.id, job, hold, entry.fields.get(tracing.TRACEPARENT))
             if not self._resend_stored(item, (stored or {}).get(job.taskId)):
-                self._pending.put_nowait(item)
+                self.pending.put_nowait(item)
 
     def _resend_stored(self, item: Item, body: str | None) -> bool:
         """Deliver the result an earlier run of this job stored; False if there is none
@@ -227,7 +224,7 @@ class Outcomes:
     async def _ack_quietly(self, item: Item) -> None:
         # Finished: stop renewing its lease, or the refresh that races the ack would
         # report the acked entry as a lease lost to another worker.
-        self._in_flight.unmark(item.entry_id)
+        self.in_flight.unmark(item.entry_id)
         try:
             await self._acker.ack(item)
         except RedisError as exc:
@@ -235,7 +232,7 @@ class Outcomes:
             log.warning("could not ack entry %s (%s)", item.entry_id, exc)
 
     async def _post(self, url: str, body: CallbackResult | CallbackFailure) -> Delivery:
-        return await self._sender.send(url, body)
+        return await self.sender.send(url, body)
 
     # -- outcomes (each returns True when a retry now holds the entry's slot) -----------
 
@@ -299,8 +296,8 @@ class Outcomes:
                 item.job.taskId, deliveries, s.max_attempts, code, delay,
                 extra={"taskId": item.job.taskId},
             )  # fmt: skip
-            if self._progress is not None:
-                self._progress.retried(item, deliveries, code)
+            if self.progress is not None:
+                self.progress.retried(item, deliveries, code)
             return self._retry_later(item, delay)
         message = _GIVE_UP_MESSAGES.get(code, "The task failed {n} times; giving up.")
         failure = failure_for(item.job, code, message.format(n=deliveries), worker_id=s.consumer)
@@ -324,13 +321,13 @@ class Outcomes:
         # Ours from now on, before the first await: the lease task's XAUTOCLAIM and the
         # recovery of our own pending list can return the same entry, and each skips
         # what is in flight already; two admissions would run the model twice.
-        self._in_flight.mark(e.id for e, _ in entries)
+        self.in_flight.mark(e.id for e, _ in entries)
         WORKER_JOBS.labels("reclaimed").inc(len(entries))
         counts = await self.queue.delivery_counts([e.id for e, _ in entries])
         limit = self.settings.max_deliveries
         poison = [(e, hold) for e, hold in entries if counts.get(e.id, 0) > limit]
         for entry, hold in poison:
-            self._in_flight.mark([entry.id])
+            self.in_flight.mark([entry.id])
             self.spawn(hold, self._worker_lost(entry, counts[entry.id]))
         runnable = [(e, hold) for e, hold in entries if counts.get(e.id, 0) <= limit]
         stored = await self.stored_results([e.fields.get("taskId", "") for e, _ in runnable])
@@ -388,7 +385,7 @@ class Outcomes:
         self, entry_id: str, code: str, error: str, callback: Delivery | None, task_id: str
     ) -> None:
         told = "no-task" if callback is None else callback.value
-        self._in_flight.unmark(entry_id)  # as in _ack_quietly
+        self.in_flight.unmark(entry_id)  # as in _ack_quietly
         moved = await self.queue.dead_letter(entry_id, code, error, told, task_id)
         if moved is None:
             log.warning("entry %s was no longer ours; not dead-lettered", entry_id)
@@ -403,8 +400,8 @@ class Outcomes:
 
     def _retry_later(self, item: Item, delay_s: float) -> bool:
         """Stop renewing the lease and claim the entry again after ``delay_s``."""
-        self._in_flight.unmark(item.entry_id)
-        if self._stopping.is_set():
+        self.in_flight.unmark(item.entry_id)
+        if self.stopping.is_set():
             return False  # pending and idle: another worker's XAUTOCLAIM retries it
         WORKER_JOBS.labels("retried").inc()
         task = asyncio.create_task(self._retry(item, delay_s))
@@ -415,7 +412,7 @@ class Outcomes:
         requeued = False
         try:
             await asyncio.sleep(delay_s)
-            if self._stopping.is_set():
+            if self.stopping.is_set():
                 return
             claimed = await self.queue.retry_claim(item.entry_id)
             if claimed is None:
@@ -424,12 +421,12 @@ class Outcomes:
                     item.job.taskId, extra={"taskId": item.job.taskId},
                 )  # fmt: skip
                 return
-            if self._stopping.is_set():
+            if self.stopping.is_set():
                 return
-            self._in_flight.mark([item.entry_id])
+            self.in_flight.mark([item.entry_id])
             stored = await self.stored_results([item.job.taskId])
             if not self._resend_stored(item, stored.get(item.job.taskId)):
-                self._pending.put_nowait(item)
+                self.pending.put_nowait(item)
             requeued = True
         except RedisError as exc:
             log.warning(

@@ -18,7 +18,7 @@ import asyncio
 import logging
 import random
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from enum import StrEnum
 
 import aiohttp
@@ -96,29 +96,22 @@ class _Answer:
     problem: str = ""
 
 
+@dataclass(slots=True, eq=False)
 class CallbackSender:
     """``await sender.send(url, result) -> Delivery``; see the module docstring."""
 
-    def __init__(
-        self,
-        session: aiohttp.ClientSession,
-        secret: bytes,
-        *,
-        attempts: int = 4,
-        backoff_s: float = 0.25,
-        max_items: int = 64,
-        max_bytes: int = 256 * 1024,
-        concurrency: int = 2,
-    ) -> None:
-        self._session = session
-        self._secret = secret
-        self._attempts = attempts
-        self._backoff_s = backoff_s
-        self._max_items = max_items
-        self._max_bytes = max_bytes
-        self._concurrency = concurrency
-        self._lanes: defaultdict[str, _Lane] = defaultdict(_Lane)
-        self._posts: set[asyncio.Task[None]] = set()
+    session: aiohttp.ClientSession
+    secret: bytes
+    _: KW_ONLY
+    attempts: int = 4
+    backoff_s: float = 0.25
+    max_items: int = 64
+    max_bytes: int = 256 * 1024
+    concurrency: int = 2
+    _lanes: defaultdict[str, _Lane] = field(
+        init=False, repr=False, default_factory=lambda: defaultdict(_Lane)
+    )
+    _posts: set[asyncio.Task[None]] = field(init=False, repr=False, default_factory=set)
 
     async def send(
         self, url: str, result: CallbackResult | CallbackFailure | CallbackProgress
@@ -136,7 +129,7 @@ class CallbackSender:
     def _kick(self, url: str) -> None:
         lane = self._lanes[url]
         lane.kick_scheduled = False
-        while lane.waiting and lane.posting < self._concurrency:
+        while lane.waiting and lane.posting < self.concurrency:
             batch = self._take_batch(lane)
             lane.posting += 1
             task = asyncio.create_task(self._post_batch(url, batch))
@@ -147,8 +140,8 @@ class CallbackSender:
 
     def _take_batch(self, lane: _Lane) -> list[_Waiting]:
         size, count = 0, 0
-        for item in lane.waiting[: self._max_items]:
-            if count and size + len(item.body) > self._max_bytes:
+        for item in lane.waiting[: self.max_items]:
+            if count and size + len(item.body) > self.max_bytes:
                 break
             size += len(item.body) + 1
             count += 1
@@ -211,11 +204,11 @@ class CallbackSender:
         """POST ``body`` until it gets a final answer (2xx, or a 4xx that retrying cannot
         change) or runs out of attempts; each attempt has its own delivery id."""
         answer = _Answer(None)
-        for attempt in range(self._attempts):
-            headers = sign(self._secret, str(ULID()), body)
+        for attempt in range(self.attempts):
+            headers = sign(self.secret, str(ULID()), body)
             headers["content-type"] = "application/json"
             try:
-                async with self._session.post(url, data=body, headers=headers) as response:
+                async with self.session.post(url, data=body, headers=headers) as response:
                     answer = _Answer(response.status, await response.read())
             except (aiohttp.ClientError, TimeoutError) as exc:  # connect, timeout, dropped
                 answer = _Answer(None, problem=f"{type(exc).__name__}: {exc}")
@@ -223,15 +216,15 @@ class CallbackSender:
                 if not _retryable(answer.status or 0):
                     return answer
                 answer = _Answer(answer.status, answer.body, f"HTTP {answer.status}")
-            if attempt + 1 < self._attempts:
-                delay = _backoff(attempt, self._backoff_s)
+            if attempt + 1 < self.attempts:
+                delay = _backoff(attempt, self.backoff_s)
                 log.warning(
                     "callback for %s failed (%s), retry %d/%d in %.2fs",
-                    what, answer.problem, attempt + 1, self._attempts - 1, delay,
+                    what, answer.problem, attempt + 1, self.attempts - 1, delay,
                 )  # fmt: skip
                 await asyncio.sleep(delay)
         log.error(
-            "callback for %s failed after %d attempts (%s)", what, self._attempts, answer.problem
+            "callback for %s failed after %d attempts (%s)", what, self.attempts, answer.problem
         )
         return answer
 

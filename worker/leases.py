@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from redis.exceptions import RedisError
 
@@ -24,35 +25,26 @@ from .queue import JobQueue
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, slots=True, eq=False)
 class Leases:
     """Owned by ``Worker``; see the module docstring. ``can_start_now`` tells whether an
     entry taken now would start without waiting out a long batch; what is taken over
     goes to ``outcomes``."""
 
-    def __init__(
-        self,
-        settings: WorkerSettings,
-        queue: JobQueue,
-        in_flight: InFlight,
-        outcomes: Outcomes,
-        stopping: asyncio.Event,
-        can_start_now: Callable[[], bool],
-        health: WorkerHealth | None = None,
-    ) -> None:
-        self.settings = settings
-        self.queue = queue
-        self._in_flight = in_flight
-        self._outcomes = outcomes
-        self._stopping = stopping
-        self._can_start_now = can_start_now
-        self._health = health
+    settings: WorkerSettings
+    queue: JobQueue
+    in_flight: InFlight
+    outcomes: Outcomes
+    stopping: asyncio.Event
+    can_start_now: Callable[[], bool]
+    health: WorkerHealth | None = None
 
     async def hand_back(self, ids: list[str]) -> None:
         """Give entries we will not finish to the other workers at once (no lease wait)."""
         if not ids:
             return
         for entry_id in ids:
-            self._in_flight.unmark(entry_id)  # no more lease renewals
+            self.in_flight.unmark(entry_id)  # no more lease renewals
         try:
             handed = await self.queue.hand_back(ids, self.settings.lease_ms)
             log.info("handed %d unfinished entries back to the group", handed)
@@ -67,20 +59,20 @@ class Leases:
             next_tick = loop.time() + interval
             try:
                 await self._refresh_leases()
-                if not self._stopping.is_set():
+                if not self.stopping.is_set():
                     await self._claim_stale(next_tick)
-                if self._health is not None:
-                    self._health.lease_kept()
+                if self.health is not None:
+                    self.health.lease_kept()
             except RedisError as exc:
                 log.warning("lease upkeep failed (%s); next try in %.1fs", exc, interval)
             await asyncio.sleep(max(0.0, next_tick - loop.time()))
 
     async def _refresh_leases(self) -> None:
-        ids = self._in_flight.ids()
+        ids = self.in_flight.ids()
         if not ids:
             return
         kept = await self.queue.refresh_lease(ids)
-        lost = {entry_id for entry_id in set(ids) - kept if entry_id in self._in_flight}
+        lost = {entry_id for entry_id in set(ids) - kept if entry_id in self.in_flight}
         if lost:
             # Another worker took them over; our result (if any) is still idempotent.
             log.warning("lost the lease on %d entries: %s", len(lost), sorted(lost)[:5])
@@ -89,7 +81,7 @@ class Leases:
         lease_ms = self.settings.lease_ms
         # A worker busy with a long batch leaves takeovers to idle workers (below: unless
         # none took them).
-        if self._can_start_now() and (taken := self._in_flight.take_now(self.settings.batch_size)):
+        if self.can_start_now() and (taken := self.in_flight.take_now(self.settings.batch_size)):
             await self._claim_into(taken, lease_ms)
             return
         # Busy: one freed slot at a time, until the tick ends or nothing stale is left.
@@ -113,7 +105,7 @@ class Leases:
             return None
         try:
             async with asyncio.timeout_at(until):
-                return await self._in_flight.take(1, first=True)
+                return await self.in_flight.take(1, first=True)
         except TimeoutError:
             return None
 
@@ -126,10 +118,10 @@ class Leases:
             taken.release()
             raise
         # Entries claimed while stopping stay pending (owned by us) for another worker.
-        stopping = self._stopping.is_set()
-        fresh = [] if stopping else [e for e in claimed if e.id not in self._in_flight]
+        stopping = self.stopping.is_set()
+        fresh = [] if stopping else [e for e in claimed if e.id not in self.in_flight]
         held = taken.hold(fresh)
         if held:
             log.info("took over %d stale entries", len(held))
-            await self._outcomes.admit_reclaimed(held)
+            await self.outcomes.admit_reclaimed(held)
         return len(held)

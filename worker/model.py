@@ -20,7 +20,7 @@ import torch
 
 from shared.schemas import Verdict
 
-from .ai.encoder import SentenceEncoder, local_only, pick_device, pick_dtype
+from .ai.encoder import SentenceEncoder, loading, pick_device
 from .ai.judge import EvidenceJudge
 from .ai.learned_stance import SHIPPED_HEAD, LearnedStance, load_head
 from .ai.nli import NliStance
@@ -143,10 +143,8 @@ def load_judge(settings: WorkerSettings) -> Judge:
     if settings.nli_model:
         stance = NliStance(
             settings.nli_model,
-            device=device,
-            dtype=pick_dtype(device),
-            local_only=local_only(settings.nli_model),
             batch_size=settings.nli_batch_size,
+            **loading(settings.nli_model, device),
         )
     evidence = EvidenceJudge(
         encoder,
@@ -158,10 +156,8 @@ def load_judge(settings: WorkerSettings) -> Judge:
     if settings.rerank_model:
         evidence.reranker = CrossEncoderReranker(
             settings.rerank_model,
-            device=device,
-            dtype=pick_dtype(device),
-            local_only=local_only(settings.rerank_model),
             batch_size=settings.rerank_batch_size,
+            **loading(settings.rerank_model, device),
         )
     if settings.knowledge_base not in ("postgres", "none"):
         evidence.index = index_from_file(encoder, Path(settings.knowledge_base))

@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from shared import keys
-from shared.redis_client import load_script
+from shared.redis_client import get_many, load_script
 
 log = logging.getLogger(__name__)
 
@@ -44,17 +44,15 @@ class JobQueue:
         consumer: str,
         *,
         reader: aioredis.Redis | None = None,
-        stream: str = keys.JOB_STREAM,
-        group: str = keys.WORKER_GROUP,
-        dlq: str = keys.JOB_DLQ_STREAM,
     ) -> None:
         self.client = client
         # Blocking reads get a client whose socket timeout outlasts BLOCK.
         self.reader = reader or client
         self.consumer = consumer
-        self.stream = stream
-        self.group = group
-        self.dlq = dlq
+        # Names read now, not at import: a test may give each test its own key prefix.
+        self.stream = keys.JOB_STREAM
+        self.group = keys.WORKER_GROUP
+        self.dlq = keys.JOB_DLQ_STREAM
         self._refresh = load_script(client, _LUA / "refresh_lease.lua")
         self._retry_claim = load_script(client, _LUA / "retry_claim.lua")
         self._dead_letter = load_script(client, _LUA / "dead_letter.lua")
@@ -78,29 +76,25 @@ class JobQueue:
 
     async def read_own_pending(self, count: int, after: str = "0") -> list[StreamEntry]:
         """Entries already delivered to this consumer name (a restart with a stable name)."""
+        return await self._read(self.client, after, count, block_ms=None)
+
+    async def read_new(self, count: int, block_ms: int) -> list[StreamEntry]:
+        """Up to ``count`` never-delivered entries, blocking up to ``block_ms`` for the first."""
+        return await self._read(self.reader, ">", count, block_ms)
+
+    async def _read(
+        self, client: aioredis.Redis, start: str, count: int, block_ms: int | None
+    ) -> list[StreamEntry]:
         try:
             # Any: redis-py types replies as bytes | str; decode_responses makes them str.
-            reply: Any = await self.client.xreadgroup(
-                self.group, self.consumer, {self.stream: after}, count=count
+            reply: Any = await client.xreadgroup(
+                self.group, self.consumer, {self.stream: start}, count=count, block=block_ms
             )
         except ResponseError as exc:
             if "NOGROUP" not in str(exc):
                 raise
             # Redis lost its data between our start and this read: nothing of ours is
             # pending any more (the sweeper re-enqueues the lost jobs).
-            await self._group_lost()
-            return []
-        return _entries(reply[0][1]) if reply else []
-
-    async def read_new(self, count: int, block_ms: int) -> list[StreamEntry]:
-        """Up to ``count`` never-delivered entries, blocking up to ``block_ms`` for the first."""
-        try:
-            reply: Any = await self.reader.xreadgroup(
-                self.group, self.consumer, {self.stream: ">"}, count=count, block=block_ms
-            )
-        except ResponseError as exc:
-            if "NOGROUP" not in str(exc):
-                raise
             await self._group_lost()
             return []
         return _entries(reply[0][1]) if reply else []
@@ -187,7 +181,7 @@ class JobQueue:
         """Those of ``task_ids`` whose owner cancelled them (backend_service/cancel.py)."""
         if not task_ids:
             return set()
-        found: Any = await self.client.mget([keys.task_cancelled(t) for t in task_ids])
+        found = await get_many(self.client, [keys.task_cancelled(t) for t in task_ids])
         return {t for t, mark in zip(task_ids, found, strict=True) if mark is not None}
 
     # -- attempts and dead letters ----------------------------------------------------

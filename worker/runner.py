@@ -171,17 +171,13 @@ class Worker:
             judge.passages = index
 
         run_model = executor_runner(self._executor)
-        self._knowledge = DatabaseKnowledge(
-            self.settings.database_url, judge.encoder, install, run_model
-        )
+        db, mode = self.settings.database_url, self.settings.database_pool_mode
+        self._knowledge = DatabaseKnowledge(db, judge.encoder, install, run_model, pool_mode=mode)
         if self.settings.passages and not self.settings.evidence_docs:
             self._passages = DatabasePassages(
-                self.settings.database_url,
-                judge.encoder,
-                install_passages,
-                run_model,
+                db, judge.encoder, install_passages, run_model, pool_mode=mode,
                 exact_below=self.settings.passage_exact_below,
-            )
+            )  # fmt: skip
         delay = 0.5
         while True:
             try:

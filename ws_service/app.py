@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 
 from fastapi import FastAPI
 
 from shared import keys
 from shared.clients.auth import AuthClient, follow_revocations
-from shared.http import create_http_client
+from shared.http import open_internal
 from shared.notify import EventLog
 from shared.redis_client import create_redis
-from shared.service import new_app
+from shared.runtime import closing, in_background
+from shared.service import service_app
 from shared.service_auth import Keyring
 
 from .auth import SocketUnauthorized
@@ -34,25 +34,23 @@ _SUBSCRIBE_TIMEOUT_S = 10.0
 
 
 def create_app(settings: WsSettings) -> FastAPI:
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        redis = create_redis(settings.redis_url, "ws_service")
+    async def open_state(opened: AsyncExitStack) -> Runtime:
+        redis = closing(opened, create_redis(settings.redis_url, "ws_service"))
         # The listener blocks on its connection by design, so no socket timeout there.
-        pubsub_redis = create_redis(
-            settings.redis_url, "ws_service-pubsub", socket_timeout=None, max_connections=3
+        pubsub_redis = closing(
+            opened,
+            create_redis(
+                settings.redis_url, "ws_service-pubsub", socket_timeout=None, max_connections=3
+            ),
         )
-        http = create_http_client(
-            settings.auth_url,
-            keyring=Keyring.from_settings(settings),
-            timeout=settings.auth_call_timeout_s,
-            timed_as=("ws_service", "auth_service"),
+        keyring = Keyring.from_settings(settings)
+        to_auth, to_backend = ("ws_service", "auth_service"), ("ws_service", "backend_service")
+        http = open_internal(
+            opened, keyring, settings.auth_url, to_auth, timeout=settings.auth_call_timeout_s
         )
         auth = AuthClient(http, rejected=SocketUnauthorized, unavailable_code="WS-DEP-503")
-        backend = create_http_client(
-            settings.backend_url,
-            keyring=Keyring.from_settings(settings),
-            timeout=settings.ops_push_interval_s,
-            timed_as=("ws_service", "backend_service"),
+        backend = open_internal(
+            opened, keyring, settings.backend_url, to_backend, timeout=settings.ops_push_interval_s
         )
         hub = Hub(redis, settings.instance_id, settings.registration_ttl_s)
         events, epoch = EventLog(redis), RedisEpoch(redis)
@@ -66,48 +64,42 @@ def create_app(settings: WsSettings) -> FastAPI:
         )
         subscribed = asyncio.Event()
         channel = keys.ws_instance_channel(settings.instance_id)
-        tasks = [
-            asyncio.create_task(
-                run_listener(pubsub_redis, channel, hub, subscribed, recovery.reconnected)
-            ),
-            # A socket opened with an API key closes as soon as the key is revoked.
-            asyncio.create_task(follow_revocations(pubsub_redis, hub.shut_key)),
-            asyncio.create_task(push_queue_view(hub, backend, settings.ops_push_interval_s)),
-        ]
-        try:
-            # Accept no socket before events for it can reach us.
-            async with asyncio.timeout(_SUBSCRIBE_TIMEOUT_S):
-                await subscribed.wait()
-                await epoch.check()
-            tasks.append(asyncio.create_task(recovery.run(), name="ws-recovery"))
-            app.state.runtime = Runtime(settings, hub, auth, events, epoch, redis)
-            log.info("ws_service instance %s listening on %s", settings.instance_id, channel)
-            yield
-        finally:
-            await close_sockets(app)
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await http.aclose()
-            await backend.aclose()
-            await pubsub_redis.aclose()
-            await redis.aclose()
+        in_background(
+            opened, run_listener(pubsub_redis, channel, hub, subscribed, recovery.reconnected)
+        )
+        # A socket opened with an API key closes as soon as the key is revoked.
+        in_background(opened, follow_revocations(pubsub_redis, hub.shut_key))
+        in_background(opened, push_queue_view(hub, backend, settings.ops_push_interval_s))
+        # Accept no socket before events for it can reach us.
+        async with asyncio.timeout(_SUBSCRIBE_TIMEOUT_S):
+            await subscribed.wait()
+            await epoch.check()
+        in_background(opened, recovery.run(), name="ws-recovery")
+        runtime = Runtime(
+            redis=redis, settings=settings, hub=hub, auth=auth, events=events, epoch=epoch
+        )
+        opened.push_async_callback(_say_goodbye, runtime)
+        log.info("ws_service instance %s listening on %s", settings.instance_id, channel)
+        return runtime
 
-    app = new_app(
-        service="ws_service",
+    return service_app(
+        settings,
+        "ws_service",
+        "WS",
+        open_state,
         title="SatyaMark WebSocket service",
-        error_prefix="WS",
-        lifespan=lifespan,
-        metrics=settings.metrics_port != 0,
+        routers=[router],
     )
-    app.include_router(router)
-    return app
 
 
 async def close_sockets(app: FastAPI) -> None:
     """Close every socket with 1001 and unregister it (shutdown; safe to call twice)."""
     runtime: Runtime | None = getattr(app.state, "runtime", None)
     if runtime is not None:
-        await runtime.hub.close_all(
-            CLOSE_GOING_AWAY, "server shutting down", runtime.settings.shutdown_close_timeout_s
-        )
+        await _say_goodbye(runtime)
+
+
+async def _say_goodbye(runtime: Runtime) -> None:
+    await runtime.hub.close_all(
+        CLOSE_GOING_AWAY, "server shutting down", runtime.settings.shutdown_close_timeout_s
+    )

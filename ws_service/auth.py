@@ -5,9 +5,7 @@ from __future__ import annotations
 from shared.errors import Unauthorized
 
 
-class SocketUnauthorized(Unauthorized):
-    code = "WS-AUTH-401"
-    default_message = "invalid or expired token"
+class SocketUnauthorized(Unauthorized, code="WS-AUTH-401", message="invalid or expired token"): ...
 
 
 # what a malformed Authorization header is told (the gateway's wording differs)

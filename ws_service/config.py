@@ -6,27 +6,20 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 from ulid import ULID
 
-from shared.config import (
-    AUTH_URL_DEFAULT,
-    BACKEND_URL_DEFAULT,
-    CommonSettings,
-    RedisSettingsMixin,
-    service_url,
-)
+from shared.config import AuthUrlMixin, BackendUrlMixin, CommonSettings, RedisSettingsMixin
 
 
 def _new_instance_id() -> str:
     return str(ULID())
 
 
-class WsSettings(CommonSettings, RedisSettingsMixin):
+class WsSettings(CommonSettings, RedisSettingsMixin, AuthUrlMixin, BackendUrlMixin):
     model_config = SettingsConfigDict(env_prefix="WS_", extra="ignore", frozen=True)
 
     port: int = 8006
     metrics_port: int = 9476
-    auth_url: str = service_url("AUTH", AUTH_URL_DEFAULT)
-    # Admins' sockets get the queue view (backend_service's admin API) pushed this often.
-    backend_url: str = service_url("BACKEND", BACKEND_URL_DEFAULT)
+    # Admins' sockets get the queue view (backend_service's admin API, ``backend_url``)
+    # pushed this often.
     ops_push_interval_s: float = Field(2.0, gt=0)
     # Names this process's pub/sub channel and its entries in ws:user:<id>; a fresh id
     # per process, so a restarted instance never inherits a dead one's routing.

@@ -25,7 +25,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 
 from redis.exceptions import RedisError
 
@@ -67,32 +67,24 @@ class _Due:
             self.reasons.append(reason)
 
 
+@dataclass(slots=True, eq=False)
 class Recovery:
-    def __init__(
-        self,
-        hub: Hub,
-        events: EventLog,
-        epoch: RedisEpoch,
-        *,
-        refresh_interval_s: float,
-        epoch_check_interval_s: float,
-        replay_max_events: int,
-    ) -> None:
-        self._hub = hub
-        self._events = events
-        self._epoch = epoch
-        self._refresh_interval_s = refresh_interval_s
-        self._check_interval_s = epoch_check_interval_s
-        self._limit = replay_max_events
-        self._resubscribed = False
-        self._wake = asyncio.Event()
-        self.stats = RecoveryStats()
+    hub: Hub
+    events: EventLog
+    epoch: RedisEpoch
+    _: KW_ONLY
+    refresh_interval_s: float
+    epoch_check_interval_s: float
+    replay_max_events: int
+    stats: RecoveryStats = field(init=False, default_factory=RecoveryStats)
+    _resubscribed: bool = field(init=False, repr=False, default=False)
+    _wake: asyncio.Event = field(init=False, repr=False, default_factory=asyncio.Event)
 
     def reconnected(self) -> None:
         """The pub/sub listener subscribed again after losing its connection: events
         published meanwhile never reached us. Called before any later event is
         dispatched, so every socket starts holding live events back at the gap."""
-        self._hub.begin_catch_up()
+        self.hub.begin_catch_up()
         self._resubscribed = True
         self._wake.set()
 
@@ -100,7 +92,7 @@ class Recovery:
         """Until the next check is due or the listener reconnected, whichever is first."""
         # call_later rather than asyncio.timeout: on 3.11 a cancel that lands as the
         # timeout fires is turned into TimeoutError and lost, and shutdown hangs.
-        timer = asyncio.get_running_loop().call_later(self._check_interval_s, self._wake.set)
+        timer = asyncio.get_running_loop().call_later(self.epoch_check_interval_s, self._wake.set)
         try:
             await self._wake.wait()
         finally:
@@ -112,7 +104,7 @@ class Recovery:
         listener reconnected or Redis lost its data; refresh registrations regularly.
         A repair that fails (Redis still away) is retried at the next check."""
         due = _Due()
-        next_refresh = time.monotonic() + self._refresh_interval_s
+        next_refresh = time.monotonic() + self.refresh_interval_s
         me = asyncio.current_task()
         while True:
             # redis-py can swallow a CancelledError that lands mid-command; without this
@@ -124,13 +116,13 @@ class Recovery:
                 self._resubscribed = False
                 due.add("pub/sub reconnected")
             try:
-                if await self._epoch.check():
+                if await self.epoch.check():
                     due.add("Redis lost its data", resync=True)
                 if due.everyone or time.monotonic() >= next_refresh:
                     reason = " and ".join(due.reasons) or "registrations refreshed"
                     await self.repair(due.everyone, resync=due.resync, reason=reason)
                     due = _Due()
-                    next_refresh = time.monotonic() + self._refresh_interval_s
+                    next_refresh = time.monotonic() + self.refresh_interval_s
             except RedisError as exc:
                 # Sockets hold their live events until a repair succeeds; that one
                 # reads every user's log, as we cannot tell what the failure cost.
@@ -144,13 +136,13 @@ class Recovery:
         whose backlog overflows is closed and replays from its lastEventId)."""
         started = time.monotonic()
         # Before the registrations come back, so no live event can overtake the gap.
-        self._hub.begin_catch_up()
-        vanished = await self._hub.refresh()
-        users = self._hub.users() if everyone else sorted(vanished)
+        self.hub.begin_catch_up()
+        vanished = await self.hub.refresh()
+        users = self.hub.users() if everyone else sorted(vanished)
         before = self.stats.missed_events
         await self._catch_up(users, resync=resync, reason=reason)
-        for user_id in self._hub.users():  # nothing missed: release what they held
-            for conn in self._hub.sockets_of(user_id):
+        for user_id in self.hub.users():  # nothing missed: release what they held
+            for conn in self.hub.sockets_of(user_id):
                 if conn.catching_up:
                     conn.end_catch_up([])
         missed = self.stats.missed_events - before
@@ -160,10 +152,10 @@ class Recovery:
                 "%s: restored the registrations of %d sockets (%d users had lost theirs), "
                 "delivered %d events from the log that had reached no socket live%s, in %.0f ms",
                 reason,
-                len(self._hub),
+                len(self.hub),
                 len(vanished),
                 missed,
-                f", told {len(self._hub)} sockets to resync" if resync else "",
+                f", told {len(self.hub)} sockets to resync" if resync else "",
                 (time.monotonic() - started) * 1000,
             )
 
@@ -179,12 +171,12 @@ class Recovery:
     async def _catch_up_user(self, user_id: str, *, resync: bool, reason: str) -> None:
         # Sockets still being set up replay the log themselves (routes -> replay.greet).
         by_gap: dict[str, list[Connection]] = defaultdict(list)
-        for conn in self._hub.sockets_of(user_id):
+        for conn in self.hub.sockets_of(user_id):
             if conn.catching_up:
                 by_gap[conn.gap_from].append(conn)
         for gap_from, conns in by_gap.items():
-            history = await self._events.read(
-                user_id, gap_from, self._limit, since_ms=self._epoch.since_ms
+            history = await self.events.read(
+                user_id, gap_from, self.replay_max_events, since_ms=self.epoch.since_ms
             )
             logged = [(e["eventId"], messages.dumps(e)) for e in history.events]
             for conn in conns:
@@ -192,7 +184,9 @@ class Recovery:
                     conn.push(messages.resync(reason))
                     self.stats.resyncs += 1
                 # From 0-0 the socket saw no event yet: only the log's own cap can cut.
-                elif history.truncated and (gap_from != "0-0" or len(logged) >= self._limit):
+                elif history.truncated and (
+                    gap_from != "0-0" or len(logged) >= self.replay_max_events
+                ):
                     conn.push(messages.truncated(logged[0][0] if logged else None))
                     self.stats.truncations += 1
                 self.stats.missed_events += conn.end_catch_up(logged)

@@ -1,4 +1,5 @@
 -- One token-bucket decision, atomically.
+-- Slot: one key.
 -- KEYS[1] = bucket hash {tokens, ts}
 -- ARGV[1] = capacity, ARGV[2] = refill tokens per second, ARGV[3] = cost,
 -- ARGV[4] = peek (1: only report whether cost tokens are there; spend and store nothing)

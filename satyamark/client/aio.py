@@ -6,10 +6,10 @@ import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Literal, overload
+from typing import Any, Literal, TypeVar, overload
 
 import httpx
+from pydantic import BaseModel
 
 from .errors import SatyaMarkError
 from .models import (
@@ -28,6 +28,7 @@ from .models import (
 from .stream import LOST_EVENTS, EventStream
 
 EventHook = Callable[[dict[str, Any]], None]
+M = TypeVar("M", bound=BaseModel)
 
 
 class AsyncSatyaMark:
@@ -73,12 +74,7 @@ class AsyncSatyaMark:
     async def __aenter__(self) -> AsyncSatyaMark:
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
@@ -101,6 +97,10 @@ class AsyncSatyaMark:
             raise SatyaMarkError.from_response(response)
         return response
 
+    async def _parsed(self, model: type[M], method: str, path: str, **kwargs: Any) -> M:
+        """``request``, its JSON body read as ``model``."""
+        return model.model_validate((await self.request(method, path, **kwargs)).json())
+
     def stream(self, last_event_id: str | None = None) -> EventStream:
         """The caller's pushed events (``async with client.stream() as s: await s.next()``)."""
         ws_url = self.base_url.replace("http", "ws", 1) + "/v1/ws"
@@ -116,10 +116,9 @@ class AsyncSatyaMark:
         """Submit ``text``; a cache hit comes with its result. With ``idempotency_key``
         a retry of the same submission gets the same task (for 24 h)."""
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
-        response = await self.request(
-            "POST", "/v1/verify", json={"text": text}, headers=headers, expect=(200, 202)
+        return await self._parsed(
+            Submitted, "POST", "/v1/verify", json={"text": text}, headers=headers, expect=(200, 202)
         )
-        return Submitted.model_validate(response.json())
 
     @overload
     async def verify(
@@ -203,9 +202,21 @@ class AsyncSatyaMark:
                 yield await events.next()
 
 
-class AsyncTasks:
+class _Namespace:
+    path = ""  # of the collection
+
     def __init__(self, client: AsyncSatyaMark) -> None:
         self._client = client
+
+    async def _create(self, model: type[M], body: dict[str, Any]) -> M:
+        return await self._client._parsed(model, "POST", self.path, json=body, expect=(201,))
+
+    async def _delete(self, item_id: str) -> None:
+        await self._client.request("DELETE", f"{self.path}/{item_id}", expect=(204,))
+
+
+class AsyncTasks(_Namespace):
+    path = "/v1/tasks"
 
     async def list(
         self, *, status: str | None = None, limit: int = 20, cursor: str | None = None
@@ -216,8 +227,7 @@ class AsyncTasks:
             params["status"] = status
         if cursor is not None:
             params["cursor"] = cursor
-        response = await self._client.request("GET", "/v1/tasks", params=params)
-        return TaskPage.model_validate(response.json())
+        return await self._client._parsed(TaskPage, "GET", self.path, params=params)
 
     async def iterate(
         self, *, status: str | None = None, page_size: int = 100
@@ -233,18 +243,15 @@ class AsyncTasks:
             cursor = page.nextCursor
 
     async def get(self, task_id: str) -> TaskPublic:
-        response = await self._client.request("GET", f"/v1/tasks/{task_id}")
-        return TaskPublic.model_validate(response.json())
+        return await self._client._parsed(TaskPublic, "GET", f"{self.path}/{task_id}")
 
     async def cancel(self, task_id: str) -> TaskPublic:
         """Cancel an unfinished task (it fails as TASK-CANCELLED)."""
-        response = await self._client.request("DELETE", f"/v1/tasks/{task_id}")
-        return TaskPublic.model_validate(response.json())
+        return await self._client._parsed(TaskPublic, "DELETE", f"{self.path}/{task_id}")
 
 
-class AsyncApiKeys:
-    def __init__(self, client: AsyncSatyaMark) -> None:
-        self._client = client
+class AsyncApiKeys(_Namespace):
+    path = "/v1/api-keys"
 
     async def create(
         self, name: str, *, scopes: list[str] | None = None, expires_at: datetime | None = None
@@ -255,46 +262,39 @@ class AsyncApiKeys:
             body["scopes"] = scopes
         if expires_at is not None:
             body["expiresAt"] = expires_at.isoformat()
-        response = await self._client.request("POST", "/v1/api-keys", json=body, expect=(201,))
-        return ApiKeyCreated.model_validate(response.json())
+        return await self._create(ApiKeyCreated, body)
 
     async def list(self) -> list[ApiKeyPublic]:
-        response = await self._client.request("GET", "/v1/api-keys")
-        return ApiKeyList.model_validate(response.json()).items
+        return (await self._client._parsed(ApiKeyList, "GET", self.path)).items
 
     async def revoke(self, key_id: str) -> None:
-        await self._client.request("DELETE", f"/v1/api-keys/{key_id}", expect=(204,))
+        await self._delete(key_id)
 
 
-class AsyncWebhooks:
-    def __init__(self, client: AsyncSatyaMark) -> None:
-        self._client = client
+class AsyncWebhooks(_Namespace):
+    path = "/v1/webhooks"
 
     async def create(self, url: str, *, events: list[str] | None = None) -> WebhookCreated:
         """A new endpoint; keep its ``secret`` to check what is sent (``verify_webhook``)."""
         body: dict[str, Any] = {"url": url} | ({"events": events} if events else {})
-        response = await self._client.request("POST", "/v1/webhooks", json=body, expect=(201,))
-        return WebhookCreated.model_validate(response.json())
+        return await self._create(WebhookCreated, body)
 
     async def list(self) -> list[WebhookPublic]:
-        response = await self._client.request("GET", "/v1/webhooks")
-        return WebhookList.model_validate(response.json()).items
+        return (await self._client._parsed(WebhookList, "GET", self.path)).items
 
     async def delete(self, webhook_id: str) -> None:
-        await self._client.request("DELETE", f"/v1/webhooks/{webhook_id}", expect=(204,))
+        await self._delete(webhook_id)
 
     async def rotate_secret(self, webhook_id: str) -> WebhookCreated:
-        response = await self._client.request("POST", f"/v1/webhooks/{webhook_id}/rotate-secret")
-        return WebhookCreated.model_validate(response.json())
+        path = f"{self.path}/{webhook_id}/rotate-secret"
+        return await self._client._parsed(WebhookCreated, "POST", path)
 
     async def deliveries(
         self, webhook_id: str, *, limit: int = 20, cursor: str | None = None
     ) -> DeliveryPage:
         params: dict[str, str | int] = {"limit": limit} | ({"cursor": cursor} if cursor else {})
-        response = await self._client.request(
-            "GET", f"/v1/webhooks/{webhook_id}/deliveries", params=params
-        )
-        return DeliveryPage.model_validate(response.json())
+        path = f"{self.path}/{webhook_id}/deliveries"
+        return await self._client._parsed(DeliveryPage, "GET", path, params=params)
 
 
 __all__ = ["AsyncApiKeys", "AsyncSatyaMark", "AsyncTasks", "AsyncWebhooks"]

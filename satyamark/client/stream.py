@@ -15,7 +15,6 @@ import json
 import logging
 import ssl
 import time
-from types import TracebackType
 from typing import Any
 
 import websockets
@@ -53,12 +52,7 @@ class EventStream:
         await self._connect()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
     async def close(self) -> None:

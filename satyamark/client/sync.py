@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Coroutine, Iterator
 from datetime import datetime
-from types import TracebackType
 from typing import Any, Literal, TypeVar, overload
 
 from .aio import AsyncSatyaMark, EventHook
@@ -58,12 +57,7 @@ class SatyaMark:
     def __enter__(self) -> SatyaMark:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def close(self) -> None:
@@ -134,10 +128,12 @@ async def _make(base_url: str, options: dict[str, Any]) -> AsyncSatyaMark:
     return AsyncSatyaMark(base_url, **options)
 
 
-class Tasks:
+class _Namespace:
     def __init__(self, client: SatyaMark) -> None:
         self._client = client
 
+
+class Tasks(_Namespace):
     def list(
         self, *, status: str | None = None, limit: int = 20, cursor: str | None = None
     ) -> TaskPage:
@@ -161,10 +157,7 @@ class Tasks:
         return self._client._run(self._client._async.tasks.cancel(task_id))
 
 
-class ApiKeys:
-    def __init__(self, client: SatyaMark) -> None:
-        self._client = client
-
+class ApiKeys(_Namespace):
     def create(
         self, name: str, *, scopes: list[str] | None = None, expires_at: datetime | None = None
     ) -> ApiKeyCreated:
@@ -178,10 +171,7 @@ class ApiKeys:
         self._client._run(self._client._async.api_keys.revoke(key_id))
 
 
-class Webhooks:
-    def __init__(self, client: SatyaMark) -> None:
-        self._client = client
-
+class Webhooks(_Namespace):
     def create(self, url: str, *, events: list[str] | None = None) -> WebhookCreated:
         return self._client._run(self._client._async.webhooks.create(url, events=events))
 

@@ -19,11 +19,13 @@ MAX_WORDS = 120
 # more than MIN words, so every passage but a document's last has at least MIN_WORDS.
 MAX_PIECE_WORDS = MAX_WORDS - MIN_WORDS
 
-# As in worker/ai/claims.py: abbreviations and initials do not end a sentence.
-_ABBREVIATIONS = frozenset(
+# Abbreviations and initials do not end a sentence (here and in worker/ai/claims.py);
+# passages also cite ("et al.", "cf.").
+ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof sr jr st vs etc e.g i.e approx no fig dept est inc ltd co corp "
-    "jan feb mar apr jun jul aug sep sept oct nov dec mt ft u.s u.k a.m p.m al cf".split()
+    "jan feb mar apr jun jul aug sep sept oct nov dec mt ft u.s u.k a.m p.m".split()
 )
+_ABBREVIATIONS = ABBREVIATIONS | {"al", "cf"}
 # The end of a sentence: terminal punctuation (and closing quotes or brackets) before
 # white space and an upper-case letter, digit or opening quote; or a blank line, which
 # always ends one (a heading or a list item has no full stop). A single line break does
@@ -65,8 +67,13 @@ def _ends_with_abbreviation(text: str, start: int, end: int) -> bool:
     match = _LAST_TOKEN.search(text, start, end)
     if match is None or not text[match.end(1) : end].startswith("."):
         return False
-    token = match.group(1).lower()
-    return token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha())
+    return is_abbreviation(match.group(1).lower(), _ABBREVIATIONS)
+
+
+def is_abbreviation(token: str, known: frozenset[str] = ABBREVIATIONS) -> bool:
+    """``token`` (lower case, before its full stop) does not end a sentence: a known
+    abbreviation or a single initial ("J. K. Rowling")."""
+    return token in known or (len(token) == 1 and token.isalpha())
 
 
 def sentences(text: str) -> list[Span]:

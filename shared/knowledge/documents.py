@@ -18,7 +18,6 @@ with its position (the line of a JSONL file; 1 for a one-document file), as
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .chunking import PassageSpan, chunk_passages
-from .records import MAX_URL_LENGTH, KbFileError, RecordError
+from .records import MAX_URL_LENGTH, KbFileError, RecordError, json_lines
 
 MAX_TITLE_LENGTH = 500
 # A larger "document" is almost certainly a dump that should have been split.
@@ -150,14 +149,9 @@ def _whole_file(url: str, title: str, text: str) -> Document | RecordError:
 
 
 def _parse_jsonl(source: str, file_url: str, file_name: str) -> Iterator[ReadResult]:
-    # Only "\n" ends a line (as in records.py): JSON allows U+2028 unescaped in strings.
-    for number, line in enumerate(source.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield number, RecordError(f"malformed JSON: {exc.msg} (column {exc.colno})")
+    for number, item in json_lines(source):
+        if isinstance(item, RecordError):
+            yield number, item
             continue
         if not isinstance(item, dict):
             yield number, RecordError(f"expected a JSON object, got {type(item).__name__}")

@@ -16,6 +16,7 @@ from datetime import datetime
 import asyncpg
 
 from .documents import Document
+from .store import LoadStats, in_batches
 
 BATCH_SIZE = 100
 # Serialises loaders (a transaction-scoped advisory lock per batch), so two loads of the
@@ -47,19 +48,8 @@ WHERE p.id > $1 ORDER BY p.id LIMIT $2
 
 
 @dataclass(frozen=True, slots=True)
-class DocumentLoadStats:
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
+class DocumentLoadStats(LoadStats):
     passages: int = 0  # passages written (of inserted and re-written documents)
-
-    def __add__(self, other: DocumentLoadStats) -> DocumentLoadStats:
-        return DocumentLoadStats(
-            self.inserted + other.inserted,
-            self.updated + other.updated,
-            self.unchanged + other.unchanged,
-            self.passages + other.passages,
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,13 +75,9 @@ async def upsert_documents(
     ones alone. One transaction per batch; documents with the same URL collapse into the
     last of them. ``on_batch(n)`` is called after each batch of ``n`` documents."""
     unique = list({document.url: document for document in documents}.values())
-    stats = DocumentLoadStats()
-    for start in range(0, len(unique), batch_size):
-        batch = unique[start : start + batch_size]
-        stats += await _upsert_batch(conn, batch)
-        if on_batch is not None:
-            on_batch(len(batch))
-    return stats
+    return await in_batches(
+        unique, batch_size, lambda batch: _upsert_batch(conn, batch), DocumentLoadStats(), on_batch
+    )
 
 
 async def _upsert_batch(conn: asyncpg.Connection, batch: Sequence[Document]) -> DocumentLoadStats:

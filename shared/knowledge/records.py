@@ -207,7 +207,9 @@ def _document_items(document: Any) -> Iterator[tuple[int, Any]]:
         yield index, item
 
 
-def _parse_lines(text: str) -> Iterator[ReadResult]:
+def json_lines(text: str) -> Iterator[tuple[int, Any]]:
+    """JSON Lines: each non-blank line's number and value, or ``RecordError`` where the
+    line is not JSON."""
     # Only "\n" ends a line: str.splitlines would also split at U+2028 and friends,
     # which JSON allows unescaped inside strings.
     for number, line in enumerate(text.split("\n"), start=1):
@@ -216,9 +218,13 @@ def _parse_lines(text: str) -> Iterator[ReadResult]:
         try:
             item = json.loads(line)
         except json.JSONDecodeError as exc:
-            yield number, RecordError(f"malformed JSON: {exc.msg} (column {exc.colno})")
-            continue
-        yield number, to_record(item)
+            item = RecordError(f"malformed JSON: {exc.msg} (column {exc.colno})")
+        yield number, item
+
+
+def _parse_lines(text: str) -> Iterator[ReadResult]:
+    for number, item in json_lines(text):
+        yield number, item if isinstance(item, RecordError) else to_record(item)
 
 
 def _describe(exc: ValidationError) -> str:

@@ -7,13 +7,16 @@ only when something in it differs, so re-loading an unchanged file touches nothi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
+from typing import Self, TypeVar
 
 import asyncpg
 
 from .records import KbRecord
+
+T = TypeVar("T")
 
 BATCH_SIZE = 500
 
@@ -46,11 +49,10 @@ class LoadStats:
     updated: int = 0
     unchanged: int = 0
 
-    def __add__(self, other: LoadStats) -> LoadStats:
-        return LoadStats(
-            self.inserted + other.inserted,
-            self.updated + other.updated,
-            self.unchanged + other.unchanged,
+    def __add__(self, other: Self) -> Self:
+        """Added field by field (a subclass's fields too)."""
+        return replace(
+            self, **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)}
         )
 
 
@@ -67,6 +69,26 @@ class KbClaim:
     passage: bool = False
 
 
+StatsT = TypeVar("StatsT", bound=LoadStats)
+
+
+async def in_batches(
+    items: Sequence[T],
+    batch_size: int,
+    write: Callable[[Sequence[T]], Awaitable[StatsT]],
+    total: StatsT,
+    on_batch: Callable[[int], None] | None = None,
+) -> StatsT:
+    """``write`` each batch of ``items`` in turn; the sum of what they return, from
+    ``total``. ``on_batch(n)`` is called after each batch of ``n`` items (a progress bar)."""
+    for start in range(0, len(items), batch_size):
+        batch = items[start : start + batch_size]
+        total += await write(batch)
+        if on_batch is not None:
+            on_batch(len(batch))
+    return total
+
+
 async def upsert_records(
     conn: asyncpg.Connection,
     records: Iterable[KbRecord],
@@ -80,15 +102,10 @@ async def upsert_records(
     last of them. When a claim's text or verdict changes, its embeddings are deleted.
     ``on_batch(n)`` is called after each batch of ``n`` records (a progress bar).
     """
-    by_key = {record.key: record for record in records}
-    unique = list(by_key.items())
-    stats = LoadStats()
-    for start in range(0, len(unique), batch_size):
-        batch = unique[start : start + batch_size]
-        stats += await _upsert_batch(conn, batch)
-        if on_batch is not None:
-            on_batch(len(batch))
-    return stats
+    unique = list({record.key: record for record in records}.items())
+    return await in_batches(
+        unique, batch_size, lambda batch: _upsert_batch(conn, batch), LoadStats(), on_batch
+    )
 
 
 async def _upsert_batch(

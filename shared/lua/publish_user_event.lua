@@ -4,6 +4,8 @@
 -- A task's final event is logged and published once: delivery to here is at least once
 -- (outbox relay after a crash, client retry after a lost reply, sweeper), so a repeat
 -- of a taskId already logged changes nothing and answers the first eventId.
+-- Slot: the user's; on a cluster KEYS[2..4] carry the hash tag {ws:user:<userId>}
+-- (shared/keys.py); the channels published to are not keys.
 -- KEYS[1] = ws:user:<userId> (hash socketId -> instanceId)
 -- KEYS[2] = events:user:<userId> (stream; entry id = eventId, field "event" = JSON)
 -- KEYS[3] = events:user:<userId>:tasks (hash taskId -> eventId of its final event)

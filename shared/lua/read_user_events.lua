@@ -1,4 +1,5 @@
 -- Where a user's event log stands, and (optionally) what came after a given event id.
+-- Slot: one key (on a cluster in the user's slot, {ws:user:<userId>}:events).
 -- KEYS[1] = events:user:<userId>
 -- ARGV[1] = lastEventId the client saw, or '' for none
 -- ARGV[2] = most entries to return (the newest ones win)

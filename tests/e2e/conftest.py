@@ -3,27 +3,29 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
-import redis
 from ulid import ULID
 
 from satyamark.devstack import Stack
 from tests.e2e.stack import stack_options
+from tests.fixtures.infra import own_key_prefix
 
 VERIFY_BURST = 12
 
 
-@pytest.fixture(scope="package")
-def stack(
+def running_stack(
     tmp_path_factory: pytest.TempPathFactory,
-    redis_server: Any,
+    redis_url: str,
     pg_server_url: str,
-    pg_template: str,
+    pooler: Callable[[str], str] | None = None,
 ) -> Iterator[Stack]:
+    """The whole system on ``redis_url``, its own database and its own key prefix; the
+    services reach the database through ``pooler(url)`` when given (a transaction
+    pooler: migrations and the knowledge base load still go direct)."""
     root = tmp_path_factory.mktemp("stack")
     database = pg_server_url.rsplit("/", 1)[0] + f"/satyamark_e2e_{ULID().hex[-10:].lower()}"
     rules = {
@@ -49,13 +51,29 @@ def stack(
         "RECEIVER_WEBHOOK_DISABLE_AFTER_S": "4",
         "RECEIVER_WEBHOOK_TIMEOUT_S": "5",
     }
-    options = stack_options(root, redis_server.url, database, env)
-    redis.Redis.from_url(redis_server.url).flushall()
-    running = Stack(options).start()
-    try:
-        yield running
-    finally:
-        running.stop()
+    if pooler is not None:
+        env |= {
+            "DATABASE_URL": pooler(database),
+            "DATABASE_POOL_MODE": "transaction",
+            "DATABASE_MIGRATION_URL": database,
+        }
+    with own_key_prefix(redis_url) as prefix:
+        env["REDIS_KEY_PREFIX"] = prefix
+        running = Stack(stack_options(root, redis_url, database, env)).start()
+        try:
+            yield running
+        finally:
+            running.stop()
+
+
+@pytest.fixture(scope="package")
+def stack(
+    tmp_path_factory: pytest.TempPathFactory,
+    redis_server: Any,
+    pg_server_url: str,
+    pg_template: str,
+) -> Iterator[Stack]:
+    yield from running_stack(tmp_path_factory, redis_server.url, pg_server_url)
 
 
 @pytest.fixture

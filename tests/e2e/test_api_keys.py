@@ -41,8 +41,7 @@ async def second_gateway(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
 async def test_a_key_is_shown_once_and_works_like_a_token(
     stack: Stack, api: httpx.AsyncClient
 ) -> None:
-    user = await _register(api, "platform")
-    login = user["access_token"]
+    login = (await _register(api, "platform"))["access_token"]
     key = await _new_key(api, login)
     assert key["key"].startswith(key["prefix"] + "_") and key["prefix"].startswith("sm_live_")
     assert sorted(key["scopes"]) == ["tasks:read", "verify"]
@@ -95,8 +94,7 @@ async def test_a_key_may_do_only_what_its_scopes_say(api: httpx.AsyncClient) -> 
 
 
 async def test_bad_keys_and_bad_requests_get_clear_errors(api: httpx.AsyncClient) -> None:
-    user = await _register(api, "careless")
-    login = user["access_token"]
+    login = (await _register(api, "careless"))["access_token"]
     key = await _new_key(api, login)
     forged = key["key"][:-4] + ("0000" if not key["key"].endswith("0000") else "1111")
     for token in (forged, "sm_live_nothing", "sm_live_" + "a" * 16 + "_" + "b" * 64):

@@ -15,13 +15,13 @@ import asyncpg
 import httpx
 import jwt
 import pytest
-import redis
 import websockets
 from ulid import ULID
 
 from auth_service.keyring import load_private_pem, new_private_pem
 from satyamark.devstack import Stack
 from shared import keys
+from shared.redis_client import create_sync_redis
 from shared.signing import sign
 from tests.e2e.conftest import VERIFY_BURST
 
@@ -85,7 +85,7 @@ async def test_each_user_gets_exactly_their_results(stack: Stack, api: httpx.Asy
         await _socket(stack, alice["access_token"], first_message=True),
     ]
     bob_ws = await _socket(stack, bob["access_token"], first_message=True)
-    client = redis.Redis.from_url(stack.redis_url, decode_responses=True)
+    client = create_sync_redis(stack.redis_url, timeout_s=5)
     instances = set(client.hvals(keys.ws_user(alice["userId"])))
     assert len(instances) == 2, "alice's sockets should be spread over both instances"
 

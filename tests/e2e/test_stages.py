@@ -47,8 +47,7 @@ async def _stages(
 async def test_a_task_records_its_stages_and_pushes_progress(
     stack: Stack, api: httpx.AsyncClient
 ) -> None:
-    user = await _register(api, "stages")
-    token = user["access_token"]
+    token = (await _register(api, "stages"))["access_token"]
     ws = await _socket(stack, token)
     text = "The Pacific Ocean is the largest ocean on Earth, people say."
     answer = await api.post("/v1/verify", json={"text": text}, headers=_bearer(token))

@@ -9,7 +9,6 @@ import asyncpg
 import httpx
 import jwt
 import pytest
-import redis.asyncio as aioredis
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import SecretStr, ValidationError
@@ -19,6 +18,7 @@ from auth_service.config import AuthSettings
 from auth_service.keyring import load_private_pem, new_private_pem
 from shared import keys
 from tests.integration.auth_helpers import KEY_A, KEY_B, auth_and_ratelimit
+from tests.utils.redis import redis_client
 from tests.utils.settings import SIGNED
 
 
@@ -218,7 +218,7 @@ async def test_logout_revokes_the_token(database_url: str, redis_url: str) -> No
         assert denied.status_code == 401 and denied.json()["message"] == "token has been revoked"
         assert (await http.post("/v1/auth/logout", headers=bearer)).status_code == 401
     jti = jwt.decode(token, options={"verify_signature": False})["jti"]
-    client = aioredis.Redis.from_url(redis_url)
+    client = redis_client(redis_url)
     ttl = await client.ttl(keys.revoked_jti(jti))
     await client.aclose()
     assert 590 < ttl <= 612  # gone once the token would have expired anyway

@@ -4,12 +4,12 @@ import asyncio
 from contextlib import AbstractAsyncContextManager
 
 import httpx
-import redis.asyncio as aioredis
 from ulid import ULID
 
 from shared import keys
 from tests.fixtures.pipeline import Services
 from tests.integration.auth_helpers import public_gateway
+from tests.utils.redis import redis_client
 
 CACHE_TTL_S = 0.5
 
@@ -77,7 +77,7 @@ async def test_jwks_and_client_ip_pass_through_the_gateway(
         wrong = {"email": "nobody@example.com", "password": "not-the-one"}
         assert (await api.post("/v1/auth/login", json=wrong)).status_code == 401
     # auth_service counted the failure against the client's address, not the gateway's
-    client = aioredis.Redis.from_url(redis_url)
+    client = redis_client(redis_url)
     assert await client.exists(keys.ratelimit_bucket("login-fail", "ip:127.0.0.2"))
     assert not await client.exists(keys.ratelimit_bucket("login-fail", "ip:127.0.0.1"))
     await client.aclose()

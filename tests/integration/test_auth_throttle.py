@@ -4,12 +4,12 @@ import statistics
 import time
 
 import httpx
-import redis.asyncio as aioredis
 
 from auth_service.app import create_app
 from ratelimit_service.config import BucketRule
 from shared import keys
 from tests.integration.auth_helpers import auth_and_ratelimit, auth_settings
+from tests.utils.redis import redis_client
 from tests.utils.servers import running
 from tests.utils.settings import SIGNED
 
@@ -60,7 +60,7 @@ async def test_failures_empty_the_account_and_the_ip_buckets(
         # other accounts from other addresses are unaffected
         assert (await _login(http, "b@example.com", PASSWORD, "10.0.0.3")).status_code == 200
 
-    client = aioredis.Redis.from_url(redis_url)
+    client = redis_client(redis_url)
     assert await client.exists(keys.ratelimit_bucket("login-fail", "acct:a@example.com"))
     assert not await client.exists(keys.ratelimit_bucket("login-fail", "acct:b@example.com"))
     await client.aclose()

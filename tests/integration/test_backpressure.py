@@ -7,7 +7,6 @@ from contextlib import AsyncExitStack
 
 import asyncpg
 import httpx
-import redis.asyncio as aioredis
 
 from ai_service.app import create_app as create_ai
 from ai_service.config import AiSettings
@@ -15,13 +14,14 @@ from backend_service.app import create_app as create_backend
 from backend_service.config import BackendSettings
 from shared import keys
 from shared.http import USER_ID_HEADER
+from tests.utils.redis import redis_client
 from tests.utils.servers import running
 from tests.utils.settings import SIGNED, common
 
 
 async def test_full_queue_answers_503_with_retry_after(redis_url: str, database_url: str) -> None:
     base = common(redis_url, database_url)
-    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    client = redis_client(redis_url, decode_responses=True)
     async with AsyncExitStack() as stack:
         ai_url = await stack.enter_async_context(
             running(create_ai(AiSettings(**base, max_backlog=3, busy_retry_after_s=7)))

@@ -11,11 +11,12 @@ import redis.asyncio as aioredis
 
 from shared import keys
 from shared.notify import BadEventId, EventLog, Published, UserNotifier, parse_event_id
+from tests.utils.redis import redis_client
 
 
 @pytest.fixture
 async def redis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    client = redis_client(redis_url, decode_responses=True)
     yield client
     await client.aclose()
 

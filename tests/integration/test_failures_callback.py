@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 
 from shared import keys
-from tests.fixtures.pipeline import Services, result_body, task_row
+from tests.fixtures.pipeline import Services, job_ref, result_body, task_row
 
 
 def _failure(job: dict[str, str], **overrides: object) -> dict[str, object]:
     return {
-        "taskId": job["taskId"],
-        "job_token": job["job_token"],
+        **job_ref(job),
         "status": "failed",
         "errorCode": "WK-MODEL-OOM",
         "message": "The model ran out of memory on this text 5 times; giving up.",

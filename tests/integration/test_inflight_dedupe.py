@@ -10,16 +10,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from shared import keys
-from tests.fixtures.pipeline import Services, result_body, task_row
-
-
-async def _listen(services: Services, users: list[str]) -> aioredis.client.PubSub:
-    for user in users:
-        await services.redis.hset(keys.ws_user(user), f"sock-{user}", "inst-a")
-    pubsub = services.redis.pubsub()
-    await pubsub.subscribe(keys.ws_instance_channel("inst-a"))
-    await pubsub.get_message(timeout=1)
-    return pubsub
+from tests.fixtures.pipeline import Services, listen, result_body, task_row
 
 
 async def _pushed(pubsub: aioredis.client.PubSub, want: int) -> list[dict[str, Any]]:
@@ -34,7 +25,7 @@ async def _pushed(pubsub: aioredis.client.PubSub, want: int) -> list[dict[str, A
 
 
 async def test_concurrent_same_text_shares_one_job(services: Services) -> None:
-    pubsub = await _listen(services, ["u1", "u2", "u3"])
+    pubsub = await listen(services.redis, "u1", "u2", "u3")
     answers = await asyncio.gather(
         services.submit("u1", "The Nile is the longest river in Africa."),
         services.submit("u2", "the nile is the longest river in africa."),
@@ -65,7 +56,7 @@ async def test_concurrent_same_text_shares_one_job(services: Services) -> None:
 
 
 async def test_failure_reaches_followers_too(services: Services) -> None:
-    pubsub = await _listen(services, ["u1", "u2"])
+    pubsub = await listen(services.redis, "u1", "u2")
     first = (await services.submit("u1", "An unverifiable claim")).json()["taskId"]
     second = (await services.submit("u2", "An unverifiable claim")).json()["taskId"]
     (job,) = await services.jobs()

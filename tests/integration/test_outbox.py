@@ -32,6 +32,8 @@ from shared import keys
 from shared.result_cache import ResultCache
 from shared.schemas import Mark, TextVerdict
 from shared.signing import sign
+from tests.fixtures.pipeline import listen
+from tests.utils.redis import redis_client
 from tests.utils.servers import running
 from tests.utils.settings import CALLBACK_SECRET, common
 
@@ -109,22 +111,13 @@ async def open_receiver(
     )
     app = create_app(settings)
     db = await asyncpg.connect(database_url)
-    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    client = redis_client(redis_url, decode_responses=True)
     try:
         async with running(app) as url, httpx.AsyncClient(base_url=url) as http:
             yield Receiver(app, http, db, client)
     finally:
         await client.aclose()
         await db.close()
-
-
-async def _listen(redis: aioredis.Redis, *users: str) -> aioredis.client.PubSub:
-    for user in users:
-        await redis.hset(keys.ws_user(user), f"sock-{user}", "inst-a")
-    pubsub = redis.pubsub()
-    await pubsub.subscribe(keys.ws_instance_channel("inst-a"))
-    await pubsub.get_message(timeout=1)
-    return pubsub
 
 
 async def _pushed(pubsub: aioredis.client.PubSub, wait_s: float = 1.0) -> list[dict[str, Any]]:
@@ -140,7 +133,7 @@ async def _pushed(pubsub: aioredis.client.PubSub, wait_s: float = 1.0) -> list[d
 
 
 async def test_result_writes_outbox_rows_and_relays_them_at_once(receiver: Receiver) -> None:
-    pubsub = await _listen(receiver.redis, "u1")
+    pubsub = await listen(receiver.redis, "u1")
     task_id, token = await receiver.task("u1")
     answer = await receiver.post(_result(task_id, token))
     assert answer.status_code == 200 and answer.json()["duplicate"] is False
@@ -208,11 +201,11 @@ async def test_crash_after_commit_is_repaired_by_the_relay(receiver: Receiver) -
     live: State = receiver.app.state.runtime
     # The receiver loses Redis right after the replay check: the relay and the lead
     # release point at a closed port (as if the process died after the commit).
-    dead = aioredis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.5)
+    dead = redis_client(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.5)
     receiver.app.state.runtime = replace(
         live, relay=OutboxRelay(live.pool, dead, TTL, TTL), inflight=InflightLead(dead)
     )
-    pubsub = await _listen(receiver.redis, "u1", "u2")
+    pubsub = await listen(receiver.redis, "u1", "u2")
     task_id, token = await receiver.task("u1")
     follower, _ = await receiver.task("u2", leader=task_id)
     try:
@@ -262,7 +255,7 @@ async def test_crash_after_commit_is_repaired_by_the_relay(receiver: Receiver) -
 async def test_rows_written_before_claims_and_method_existed_still_relay(
     receiver: Receiver,
 ) -> None:
-    pubsub = await _listen(receiver.redis, "u1")
+    pubsub = await listen(receiver.redis, "u1")
     task_id, _ = await receiver.task("u1")
     text_hash, summary_hash = await receiver.hashes(task_id)
     verdict = {"mark": "Correct", "reason": "Old row.", "confidence": 80}
@@ -286,7 +279,7 @@ async def test_rows_written_before_claims_and_method_existed_still_relay(
 
 
 async def test_failure_and_followers_go_through_the_outbox(receiver: Receiver) -> None:
-    pubsub = await _listen(receiver.redis, "u1", "u2", "u3")
+    pubsub = await listen(receiver.redis, "u1", "u2", "u3")
     task_id, token = await receiver.task("u1")
     followers = [(await receiver.task(user, leader=task_id))[0] for user in ("u2", "u3")]
     failure: dict[str, object] = {

@@ -11,12 +11,12 @@ from typing import Any
 
 import asyncpg
 import pytest
-import redis.asyncio as aioredis
 
 from result_receiver.outbox import OutboxRelay
 from satyamark.infra import RedisServer
 from shared import events, keys
 from tests.integration.test_outbox import Receiver, open_receiver
+from tests.utils.redis import redis_client
 
 TTL = 3600
 
@@ -41,7 +41,7 @@ async def test_parallel_relays_never_deliver_a_row_twice(
         task_id,
     )
     pools = [await asyncpg.create_pool(database_url, min_size=1, max_size=2) for _ in range(2)]
-    clients = [aioredis.Redis.from_url(redis_url, decode_responses=True) for _ in range(2)]
+    clients = [redis_client(redis_url, decode_responses=True) for _ in range(2)]
     try:
         relays = [
             OutboxRelay(pool, client, TTL, TTL, batch=7)
@@ -107,7 +107,7 @@ async def test_background_relay_outlives_a_redis_outage(tmp_path: Path, database
             assert await receiver.db.fetchval("SELECT delivered_at FROM outbox") is None
 
             server.start()  # Redis is back, on the same port
-            client = aioredis.Redis.from_url(server.url, decode_responses=True)
+            client = redis_client(server.url, decode_responses=True)
             try:
                 for _ in range(100):
                     if await receiver.db.fetchval("SELECT delivered_at FROM outbox"):

@@ -3,11 +3,7 @@ changed documents, stored passage embeddings."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -23,34 +19,9 @@ from shared.knowledge.passages_store import (
     save_passage_embeddings,
     upsert_documents,
 )
+from tests.integration.kb_helpers import run_kb, vector
 
-ROOT = Path(__file__).resolve().parents[2]
 MODEL = "test/minilm"
-
-
-@pytest.fixture
-async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(database_url)
-    yield connection
-    await connection.close()
-
-
-async def run_kb(database_url: str, *args: str) -> tuple[int, str, str]:
-    """``python -m satyamark kb ARGS`` as a real process: (exit status, stdout, stderr)."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "satyamark",
-        "kb",
-        *args,
-        cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": database_url},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 120)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
 
 
 def long_text(topic: str, sentences: int = 30) -> str:
@@ -63,10 +34,6 @@ def document(n: int, **change: str) -> Document:
     fields = {"url": f"https://example.org/doc/{n}", "title": f"Doc {n}", "text": long_text(str(n))}
     fields.update(change)
     return Document(**fields)
-
-
-def vector(seed: int, dim: int = 4) -> bytes:
-    return bytes([seed % 256]) * (4 * dim)
 
 
 async def stored_texts(conn: asyncpg.Connection) -> dict[str, str]:

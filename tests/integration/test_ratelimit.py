@@ -2,19 +2,19 @@ import asyncio
 
 import httpx
 import pytest
-import redis.asyncio as aioredis
 
 from ratelimit_service.app import create_app
 from ratelimit_service.buckets import TokenBuckets
 from ratelimit_service.config import BucketRule, RateLimitSettings
 from shared import keys
 from tests.integration.auth_helpers import auth_gateway
+from tests.utils.redis import redis_client
 from tests.utils.servers import running
 from tests.utils.settings import SIGNED, common
 
 
 async def test_bucket_allows_capacity_then_denies_with_retry_after(redis_url: str) -> None:
-    client = aioredis.Redis.from_url(redis_url)
+    client = redis_client(redis_url)
     buckets = TokenBuckets(client)
     rule = BucketRule(capacity=5, refill_per_s=1)
     decisions = [await buckets.take("verify", "user:a", rule) for _ in range(6)]
@@ -30,7 +30,7 @@ async def test_bucket_allows_capacity_then_denies_with_retry_after(redis_url: st
 
 
 async def test_bucket_refills_over_time(redis_url: str) -> None:
-    client = aioredis.Redis.from_url(redis_url)
+    client = redis_client(redis_url)
     buckets = TokenBuckets(client)
     rule = BucketRule(capacity=2, refill_per_s=20)
     assert (await buckets.take("e", "s", rule, cost=2)).allowed
@@ -41,7 +41,7 @@ async def test_bucket_refills_over_time(redis_url: str) -> None:
 
 
 async def test_concurrent_takes_never_overspend(redis_url: str) -> None:
-    client = aioredis.Redis.from_url(redis_url, max_connections=200)
+    client = redis_client(redis_url, max_connections=200)
     buckets = TokenBuckets(client)
     rule = BucketRule(capacity=25, refill_per_s=0.001)
     results = await asyncio.gather(*(buckets.take("e", "s", rule) for _ in range(100)))
@@ -94,7 +94,7 @@ async def test_rules_from_environment(monkeypatch: pytest.MonkeyPatch, capacity:
 
 
 async def test_peek_reports_without_spending(redis_url: str) -> None:
-    client = aioredis.Redis.from_url(redis_url)
+    client = redis_client(redis_url)
     buckets = TokenBuckets(client)
     rule = BucketRule(capacity=2, refill_per_s=0.01)
     for _ in range(3):

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import redis.asyncio as aioredis
-
 from shared import keys
 from shared.result_cache import ResultCache
 from shared.schemas import Mark, TextVerdict
+from tests.utils.redis import redis_client
 
 DAY, HOUR = 24 * 3600, 3600
 
 
 async def test_insufficient_verdicts_expire_sooner(redis_url: str) -> None:
-    client = aioredis.Redis.from_url(redis_url)
+    client = redis_client(redis_url)
     try:
         cache = ResultCache(client, 7 * DAY, HOUR)
         for n, mark in enumerate(Mark):

@@ -22,7 +22,7 @@ from gateway.routes import VerifyCached
 from shared import keys
 from shared.hashing import text_hash
 from shared.schemas import MAX_CLAIMS, MAX_METHOD_CHARS, ClaimVerdict, TaskPublic
-from tests.fixtures.pipeline import Services, result_body, task_row
+from tests.fixtures.pipeline import Services, listen, result_body, task_row
 from tests.integration.auth_helpers import public_gateway
 
 TEXT = "The Eiffel Tower is in Paris. It was finished in 1920."
@@ -79,15 +79,6 @@ async def _register(api: httpx.AsyncClient, name: str) -> tuple[dict[str, str], 
     return {"Authorization": f"Bearer {body['access_token']}"}, body["userId"]
 
 
-async def _listen(redis: aioredis.Redis, *users: str) -> aioredis.client.PubSub:
-    for user in users:
-        await redis.hset(keys.ws_user(user), f"sock-{user}", "inst-a")
-    pubsub = redis.pubsub()
-    await pubsub.subscribe(keys.ws_instance_channel("inst-a"))
-    await pubsub.get_message(timeout=1)
-    return pubsub
-
-
 async def _pushed(pubsub: aioredis.client.PubSub, want: int) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
     async with asyncio.timeout(5):
@@ -110,7 +101,7 @@ async def test_claims_and_method_reach_rows_pushes_tasks_cache_and_hits(
     async with _public_api(services, redis_url) as api:
         alice, alice_id = await _register(api, "alice")
         bob, bob_id = await _register(api, "bob")
-        pubsub = await _listen(services.redis, alice_id, bob_id)
+        pubsub = await listen(services.redis, alice_id, bob_id)
         leader = await api.post("/v1/verify", json={"text": TEXT}, headers=alice)
         follower = await api.post("/v1/verify", json={"text": TEXT}, headers=bob)
         assert (leader.status_code, follower.status_code) == (202, 202)
@@ -255,39 +246,32 @@ def _largest_claim(i: int) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    ("claims", "why"),
+    ("field", "value", "why"),
     [
-        ([CLAIMS[1]] * (MAX_CLAIMS + 1), "too many"),
-        ([{**CLAIMS[1], "mark": "Maybe"}], "bad mark"),
-        ([{**CLAIMS[1], "text": ""}], "empty text"),
-        ([{**CLAIMS[1], "extra": 1}], "unknown field"),
-        ([{**CLAIMS[0], "evidence": {**CLAIMS[0]["evidence"], "similarity": 2}}], "similarity"),
+        ("claims", [CLAIMS[1]] * (MAX_CLAIMS + 1), "too many"),
+        ("claims", [{**CLAIMS[1], "mark": "Maybe"}], "bad mark"),
+        ("claims", [{**CLAIMS[1], "text": ""}], "empty text"),
+        ("claims", [{**CLAIMS[1], "extra": 1}], "unknown field"),
+        (
+            "claims",
+            [{**CLAIMS[0], "evidence": {**CLAIMS[0]["evidence"], "similarity": 2}}],
+            "similarity",
+        ),
+        ("method", "", "empty"),
+        ("method", "m" * (MAX_METHOD_CHARS + 1), "too long"),
+        ("method", ["a list"], "not text"),
     ],
 )
-async def test_invalid_claims_are_refused(
-    services: Services, claims: list[dict[str, Any]], why: str
+async def test_invalid_claims_and_methods_are_refused(
+    services: Services, field: str, value: object, why: str
 ) -> None:
     task_id = (await services.submit("u1", TEXT)).json()["taskId"]
     (job,) = await services.jobs()
-    refused = await services.callback(result_body(job, claims=claims))
+    refused = await services.callback(result_body(job, **{field: value}))
     assert refused.status_code == 422, why
     assert refused.json()["errorCode"] == "RR-VAL-422"
     row = await task_row(services.database_url, task_id)
-    assert row["status"] == "queued" and row["claims"] is None
-
-
-@pytest.mark.parametrize(
-    ("method", "why"),
-    [("", "empty"), ("m" * (MAX_METHOD_CHARS + 1), "too long"), (["a list"], "not text")],
-)
-async def test_invalid_methods_are_refused(services: Services, method: object, why: str) -> None:
-    task_id = (await services.submit("u1", TEXT)).json()["taskId"]
-    (job,) = await services.jobs()
-    refused = await services.callback(result_body(job, method=method))
-    assert refused.status_code == 422, why
-    assert refused.json()["errorCode"] == "RR-VAL-422"
-    row = await task_row(services.database_url, task_id)
-    assert row["status"] == "queued" and row["method"] is None
+    assert row["status"] == "queued" and row[field] is None
 
 
 async def test_the_largest_valid_result_is_accepted(services: Services) -> None:

@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-import redis.asyncio as aioredis
 from pydantic import SecretStr
 
 from ai_service.app import create_app as create_ai
@@ -22,28 +21,20 @@ from backend_service.app import create_app as create_backend
 from backend_service.config import BackendSettings
 from ratelimit_service.app import create_app as create_ratelimit
 from ratelimit_service.config import RateLimitSettings
+from shared import keys
 from shared.http import USER_ID_HEADER
 from shared.service_auth import (
     NONCE_HEADER,
     SIGNATURE_HEADER,
     InternalSigner,
     Keyring,
-    nonce_key,
     sign_headers,
 )
+from tests.fixtures.pipeline import EXAMPLE_JOB
 from tests.integration.auth_helpers import auth_settings
+from tests.utils.redis import redis_client
 from tests.utils.servers import running
 from tests.utils.settings import INTERNAL_KEYRING, INTERNAL_TOKEN, SIGNED, common
-
-JOB = {
-    "taskId": "t1",
-    "userId": "u",
-    "payload": "x",
-    "textHash": "a" * 64,
-    "summaryHash": "b" * 64,
-    "job_token": "t" * 32,
-    "callback_url": "http://127.0.0.1:1/ai-callback",
-}
 
 
 @dataclass(frozen=True)
@@ -63,7 +54,7 @@ ENDPOINTS = [
     Endpoint("ratelimit", "POST", "/internal/check", {"endpoint": "verify", "subject": "u"}, 200),
     Endpoint("backend", "POST", "/internal/verify", {"text": "the moon is made of rock"}, 202),
     Endpoint("backend", "GET", "/internal/tasks/01J0000000000000000000000", None, 404),
-    Endpoint("ai", "POST", "/internal/jobs", JOB, 202),
+    Endpoint("ai", "POST", "/internal/jobs", EXAMPLE_JOB, 202),
 ]
 
 
@@ -146,9 +137,9 @@ async def test_nonce_lives_as_long_as_the_window(urls: dict[str, str], redis_url
     ep = ENDPOINTS[1]
     headers = _signed(ep)
     assert (await _send(urls["ratelimit"], ep, headers)).status_code == 200
-    client = aioredis.Redis.from_url(redis_url)
+    client = redis_client(redis_url)
     try:
-        ttl = await client.ttl(nonce_key("default", headers[NONCE_HEADER]))
+        ttl = await client.ttl(keys.internal_nonce("default", headers[NONCE_HEADER]))
     finally:
         await client.aclose()
     assert 55 <= ttl <= 62

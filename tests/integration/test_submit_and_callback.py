@@ -9,7 +9,7 @@ from ulid import ULID
 
 from shared import keys
 from shared.http import USER_ID_HEADER
-from tests.fixtures.pipeline import Services, result_body, task_row
+from tests.fixtures.pipeline import EXAMPLE_JOB, Services, result_body, task_row
 from tests.utils.settings import SIGNED
 
 
@@ -171,25 +171,16 @@ async def test_bad_submissions(services: Services) -> None:
 
 
 async def test_ai_service_refuses_outsiders(services: Services) -> None:
-    job = {
-        "taskId": "t1",
-        "userId": "u",
-        "payload": "x",
-        "textHash": "a" * 64,
-        "summaryHash": "b" * 64,
-        "job_token": "t" * 32,
-        "callback_url": "http://127.0.0.1:1/ai-callback",
-    }
     async with httpx.AsyncClient(base_url=services.ai_url) as ai:
         for headers in ({}, {"x-internal-token": "test-internal-token-0123456789"}):
-            refused = await ai.post("/internal/jobs", json=job, headers=headers)
+            refused = await ai.post("/internal/jobs", json=EXAMPLE_JOB, headers=headers)
             assert refused.status_code == 403 and refused.json()["errorCode"] == "SYS-AUTH-403"
         bad = await ai.post(
             "/internal/jobs",
-            json={**job, "textHash": "nothex"},
+            json={**EXAMPLE_JOB, "textHash": "nothex"},
             auth=SIGNED,
         )
         assert bad.status_code == 422 and bad.json()["errorCode"] == "AI-VAL-422"
-        ok = await ai.post("/internal/jobs", json=job, auth=SIGNED)
+        ok = await ai.post("/internal/jobs", json=EXAMPLE_JOB, auth=SIGNED)
         assert ok.status_code == 202
     assert [j["taskId"] for j in await services.jobs()] == ["t1"]

@@ -28,6 +28,7 @@ from result_receiver.config import ReceiverSettings
 from shared import keys
 from shared.http import USER_ID_HEADER
 from shared.signing import sign
+from tests.utils.redis import redis_client
 from tests.utils.servers import running
 from tests.utils.settings import CALLBACK_SECRET, SIGNED, common
 
@@ -113,7 +114,7 @@ async def _start(
             httpx.AsyncClient(base_url=backend_url, auth=SIGNED)
         )
         receiver = await stack.enter_async_context(httpx.AsyncClient(base_url=receiver_url))
-        client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+        client = redis_client(redis_url, decode_responses=True)
         stack.push_async_callback(client.aclose)
         db = await asyncpg.connect(database_url)
         stack.push_async_callback(db.close)

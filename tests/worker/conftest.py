@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 from aiohttp import web
 from ulid import ULID
 
@@ -14,6 +15,7 @@ from satyamark.infra import free_port
 from shared.knowledge import KB_PATH
 from tests.utils.settings import CALLBACK_SECRET
 from tests.utils.tiny_models import build_tiny_encoder
+from worker.ai.encoder import SentenceEncoder
 from worker.config import WorkerSettings
 from worker.model import Judge, load_judge
 
@@ -23,6 +25,11 @@ from .helpers import CallbackServer
 @pytest.fixture(scope="session")
 def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_encoder(tmp_path_factory.mktemp("tiny-encoder"))
+
+
+@pytest.fixture(scope="module")
+def encoder(tiny_model_path: Path) -> SentenceEncoder:
+    return SentenceEncoder(str(tiny_model_path), device=torch.device("cpu"))
 
 
 @pytest.fixture(scope="session")

@@ -8,10 +8,11 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import orjson
 import redis.asyncio as aioredis
+import torch
 from aiohttp import web
 from ulid import ULID
 
@@ -24,6 +25,27 @@ from worker.config import WorkerSettings
 from worker.model import Judge
 from worker.queue import JobQueue
 from worker.runner import Worker
+
+Index = TypeVar("Index")
+
+
+class Installed(Generic[Index]):
+    """What a knowledge sync hands to the judge (``install``), and how many texts it had
+    embedded (``run_model``), in how many model calls."""
+
+    def __init__(self) -> None:
+        self.index: Index | None = None
+        self.embedded = 0
+        self.calls = 0
+
+    def install(self, index: Index) -> None:
+        self.index = index
+
+    async def run_model(self, fn: Callable[[], torch.Tensor]) -> torch.Tensor:
+        vectors = fn()
+        self.embedded += vectors.shape[0]
+        self.calls += 1
+        return vectors
 
 
 class RecordingJudge:

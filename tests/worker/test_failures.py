@@ -18,6 +18,7 @@ from result_receiver.app import create_app
 from result_receiver.config import ReceiverSettings
 from shared import keys
 from shared.schemas import Job, Verdict
+from tests.utils.redis import redis_client
 from tests.utils.servers import running as serving
 from tests.utils.settings import CALLBACK_SECRET, common
 from worker.config import WorkerSettings
@@ -79,7 +80,7 @@ async def env(redis_url: str, database_url: str) -> AsyncIterator[Env]:
         callback_secret=SecretStr(CALLBACK_SECRET),
         run_migrations=False,
     )
-    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    client = redis_client(redis_url, decode_responses=True)
     async with serving(create_app(receiver)) as base:
         yield Env(f"{base}/ai-callback", database_url, client)
     await client.aclose()

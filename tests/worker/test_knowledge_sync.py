@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
-
 import asyncpg
 import pytest
 import torch
 
 from shared.knowledge import KbRecord, upsert_records
+from tests.worker.helpers import Installed
 from worker.ai.encoder import SentenceEncoder
 from worker.ai.knowledge import KnowledgeIndex
 from worker.ai.sync import DatabaseKnowledge
@@ -21,35 +19,9 @@ RECORDS = [
 ]  # fmt: skip
 
 
-@pytest.fixture
-async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(database_url)
-    yield connection
-    await connection.close()
-
-
-@pytest.fixture(scope="module")
-def encoder(tiny_model_path: Path) -> SentenceEncoder:
-    return SentenceEncoder(str(tiny_model_path), device=torch.device("cpu"))
-
-
-class Installed:
-    """What the sync hands to the judge, and how many sentences it had embedded."""
-
-    def __init__(self) -> None:
-        self.index: KnowledgeIndex | None = None
-        self.embedded = 0
-
-    def install(self, index: KnowledgeIndex) -> None:
-        self.index = index
-
-    async def run_model(self, fn: Callable[[], torch.Tensor]) -> torch.Tensor:
-        vectors = fn()
-        self.embedded += vectors.shape[0]
-        return vectors
-
-
-def _sync(database_url: str, encoder: SentenceEncoder, seen: Installed) -> DatabaseKnowledge:
+def _sync(
+    database_url: str, encoder: SentenceEncoder, seen: Installed[KnowledgeIndex]
+) -> DatabaseKnowledge:
     return DatabaseKnowledge(database_url, encoder, seen.install, seen.run_model)
 
 
@@ -57,7 +29,7 @@ async def test_loads_embeds_once_and_follows_changes(
     database_url: str, conn: asyncpg.Connection, encoder: SentenceEncoder
 ) -> None:
     await upsert_records(conn, RECORDS)
-    first = Installed()
+    first = Installed[KnowledgeIndex]()
     sync = _sync(database_url, encoder, first)
     assert await sync.refresh()
     assert first.index is not None and len(first.index) == 3 and first.embedded == 3
@@ -65,7 +37,7 @@ async def test_loads_embeds_once_and_follows_changes(
     assert not await sync.refresh()  # nothing changed
 
     # Another worker (or a restart) reuses the stored embeddings.
-    second = Installed()
+    second = Installed[KnowledgeIndex]()
     assert await _sync(database_url, encoder, second).refresh()
     assert second.index is not None and len(second.index) == 3 and second.embedded == 0
     assert torch.equal(second.index.vectors, first.index.vectors)
@@ -85,13 +57,13 @@ async def test_loads_embeds_once_and_follows_changes(
 async def test_an_empty_knowledge_base_gives_an_empty_index(
     database_url: str, encoder: SentenceEncoder
 ) -> None:
-    seen = Installed()
+    seen = Installed[KnowledgeIndex]()
     assert await _sync(database_url, encoder, seen).refresh()
     assert seen.index is not None and len(seen.index) == 0
 
 
 async def test_an_unreachable_database_raises_and_keeps_nothing(encoder: SentenceEncoder) -> None:
-    seen = Installed()
+    seen = Installed[KnowledgeIndex]()
     with pytest.raises((OSError, asyncpg.PostgresError, TimeoutError)):
         await _sync("postgresql://postgres@127.0.0.1:1/none", encoder, seen).refresh()
     assert seen.index is None

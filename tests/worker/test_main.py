@@ -6,7 +6,8 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -29,35 +30,49 @@ KNOWN = KbRecord(
 )
 
 
+@asynccontextmanager
+async def worker_process(redis_url: str, **env: str) -> AsyncIterator[asyncio.subprocess.Process]:
+    """``python -m worker`` on ``redis_url`` (on the CPU, no WORKER_ setting but ``env``'s),
+    its stdout and stderr in one pipe; killed on the way out if still running."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "worker",
+        cwd=ROOT,
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("WORKER_")},
+            "REDIS_URL": redis_url,
+            "CALLBACK_SECRET": CALLBACK_SECRET,
+            "SATYAMARK_ENV": "test",
+            "WORKER_DEVICE": "cpu",
+            "WORKER_BLOCK_MS": "200",
+            **env,
+        },
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        yield proc
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
 async def test_process_serves_jobs_and_exits_cleanly_on_sigterm(
     make_settings: Callable[..., WorkerSettings],
     redis_url: str,
     database_url: str,
+    conn: asyncpg.Connection,
     callback_server: CallbackServer,
 ) -> None:
     settings = make_settings()
-    conn = await asyncpg.connect(database_url)
-    try:
-        await upsert_records(conn, [KNOWN])
-    finally:
-        await conn.close()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("WORKER_")},
-        "REDIS_URL": redis_url,
-        "CALLBACK_SECRET": CALLBACK_SECRET,
-        "SATYAMARK_ENV": "test",
-        "DATABASE_URL": database_url,
-        # The real default encoder (bundled MiniLM): a random tiny one finds every
-        # sentence alike, so the evidence it cites would mean nothing.
-        "WORKER_DEVICE": "cpu",
-        "WORKER_BLOCK_MS": "200",
-        "WORKER_CONSUMER": "process-under-test",
-    }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "worker", cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    try:
+    await upsert_records(conn, [KNOWN])
+    # The real default encoder (bundled MiniLM): a random tiny one finds every sentence
+    # alike, so the evidence it cites would mean nothing.
+    async with worker_process(
+        redis_url, DATABASE_URL=database_url, WORKER_CONSUMER="process-under-test"
+    ) as proc:
         jobs = [
             make_job("I think pineapple pizza is the best food", callback_server.url),
             make_job(KNOWN.claim, callback_server.url),
@@ -78,10 +93,6 @@ async def test_process_serves_jobs_and_exits_cleanly_on_sigterm(
         assert fact.claims[0].evidence.sourceUrl == KNOWN.source_url
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), 15) == 0
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
     assert proc.stdout is not None
     log = (await proc.stdout.read()).decode()
     assert "stopped" in log
@@ -96,23 +107,10 @@ async def test_a_worker_started_before_redis_joins_once_redis_answers(
 ) -> None:
     port = free_port()
     redis_url = f"redis://127.0.0.1:{port}/0"
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("WORKER_")},
-        "REDIS_URL": redis_url,
-        "CALLBACK_SECRET": CALLBACK_SECRET,
-        "SATYAMARK_ENV": "test",
-        "WORKER_MODEL": str(tiny_model_path),
-        "WORKER_KNOWLEDGE_BASE": "none",
-        "WORKER_DEVICE": "cpu",
-        "WORKER_BLOCK_MS": "200",
-    }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "worker", cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    server = None
     seen: list[str] = []
-    try:
+    async with worker_process(
+        redis_url, WORKER_MODEL=str(tiny_model_path), WORKER_KNOWLEDGE_BASE="none"
+    ) as proc:
         assert proc.stdout is not None
 
         async def waiting_for_redis() -> None:
@@ -124,21 +122,18 @@ async def test_a_worker_started_before_redis_joins_once_redis_answers(
 
         await asyncio.wait_for(waiting_for_redis(), 60)
         server = RedisServer(tmp_path / "redis", port=port).start()
-        settings = make_settings(redis_url=redis_url)
-        job = make_job("I think pineapple pizza is the best food", callback_server.url)
-        await enqueue(settings, [job])
+        try:
+            settings = make_settings(redis_url=redis_url)
+            job = make_job("I think pineapple pizza is the best food", callback_server.url)
+            await enqueue(settings, [job])
 
-        async def served() -> bool:
-            return len(callback_server.received) == 1
+            async def served() -> bool:
+                return len(callback_server.received) == 1
 
-        await eventually(served, timeout_s=60)
-        proc.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(proc.wait(), 15) == 0
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-        if server is not None:
+            await eventually(served, timeout_s=60)
+            proc.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(proc.wait(), 15) == 0
+        finally:
             server.stop()
     assert proc.stdout is not None
     log = "".join(seen) + (await proc.stdout.read()).decode()

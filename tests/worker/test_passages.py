@@ -3,7 +3,6 @@ PostgreSQL through the tiny encoder, and the cross-encoder reranker."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import asyncpg
@@ -15,6 +14,7 @@ from transformers import AutoTokenizer, BertConfig, BertForSequenceClassificatio
 from shared.knowledge.documents import Document
 from shared.knowledge.passages_store import fetch_passages, upsert_documents
 from tests.utils.tiny_models import build_tiny_encoder
+from tests.worker.helpers import Installed
 from worker.ai.encoder import SentenceEncoder
 from worker.ai.passage_evidence import find_passages
 from worker.ai.passage_sync import DatabasePassages, passage_index_from_files
@@ -96,18 +96,6 @@ def test_small_empty_and_malformed_indexes() -> None:
 # ---------------------------------------------------------------- sync with PostgreSQL
 
 
-@pytest.fixture(scope="module")
-def encoder(tiny_model_path: Path) -> SentenceEncoder:
-    return SentenceEncoder(str(tiny_model_path), device=torch.device("cpu"))
-
-
-@pytest.fixture
-async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(database_url)
-    yield connection
-    await connection.close()
-
-
 TOPICS = ["Paris is the capital of France", "Water boils at 100 degrees", "The moon orbits"]
 
 
@@ -117,26 +105,11 @@ def corpus_document(n: int, topic: str | None = None) -> Document:
     return Document(url=f"https://example.org/{n}", title=f"Doc {n}", text=text)
 
 
-class Installed:
-    """What the sync hands to the judge, and how many passages it had embedded."""
-
-    def __init__(self) -> None:
-        self.index: PassageIndex | None = None
-        self.embedded = 0
-        self.calls = 0
-
-    def install(self, index: PassageIndex) -> None:
-        self.index = index
-
-    async def run_model(self, fn: Callable[[], torch.Tensor]) -> torch.Tensor:
-        vectors = fn()
-        self.embedded += vectors.shape[0]
-        self.calls += 1
-        return vectors
-
-
 def make_sync(
-    database_url: str, encoder: SentenceEncoder, seen: Installed, exact_below: int = 50_000
+    database_url: str,
+    encoder: SentenceEncoder,
+    seen: Installed[PassageIndex],
+    exact_below: int = 50_000,
 ) -> DatabasePassages:
     return DatabasePassages(
         database_url,
@@ -157,7 +130,7 @@ async def test_sync_embeds_once_caches_and_follows_changes(
     total = len(stored)
     assert total > 7  # several chunks of embed_chunk and pages of page_size
 
-    first = Installed()
+    first = Installed[PassageIndex]()
     sync = make_sync(database_url, encoder, first)
     assert await sync.refresh()
     assert first.index is not None and len(first.index) == total
@@ -173,7 +146,7 @@ async def test_sync_embeds_once_caches_and_follows_changes(
     assert (best.passage.start, best.passage.end) == (target.start, target.end)
 
     # Another worker (or a restart) reuses the stored embeddings: nothing is embedded.
-    second = Installed()
+    second = Installed[PassageIndex]()
     assert await make_sync(database_url, encoder, second, exact_below=0).refresh()
     assert second.index is not None and second.embedded == 0
     assert second.index.kind == "hnsw" and len(second.index) == total
@@ -200,10 +173,10 @@ async def test_sync_embeds_once_caches_and_follows_changes(
 async def test_sync_of_an_empty_corpus_and_an_unreachable_database(
     database_url: str, encoder: SentenceEncoder
 ) -> None:
-    seen = Installed()
+    seen = Installed[PassageIndex]()
     assert await make_sync(database_url, encoder, seen).refresh()
     assert seen.index is not None and len(seen.index) == 0 and seen.index.dim == encoder.dim
-    lost = Installed()
+    lost = Installed[PassageIndex]()
     with pytest.raises((OSError, asyncpg.PostgresError, TimeoutError)):
         await make_sync("postgresql://postgres@127.0.0.1:1/none", encoder, lost).refresh()
     assert lost.index is None

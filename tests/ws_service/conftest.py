@@ -9,6 +9,7 @@ import redis.asyncio as aioredis
 
 from auth_service.app import create_app as create_auth_app
 from auth_service.config import AuthSettings
+from tests.utils.redis import redis_client
 from ws_service.app import create_app as create_ws_app
 from ws_service.config import WsSettings
 
@@ -43,6 +44,6 @@ async def ws_instance(redis_url: str, auth_url: str) -> AsyncIterator[WsFactory]
 
 @pytest.fixture
 async def redis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    client = redis_client(redis_url, decode_responses=True)
     yield client
     await client.aclose()

@@ -22,6 +22,7 @@ from websockets.asyncio.client import ClientConnection
 from satyamark.infra import RedisServer
 from shared import keys
 from shared.notify import UserNotifier
+from tests.utils.redis import redis_client
 
 from .conftest import WsFactory
 from .servers import register_user
@@ -154,7 +155,7 @@ async def test_redis_killed_and_restarted_empty(
     urls = await _two_instances(ws_instance, own_redis.url)
     users = [await register_user(auth_url, f"k{i}@example.com") for i in range(3)]
     sockets = {user: await _sockets(urls, token) for token, user in users}
-    redis = aioredis.Redis.from_url(own_redis.url, decode_responses=True)
+    redis = redis_client(own_redis.url, decode_responses=True)
     try:
         notifier = UserNotifier(redis)
         for user in sockets:
@@ -168,7 +169,7 @@ async def test_redis_killed_and_restarted_empty(
         own_redis.proc.wait(10)
         own_redis.start()
         await redis.aclose()  # its connections died with the server
-        redis = aioredis.Redis.from_url(own_redis.url, decode_responses=True)
+        redis = redis_client(own_redis.url, decode_responses=True)
         notifier = UserNotifier(redis)
         # At once, before the instances notice: these reach nobody live.
         for user in sockets:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import re
 
+from shared.knowledge.chunking import is_abbreviation
+
 # A sentence ends at . ! ? (or an ellipsis) followed by space and an upper-case letter,
 # digit or quote; a line break always ends one. Abbreviations such as "Dr." or "U.S."
-# and decimals such as "3.14" do not end a sentence.
-_ABBREVIATIONS = frozenset(
-    "mr mrs ms dr prof sr jr st vs etc e.g i.e approx no fig dept est inc ltd co corp "
-    "jan feb mar apr jun jul aug sep sept oct nov dec mt ft u.s u.k a.m p.m".split()
-)
+# (``is_abbreviation``) and decimals such as "3.14" do not end a sentence.
 _BOUNDARY = re.compile(r"(?<=[.!?…])([\"'”’)\]]*)\s+(?=[\"'“‘(\[]?[A-Z0-9])")
 _WORD = re.compile(r"[A-Za-z0-9]")
 _LAST_TOKEN = re.compile(r"(\S+)[.!?…]*$")
@@ -20,9 +18,7 @@ def _ends_with_abbreviation(chunk: str) -> bool:
     match = _LAST_TOKEN.search(chunk.rstrip("\"'”’)]"))
     if not match:
         return False
-    token = match.group(1).rstrip(".").lower()
-    # Single capital initials ("J. K. Rowling") never end a sentence either.
-    return token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha())
+    return is_abbreviation(match.group(1).rstrip(".").lower())
 
 
 def split_claims(text: str, limit: int) -> list[str]:

@@ -9,6 +9,8 @@ from typing import Any
 import torch
 from transformers import AutoModel, AutoTokenizer
 
+from .pair_classifier import Loading
+
 
 def pick_device(wanted: str) -> torch.device:
     if wanted == "cuda" and not torch.cuda.is_available():
@@ -28,6 +30,11 @@ def pick_dtype(device: torch.device) -> torch.dtype:
 def local_only(model_ref: str) -> bool:
     """A local directory never needs the hub; elsewhere honour HF_HUB_OFFLINE."""
     return Path(model_ref).is_dir() or bool(os.environ.get("HF_HUB_OFFLINE"))
+
+
+def loading(model_ref: str, device: torch.device) -> Loading:
+    """How ``model_ref`` loads on ``device``: its dtype, and whether from disk only."""
+    return Loading(device=device, dtype=pick_dtype(device), local_only=local_only(model_ref))
 
 
 class SentenceEncoder:

@@ -17,6 +17,9 @@ configured, would read it as it is; the gloss is for the English defaults.
 from __future__ import annotations
 
 import re
+from pathlib import Path
+
+from .wording import read_table
 
 # Words only Hindi has (English has no "hai", "nahi", "mein"): two of them make a text
 # Hinglish. Short English look-alikes ("the", "to", "me", "par") are left out.
@@ -26,58 +29,7 @@ _MARKERS = frozenset(
     "wala wali wale jata jati karta karti karte raha rahi rahe sakta sakti hum tum aap "
     "apna apni unka unki iska iski uska uski pe ne".split()
 )
-_GLOSS = {
-    # being, negation, function words
-    "hai": "is", "hain": "are", "tha": "was", "thi": "was", "hota": "is", "hoti": "is",
-    "hote": "are", "hua": "was", "hui": "was", "nahi": "not", "nahin": "not", "nhi": "not",
-    "mat": "not", "ka": "of", "ki": "of", "ke": "of", "mein": "in", "mai": "in",
-    "me": "in", "se": "from", "ko": "to", "pe": "on", "par": "on", "aur": "and",
-    "bhi": "also", "yeh": "this", "ye": "this", "woh": "that", "wo": "that", "kya": "what",
-    "kyunki": "because", "sabse": "most", "sab": "all", "sirf": "only", "bahut": "very",
-    "kabhi": "ever", "hamesha": "always", "kuch": "some", "zyada": "more", "jyada": "more",
-    "kam": "less", "bada": "big", "badi": "big", "bade": "big", "chota": "small",
-    "choti": "small", "pehla": "first", "pehli": "first", "pehle": "first", "sach": "true",
-    "jhooth": "false", "jhoot": "false", "galat": "wrong", "sahi": "right",
-    # places and things
-    "bharat": "India", "hindustan": "India", "duniya": "world", "desh": "country",
-    "rajdhani": "capital", "shahar": "city", "sheher": "city", "rajya": "state",
-    "nadi": "river", "pahad": "mountain", "samundar": "sea", "suraj": "Sun", "chand": "Moon",
-    "chaand": "Moon", "dharti": "Earth", "prithvi": "Earth", "paani": "water",
-    "pani": "water", "hawa": "air", "aag": "fire", "saal": "years", "din": "day",
-    "raat": "night", "log": "people", "bachche": "children", "doodh": "milk",
-    "khana": "food", "dimaag": "brain", "dil": "heart", "khoon": "blood", "haddi": "bone",
-    "haddiyan": "bones", "aankh": "eye", "aankhen": "eyes", "dawai": "medicine",
-    "ilaaj": "cure", "bimari": "disease", "sarkar": "government", "paisa": "money",
-    "note": "note", "sona": "gold", "chandi": "silver",
-    "insaan": "human", "insan": "human", "aadmi": "man", "aurat": "woman", "raja": "king",
-    "rani": "queen", "yudh": "war", "jung": "war", "azadi": "independence",
-    "aazadi": "independence", "angrez": "British", "angrezon": "British",
-    "mandir": "temple", "kila": "fort", "ped": "tree", "phal": "fruit",
-    "sabzi": "vegetable", "janwar": "animal", "jaanwar": "animal", "machli": "fish",
-    "chidiya": "bird", "sher": "lion", "baagh": "tiger", "haathi": "elephant",
-    "saanp": "snake", "kutta": "dog", "kutte": "dogs", "billi": "cat", "gaay": "cow",
-    "haldi": "turmeric", "nimbu": "lemon", "neembu": "lemon", "namak": "salt",
-    "cheeni": "sugar", "barish": "rain", "baarish": "rain", "bijli": "electricity",
-    "garmi": "heat", "sardi": "cold", "garam": "hot", "thanda": "cold", "lamba": "long",
-    "lambi": "long", "ooncha": "high", "oonchi": "high", "gehra": "deep", "gehri": "deep",
-    "hafta": "week", "mahina": "month", "sadi": "century", "ganit": "mathematics",
-    "vigyan": "science", "itihaas": "history", "dawa": "medicine", "beemari": "disease",
-    "ilaj": "cure", "jaan": "life", "maut": "death", "shareer": "body", "sharir": "body",
-    "dant": "teeth", "daant": "teeth", "baal": "hair", "naakhun": "nails",
-    # doing
-    "banaya": "built", "banwaya": "built", "likha": "wrote", "likhi": "wrote",
-    "jeeta": "won", "jeeti": "won", "khoja": "discovered", "mara": "died", "mare": "died",
-    "paida": "born", "gaya": "went", "gayi": "went", "kehte": "say", "bolte": "say",
-    "milta": "found", "milti": "found", "girta": "falls", "ugta": "rises", "dubta": "sets",
-    "janam": "born", "janme": "born", "shuru": "began", "khatam": "ended",
-    "haraya": "defeated", "hara": "lost", "jeet": "win", "mili": "got", "mila": "got",
-    "bana": "became", "bani": "became", "bante": "become", "chalta": "runs",
-    "chalti": "runs", "udta": "flies", "udti": "flies", "ude": "flew", "rehta": "lives",
-    "rehti": "lives", "khata": "eats", "khati": "eats", "peeta": "drinks", "peeti": "drinks",
-    "nikalta": "comes out", "nikalti": "comes out", "bahti": "flows", "behti": "flows",
-    "ghumti": "orbits", "ghumta": "orbits", "chakkar": "orbit", "karta": "does",
-    "karti": "does", "sakta": "can", "sakti": "can", "jata": "goes", "jati": "goes",
-}  # fmt: skip
+_GLOSS = read_table(Path(__file__).with_name("hinglish_gloss.txt"))
 # Said to the reader, about nothing: dropped.
 _DROPPED = frozenset("bhai yaar bro toh ji na re arre arey dekho suno ne wala wali wale".split())
 _WORD = re.compile(r"[A-Za-z]+|[^A-Za-z]+")

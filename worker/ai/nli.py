@@ -5,9 +5,11 @@ word-level check, which NLI does not tell apart."""
 
 from __future__ import annotations
 
+from typing import Unpack
+
 import torch
 
-from .pair_classifier import PairClassifier
+from .pair_classifier import PairModel, PairOptions
 from .stance import Conflict, Label, LexicalStance, Method, Stance
 
 _LABEL_NAMES: dict[str, Label] = {
@@ -30,31 +32,15 @@ def label_columns(id2label: dict[int, str]) -> dict[Label, int]:
     return columns
 
 
-class NliStance:
+class NliStance(PairModel):
     """An MNLI-style classifier: premise = the known claim, hypothesis = the text's claim."""
 
     method: Method = "nli"
+    DEFAULT_MAX_LENGTH = 256
+    DEFAULT_BATCH_SIZE = 64
 
-    def __init__(
-        self,
-        model_ref: str,
-        *,
-        device: torch.device,
-        dtype: torch.dtype,
-        local_only: bool,
-        name: str | None = None,
-        max_length: int = 256,
-        batch_size: int = 64,
-    ) -> None:
-        self.name = name or model_ref
-        self.classifier = PairClassifier(
-            model_ref,
-            device=device,
-            dtype=dtype,
-            local_only=local_only,
-            max_length=max_length,
-            batch_size=batch_size,
-        )
+    def __init__(self, model_ref: str, **options: Unpack[PairOptions]) -> None:
+        super().__init__(model_ref, **options)
         self.columns = label_columns(self.classifier.id2label)
         # The word-level check tells a negation from a swapped name, which NLI does not.
         self._words = LexicalStance()

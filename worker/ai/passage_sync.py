@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import KW_ONLY, dataclass, field
 from functools import partial
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import asyncpg
 import numpy as np
 import numpy.typing as npt
 
+from shared.db import PoolMode, connect
 from shared.knowledge.documents import Document, document_files, read_documents
 from shared.knowledge.passages_store import (
     StoredPassage,
@@ -78,37 +80,27 @@ def passage_index_from_files(
     return PassageIndex(passages, vectors, exact_below=exact_below, hnsw=hnsw)
 
 
+@dataclass
 class DatabasePassages:
     """Loads the evidence corpus from PostgreSQL into ``install`` whenever it changes."""
 
-    def __init__(
-        self,
-        database_url: str,
-        encoder: SentenceEncoder,
-        install: Callable[[PassageIndex], None],
-        run_model: ModelRunner,
-        *,
-        exact_below: int = DEFAULT_EXACT_BELOW,
-        hnsw: HnswParams = DEFAULT_HNSW,
-        build: IndexBuilder = _in_thread,
-        page_size: int = PAGE_SIZE,
-        embed_chunk: int = EMBED_CHUNK,
-    ) -> None:
-        self.database_url = database_url
-        self.encoder = encoder
-        self.install = install
-        self.run_model = run_model  # the encoder runs on the judge's thread only
-        self.exact_below = exact_below
-        self.hnsw = hnsw
-        self.build = build
-        self.page_size = page_size
-        self.embed_chunk = embed_chunk
-        self.version: object = None
-        self.index: PassageIndex | None = None  # the last one installed
+    database_url: str
+    encoder: SentenceEncoder
+    install: Callable[[PassageIndex], None]
+    run_model: ModelRunner  # the encoder runs on the judge's thread only
+    _: KW_ONLY
+    exact_below: int = DEFAULT_EXACT_BELOW
+    hnsw: HnswParams = DEFAULT_HNSW
+    build: IndexBuilder = _in_thread
+    page_size: int = PAGE_SIZE
+    embed_chunk: int = EMBED_CHUNK
+    pool_mode: PoolMode = "session"
+    version: object = field(default=None, init=False)
+    index: PassageIndex | None = field(default=None, init=False)  # the last one installed
 
     async def refresh(self) -> bool:
         """Rebuild and install the index when the corpus changed; True when it did."""
-        conn = await asyncpg.connect(self.database_url, timeout=10)
+        conn = await connect(self.database_url, mode=self.pool_mode)
         try:
             # One snapshot for the version and the rows, so they describe the same corpus.
             async with conn.transaction(isolation="repeatable_read", readonly=True):

@@ -11,10 +11,11 @@ the last one) is.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Unpack
 
 import torch
 
-from .pair_classifier import PairClassifier
+from .pair_classifier import PairModel, PairOptions
 from .passages import Passage
 
 _POSITIVE_LABELS = frozenset({"relevant", "positive", "entailment", "yes", "true", "match"})
@@ -28,30 +29,12 @@ def positive_column(id2label: dict[int, str]) -> int:
     return max(id2label) if id2label else 0
 
 
-class CrossEncoderReranker:
+class CrossEncoderReranker(PairModel):
     """One cross-encoder; scores are comparable for one model only (a logit or a
     probability), higher meaning more relevant."""
 
-    def __init__(
-        self,
-        model_ref: str,
-        *,
-        device: torch.device,
-        dtype: torch.dtype,
-        local_only: bool,
-        name: str | None = None,
-        max_length: int = 512,
-        batch_size: int = 32,
-    ) -> None:
-        self.name = name or model_ref
-        self.classifier = PairClassifier(
-            model_ref,
-            device=device,
-            dtype=dtype,
-            local_only=local_only,
-            max_length=max_length,
-            batch_size=batch_size,
-        )
+    def __init__(self, model_ref: str, **options: Unpack[PairOptions]) -> None:
+        super().__init__(model_ref, **options)
         labels = self.classifier.num_labels
         self.column = positive_column(self.classifier.id2label) if labels > 1 else 0
 

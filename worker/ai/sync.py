@@ -11,12 +11,13 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import torch
 
+from shared.db import PoolMode, connect
 from shared.knowledge import (
     KbClaim,
     KbRecord,
@@ -70,25 +71,21 @@ def index_from_file(encoder: SentenceEncoder, path: Path) -> KnowledgeIndex:
     return KnowledgeIndex(claims, vectors)
 
 
+@dataclass
 class DatabaseKnowledge:
     """Loads the knowledge base from PostgreSQL into ``install`` whenever it changes."""
 
-    def __init__(
-        self,
-        database_url: str,
-        encoder: SentenceEncoder,
-        install: Callable[[KnowledgeIndex], None],
-        run_model: ModelRunner,
-    ) -> None:
-        self.database_url = database_url
-        self.encoder = encoder
-        self.install = install
-        self.run_model = run_model  # the encoder runs on the judge's thread only
-        self.version: Any = None
+    database_url: str
+    encoder: SentenceEncoder
+    install: Callable[[KnowledgeIndex], None]
+    run_model: ModelRunner  # the encoder runs on the judge's thread only
+    _: KW_ONLY
+    pool_mode: PoolMode = "session"
+    version: Any = field(default=None, init=False)
 
     async def refresh(self) -> bool:
         """Reload when the knowledge base changed; True when it did."""
-        conn = await asyncpg.connect(self.database_url, timeout=10)
+        conn = await connect(self.database_url, mode=self.pool_mode)
         try:
             version = await kb_version(conn)
             if version == self.version:

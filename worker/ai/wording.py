@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 _CONTRACTIONS = (
     # As people type them, without the apostrophe ("arent", "doesnt", "cant").
@@ -90,28 +91,23 @@ def words(text: str, *, clauses: bool = False) -> list[str]:
     return out
 
 
+def read_table(path: Path) -> dict[str, str]:
+    """A word list kept as data: each line a word, a space, then its value (the rest of
+    the line); ``#`` lines and blank lines are skipped; a later line for a word wins."""
+    table: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            word, value = line.strip().split(" ", 1)
+            table[word] = value
+    return table
+
+
 # Irregular verb forms a suffix strip cannot meet: "sank" is "sink".
 _IRREGULAR = {
     form: base
-    for base, forms in {
-        "sink": "sank sunk", "run": "ran", "write": "wrote written", "eat": "ate eaten",
-        "fall": "fell fallen", "take": "took taken", "give": "gave given", "make": "made",
-        "find": "found", "build": "built", "win": "won", "begin": "began begun",
-        "come": "came", "see": "saw seen", "know": "knew known", "draw": "drew drawn",
-        "fly": "flew flown flies", "grow": "grew grown", "lead": "led", "leave": "left",
-        "lose": "lost", "meet": "met", "pay": "paid", "sell": "sold", "send": "sent",
-        "speak": "spoke spoken", "stand": "stood", "strike": "struck", "teach": "taught",
-        "think": "thought", "tell": "told", "become": "became", "hold": "held",
-        "bring": "brought", "buy": "bought", "catch": "caught", "fight": "fought",
-        "rise": "rose risen", "choose": "chose chosen", "break": "broke broken",
-        "freeze": "froze frozen", "hide": "hid hidden", "shoot": "shot",
-        "sing": "sang sung", "swim": "swam swum", "throw": "threw thrown",
-        "wear": "wore worn", "go": "went gone goes", "die": "died dies dying",
-        "lie": "lay lain", "feel": "felt", "keep": "kept", "sleep": "slept",
-        "spend": "spent", "light": "lit", "mean": "meant", "hear": "heard",
-    }.items()
+    for base, forms in read_table(Path(__file__).with_name("irregular_verbs.txt")).items()
     for form in forms.split()
-}  # fmt: skip
+}
 
 
 def stem(word: str) -> str:

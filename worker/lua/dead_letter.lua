@@ -1,6 +1,9 @@
 -- Move one pending entry to the dead-letter stream, atomically with its removal.
--- KEYS[1] = job stream, KEYS[2] = DLQ stream, KEYS[3] = the entry's attempts list,
--- KEYS[4] (optional) = the job's stored result (worker:result:<taskId>).
+-- Slot: the job stream's; on a cluster KEYS[2..4] carry the hash tag {stream:ai:jobs}
+-- (shared/keys.py).
+-- KEYS[1] = job stream, KEYS[2] = DLQ stream (stream:ai:jobs:dlq),
+-- KEYS[3] = the entry's attempts list, KEYS[4] (optional) = the job's stored result
+-- (worker:result:<taskId>).
 -- ARGV[1] = group, ARGV[2] = consumer, ARGV[3] = entry id, ARGV[4] = errorCode,
 -- ARGV[5] = lastError, ARGV[6] = what became of the failure callback.
 -- Only the consumer that owns the entry may dead-letter it (a worker whose lease lapsed

@@ -1,4 +1,5 @@
 -- Reset the idle time of pending entries this consumer still owns (the lease heartbeat).
+-- Slot: one key, the job stream.
 -- KEYS[1] = stream; ARGV[1] = group, ARGV[2] = consumer, ARGV[3..] = entry ids.
 -- Checking the owner and claiming in one script means an entry another worker has
 -- already taken over (after our lease lapsed) is never pulled back.

@@ -1,4 +1,5 @@
 -- Take back one of our own pending entries for a retry after its backoff.
+-- Slot: one key, the job stream.
 -- KEYS[1] = stream; ARGV[1] = group, ARGV[2] = consumer, ARGV[3] = entry id.
 -- A plain XCLAIM (not JUSTID) counts as a new delivery, so Redis' delivery counter is
 -- the attempt number. If another worker took the entry over meanwhile (our backoff

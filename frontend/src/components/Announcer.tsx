@@ -15,7 +15,7 @@ export function AnnouncerProvider({ children }: { children: ReactNode }) {
     <AnnounceContext.Provider value={announce}>
       {children}
       <div
-        className="visually-hidden"
+        className="sm-visually-hidden"
         aria-live="polite"
         aria-atomic="true"
         data-testid="announcer"

@@ -20,7 +20,7 @@ export function ConnectionPill() {
       role="status"
     >
       <span className="pill-dot" aria-hidden="true" />
-      <span className="visually-hidden">Live updates: </span>
+      <span className="sm-visually-hidden">Live updates: </span>
       {WORDS[state]}
     </span>
   );

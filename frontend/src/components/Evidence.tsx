@@ -11,7 +11,7 @@ function Source({ evidence }: { evidence: EvidenceData }) {
   return (
     <a className="source" href={url.href} target="_blank" rel="noopener noreferrer">
       {label}
-      <span className="visually-hidden"> (opens in a new tab)</span>
+      <span className="sm-visually-hidden"> (opens in a new tab)</span>
     </a>
   );
 }

@@ -26,7 +26,7 @@ export function Progress({ stage, attempt }: { stage: Stage; attempt: number | n
           </span>
           {step.label}
           {step.state === "current" ? (
-            <span className="visually-hidden"> (current step)</span>
+            <span className="sm-visually-hidden"> (current step)</span>
           ) : null}
         </li>
       ))}

@@ -31,7 +31,7 @@ export function SecretOnce({
       <h3 id={`${id}-title`}>{label}</h3>
       <p>Copy it now: it is not shown again.</p>
       <div className="secret-row">
-        <label htmlFor={id} className="visually-hidden">
+        <label htmlFor={id} className="sm-visually-hidden">
           {label}
         </label>
         <input

@@ -63,80 +63,57 @@ function retryAt(error: SatyaMarkError): number | undefined {
   return error.retryAfterS != null ? Date.now() + error.retryAfterS * 1000 : undefined;
 }
 
+// What a person is told for a status (DETAILS says more for the codes it knows).
+const BY_KIND: Partial<Record<ProblemKind, Pick<Problem, "title" | "detail">>> = {
+  network: {
+    title: "SatyaMark cannot be reached.",
+    detail: "Check your connection and try again.",
+  },
+  session: { title: "Your session has ended.", detail: "Please log in again." },
+  rate: { title: "Too many requests.", detail: "Wait for the countdown, then try again." },
+  "too-large": {
+    title: "The text is too large for the server.",
+    detail: "Shorten it (at most 64 KB once encoded) and send it again.",
+  },
+  invalid: {
+    title: "The server could not accept this input.",
+    detail: `Check the fields: a text must be 1 to ${MAX_TEXT_CHARS.toLocaleString()} characters of plain text.`,
+  },
+  paused: {
+    title: "New checks are paused for maintenance.",
+    detail: "Your history and finished verdicts are still available. Try again later.",
+  },
+  unavailable: {
+    title: "SatyaMark is temporarily unavailable.",
+    detail: "Nothing was lost; try again in a moment.",
+  },
+  forbidden: { title: "You are not allowed to do this." },
+  "not-found": { title: "It no longer exists.", detail: "Reload the list." },
+  conflict: { title: "This conflicts with the current state.", detail: "Reload and try again." },
+};
+
+function kindOf(status: number, errorCode: string): ProblemKind {
+  if (status === 0 && errorCode.startsWith("SDK-")) return "network";
+  if (status === 401) return "session";
+  if (status === 429) return "rate";
+  if (status === 413 || errorCode.endsWith("-VAL-413")) return "too-large";
+  if (status === 422 && errorCode.endsWith("-VAL-422")) return "invalid";
+  if (status === 503 && errorCode === "BE-PAUSED-503") return "paused";
+  if (status >= 500) return "unavailable";
+  if (status === 403) return "forbidden";
+  if (status === 404) return "not-found";
+  if (status === 409) return "conflict";
+  return "other";
+}
+
 function byStatus(error: SatyaMarkError): Problem {
-  const base = { code: error.errorCode, retryAt: retryAt(error) };
   const { status, errorCode } = error;
-  if (status === 0 && errorCode.startsWith("SDK-"))
-    return {
-      ...base,
-      kind: "network",
-      title: "SatyaMark cannot be reached.",
-      detail: "Check your connection and try again.",
-    };
-  if (status === 401)
-    return {
-      ...base,
-      kind: "session",
-      title: "Your session has ended.",
-      detail: "Please log in again.",
-    };
-  if (status === 429)
-    return {
-      ...base,
-      kind: "rate",
-      title: "Too many requests.",
-      detail: "Wait for the countdown, then try again.",
-    };
-  if (status === 413 || errorCode.endsWith("-VAL-413"))
-    return {
-      ...base,
-      kind: "too-large",
-      title: "The text is too large for the server.",
-      detail: "Shorten it (at most 64 KB once encoded) and send it again.",
-    };
-  if (status === 422 && errorCode.endsWith("-VAL-422"))
-    return {
-      ...base,
-      kind: "invalid",
-      title: "The server could not accept this input.",
-      detail: `Check the fields: a text must be 1 to ${MAX_TEXT_CHARS.toLocaleString()} characters of plain text.`,
-    };
-  if (status === 503 && errorCode === "BE-PAUSED-503")
-    return {
-      ...base,
-      kind: "paused",
-      title: "New checks are paused for maintenance.",
-      detail: "Your history and finished verdicts are still available. Try again later.",
-    };
-  if (status >= 500)
-    return {
-      ...base,
-      kind: "unavailable",
-      title: "SatyaMark is temporarily unavailable.",
-      detail: "Nothing was lost; try again in a moment.",
-    };
-  if (status === 403)
-    return { ...base, kind: "forbidden", title: "You are not allowed to do this." };
-  if (status === 404)
-    return {
-      ...base,
-      kind: "not-found",
-      title: "It no longer exists.",
-      detail: "Reload the list.",
-    };
-  if (status === 409)
-    return {
-      ...base,
-      kind: "conflict",
-      title: "This conflicts with the current state.",
-      detail: "Reload and try again.",
-    };
-  return {
-    ...base,
-    kind: "other",
+  const kind = kindOf(status, errorCode);
+  const words = BY_KIND[kind] ?? {
     title: "Something went wrong.",
     detail: `Error ${errorCode || status}.`,
   };
+  return { code: errorCode, retryAt: retryAt(error), kind, ...words };
 }
 
 export function describeError(error: unknown): Problem {

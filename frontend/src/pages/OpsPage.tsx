@@ -9,6 +9,7 @@ import { useSatyaMark } from "@satyamark/react";
 import { useCallback, useId, useState, type FormEvent } from "react";
 import { useAnnounce } from "../components/Announcer";
 import { ConfirmButton } from "../components/ConfirmButton";
+import { DataTable } from "../components/DataTable";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { Icon } from "../components/Icon";
 import { useQueue } from "../hooks/useQueue";
@@ -42,28 +43,17 @@ function Gauges({ view }: { view: QueueView }) {
 function Workers({ view }: { view: QueueView }) {
   if (view.consumers.length === 0) return <p className="empty">No worker has joined.</p>;
   return (
-    <div className="table-wrap" role="region" aria-label="Worker list" tabIndex={0}>
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Worker</th>
-            <th scope="col">In flight</th>
-            <th scope="col">Idle</th>
-          </tr>
-        </thead>
-        <tbody>
-          {view.consumers.map((c) => (
-            <tr key={c.name}>
-              <td>
-                <code>{c.name}</code>
-              </td>
-              <td>{c.inFlight}</td>
-              <td>{seconds(c.idleMs / 1000)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable label="Worker list" columns={["Worker", "In flight", "Idle"]}>
+      {view.consumers.map((c) => (
+        <tr key={c.name}>
+          <td>
+            <code>{c.name}</code>
+          </td>
+          <td>{c.inFlight}</td>
+          <td>{seconds(c.idleMs / 1000)}</td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }
 
@@ -147,46 +137,38 @@ function DeadLetters({ reason, onAction }: { reason: string; onAction: () => voi
       <ErrorNotice problem={problem ?? actionProblem} />
       {data && data.items.length === 0 ? <p className="empty">No dead letters.</p> : null}
       {data && data.items.length > 0 ? (
-        <div className="table-wrap" role="region" aria-label="Dead letters" tabIndex={0}>
-          <table className="dlq">
-            <thead>
-              <tr>
-                <th scope="col">Task</th>
-                <th scope="col">Error</th>
-                <th scope="col">Died</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.items.map((entry) => (
-                <tr key={entry.entryId} data-entry={entry.entryId}>
-                  <td>
-                    <code id={`dlq-${entry.entryId}`}>{entry.taskId ?? "?"}</code>
-                  </td>
-                  <td>
-                    <strong>{entry.errorCode ?? "?"}</strong> {entry.lastError ?? ""}
-                    <span className="muted"> ({entry.deliveries} deliveries)</span>
-                  </td>
-                  <td>{when(entry.diedAt)}</td>
-                  <td className="actions">
-                    <ConfirmButton
-                      label="Replay"
-                      confirmLabel="Replay now"
-                      describedBy={`dlq-${entry.entryId}`}
-                      onConfirm={() => act(entry, "replay")}
-                    />
-                    <ConfirmButton
-                      label="Discard"
-                      confirmLabel="Discard now"
-                      describedBy={`dlq-${entry.entryId}`}
-                      onConfirm={() => act(entry, "discard")}
-                    />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          label="Dead letters"
+          className="dlq"
+          columns={["Task", "Error", "Died", "Actions"]}
+        >
+          {data.items.map((entry) => (
+            <tr key={entry.entryId} data-entry={entry.entryId}>
+              <td>
+                <code id={`dlq-${entry.entryId}`}>{entry.taskId ?? "?"}</code>
+              </td>
+              <td>
+                <strong>{entry.errorCode ?? "?"}</strong> {entry.lastError ?? ""}
+                <span className="muted"> ({entry.deliveries} deliveries)</span>
+              </td>
+              <td>{when(entry.diedAt)}</td>
+              <td className="actions">
+                <ConfirmButton
+                  label="Replay"
+                  confirmLabel="Replay now"
+                  describedBy={`dlq-${entry.entryId}`}
+                  onConfirm={() => act(entry, "replay")}
+                />
+                <ConfirmButton
+                  label="Discard"
+                  confirmLabel="Discard now"
+                  describedBy={`dlq-${entry.entryId}`}
+                  onConfirm={() => act(entry, "discard")}
+                />
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       ) : null}
     </section>
   );
