@@ -59,6 +59,10 @@ class CommonSettings(BaseSettings):
     # where the metrics port listens, for every process (a scraper in another container
     # or pod needs 0.0.0.0)
     metrics_host: str = Field(default="127.0.0.1", validation_alias=env_alias("METRICS_HOST"))
+    # Proxies whose X-Forwarded-For/-Proto are believed (comma-separated IPs or CIDRs,
+    # "*" for any: only where nothing but the proxy can reach the service). Empty: the
+    # peer address is the client (per-IP rate limits would otherwise count the proxy).
+    forwarded_allow_ips: str = Field(default="", validation_alias=env_alias("FORWARDED_ALLOW_IPS"))
 
     def _check_internal_keys(self) -> None:
         for kid in self.internal_keys:

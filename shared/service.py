@@ -162,7 +162,8 @@ def serve(
         log_config=None,  # logging is ours (shared.logs): uvicorn's loggers propagate
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=10,
-        proxy_headers=False,
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
         **options,
     )
     if settings.metrics_port:

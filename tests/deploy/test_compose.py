@@ -1,4 +1,5 @@
-"""The deployment files: docker-compose.yml, the Dockerfiles, the Hugging Face Space.
+"""The deployment files: docker-compose.yml, the edge proxy's config, the Dockerfiles, the
+Hugging Face Space.
 
 The compose file is checked twice: by a real compose implementation (Debian's
 ``docker-compose`` 1.29, which parses, validates and interpolates without a Docker
@@ -27,10 +28,14 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from gateway.config import GatewaySettings
+from ws_service.routes import router as ws_router
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
 PROD_OVERRIDE = ROOT / "deploy" / "compose.production.yml"
 HF_SPACE = ROOT / "deploy" / "hf-space"
+EDGE_TEMPLATE = ROOT / "deploy" / "edge" / "nginx.conf.template"
 
 # service -> (python package it runs, env prefix, port)
 HTTP_SERVICES: dict[str, tuple[str, str, int]] = {
@@ -46,9 +51,13 @@ HTTP_SERVICES: dict[str, tuple[str, str, int]] = {
 WORKERS = ("worker", "worker-gpu")
 STATE = ("redis", "postgres")
 ONE_SHOT = ("migrate",)
+# The public entry point: nginx (a third-party image) with deploy/edge/nginx.conf.template.
+EDGE = ("edge",)
 # Third-party images, only with `--profile observability` (tests/deploy/test_observability.py).
 OBSERVABILITY = ("prometheus", "grafana", "jaeger", "otel-collector")
-ALL_SERVICES = set(HTTP_SERVICES) | set(WORKERS) | set(STATE) | set(ONE_SHOT) | set(OBSERVABILITY)
+ALL_SERVICES = (
+    set(HTTP_SERVICES) | set(WORKERS) | set(STATE) | set(ONE_SHOT) | set(OBSERVABILITY) | set(EDGE)
+)
 # The collector's image is FROM scratch: nothing in it can run a health probe.
 LONG_RUNNING = ALL_SERVICES - set(ONE_SHOT) - {"otel-collector"}
 DB_SERVICES = ("auth_service", "backend_service", "result_receiver")
@@ -329,27 +338,17 @@ def test_startup_order(raw: dict[str, Any]) -> None:
     assert svcs["migrate"].get("restart") == "no"
     for name in DB_SERVICES:
         assert cond(name, "migrate") == "service_completed_successfully", name
-    for name in (
-        "ratelimit_service",
-        "ai_service",
-        "backend_service",
-        "result_receiver",
-        "ws_service_1",
-        "ws_service_2",
-        "worker",
-        "worker-gpu",
-    ):
-        assert cond(name, "redis") == "service_healthy", name
-    for dep in (
-        "auth_service",
-        "ratelimit_service",
-        "backend_service",
-        "ws_service_1",
-        "ws_service_2",
-    ):
-        assert cond("gateway", dep) == "service_healthy", dep
-    for name in WORKERS:
-        assert cond(name, "result_receiver") == "service_healthy", name
+    ws = ("ws_service_1", "ws_service_2")
+    apis = ("ratelimit_service", "backend_service")
+    redis_users = (*apis, "ai_service", "result_receiver", *ws)
+    waits_for_healthy = [
+        *[(name, "redis") for name in (*redis_users, *WORKERS)],
+        *[("gateway", dep) for dep in ("auth_service", *apis, *ws)],
+        *[("edge", dep) for dep in ("gateway", *ws)],
+        *[(name, "result_receiver") for name in WORKERS],
+    ]
+    for name, dep in waits_for_healthy:
+        assert cond(name, dep) == "service_healthy", (name, dep)
 
 
 def test_redis_keeps_the_queue(raw: dict[str, Any]) -> None:
@@ -379,19 +378,99 @@ def test_postgres_has_a_volume_and_pg_isready(raw: dict[str, Any]) -> None:
     assert "pg_isready" in healthcheck_text(pg)
 
 
-def test_only_the_gateway_publishes_a_port(raw: dict[str, Any], resolved: dict[str, Any]) -> None:
+def test_only_the_edge_publishes_a_port(raw: dict[str, Any], resolved: dict[str, Any]) -> None:
     for cfg in (raw, resolved):
         with_ports = {
             n for n, s in services(cfg).items() if s.get("ports") and n not in OBSERVABILITY
         }
-        assert with_ports == {"gateway"}
-    ports = services(resolved)["gateway"]["ports"]
+        assert with_ports == {"edge"}
+    ports = services(resolved)["edge"]["ports"]
     assert len(ports) == 1
     port = ports[0]
-    target = (
-        port["target"] if isinstance(port, dict) else str(port).split("/", 1)[0].rsplit(":", 1)[1]
+    if isinstance(port, dict):
+        host_ip, published, target = port.get("host_ip"), port["published"], port["target"]
+    else:  # "127.0.0.1:8000:8080/tcp"
+        host_ip, published, target = str(port).split("/", 1)[0].split(":")
+    assert int(target) == int(env_of(services(resolved)["edge"])["EDGE_LISTEN"])
+    # the public port stays 8000, on localhost unless EDGE_BIND says otherwise
+    assert int(published) == 8000 and host_ip == "127.0.0.1"
+
+
+# ----------------------------------------------------------------------- edge
+
+
+def _edge_servers(value: str) -> list[str]:
+    """ "server a:1; server b:2;" -> ["a:1", "b:2"]"""
+    servers = re.findall(r"server\s+(\S+?)\s*;", value)
+    assert servers and re.sub(r"server\s+\S+?\s*;", "", value).strip() == "", value
+    return servers
+
+
+def test_edge_is_debian_nginx_with_the_repository_template(resolved: dict[str, Any]) -> None:
+    edge = services(resolved)["edge"]
+    assert re.fullmatch(r"nginx:1\.\d+(\.\d+)?-bookworm", str(edge["image"])), edge["image"]
+    assert "build" not in edge
+    mounts = [
+        str(v) if not isinstance(v, dict) else f"{v['source']}:{v['target']}"
+        for v in edge["volumes"]
+    ]
+    assert any(
+        m.split(":")[0] == str(EDGE_TEMPLATE)
+        and m.split(":")[1] == "/etc/nginx/templates/nginx.conf.template"
+        for m in mounts
+    ), mounts
+    env = env_of(edge)
+    # the image renders the template to the main config, substituting only EDGE_*
+    # (nginx's own $variables stay)
+    assert env["NGINX_ENVSUBST_OUTPUT_DIR"] == "/etc/nginx"
+    assert env["NGINX_ENVSUBST_FILTER"] == "EDGE_"
+    placeholders = set(re.findall(r"\$\{(EDGE_\w+)\}", EDGE_TEMPLATE.read_text()))
+    assert placeholders and placeholders <= set(env), placeholders - set(env)
+    assert "curl" in healthcheck_text(edge)
+    assert f"http://127.0.0.1:{env['EDGE_LISTEN']}/edge-health" in healthcheck_text(edge)
+
+
+def test_edge_routes_sockets_to_ws_service_and_the_rest_to_the_gateway(
+    resolved: dict[str, Any],
+) -> None:
+    svcs = services(resolved)
+    env = env_of(svcs["edge"])
+    ws = sorted(n for n in HTTP_SERVICES if n.startswith("ws_service"))
+    assert sorted(_edge_servers(env["EDGE_WS_SERVERS"])) == [f"{n}:8006" for n in ws]
+    # the same instances the gateway's own (development) proxy knows
+    gw_ws = sorted(
+        f"{urlsplit(u).hostname}:{urlsplit(u).port}"
+        for u in env_of(svcs["gateway"])["WS_URLS"].split(",")
     )
-    assert int(target) == 8000
+    assert gw_ws == [f"{n}:8006" for n in ws]
+    assert _edge_servers(env["EDGE_GATEWAY_SERVERS"]) == ["gateway:8000"]
+    assert int(svcs["gateway"]["deploy"]["replicas"]) >= 1
+    for name in ("gateway", *ws):
+        assert not svcs[name].get("ports"), f"{name} is reached through the edge only"
+
+
+def test_edge_template_matches_the_services() -> None:
+    text = EDGE_TEMPLATE.read_text()
+    # /v1/ws straight to ws_service, which serves the socket at /ws
+    assert "location = /v1/ws {\n            proxy_pass http://satyamark_ws/ws;" in text
+    assert {getattr(r, "path", None) for r in ws_router.routes} >= {"/ws"}
+    assert "proxy_set_header Upgrade $http_upgrade;" in text
+    assert "proxy_set_header Connection $connection_upgrade;" in text
+    read_timeout = re.search(r"location = /v1/ws \{[^}]*proxy_read_timeout (\d+)s;", text)
+    assert read_timeout and int(read_timeout.group(1)) >= 3600
+    assert re.search(r"upstream satyamark_ws \{[^}]*least_conn;", text)
+    assert "location / {\n            proxy_pass http://satyamark_gateway;" in text
+    for header in ("X-Real-IP $remote_addr;", "X-Forwarded-For $remote_addr;"):
+        assert text.count(f"proxy_set_header {header}") == 2, header
+    assert "$proxy_add_x_forwarded_for" not in text  # a client's own header is not passed on
+    # nginx refuses what the gateway would refuse, with the gateway's error body
+    size = re.search(r"client_max_body_size (\d+)k;", text)
+    limit = GatewaySettings.model_fields["max_body_bytes"].default
+    assert size and int(size.group(1)) * 1024 == limit
+    assert f'"message":"request body over {limit} bytes"' in text
+    # pid, error_log and daemon come from the command line (the test passes its own)
+    for directive in ("pid", "error_log", "daemon", "user"):
+        assert not re.search(rf"^{directive}\s", text, re.M), directive
 
 
 def test_service_urls_point_at_compose_services(resolved: dict[str, Any]) -> None:
@@ -459,7 +538,7 @@ def test_workers_cpu_by_default_gpu_in_profile(raw: dict[str, Any]) -> None:
 def test_every_referenced_dockerfile_exists(resolved: dict[str, Any]) -> None:
     built = set()
     for name, svc in services(resolved).items():
-        if name in STATE or name in OBSERVABILITY:
+        if name in STATE or name in OBSERVABILITY or name in EDGE:
             assert "build" not in svc and svc.get("image"), name
             continue
         build = svc.get("build")
