@@ -22,15 +22,9 @@ def new_job_token() -> tuple[str, str]:
     return token, hashlib.sha256(token.encode()).hexdigest()
 
 
-async def enqueue_job(
-    ai_client: httpx.AsyncClient, task: NewTask, job_token: str, callback_url: str
-) -> None:
-    """Put the job of ``task`` on the stream; raises SatyaError subclasses when refused.
-
-    ``BE-BUSY-503`` (with Retry-After) when ai_service applies backpressure,
-    ``BE-AI-503`` for any other refusal, ``SYS-DEP-50x`` when it cannot be reached.
-    """
-    job = Job(
+def job_of(task: NewTask, job_token: str, callback_url: str) -> Job:
+    """The stream entry (the spec's fields) that asks a worker to judge ``task``."""
+    return Job(
         taskId=task.task_id,
         userId=task.user_id,
         payload=task.payload,
@@ -39,6 +33,17 @@ async def enqueue_job(
         job_token=job_token,
         callback_url=callback_url,
     )
+
+
+async def enqueue_job(
+    ai_client: httpx.AsyncClient, task: NewTask, job_token: str, callback_url: str
+) -> None:
+    """Put the job of ``task`` on the stream; raises SatyaError subclasses when refused.
+
+    ``BE-BUSY-503`` (with Retry-After) when ai_service applies backpressure,
+    ``BE-AI-503`` for any other refusal, ``SYS-DEP-50x`` when it cannot be reached.
+    """
+    job = job_of(task, job_token, callback_url)
     response = await call_upstream(
         ai_client,
         "POST",

@@ -29,7 +29,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import _root  # type: ignore[import-not-found]  # noqa: F401  (bench/ off sys.path)
+if not __package__:  # run as a script, python bench/X.py: see bench/_root.py
+    import _root  # type: ignore[import-not-found]  # noqa: F401
 import faiss
 import numpy as np
 

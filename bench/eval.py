@@ -26,7 +26,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import _root  # type: ignore[import-not-found]  # noqa: F401  (bench/ off sys.path)
+if not __package__:  # run as a script, python bench/X.py: see bench/_root.py
+    import _root  # type: ignore[import-not-found]  # noqa: F401
 
 from shared.knowledge import KB_PATH
 from shared.schemas import Mark

@@ -24,20 +24,17 @@ import asyncio
 import json
 import os
 import platform
-import shutil
-import signal
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
-import _root  # type: ignore[import-not-found]  # noqa: F401  (bench/ off sys.path)
+if not __package__:  # run as a script, python bench/X.py: see bench/_root.py
+    import _root  # type: ignore[import-not-found]  # noqa: F401
 from ulid import ULID
 
 from bench.pipeline_client import Client
 from bench.pipeline_common import load_parser, log, run_main
 from bench.pipeline_hops import hop_breakdown
-from bench.pipeline_infra import CpuSampler, Infra, queue_backlog, wait_drained
+from bench.pipeline_infra import CpuSampler, Infra, bench_infra, queue_backlog, wait_drained
 from bench.procstat import machine_busy_pct
 
 TARGETS = {
@@ -225,14 +222,7 @@ def main() -> int:
             f"WARNING: the machine is already {background}% busy (100% = one core) before "
             "the benchmark starts; figures will be lower than on a quiet machine"
         )
-    tmp = Path(tempfile.mkdtemp(prefix="satyamark-bench-"))
-    infra = Infra(tmp)
-
-    def on_term(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)
-    try:
+    with bench_infra("satyamark-bench-", keep=args.keep) as infra:
         t0 = time.monotonic()
         stack = infra.start(workers=2, ws_instances=2, torch_threads=args.torch_threads)
         log(
@@ -254,13 +244,6 @@ def main() -> int:
         figures["machine"] = platform.machine()
         print_report(figures)
         return 0
-    finally:
-        log("stopping the stack")
-        infra.stop()
-        if args.keep:
-            log(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

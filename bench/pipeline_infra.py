@@ -7,7 +7,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
+import signal
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,6 +107,28 @@ class Infra:
                 log(f"stack stop: {exc!r}")
         drop = self.database_url if self.drop_db else None
         stop_servers(self.redis_server, self.pg_server, drop, log)
+
+
+@contextmanager
+def bench_infra(prefix: str, *, keep: bool) -> Iterator[Infra]:
+    """Servers and a stack in a temp dir of their own, stopped (and the dir removed,
+    unless ``keep``) however the benchmark ends; SIGTERM ends it like Ctrl-C."""
+
+    def on_term(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    infra = Infra(tmp)
+    try:
+        yield infra
+    finally:
+        log("stopping the stack")
+        infra.stop()
+        if keep:
+            log(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 # -- per-process CPU ------------------------------------------------------------------------

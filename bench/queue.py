@@ -33,7 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import _root  # type: ignore[import-not-found]  # noqa: F401  (bench/ off sys.path)
+if not __package__:  # run as a script, python bench/X.py: see bench/_root.py
+    import _root  # type: ignore[import-not-found]  # noqa: F401
 import redis
 
 from bench.procstat import cpu_seconds

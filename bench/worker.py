@@ -42,7 +42,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-import _root  # type: ignore[import-not-found]  # noqa: F401  (bench/ off sys.path)
+if not __package__:  # run as a script, python bench/X.py: see bench/_root.py
+    import _root  # type: ignore[import-not-found]  # noqa: F401
 import torch
 from ulid import ULID
 

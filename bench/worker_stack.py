@@ -24,7 +24,7 @@ from ulid import ULID
 
 from ai_service.queue import JobQueue
 from backend_service.config import BackendSettings
-from backend_service.enqueue import new_job_token
+from backend_service.enqueue import job_of, new_job_token
 from backend_service.tasks import TaskRepository
 from bench.pg import bench_database, stop_servers
 from bench.worker_load import CpuMeter, log
@@ -36,7 +36,6 @@ from shared.db import create_pool
 from shared.hashing import summary_hash, text_hash
 from shared.knowledge import KB_PATH
 from shared.redis_client import create_redis
-from shared.schemas import Job
 from shared.tasks import NewTask
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -253,17 +252,7 @@ class Services:
             task = NewTask(str(ULID()), user_id, text_hash(text), summary_hash(text), text)
             token, token_hash = new_job_token()
             await tasks.create_queued(task, token_hash)
-            jobs.append(
-                Job(
-                    taskId=task.task_id,
-                    userId=task.user_id,
-                    payload=task.payload,
-                    textHash=task.text_hash,
-                    summaryHash=task.summary_hash,
-                    job_token=token,
-                    callback_url=self.callback_url,
-                )
-            )
+            jobs.append(job_of(task, token, self.callback_url))
         queue = JobQueue(self.redis_client)
         meter = self.meter()
         calls_before = await self._redis_calls()

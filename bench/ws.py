@@ -35,43 +35,46 @@ import asyncio
 import json
 import os
 import platform
+import re
 import resource
-import shutil
 import signal
-import sys
-import tempfile
+import subprocess
 import time
-from array import array
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# Run as a script, this file's folder would come first on sys.path, where queue.py and
-# worker.py shadow the standard library's queue and our worker package: keep it off.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != _HERE]
+if __name__ == "__mp_main__":  # a load client: the parent's sys.path holds the root
+    import bench._root  # noqa: F401
+elif not __package__:  # run as a script, python bench/X.py: see bench/_root.py
+    import _root  # type: ignore[import-not-found]  # noqa: F401
+
+import orjson
+from redis.exceptions import RedisError
+from ulid import ULID
+from websockets.asyncio.client import ClientConnection, connect
+
+from bench.pipeline_client import Client, User
+from bench.pipeline_common import log, ms, pct, run_main
+from bench.pipeline_infra import Infra, bench_infra
+from bench.procstat import (
+    cpu_seconds,
+    machine_busy_pct,
+    machine_busy_seconds,
+    process_tree,
+)
+from bench.ws_client import ClientPool, SlowReader, Spec
+from satyamark.devstack import Stack
+from satyamark.infra import free_port, port_answers
+from shared import keys
+from shared.notify import UserNotifier
+from shared.redis_client import create_redis
+
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import orjson  # noqa: E402
-from redis.exceptions import RedisError  # noqa: E402
-from ulid import ULID  # noqa: E402
-from websockets.asyncio.client import ClientConnection, connect  # noqa: E402
-
-from bench.pipeline_client import Client, User  # noqa: E402
-from bench.pipeline_common import log, ms, pct, run_main  # noqa: E402
-from bench.pipeline_infra import Infra  # noqa: E402
-from bench.procstat import cpu_seconds, machine_busy_pct, machine_busy_seconds  # noqa: E402
-from bench.ws_client import ClientPool, SlowReader, Spec  # noqa: E402
-from satyamark.devstack import Stack  # noqa: E402
-from shared import keys  # noqa: E402
-from shared.notify import UserNotifier  # noqa: E402
-from shared.redis_client import create_redis  # noqa: E402
-
 WS = "ws_service-1"
-EDGE_CONF = ROOT / "deploy" / "edge" / "nginx.conf"
+EDGE_CONF = ROOT / "deploy" / "edge" / "nginx.conf.template"
+NGINX = "/usr/sbin/nginx"
 NOFILE = 65536
 PUBLISHERS = 64  # concurrent publish calls at most
 DRAIN_S = 2.0  # wait for late deliveries after the last publish
@@ -129,10 +132,10 @@ def tcp_mem_kib() -> int:
 class Watched:
     """The processes whose memory and CPU a path is judged by."""
 
-    pids: dict[str, int]
+    pids: dict[str, list[int]]
 
     def rss(self) -> dict[str, int]:
-        return {name: rss_kib(pid) for name, pid in self.pids.items()}
+        return {name: sum(map(rss_kib, pids)) for name, pids in self.pids.items()}
 
 
 class Sampler:
@@ -240,8 +243,14 @@ async def publish_at_rate(
 
 
 def delivery_figures(pub: Published, got: dict[str, Any]) -> dict[str, Any]:
-    lat: array[float] = got["latencies"]
-    arrivals: array[float] = got["arrivals"]
+    # late deliveries of an earlier phase (sent before this one began) do not count
+    pairs = [
+        (lat, at)
+        for lat, at in zip(got["latencies"], got["arrivals"], strict=True)
+        if at - lat >= pub.started - 0.001
+    ]
+    lat = [p[0] for p in pairs]
+    arrivals = [p[1] for p in pairs]
     span = (max(arrivals) - pub.started) if arrivals else pub.seconds
     return {
         "publishes": pub.count,
@@ -252,9 +261,10 @@ def delivery_figures(pub: Published, got: dict[str, Any]) -> dict[str, Any]:
         "received": len(lat),
         "lost": pub.expected - len(lat),
         "deliveries_per_s": round(len(lat) / span, 1) if span > 0 else 0.0,
-        "p50_ms": ms(pct(list(lat), 50)),
-        "p99_ms": ms(pct(list(lat), 99)),
+        "p50_ms": ms(pct(lat, 50)),
+        "p99_ms": ms(pct(lat, 99)),
         "max_ms": ms(max(lat)) if lat else None,
+        "earlier_phases_late": len(got["latencies"]) - len(lat),
         "closed_sockets": got["closes"],
         "other_frames": got["kinds"],
     }
@@ -273,24 +283,74 @@ class Run:
     redis_pid: int
     users: list[User]
     slow_users: dict[str, User]
+    edge: Edge | None = None
 
     def groups(self, watched: Watched) -> dict[str, list[int]]:
         return {
-            **{name: [pid] for name, pid in watched.pids.items()},
+            **watched.pids,
             "redis": [self.redis_pid],
             "load clients": self.pool.pids,
             "bench (publisher)": [os.getpid()],
         }
 
 
-def path_url(stack: Stack, path: str) -> str:
+class Edge:
+    """nginx with deploy/edge/nginx.conf.template (rendered as tests/e2e/test_edge.py
+    does) in front of this stack's gateway and ws_service."""
+
+    def __init__(self, stack: Stack, root: Path) -> None:
+        root.mkdir(parents=True, exist_ok=True)
+        root.chmod(0o755)  # run as root, the workers are `nobody`
+        self.port = free_port()
+        values = {
+            "EDGE_LISTEN": f"127.0.0.1:{self.port}",
+            "EDGE_GATEWAY_SERVERS": f"server 127.0.0.1:{stack.components['gateway'].port};",
+            "EDGE_WS_SERVERS": f"server 127.0.0.1:{stack.components[WS].port};",
+            "EDGE_ACCESS_LOG": str(root / "access.log"),
+            "EDGE_TEMP_DIR": str(root),
+        }
+        conf = root / "nginx.conf"
+        text = re.sub(r"\$\{(EDGE_\w+)\}", lambda m: values[m.group(1)], EDGE_CONF.read_text())
+        conf.write_text(text)
+        main = f"daemon off; pid {root / 'nginx.pid'}; error_log {root / 'error.log'} notice;"
+        self.proc = subprocess.Popen(
+            [NGINX, "-p", str(root), "-c", str(conf), "-g", main],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 15
+        while not port_answers("127.0.0.1", self.port):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"nginx did not start: {(root / 'error.log').read_text()}")
+            time.sleep(0.1)
+        time.sleep(0.5)  # the workers
+
+    @property
+    def pids(self) -> list[int]:
+        return process_tree(self.proc.pid)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def path_url(run: Run, path: str) -> str:
     if path == "prod":
-        return f"ws://127.0.0.1:{stack.components[WS].port}/ws"
-    return stack.gateway_url.replace("http://", "ws://", 1) + "/v1/ws"
+        return f"ws://127.0.0.1:{run.stack.components[WS].port}/ws"
+    if path == "edge":
+        assert run.edge is not None
+        return f"ws://127.0.0.1:{run.edge.port}/v1/ws"
+    return run.stack.gateway_url.replace("http://", "ws://", 1) + "/v1/ws"
 
 
-async def push_phase(run: Run, watched: Watched, tag: str, rate: float) -> dict[str, Any]:
-    per_user = Counter(u for _, u in run_specs(run))
+async def push_phase(
+    run: Run, watched: Watched, path: str, tag: str, rate: float
+) -> dict[str, Any]:
+    per_user = Counter(u for _, u in run_specs(run, path))
     targets = [(u.user_id, per_user[u.user_id]) for u in run.users if per_user[u.user_id]]
     per_s = rate / (sum(s for _, s in targets) / len(targets))
     await run.pool.collect()  # forget what came before
@@ -304,12 +364,14 @@ async def push_phase(run: Run, watched: Watched, tag: str, rate: float) -> dict[
     return out
 
 
-def run_specs(run: Run) -> list[Spec]:
-    users = run.users
-    return [
-        (users[i % len(users)].token, users[i % len(users)].user_id)
-        for i in range(run.args.sockets)
-    ]
+def run_specs(run: Run, path: str) -> list[Spec]:
+    """The sockets of ``path``: users round robin. The dev path holds two descriptors
+    per socket in the gateway, so it gets fewer when the open-file limit is short."""
+    users, count = run.users, run.args.sockets
+    if path == "dev":
+        count = min(count, (run.args.nofile - 1500) // 2)
+    picked = (users[i % len(users)] for i in range(count))
+    return [(u.token, u.user_id) for u in picked]
 
 
 def log_lines(path: Path, start: int, needle: str) -> list[str]:
@@ -353,7 +415,7 @@ async def flood_phase(
     """The push load of ``push_phase`` plus a flood to a user of its own with one socket
     that never reads (``reads``: one that does, the control)."""
     slow = run.slow_users[path]
-    url = path_url(run.stack, path)
+    url = path_url(run, path)
     reader = ReadingSocket(url, slow.token) if reads else SlowReader(url, slow.token)
     await reader.open()
     ws_log = run.stack.components[WS].log_path
@@ -380,7 +442,7 @@ async def flood_phase(
             pad=run.args.flood_bytes,
         )
     )
-    others = await push_phase(run, watched, f"{path}-{'control' if reads else 'slow'}", rate)
+    others = await push_phase(run, watched, path, f"{path}-{'control' if reads else 'slow'}", rate)
     flooded = await flood
     await asyncio.sleep(0.5)
     watcher.cancel()
@@ -412,12 +474,15 @@ async def flood_phase(
 
 async def measure_path(run: Run, path: str) -> dict[str, Any]:
     args, stack, pool = run.args, run.stack, run.pool
-    url = path_url(stack, path)
-    pids = {"ws_service": stack.components[WS].proc.pid}  # type: ignore[union-attr]
+    url = path_url(run, path)
+    pids = {"ws_service": [stack.components[WS].proc.pid]}  # type: ignore[union-attr]
     if path == "dev":
-        pids["gateway"] = stack.components["gateway"].proc.pid  # type: ignore[union-attr]
+        pids["gateway"] = [stack.components["gateway"].proc.pid]  # type: ignore[union-attr]
+    if path == "edge":
+        assert run.edge is not None
+        pids["nginx"] = run.edge.pids
     watched = Watched(pids)
-    specs = run_specs(run)
+    specs = run_specs(run, path)
     out: dict[str, Any] = {"url": url, "sockets_wanted": len(specs)}
 
     # warm-up: lazily made objects (pools, caches, first-time imports) not counted
@@ -460,7 +525,7 @@ async def measure_path(run: Run, path: str) -> dict[str, Any]:
         f"{out['rss_kib_per_socket']} (marginal {out['rss_kib_per_socket_marginal']})"
     )
 
-    out["push"] = await push_phase(run, watched, f"{path}-push", args.rate)
+    out["push"] = await push_phase(run, watched, path, f"{path}-push", args.rate)
     p = out["push"]
     log(
         f"{path}: push {p['deliveries_per_s']}/s (target {args.rate:g}), p50 {p['p50_ms']} ms, "
@@ -507,7 +572,14 @@ async def run_bench(infra: Infra, args: argparse.Namespace) -> dict[str, Any]:
         for i, path in enumerate(args.paths):
             if i:  # a fresh ws_service: memory freed by closed sockets is not returned
                 stack.restart(WS, signal.SIGTERM)
-            figures["paths"][path] = await measure_path(run, path)
+            if path == "edge":
+                run.edge = Edge(stack, infra.tmp / "edge")
+            try:
+                figures["paths"][path] = await measure_path(run, path)
+            finally:
+                if run.edge is not None:
+                    run.edge.stop()
+                    run.edge = None
     finally:
         pool.stop()
         await redis.aclose()
@@ -517,13 +589,14 @@ async def run_bench(infra: Infra, args: argparse.Namespace) -> dict[str, Any]:
 def summary(figures: dict[str, Any]) -> dict[str, Any]:
     """The contract's figures (the production path's; the dev path's when only it ran)."""
     paths = figures["paths"]
-    main = paths.get("prod") or paths["dev"]
+    name = next(p for p in ("prod", "edge", "dev") if p in paths)
+    main = paths[name]
     return {
         "sockets_per_process": main["sockets"],
         "rss_kib_per_socket": main["rss_kib_per_socket"]["ws_service"],
         "push_p99_ms": main["push"]["p99_ms"],
         "deliveries_per_s": main["push"]["deliveries_per_s"],
-        "path": "prod" if "prod" in paths else "dev",
+        "path": name,
     }
 
 
@@ -598,12 +671,13 @@ def print_report(figures: dict[str, Any]) -> None:
     print()
 
 
-def edge_note() -> str:
+def edge_missing() -> str | None:
+    """Why the edge path cannot run here (None: it can)."""
     if not EDGE_CONF.exists():
-        return f"not measured: {EDGE_CONF.relative_to(ROOT)} does not exist"
-    if shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists():
-        return "not measured: nginx is not installed"
-    return f"not measured: {EDGE_CONF.relative_to(ROOT)} exists, but this benchmark does not run it"
+        return f"{EDGE_CONF.relative_to(ROOT)} does not exist"
+    if not Path(NGINX).exists():
+        return f"{NGINX} is not installed"
+    return None
 
 
 def parse_args() -> argparse.Namespace:
@@ -612,7 +686,11 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--sockets", type=int, default=10_000, help="sockets per path")
     parser.add_argument("--users", type=int, default=0, help="default: sockets / 10")
-    parser.add_argument("--paths", default="prod,dev", help="prod, dev or both (default)")
+    parser.add_argument(
+        "--paths",
+        default="prod,edge,dev",
+        help="any of prod, edge, dev (default: all; edge only where nginx and its config are)",
+    )
     parser.add_argument(
         "--rate", type=float, default=20_000, help="target deliveries/s in the push phases"
     )
@@ -634,28 +712,28 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs)")
     args = parser.parse_args()
     args.paths = [p.strip() for p in args.paths.split(",") if p.strip()]
-    if not args.paths or set(args.paths) - {"prod", "dev"}:
-        parser.error("--paths takes prod, dev or prod,dev")
+    if not args.paths or set(args.paths) - {"prod", "edge", "dev"}:
+        parser.error("--paths takes prod, edge and dev, comma-separated")
+    args.edge_missing = edge_missing()
+    if "edge" in args.paths and args.edge_missing:
+        log(f"edge path not measured: {args.edge_missing}")
+        args.paths.remove("edge")
     args.users = args.users or max(1, args.sockets // 10)
     return args
 
 
 def main() -> int:
     args = parse_args()
-    nofile = raise_nofile()
-    if nofile < 2 * args.sockets + 1000:
-        log(f"WARNING: open-file limit {nofile}: the dev path needs two per socket")
+    args.nofile = nofile = raise_nofile()
+    if "dev" in args.paths and nofile < 2 * args.sockets + 1500:
+        log(
+            f"open-file limit {nofile} (not raisable here): the gateway needs two per socket, "
+            f"so the dev path gets {(nofile - 1500) // 2}"
+        )
     background = machine_busy_pct()
     if background > 20:
         log(f"WARNING: the machine is already {background}% busy (100% = one core)")
-    tmp = Path(tempfile.mkdtemp(prefix="satyamark-bench-ws-"))
-    infra = Infra(tmp)
-
-    def on_term(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)
-    try:
+    with bench_infra("satyamark-bench-ws-", keep=args.keep) as infra:
         t0 = time.monotonic()
         stack = infra.start(workers=0, ws_instances=1)
         log(f"stack up in {time.monotonic() - t0:.1f}s; logs in {stack.logs}")
@@ -677,20 +755,15 @@ def main() -> int:
             "machine": platform.machine(),
             "background_busy_pct_before_start": background,
             "nofile": nofile,
-            "edge": edge_note(),
+            "edge": "measured"
+            if "edge" in args.paths
+            else f"not measured: {args.edge_missing or 'not asked for'}",
         }
         try:
             print_report(figures)
         finally:
             print("JSON " + json.dumps(figures, sort_keys=True), flush=True)
         return 0
-    finally:
-        log("stopping the stack")
-        infra.stop()
-        if args.keep:
-            log(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -29,10 +28,9 @@ import pytest
 import yaml
 
 from gateway.config import GatewaySettings
+from tests.deploy.tools import COMPOSE, ROOT, load_yaml, run_tool, services
 from ws_service.routes import router as ws_router
 
-ROOT = Path(__file__).resolve().parents[2]
-COMPOSE = ROOT / "docker-compose.yml"
 PROD_OVERRIDE = ROOT / "deploy" / "compose.production.yml"
 HF_SPACE = ROOT / "deploy" / "hf-space"
 EDGE_TEMPLATE = ROOT / "deploy" / "edge" / "nginx.conf.template"
@@ -75,19 +73,6 @@ PROD_SECRETS = {
 # ------------------------------------------------------------------ helpers
 
 
-@pytest.fixture(scope="module")
-def compose_bin() -> str:
-    found = shutil.which("docker-compose")
-    if not found:
-        pytest.fail(
-            "docker-compose (v1, Debian package `docker-compose`) is not installed; it "
-            "validates docker-compose.yml without a Docker daemon. Install it with "
-            "`apt-get update && apt-get install -y docker-compose` (scripts/bootstrap "
-            "does this)."
-        )
-    return found
-
-
 def _clean_env(**extra: str) -> dict[str, str]:
     """Only what compose needs, so the caller's shell cannot change the outcome."""
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(ROOT)}
@@ -104,21 +89,12 @@ def run_compose(
     cmd = [compose_bin, "--project-directory", str(ROOT), "--project-name", "satyamark"]
     for f in files:
         cmd += ["-f", str(f)]
-    return subprocess.run(
-        [*cmd, *args],
-        cwd=ROOT,
-        env=env if env is not None else _clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_tool(*cmd, *args, env=env if env is not None else _clean_env())
 
 
 @pytest.fixture(scope="module")
 def raw() -> dict[str, Any]:
-    with COMPOSE.open() as f:
-        data = yaml.safe_load(f)  # resolves the x-* anchors and << merges
+    data = load_yaml(COMPOSE)
     assert isinstance(data, dict)
     return data
 
@@ -130,12 +106,6 @@ def resolved(compose_bin: str) -> dict[str, Any]:
     data = yaml.safe_load(proc.stdout)
     assert isinstance(data, dict)
     return data
-
-
-def services(cfg: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    svcs = cfg["services"]
-    assert isinstance(svcs, dict)
-    return svcs
 
 
 def env_of(svc: dict[str, Any]) -> dict[str, str]:
@@ -203,24 +173,20 @@ def test_compose_lists_services_and_volumes(compose_bin: str) -> None:
 
 
 def test_secrets_come_from_the_environment(compose_bin: str) -> None:
-    env = _clean_env(
-        SATYAMARK_INTERNAL_TOKEN="from-env-token",
-        CALLBACK_SECRET="from-env-cb",
-        AUTH_JWT_KEYS='{"from-env": "pem"}',
-        AUTH_JWT_ACTIVE_KID="from-env",
-        SATYAMARK_ENV="test",
-        WORKER_REPLICAS="3",
-    )
+    # what every service is given, and what auth_service alone is
+    everyone = {
+        "SATYAMARK_ENV": "test",
+        "SATYAMARK_INTERNAL_TOKEN": "from-env-token",
+        "CALLBACK_SECRET": "from-env-cb",
+    }
+    auth = {"AUTH_JWT_KEYS": '{"from-env": "pem"}', "AUTH_JWT_ACTIVE_KID": "from-env"}
+    env = _clean_env(**everyone, **auth, WORKER_REPLICAS="3")
     proc = run_compose(compose_bin, "config", env=env)
     assert proc.returncode == 0, proc.stderr
     svcs = services(yaml.safe_load(proc.stdout))
     for name in set(HTTP_SERVICES) | set(WORKERS) | {"migrate"}:
-        e = env_of(svcs[name])
-        assert e["SATYAMARK_ENV"] == "test", name
-        assert e["SATYAMARK_INTERNAL_TOKEN"] == "from-env-token", name
-        assert e["CALLBACK_SECRET"] == "from-env-cb", name
-    assert env_of(svcs["auth_service"])["AUTH_JWT_KEYS"] == '{"from-env": "pem"}'
-    assert env_of(svcs["auth_service"])["AUTH_JWT_ACTIVE_KID"] == "from-env"
+        assert env_of(svcs[name]).items() >= everyone.items(), name
+    assert env_of(svcs["auth_service"]).items() >= auth.items()
     assert svcs["worker"]["deploy"]["replicas"] == 3
 
 
@@ -623,13 +589,7 @@ def test_hf_space_files_agree() -> None:
 
 def test_build_space_assembles_a_space_repo(tmp_path: Path) -> None:
     dest = tmp_path / "space"
-    proc = subprocess.run(
-        ["bash", str(HF_SPACE / "build_space.sh"), str(dest)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    proc = run_tool("bash", str(HF_SPACE / "build_space.sh"), str(dest), timeout=60)
     assert proc.returncode == 0, proc.stderr
     for name in (
         "Dockerfile",

@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
 import yaml
 
 from satyamark.devstack import DEFAULT_METRICS_PORTS
+from tests.deploy.tools import COMPOSE, ROOT, load_yaml, run_tool, services
 
-ROOT = Path(__file__).resolve().parents[2]
 OBS = ROOT / "deploy" / "observability"
 ALERTS = OBS / "alerts.yml"
 ALERTS_TEST = OBS / "alerts_test.yml"
@@ -30,7 +28,6 @@ OTEL = OBS / "otel-collector.yml"
 DASHBOARD = OBS / "grafana" / "dashboards" / "satyamark.json"
 DATASOURCES = OBS / "grafana" / "provisioning" / "datasources"
 DASHBOARD_PROVIDERS = OBS / "grafana" / "provisioning" / "dashboards"
-COMPOSE = ROOT / "docker-compose.yml"
 
 # The metric contract: what the services export, and nothing else.
 COUNTERS = {
@@ -85,31 +82,8 @@ GRAFANA_VARS = re.compile(r"\$__(rate_interval|interval|range)\b|\$\{__(rate_int
 # ------------------------------------------------------------------ helpers
 
 
-@pytest.fixture(scope="module")
-def promtool() -> str:
-    found = shutil.which("promtool")
-    if not found:
-        pytest.skip(
-            "promtool is not installed (Debian package `prometheus`; "
-            "`scripts/bootstrap --test` installs it)"
-        )
-    return found
-
-
 def run_promtool(promtool: str, *args: str, cwd: Path = OBS) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [promtool, *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def load_yaml(path: Path) -> Any:
-    with path.open() as f:
-        return yaml.safe_load(f)
+    return run_tool(promtool, *args, cwd=cwd)
 
 
 def alert_rules() -> list[dict[str, Any]]:
@@ -135,9 +109,7 @@ def dashboard_targets() -> list[tuple[dict[str, Any], dict[str, Any]]]:
 
 
 def compose_services() -> dict[str, dict[str, Any]]:
-    svcs = load_yaml(COMPOSE)["services"]
-    assert isinstance(svcs, dict)
-    return svcs
+    return services(load_yaml(COMPOSE))
 
 
 def bind_mounts(svc: dict[str, Any]) -> dict[str, Path]:

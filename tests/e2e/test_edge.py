@@ -30,22 +30,20 @@ from satyamark.devstack import Stack
 from satyamark.infra import free_port
 from shared import keys
 from shared.redis_client import create_sync_redis
+from tests.e2e import test_pipeline as plain
 from tests.e2e.conftest import VERIFY_BURST
 from tests.e2e.stack import stack_options
-from tests.e2e.test_pipeline import (
-    _register,
-    _socket,
-    test_each_user_gets_exactly_their_results,
-    test_result_missed_while_offline_is_replayed_on_reconnect,
-)
 from tests.fixtures.infra import own_key_prefix
 
 pytestmark = pytest.mark.e2e
 
-__all__ = [
-    "test_each_user_gets_exactly_their_results",
-    "test_result_missed_while_offline_is_replayed_on_reconnect",
-]
+# The same tests as on the plain stack, run here on this module's `stack`.
+_register = plain._register
+_socket = plain._socket
+test_each_user_gets_exactly_their_results = plain.test_each_user_gets_exactly_their_results
+test_result_missed_while_offline_is_replayed_on_reconnect = (
+    plain.test_result_missed_while_offline_is_replayed_on_reconnect
+)
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "deploy" / "edge" / "nginx.conf.template"
 NGINX = "/usr/sbin/nginx"

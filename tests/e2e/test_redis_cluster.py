@@ -15,21 +15,18 @@ import pytest
 import redis
 
 from satyamark.devstack import Stack
+from tests.e2e import test_pipeline as plain
 from tests.e2e.conftest import running_stack
-from tests.e2e.test_pipeline import (
-    test_burst_past_the_limit_gets_429,
-    test_each_user_gets_exactly_their_results,
-    test_result_missed_while_offline_is_replayed_on_reconnect,
-)
 from tests.fixtures.redis_cluster import RedisCluster, cluster_layout
 
 pytestmark = pytest.mark.e2e
 
-__all__ = [
-    "test_burst_past_the_limit_gets_429",
-    "test_each_user_gets_exactly_their_results",
-    "test_result_missed_while_offline_is_replayed_on_reconnect",
-]
+# The same tests as on the plain stack, run here on this module's `stack`.
+test_burst_past_the_limit_gets_429 = plain.test_burst_past_the_limit_gets_429
+test_each_user_gets_exactly_their_results = plain.test_each_user_gets_exactly_their_results
+test_result_missed_while_offline_is_replayed_on_reconnect = (
+    plain.test_result_missed_while_offline_is_replayed_on_reconnect
+)
 
 
 @pytest.fixture(scope="module")

@@ -174,6 +174,33 @@ async def _axe(page: Page, what: str) -> None:
     assert bad == [], f"{what}: {bad}"
 
 
+async def _admin(stack: Stack, prefix: str) -> str:
+    """Register a new user through the API and make it an admin: its e-mail."""
+    email = _email(prefix)
+    async with httpx.AsyncClient(base_url=stack.gateway_url) as api:
+        registered = await api.post(
+            "/v1/auth/register", json={"email": email, "password": PASSWORD}
+        )
+        assert registered.status_code == 201
+    granted = await asyncio.to_thread(_cli, stack, "grant", email)
+    assert granted.returncode == 0, granted.stderr
+    return email
+
+
+@asynccontextmanager
+async def _workers_paused(stack: Stack) -> AsyncIterator[redis.Redis]:
+    """The workers told to stop taking jobs (and past their blocking read) until the
+    block ends: a submitted job stays queued. Yields the Redis connection used."""
+    switch = redis.Redis.from_url(stack.redis_url, decode_responses=True)
+    try:
+        switch.hset(keys.WORKERS, mapping={"paused": "1"})
+        await asyncio.sleep(1.5)  # past a worker's blocking read
+        yield switch
+    finally:
+        switch.hset(keys.WORKERS, mapping={"paused": "0"})
+        switch.close()
+
+
 async def _wait_task(api: httpx.AsyncClient, token: str, task_id: str) -> dict[str, Any]:
     for _ in range(300):
         task = await api.get(f"/v1/tasks/{task_id}", headers={"Authorization": f"Bearer {token}"})
@@ -445,13 +472,10 @@ async def test_an_api_key_made_in_the_page_works_for_another_client(
 
 
 async def test_a_queued_check_is_cancelled_from_its_card(stack: Stack, browser: Browser) -> None:
-    switch = redis.Redis.from_url(stack.redis_url, decode_responses=True)
-    try:
-        async with _tab(browser) as tab:
-            page = tab.page
-            await _register(page, stack)
-            switch.hset(keys.WORKERS, mapping={"paused": "1"})
-            await asyncio.sleep(1.5)  # past a worker's blocking read
+    async with _tab(browser) as tab:
+        page = tab.page
+        await _register(page, stack)
+        async with _workers_paused(stack):
             text = f"The cancelled claim {ULID()} is false."
             await _submit(page, text)
             card = _card(page, text)
@@ -460,23 +484,14 @@ async def test_a_queued_check_is_cancelled_from_its_card(stack: Stack, browser: 
             await expect(card).to_have_attribute("data-stage", "failed", timeout=10_000)
             await expect(card).to_contain_text("Cancelled")
             await expect(card).to_contain_text("TASK-CANCELLED")
-            assert tab.errors == []
-    finally:
-        switch.hset(keys.WORKERS, mapping={"paused": "0"})
-        switch.close()
+        assert tab.errors == []
 
 
 async def test_the_admin_pauses_intake_and_a_user_is_told(
     stack: Stack, browser: Browser, tmp_path: Path
 ) -> None:
-    admin = _email("ops")
+    admin = await _admin(stack, "ops")
     async with httpx.AsyncClient(base_url=stack.gateway_url) as api:
-        registered = await api.post(
-            "/v1/auth/register", json={"email": admin, "password": PASSWORD}
-        )
-        assert registered.status_code == 201
-        granted = await asyncio.to_thread(_cli, stack, "grant", admin)
-        assert granted.returncode == 0, granted.stderr
         async with _tab(browser) as ops, _tab(browser) as user:
             await _register(user.page, stack)
             await expect(user.page.get_by_role("link", name="Operations")).to_have_count(0)
@@ -544,30 +559,17 @@ async def test_the_admin_replays_a_dead_letter_from_the_ops_page(
 ) -> None:
     """A job that died is replayed from the page; its user (here the admin) gets the
     verdict, and the audit log says who did it."""
-    admin = _email("dlq")
-    async with httpx.AsyncClient(base_url=stack.gateway_url) as api:
-        registered = await api.post(
-            "/v1/auth/register", json={"email": admin, "password": PASSWORD}
-        )
-        assert registered.status_code == 201
-    granted = await asyncio.to_thread(_cli, stack, "grant", admin)
-    assert granted.returncode == 0, granted.stderr
+    admin = await _admin(stack, "dlq")
     async with _tab(browser) as tab:
         page = tab.page
         await _login(page, stack, admin)
         text = f"The replayed claim {ULID()} is true."
-        switch = redis.Redis.from_url(stack.redis_url, decode_responses=True)
-        try:
-            switch.hset(keys.WORKERS, mapping={"paused": "1"})
-            await asyncio.sleep(1.5)  # past a worker's blocking read
+        async with _workers_paused(stack) as switch:
             async with page.expect_response(re.compile(r"/v1/verify$")) as answer:
                 await _submit(page, text)
             task_id = (await (await answer.value).json())["taskId"]
             await expect(_card(page, text)).to_have_attribute("data-stage", "queued")
             entry = _dead_letter(switch, task_id)
-        finally:
-            switch.hset(keys.WORKERS, mapping={"paused": "0"})
-            switch.close()
         await page.get_by_role("link", name="Operations").click()
         dead = page.locator(f"tr[data-entry='{entry}']")
         await expect(dead).to_contain_text("WORKER-MODEL-500")
@@ -678,15 +680,7 @@ async def test_no_serious_accessibility_violations(
 ) -> None:
     """axe-core on every page (light and dark, desktop and 360 px). Injecting axe needs
     an inline script, so these contexts bypass the CSP; the other tests keep it."""
-    admin = _email("a11y")
-    async with httpx.AsyncClient(base_url=stack.gateway_url) as api:
-        registered = await api.post(
-            "/v1/auth/register", json={"email": admin, "password": PASSWORD}
-        )
-        assert registered.status_code == 201
-        granted = await asyncio.to_thread(_cli, stack, "grant", admin)
-        assert granted.returncode == 0, granted.stderr
-
+    admin = await _admin(stack, "a11y")
     async with _tab(browser, bypass_csp=True) as tab:
         page = tab.page
         await page.goto(stack.gateway_url + "/")

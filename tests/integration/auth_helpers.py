@@ -1,4 +1,5 @@
-"""auth_service (with the ratelimit_service it throttles logins through) in-process."""
+"""auth_service (with the ratelimit_service it throttles logins through) in-process, and
+the calls the auth tests share."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 from pydantic import SecretStr
 
 from auth_service.app import create_app as create_auth
@@ -21,6 +23,7 @@ from tests.utils.settings import common
 
 KEY_A = ("key-a", new_private_pem())
 KEY_B = ("key-b", new_private_pem())
+PASSWORD = "s3cret-pass"
 
 
 def auth_settings(
@@ -57,6 +60,25 @@ async def auth_and_ratelimit(
         settings = auth_settings(database_url, redis_url, rl_url, **extra)
         async with running(create_auth(settings)) as url:
             yield url
+
+
+@asynccontextmanager
+async def auth_client(
+    database_url: str, redis_url: str, **options: Any
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of auth_service, as :func:`auth_and_ratelimit` with ``options`` runs it."""
+    async with (
+        auth_and_ratelimit(database_url, redis_url, **options) as url,
+        httpx.AsyncClient(base_url=url) as http,
+    ):
+        yield http
+
+
+async def register(http: httpx.AsyncClient, email: str) -> dict[str, Any]:
+    """Register ``email`` with :data:`PASSWORD`; the answer's body (a token pair)."""
+    answer = await http.post("/v1/auth/register", json={"email": email, "password": PASSWORD})
+    assert answer.status_code == 201, answer.text
+    return dict(answer.json())
 
 
 @asynccontextmanager

@@ -29,6 +29,14 @@ async def run_kb(database_url: str, *args: str) -> tuple[int, str, str]:
     return proc.returncode, out.decode(), err.decode()
 
 
+async def assert_cannot_read(database_url: str, command: str, missing: Path) -> str:
+    """``satyamark kb COMMAND MISSING`` fails, naming the file it cannot read: its stderr."""
+    status, _, err = await run_kb(database_url, command, str(missing))
+    assert status == 1
+    assert f"{missing}: cannot read" in err
+    return err
+
+
 def vector(seed: int, dim: int = 4) -> bytes:
     """A float32 vector of ``dim`` (its bytes all ``seed``)."""
     return bytes([seed % 256]) * (4 * dim)

@@ -5,22 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 from typing import Any
 
 import asyncpg
 import httpx
 
 from auth_service.refresh import RefreshTokens
-from tests.integration.auth_helpers import auth_and_ratelimit, auth_gateway
+from tests.integration.auth_helpers import PASSWORD, auth_client, auth_gateway, register
 from tests.utils.settings import SIGNED
-
-PASSWORD = "s3cret-pass"
-
-
-async def _register(http: httpx.AsyncClient, email: str) -> dict[str, Any]:
-    answer = await http.post("/v1/auth/register", json={"email": email, "password": PASSWORD})
-    assert answer.status_code == 201, answer.text
-    return dict(answer.json())
 
 
 async def _login(http: httpx.AsyncClient, email: str) -> dict[str, Any]:
@@ -44,11 +37,8 @@ def _refused(answer: httpx.Response, code: str) -> None:
 
 
 async def test_refresh_rotates_the_pair(database_url: str, redis_url: str) -> None:
-    async with (
-        auth_and_ratelimit(database_url, redis_url) as url,
-        httpx.AsyncClient(base_url=url) as http,
-    ):
-        first = await _register(http, "rot@example.com")
+    async with auth_client(database_url, redis_url) as http:
+        first = await register(http, "rot@example.com")
         assert first["refresh_expires_in"] == 30 * 24 * 3600
         assert len(first["refresh_token"]) >= 43
         second = await _refresh(http, first["refresh_token"])
@@ -75,11 +65,8 @@ async def test_refresh_rotates_the_pair(database_url: str, redis_url: str) -> No
 
 
 async def test_reuse_revokes_the_whole_family(database_url: str, redis_url: str) -> None:
-    async with (
-        auth_and_ratelimit(database_url, redis_url) as url,
-        httpx.AsyncClient(base_url=url) as http,
-    ):
-        phone = await _register(http, "fam@example.com")
+    async with auth_client(database_url, redis_url) as http:
+        phone = await register(http, "fam@example.com")
         laptop = await _login(http, "fam@example.com")  # another login: another family
         spent = phone["refresh_token"]
         newer = (await _refresh(http, spent)).json()["refresh_token"]
@@ -98,11 +85,8 @@ async def test_reuse_revokes_the_whole_family(database_url: str, redis_url: str)
 async def test_concurrent_double_use_lets_exactly_one_through(
     database_url: str, redis_url: str
 ) -> None:
-    async with (
-        auth_and_ratelimit(database_url, redis_url) as url,
-        httpx.AsyncClient(base_url=url) as http,
-    ):
-        await _register(http, "race@example.com")
+    async with auth_client(database_url, redis_url) as http:
+        await register(http, "race@example.com")
         tokens = [(await _login(http, "race@example.com"))["refresh_token"] for _ in range(8)]
         # every token raced by two requests at once, all families together
         answers = await asyncio.gather(*(_refresh(http, t) for t in tokens for _ in range(2)))
@@ -122,11 +106,8 @@ async def test_concurrent_double_use_lets_exactly_one_through(
 
 
 async def test_expired_refresh_token_is_refused(database_url: str, redis_url: str) -> None:
-    async with (
-        auth_and_ratelimit(database_url, redis_url, refresh_ttl_s=1) as url,
-        httpx.AsyncClient(base_url=url) as http,
-    ):
-        user = await _register(http, "exp@example.com")
+    async with auth_client(database_url, redis_url, refresh_ttl_s=1) as http:
+        user = await register(http, "exp@example.com")
         assert user["refresh_expires_in"] == 1
         await asyncio.sleep(1.3)
         _refused(await _refresh(http, user["refresh_token"]), "AUTH-REFRESH-401")
@@ -136,11 +117,8 @@ async def test_expired_refresh_token_is_refused(database_url: str, redis_url: st
 
 
 async def test_expired_tokens_are_purged(database_url: str, redis_url: str) -> None:
-    async with (
-        auth_and_ratelimit(database_url, redis_url, refresh_ttl_s=1) as url,
-        httpx.AsyncClient(base_url=url) as http,
-    ):
-        user = await _register(http, "purge@example.com")
+    async with auth_client(database_url, redis_url, refresh_ttl_s=1) as http:
+        user = await register(http, "purge@example.com")
         assert (await _refresh(http, user["refresh_token"])).status_code == 200
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1)
     assert pool is not None
@@ -155,12 +133,9 @@ async def test_expired_tokens_are_purged(database_url: str, redis_url: str) -> N
 async def test_logout_with_refresh_token_revokes_its_family(
     database_url: str, redis_url: str
 ) -> None:
-    async with (
-        auth_and_ratelimit(database_url, redis_url) as url,
-        httpx.AsyncClient(base_url=url) as http,
-    ):
-        mine = await _register(http, "out@example.com")
-        other = await _register(http, "other@example.com")
+    async with auth_client(database_url, redis_url) as http:
+        mine = await register(http, "out@example.com")
+        other = await register(http, "other@example.com")
         rotated = (await _refresh(http, mine["refresh_token"])).json()
         bearer = {"Authorization": f"Bearer {rotated['access_token']}"}
 
@@ -184,22 +159,32 @@ async def test_logout_with_refresh_token_revokes_its_family(
         assert (await _refresh(http, kept["refresh_token"])).status_code == 200
 
 
+def _with_token(token: object) -> bytes:
+    return json.dumps({"refresh_token": token}).encode()
+
+
+# (what, raw JSON body, expected status): a refresh_token that is no usable string, or
+# a body that is no {"refresh_token": …} object, is invalid; any other string is no token
 _HOSTILE_BODIES: list[tuple[str, bytes, int]] = [
-    # (what, raw JSON body, expected status)
-    ("huge string", b'{"refresh_token": "' + b"a" * 5000 + b'"}', 422),
-    ("number", b'{"refresh_token": 12345}', 422),
-    ("null", b'{"refresh_token": null}', 422),
-    ("list", b'{"refresh_token": ["a"]}', 422),
-    ("object", b'{"refresh_token": {"$ne": ""}}', 422),
-    ("empty string", b'{"refresh_token": ""}', 422),
+    *(
+        (what, _with_token(token), 422)
+        for what, token in {
+            "huge string": "a" * 5000,
+            "number": 12345,
+            "null": None,
+            "list": ["a"],
+            "object": {"$ne": ""},
+            "empty string": "",
+            "lone surrogate": "\ud800abc",
+        }.items()
+    ),
     ("extra field", b'{"refresh_token": "abc", "user_id": "x"}', 422),
     ("no field", b"{}", 422),
     ("not an object", b'"abc"', 422),
     ("broken JSON", b'{"refresh_token": ', 422),
-    ("malformed token", b'{"refresh_token": "not a token; DROP TABLE users"}', 401),
     ("unicode", b'{"refresh_token": "\xc3\xa9\xe2\x9c\x93\xf0\x9f\x94\x91"}', 401),
-    ("lone surrogate", b'{"refresh_token": "\\ud800abc"}', 422),
-    ("NUL", b'{"refresh_token": "abc\\u0000def"}', 401),
+    ("malformed token", _with_token("not a token; DROP TABLE users"), 401),
+    ("NUL", _with_token("abc\x00def"), 401),
 ]
 
 
@@ -214,10 +199,7 @@ async def _hostile(http: httpx.AsyncClient, prefix: str) -> None:
 
 
 async def test_hostile_refresh_bodies_get_4xx(database_url: str, redis_url: str) -> None:
-    async with (
-        auth_and_ratelimit(database_url, redis_url) as url,
-        httpx.AsyncClient(base_url=url) as http,
-    ):
+    async with auth_client(database_url, redis_url) as http:
         await _hostile(http, "AUTH-")
 
 
@@ -226,7 +208,7 @@ async def test_refresh_and_logout_through_the_gateway(database_url: str, redis_u
         auth_gateway(database_url, redis_url) as url,
         httpx.AsyncClient(base_url=url) as api,
     ):
-        user = await _register(api, "gw@example.com")
+        user = await register(api, "gw@example.com")
         answer = await _refresh(api, user["refresh_token"])
         assert answer.status_code == 200, answer.text
         assert "RateLimit-Remaining" in answer.headers

@@ -8,12 +8,11 @@ import httpx
 from auth_service.app import create_app
 from ratelimit_service.config import BucketRule
 from shared import keys
-from tests.integration.auth_helpers import auth_and_ratelimit, auth_settings
+from tests.integration.auth_helpers import PASSWORD, auth_client, auth_settings, register
 from tests.utils.redis import redis_client
 from tests.utils.servers import running
 from tests.utils.settings import SIGNED
 
-PASSWORD = "s3cret-pass"
 SLOW = BucketRule(capacity=3, refill_per_s=0.01)
 
 
@@ -34,13 +33,9 @@ async def _login(http: httpx.AsyncClient, email: str, password: str, ip: str) ->
 async def test_failures_empty_the_account_and_the_ip_buckets(
     database_url: str, redis_url: str
 ) -> None:
-    async with (
-        auth_and_ratelimit(database_url, redis_url, login_fail=SLOW) as url,
-        httpx.AsyncClient(base_url=url) as http,
-    ):
+    async with auth_client(database_url, redis_url, login_fail=SLOW) as http:
         for email in ("a@example.com", "b@example.com"):
-            body = {"email": email, "password": PASSWORD}
-            assert (await http.post("/v1/auth/register", json=body)).status_code == 201
+            await register(http, email)
 
         # successful logins spend nothing
         for _ in range(5):
@@ -69,10 +64,7 @@ async def test_failures_empty_the_account_and_the_ip_buckets(
 async def test_client_ip_header_needs_the_internal_credential(
     database_url: str, redis_url: str
 ) -> None:
-    async with (
-        auth_and_ratelimit(database_url, redis_url, login_fail=SLOW) as url,
-        httpx.AsyncClient(base_url=url) as http,
-    ):
+    async with auth_client(database_url, redis_url, login_fail=SLOW) as http:
         # a direct caller cannot spread its guesses over made-up addresses
         for i in range(3):
             spoofed = {"x-satyamark-client-ip": f"10.9.9.{i}"}
@@ -87,12 +79,8 @@ async def test_client_ip_header_needs_the_internal_credential(
 async def test_unknown_user_and_wrong_password_look_alike(
     database_url: str, redis_url: str
 ) -> None:
-    async with (
-        auth_and_ratelimit(database_url, redis_url) as url,
-        httpx.AsyncClient(base_url=url) as http,
-    ):
-        body = {"email": "t@example.com", "password": PASSWORD}
-        assert (await http.post("/v1/auth/register", json=body)).status_code == 201
+    async with auth_client(database_url, redis_url) as http:
+        await register(http, "t@example.com")
 
         async def timed(email: str) -> tuple[float, httpx.Response]:
             start = time.perf_counter()
@@ -117,7 +105,8 @@ async def test_login_fails_closed_without_ratelimit_service(
 
     settings = auth_settings(database_url, redis_url, "http://127.0.0.1:9")
     async with running(create_app(settings)) as url, httpx.AsyncClient(base_url=url) as http:
-        body = {"email": "f@example.com", "password": PASSWORD}
-        assert (await http.post("/v1/auth/register", json=body)).status_code == 201
-        answer = await http.post("/v1/auth/login", json=body)
+        await register(http, "f@example.com")
+        answer = await http.post(
+            "/v1/auth/login", json={"email": "f@example.com", "password": PASSWORD}
+        )
         assert answer.status_code == 503 and "ratelimit_service" in answer.json()["message"]

@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from shared import knowledge as kb
-from tests.integration.kb_helpers import run_kb, vector
+from tests.integration.kb_helpers import assert_cannot_read, run_kb, vector
 
 MODEL = "test/minilm"
 
@@ -214,9 +214,7 @@ async def test_cli_claim_review_json(database_url: str, tmp_path: Path) -> None:
 
 async def test_cli_failures(database_url: str, tmp_path: Path) -> None:
     missing = tmp_path / "missing.jsonl"
-    status, _, err = await run_kb(database_url, "load", str(missing))
-    assert status == 1
-    assert f"{missing}: cannot read" in err
+    await assert_cannot_read(database_url, "load", missing)
 
     bad = tmp_path / "bad.jsonl"
     bad.write_text("not json\n" + kb_line(1, verdict="unknown") + "\n")

@@ -19,7 +19,7 @@ from shared.knowledge.passages_store import (
     save_passage_embeddings,
     upsert_documents,
 )
-from tests.integration.kb_helpers import run_kb, vector
+from tests.integration.kb_helpers import assert_cannot_read, run_kb, vector
 
 MODEL = "test/minilm"
 
@@ -227,10 +227,7 @@ async def test_cli_load_docs_reports_per_file_and_is_idempotent(
 
 
 async def test_cli_load_docs_failures(database_url: str, tmp_path: Path) -> None:
-    missing = tmp_path / "missing.txt"
-    status, _, err = await run_kb(database_url, "load-docs", str(missing))
-    assert status == 1
-    assert f"{missing}: cannot read" in err
+    err = await assert_cannot_read(database_url, "load-docs", tmp_path / "missing.txt")
     assert "no valid document read" in err
 
     bad = tmp_path / "bad.jsonl"

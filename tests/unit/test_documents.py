@@ -24,6 +24,7 @@ from shared.knowledge.documents import (
     read_documents,
 )
 from shared.knowledge.records import KbFileError, RecordError
+from tests.unit.kb_files import assert_unreadable
 
 
 def only_document(path: Path) -> Document:
@@ -182,16 +183,10 @@ def test_empty_documents_are_rejected_not_fatal(tmp_path: Path) -> None:
 
 
 def test_unreadable_files_raise(tmp_path: Path) -> None:
-    binary = tmp_path / "bad.txt"
-    binary.write_bytes(b"\xff\xfe\x00bad")
-    with pytest.raises(KbFileError, match="not UTF-8"):
-        list(read_documents(binary))
-    unknown = tmp_path / "data.csv"
-    unknown.write_text("a,b\n")
-    with pytest.raises(KbFileError, match="not a document file"):
-        list(read_documents(unknown))
-    with pytest.raises(OSError):
-        list(read_documents(tmp_path / "missing.txt"))
+    binary, csv = tmp_path / "bad.txt", tmp_path / "data.csv"
+    assert_unreadable(read_documents, binary, b"\xff\xfe\x00bad", KbFileError, "not UTF-8")
+    assert_unreadable(read_documents, csv, b"a,b\n", KbFileError, "not a document file")
+    assert_unreadable(read_documents, tmp_path / "missing.txt", None, OSError)
 
 
 def test_directories_are_read_recursively_skipping_hidden_and_other_files(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from shared.knowledge import KbFileError, KbRecord, RecordError, claim_key, read_records
 from shared.knowledge.records import to_record
+from tests.unit.kb_files import assert_unreadable
 
 GOOD = {
     "claim": "The Great Wall of China is visible from the Moon with the naked eye.",
@@ -278,16 +279,10 @@ def test_a_json_list_can_hold_our_records_and_bad_items(tmp_path: Path) -> None:
 
 
 def test_unreadable_files(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError):
-        list(read_records(tmp_path / "missing.jsonl"))
-    binary = tmp_path / "binary.jsonl"
-    binary.write_bytes(b"\xff\xfe\x00garbage")
-    with pytest.raises(KbFileError, match="UTF-8"):
-        list(read_records(binary))
-    broken = tmp_path / "broken.json"
-    broken.write_text('[{"claim": "x",')
-    with pytest.raises(KbFileError, match="not valid JSON"):
-        list(read_records(broken))
+    assert_unreadable(read_records, tmp_path / "missing.jsonl", None, FileNotFoundError)
+    binary, broken = b"\xff\xfe\x00garbage", b'[{"claim": "x",'
+    assert_unreadable(read_records, tmp_path / "binary.jsonl", binary, KbFileError, "UTF-8")
+    assert_unreadable(read_records, tmp_path / "broken.json", broken, KbFileError, "not valid JSON")
 
 
 def test_byte_order_mark_is_ignored(tmp_path: Path) -> None:

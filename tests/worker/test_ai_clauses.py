@@ -63,18 +63,30 @@ def test_one_false_clause_makes_the_sentence_incorrect(offline_judge: Judge) -> 
     assert verdict.mark is Mark.INCORRECT
 
 
-def test_a_clause_that_debunks_keeps_the_false_one_from_counting(offline_judge: Judge) -> None:
-    [verdict] = offline_judge.judge(
-        ["the moon makes its own light, that is a myth people keep repeating"]
-    )
-    assert verdict.mark is not Mark.INCORRECT
-
-
-def test_a_clause_without_its_own_subject_is_not_judged_alone(offline_judge: Judge) -> None:
-    # "beating Sri Lanka …" read alone looks like a claim about Sri Lanka's own win.
-    [verdict] = offline_judge.judge(
-        ["Then in 2011 they won the ODI World Cup at home, beating Sri Lanka in the final."]
-    )
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(
+            # A clause that debunks keeps the false one from counting.
+            "the moon makes its own light, that is a myth people keep repeating",
+            id="debunked",
+        ),
+        pytest.param(
+            # A clause without its own subject is not judged alone: "beating Sri Lanka …"
+            # read alone looks like a claim about Sri Lanka's own win.
+            "Then in 2011 they won the ODI World Cup at home, beating Sri Lanka in the final.",
+            id="no-subject-of-its-own",
+        ),
+        pytest.param(
+            # "It" read as what the sentence before named confirms but never refutes: "It"
+            # is the war, not Pearl Harbor; read as Pearl Harbor, 1945 would contradict.
+            "Pearl Harbor was attacked in December 1941. It ended in 1945, with Japan's surrender.",
+            id="it-resolved",
+        ),
+    ],
+)
+def test_a_clause_that_would_refute_alone_does_not(offline_judge: Judge, text: str) -> None:
+    [verdict] = offline_judge.judge([text])
     assert verdict.mark is not Mark.INCORRECT
 
 
@@ -97,14 +109,6 @@ def test_it_is_read_as_what_the_sentence_before_named() -> None:
         "The Taj Mahal is made of white marble."
     )
     assert resolve_it("It's made of white marble.", None) == "It's made of white marble."
-
-
-def test_it_read_that_way_confirms_but_never_refutes(offline_judge: Judge) -> None:
-    # "It" is the war, not Pearl Harbor: read as Pearl Harbor, 1945 would contradict.
-    [verdict] = offline_judge.judge(
-        ["Pearl Harbor was attacked in December 1941. It ended in 1945, with Japan's surrender."]
-    )
-    assert verdict.mark is not Mark.INCORRECT
 
 
 def test_a_contradiction_must_hold_in_one_clause(offline_judge: Judge) -> None:

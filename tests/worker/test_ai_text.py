@@ -121,6 +121,30 @@ KNOWN = "Water boils at 100 degrees Celsius at sea level."
         # Numbers conflict only when they count the same thing.
         ("The ISS orbits Earth roughly every 90 minutes.", "The ISS goes around the planet in about an hour and a half.", "entails", "other"),
         ("The Titanic sank in April 1912.", "The Titanic sank in 1915.", "contradicts", "number"),
+        # Typed conflicts: numbers, names and negations.
+        ("Light from the Sun takes about eight minutes to reach Earth.", "Light from the Sun takes about 8 seconds to reach Earth.", "contradicts", "number"),
+        ("Water boils at 100 degrees Celsius at sea level.", "Water boils at 90°C at sea level.", "contradicts", "number"),
+        ("Koalas are a type of bear.", "koalas arent bears btw", "contradicts", "negation"),
+        ("The Eiffel Tower is located in Paris.", "The Eiffel Tower is located in Rome.", "contradicts", "name"),
+        # Hedged numbers within 5% are one number; years never are.
+        ("Earth is about 4.54 billion years old.", "The Earth is about 6,000 years old.", "contradicts", "number"),
+        ("The Titanic sank in about 1912.", "The Titanic sank in about 1913.", "contradicts", "number"),
+        # Ordinals count.
+        ("Buzz Aldrin was the second person to walk on the Moon.", "Buzz Aldrin was the first person to walk on the Moon.", "contradicts", "number"),
+        # A name in the same slot ("by …", "in …"), particles inside names.
+        ("The Mona Lisa was painted by Leonardo da Vinci.", "The Mona Lisa was painted by Vincent van Gogh.", "contradicts", "name"),
+        ("The first modern Olympic Games were held in Athens in 1896.", "The first modern Olympic Games took place in Paris in 1896.", "contradicts", "name"),
+        # A number glued to its unit counts it.
+        ("Brazil has won the FIFA World Cup five times, more than any other country.", "Brazil has won the FIFA World Cup 3 times.", "contradicts", "number"),
+        ("Usain Bolt set the 100-metre world record of 9.58 seconds in 2009.", "Usain Bolt set the 100m world record of 9.69 seconds in 2009.", "contradicts", "number"),
+        # An ordinal ranks and a year dates: neither counts against the other.
+        ("Neptune is the eighth and farthest planet from the Sun.", "Since Pluto was reclassified as a dwarf planet in 2006, Neptune is the farthest planet from the Sun.", "entails", "other"),
+        # Scientific notation is one number the words do not read.
+        ("Light travels at about 300,000 kilometres per second in a vacuum.", "The speed of light is about 3 × 10^8 m/s in a vacuum.", "entails", "swap"),
+        # "Nov 1999" is a date, not a thing named "Nov 1999".
+        ("The Berlin Wall fell in 1989.", "The Berlin Wall came down in Nov 1999.", "contradicts", "number"),
+        # "in 1914 after …": a year, not a count of "after".
+        ("World War I began in 1914 after Archduke Franz Ferdinand was assassinated in Sarajevo.", "World War I began in 1939.", "contradicts", "number"),
     ],
 )  # fmt: skip
 def test_lexical_stance(premise: str, hypothesis: str, label: str, conflict: str) -> None:
@@ -176,23 +200,6 @@ def test_unsure_relations_are_not_agreement_or_disagreement(
 
 
 @pytest.mark.parametrize(
-    ("premise", "hypothesis", "label"),
-    [
-        # An ordinal ranks and a year dates: neither counts against the other.
-        ("Neptune is the eighth and farthest planet from the Sun.", "Since Pluto was reclassified as a dwarf planet in 2006, Neptune is the farthest planet from the Sun.", "entails"),
-        # Scientific notation is one number the words do not read.
-        ("Light travels at about 300,000 kilometres per second in a vacuum.", "The speed of light is about 3 × 10^8 m/s in a vacuum.", "entails"),
-        # "Nov 1999" is a date, not a thing named "Nov 1999".
-        ("The Berlin Wall fell in 1989.", "The Berlin Wall came down in Nov 1999.", "contradicts"),
-        # "in 1914 after …": a year, not a count of "after".
-        ("World War I began in 1914 after Archduke Franz Ferdinand was assassinated in Sarajevo.", "World War I began in 1939.", "contradicts"),
-    ],
-)  # fmt: skip
-def test_what_numbers_count(premise: str, hypothesis: str, label: str) -> None:
-    assert LexicalStance().stance(premise, hypothesis).label == label
-
-
-@pytest.mark.parametrize(
     ("premise", "hypothesis"),
     [
         # A copula links two names of one thing either way round: no role swap.
@@ -207,50 +214,32 @@ def test_reordering_is_not_a_role_swap(premise: str, hypothesis: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("premise", "hypothesis", "expected"),
+    ("premise", "hypothesis"),
     [
-        ("Light from the Sun takes about eight minutes to reach Earth.", "Light from the Sun takes about 8 seconds to reach Earth.", "number"),
-        ("Water boils at 100 degrees Celsius at sea level.", "Water boils at 90°C at sea level.", "number"),
-        ("Germany surrendered in May 1945, marked by Victory in Europe Day.", "The war in Europe ended in 1945.", None),
-        ("Koalas are a type of bear.", "koalas arent bears btw", "negation"),
-        ("The Eiffel Tower is located in Paris.", "The Eiffel Tower is located in Rome.", "name"),
+        ("Germany surrendered in May 1945, marked by Victory in Europe Day.", "The war in Europe ended in 1945."),
         # Title Case capitalises words that are no names.
-        ("Neil Armstrong was the first person to walk on the Moon in 1969.", "NASA's Apollo 11 Landed the First Humans on the Moon in 1969", None),
+        ("Neil Armstrong was the first person to walk on the Moon in 1969.", "NASA's Apollo 11 Landed the First Humans on the Moon in 1969"),
         # Not knowing something denies nothing.
-        ("Water boils at 100 degrees Celsius at sea level.", "ngl didnt know water boils at 100°C at sea level", None),
+        ("Water boils at 100 degrees Celsius at sea level.", "ngl didnt know water boils at 100°C at sea level"),
         # A number in a name is part of the name; two such names are two things.
-        ("Apollo 8 astronauts became the first humans to orbit the Moon in December 1968.", "Apollo 11 landed the first humans on the Moon in 1969.", None),
-        ("Chandrayaan-3 landed near the Moon's south pole on 23 August 2023.", "Chandrayaan-3 landed on the Moon on 23 August 2023.", None),
-        # Hedged numbers within 5% are one number; years never are.
-        ("Earth is about 4.54 billion years old.", "The Earth is roughly 4.5 billion years old.", None),
-        ("Earth is about 4.54 billion years old.", "The Earth is about 6,000 years old.", "number"),
-        ("The Titanic sank in about 1912.", "The Titanic sank in about 1913.", "number"),
-        # Ordinals count.
-        ("Buzz Aldrin was the second person to walk on the Moon.", "Buzz Aldrin was the first person to walk on the Moon.", "number"),
-        # A name in the same slot ("by …", "in …"), particles inside names; a name that
-        # only extends a shared one ("Shivaji Maharaj") replaces nothing.
-        ("The Mona Lisa was painted by Leonardo da Vinci.", "The Mona Lisa was painted by Vincent van Gogh.", "name"),
-        ("The first modern Olympic Games were held in Athens in 1896.", "The first modern Olympic Games took place in Paris in 1896.", "name"),
-        ("Shivaji was crowned Chhatrapati of the Maratha kingdom at Raigad in 1674.", "Shivaji Maharaj was crowned at Raigad in 1674.", None),
-        # A number glued to its unit counts it; a count after a name is no identifier.
-        ("Brazil has won the FIFA World Cup five times, more than any other country.", "Brazil has won the FIFA World Cup 3 times.", "number"),
-        ("Usain Bolt set the 100-metre world record of 9.58 seconds in 2009.", "Usain Bolt set the 100m world record of 9.69 seconds in 2009.", "number"),
-        # Two quantities apart: another event, not a wrong number for this one.
-        ("Usain Bolt set the 200-metre world record of 19.19 seconds in 2009.", "Usain Bolt set the 100m world record of 9.58 seconds in 2009.", None),
+        ("Apollo 8 astronauts became the first humans to orbit the Moon in December 1968.", "Apollo 11 landed the first humans on the Moon in 1969."),
+        ("Chandrayaan-3 landed near the Moon's south pole on 23 August 2023.", "Chandrayaan-3 landed on the Moon on 23 August 2023."),
+        # Hedged numbers within 5% are one number.
+        ("Earth is about 4.54 billion years old.", "The Earth is roughly 4.5 billion years old."),
+        # A name that only extends a shared one ("Shivaji Maharaj") replaces nothing.
+        ("Shivaji was crowned Chhatrapati of the Maratha kingdom at Raigad in 1674.", "Shivaji Maharaj was crowned at Raigad in 1674."),
+        # A count after a name is no identifier; two quantities apart: another event, not
+        # a wrong number for this one.
+        ("Usain Bolt set the 200-metre world record of 19.19 seconds in 2009.", "Usain Bolt set the 100m world record of 9.58 seconds in 2009."),
         # A contradiction needs the same subject.
-        ("The Ganges river dolphin is nearly blind and finds its way by echolocation.", "bats arent blind fyi, they use echolocation", None),
+        ("The Ganges river dolphin is nearly blind and finds its way by echolocation.", "bats arent blind fyi, they use echolocation"),
         # Months are dates, not names.
-        ("Germany surrendered in May 1945, marked by Victory in Europe Day.", "Germany surrendered in May and Japan in September 1945.", None),
+        ("Germany surrendered in May 1945, marked by Victory in Europe Day.", "Germany surrendered in May and Japan in September 1945."),
     ],
 )  # fmt: skip
-def test_numbers_names_and_typed_negations(
-    premise: str, hypothesis: str, expected: str | None
-) -> None:
+def test_numbers_names_and_negations_that_do_not_contradict(premise: str, hypothesis: str) -> None:
     stance = LexicalStance().stance(premise, hypothesis)
-    if expected is None:
-        assert stance.label != "contradicts", stance
-    else:
-        assert (stance.label, stance.conflict) == ("contradicts", expected)
+    assert stance.label != "contradicts", stance
 
 
 @settings(max_examples=300, deadline=None)

@@ -11,6 +11,9 @@ from __future__ import annotations
 import pytest
 
 from tests.worker.test_dead_letters import (
+    admin,
+    dead_letter,
+    finish,
     test_a_discard_fails_the_task_and_tells_the_user,
     test_replay_after_the_fault_is_fixed_gives_one_result,
 )
@@ -31,7 +34,10 @@ from tests.worker.test_runner import (
 )
 
 __all__ = [
+    "admin",
     "client",
+    "dead_letter",
+    "finish",
     "test_a_discard_fails_the_task_and_tells_the_user",
     "test_a_stored_result_is_resent_without_a_model_run",
     "test_ack_removes_from_pending",

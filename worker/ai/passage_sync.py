@@ -21,7 +21,6 @@ import asyncpg
 import numpy as np
 import numpy.typing as npt
 
-from shared.db import PoolMode, connect
 from shared.knowledge.documents import Document, document_files, read_documents
 from shared.knowledge.passages_store import (
     StoredPassage,
@@ -33,7 +32,7 @@ from shared.knowledge.passages_store import (
 
 from .encoder import SentenceEncoder
 from .passages import DEFAULT_EXACT_BELOW, DEFAULT_HNSW, HnswParams, Matrix, Passage, PassageIndex
-from .sync import ModelRunner
+from .sync import DatabaseSource
 from .vectors import from_bytes, to_bytes
 
 log = logging.getLogger(__name__)
@@ -81,26 +80,21 @@ def passage_index_from_files(
 
 
 @dataclass
-class DatabasePassages:
+class DatabasePassages(DatabaseSource[PassageIndex]):
     """Loads the evidence corpus from PostgreSQL into ``install`` whenever it changes."""
 
-    database_url: str
-    encoder: SentenceEncoder
-    install: Callable[[PassageIndex], None]
-    run_model: ModelRunner  # the encoder runs on the judge's thread only
     _: KW_ONLY
     exact_below: int = DEFAULT_EXACT_BELOW
     hnsw: HnswParams = DEFAULT_HNSW
     build: IndexBuilder = _in_thread
     page_size: int = PAGE_SIZE
     embed_chunk: int = EMBED_CHUNK
-    pool_mode: PoolMode = "session"
     version: object = field(default=None, init=False)
     index: PassageIndex | None = field(default=None, init=False)  # the last one installed
 
     async def refresh(self) -> bool:
         """Rebuild and install the index when the corpus changed; True when it did."""
-        conn = await connect(self.database_url, mode=self.pool_mode)
+        conn = await self.connect()
         try:
             # One snapshot for the version and the rows, so they describe the same corpus.
             async with conn.transaction(isolation="repeatable_read", readonly=True):

@@ -37,7 +37,8 @@ Method = Literal["nli", "learned", "lexical"]
 # false as a false known claim, but not made true by a true one.
 # "other": the claim's own words are mostly not the known claim's (same subject,
 # something else said of it); "polarity": a negation, but on no word both share;
-# "names": each sentence names someone or something the other does not.
+# "names": each sentence names someone or something the other does not; "partial": a
+# denial of only some of a false known claim's content (verdicts.py).
 Conflict = Literal[
     "names",
     "negation",
@@ -51,6 +52,7 @@ Conflict = Literal[
     "swap",
     "weaker",
     "polarity",
+    "partial",
     "",
 ]
 
@@ -506,6 +508,33 @@ def numbers_conflict(
 _OTHER_WORDS = 3
 
 
+# A riddle-shaped claim: "The organ that filters the blood is the liver", "The man who
+# painted the ceiling was Leonardo" — its answer closes it.
+_ANSWERED = re.compile(
+    r"^\W*(?:the|a|an)\s+[^,;]{2,60}?\s+(?:that|who|which|whose|to)\s+.+?"
+    r"\s(?:is|was|are|were)\s+(?:the\s+|an?\s+)?(?P<answer>[^,;]{2,60}?)\W*$",
+    re.I,
+)
+
+
+def _answer_replaced(hypothesis: str, known_stems: set[str]) -> bool:
+    """A riddle-shaped claim whose answer is not in the known claim."""
+    found = _ANSWERED.match(hypothesis)
+    if found is None:
+        return False
+    answer = content_stems(words(found.group("answer")))
+    return bool(answer) and not answer <= known_stems
+
+
+def left_out(premise: str, hypothesis: str) -> set[str]:
+    """Content words of ``premise`` that ``hypothesis`` does not say (a name counts as
+    said when part of it is: "Einstein" says "Albert Einstein")."""
+    missing = content_stems(words(premise)) - content_stems(words(hypothesis))
+    if _capitalised(premise) & _capitalised(hypothesis):
+        missing -= _capitalised(premise)
+    return missing
+
+
 def _same_subject(premise: str, hypothesis: str) -> bool:
     """The text speaks of what the known claim's first content words name (its
     subject, in the plain statements a knowledge base holds)."""
@@ -574,6 +603,10 @@ class LexicalStance:
             return Stance("neutral", 0.6, "names")
         # Quantifiers were weighed just above; other new words are new content.
         extra = len(claim_stems - known_stems - _QUANTIFIER_STEMS)
+        if extra and _answer_replaced(hypothesis, known_stems):
+            # "The organ that filters … is the liver" against "The kidneys filter …":
+            # the text names its answer, and the known claim does not; not the same claim.
+            return Stance("neutral", 0.6, "other")
         if extra >= _OTHER_WORDS:
             return Stance("entails", 0.6, "other")
         if extra:

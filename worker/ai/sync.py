@@ -13,8 +13,9 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+import asyncpg
 import torch
 
 from shared.db import PoolMode, connect
@@ -71,21 +72,34 @@ def index_from_file(encoder: SentenceEncoder, path: Path) -> KnowledgeIndex:
     return KnowledgeIndex(claims, vectors)
 
 
+IndexT = TypeVar("IndexT")
+
+
 @dataclass
-class DatabaseKnowledge:
-    """Loads the knowledge base from PostgreSQL into ``install`` whenever it changes."""
+class DatabaseSource(Generic[IndexT]):
+    """An index kept in step with PostgreSQL: built with ``encoder`` (on the judge's
+    thread, through ``run_model``) and handed to ``install`` whenever its rows change."""
 
     database_url: str
     encoder: SentenceEncoder
-    install: Callable[[KnowledgeIndex], None]
+    install: Callable[[IndexT], None]
     run_model: ModelRunner  # the encoder runs on the judge's thread only
     _: KW_ONLY
     pool_mode: PoolMode = "session"
+
+    async def connect(self) -> asyncpg.Connection:
+        return await connect(self.database_url, mode=self.pool_mode)
+
+
+@dataclass
+class DatabaseKnowledge(DatabaseSource[KnowledgeIndex]):
+    """Loads the knowledge base from PostgreSQL into ``install`` whenever it changes."""
+
     version: Any = field(default=None, init=False)
 
     async def refresh(self) -> bool:
         """Reload when the knowledge base changed; True when it did."""
-        conn = await connect(self.database_url, mode=self.pool_mode)
+        conn = await self.connect()
         try:
             version = await kb_version(conn)
             if version == self.version:

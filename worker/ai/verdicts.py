@@ -20,12 +20,13 @@ Insufficient. Only Subjective claims -> Subjective.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from shared.schemas import ClaimVerdict, Evidence, Mark, TextVerdict
 
 from .knowledge import Match
-from .stance import Stance
+from .stance import Stance, left_out
 from .subjectivity import Subjectivity
 
 
@@ -169,6 +170,17 @@ def claim_verdict(
         or (stance.conflict == "weaker" and not match.entry.verdict)
     ):
         stance = Stance("neutral", stance.probability, stance.conflict, stance.method)
+    if (
+        stance.is_opposite
+        and not match.entry.verdict
+        and stance.method != "nli"
+        and _UNIVERSAL_DENIAL.search(text)
+        and left_out(match.entry.claim, text)
+    ):
+        # "Einstein never won a Nobel Prize" against the false "Einstein won the Nobel
+        # Prize for relativity": a denial of everything ("never", "not any") leaves out
+        # what the false claim said; that the claim is false does not make it true.
+        stance = Stance("neutral", stance.probability, "partial", stance.method)
     if stance.label == "entails":
         mark = Mark.CORRECT if match.entry.verdict else Mark.INCORRECT
         lead = f"It matches the {known}"
@@ -197,6 +209,13 @@ def claim_verdict(
     )
 
 
+# A denial of every case, stronger than "not so": "never", "no one", "not … any".
+_UNIVERSAL_DENIAL = re.compile(
+    r"\b(?:never|nobody|no one|none|nothing|nowhere|not\s+(?:\w+\s+){0,2}(?:any|at all|ever)"
+    r"|(?:don[’']?t|doesn[’']?t|didn[’']?t|do not|does not|did not)\s+(?:\w+\s+){0,2}any)\b",
+    re.I,
+)
+
 _UNSETTLED = {
     "role": "the text gives the same things different roles",
     "quantifier": "the text claims more or less than it does",
@@ -206,6 +225,7 @@ _UNSETTLED = {
     "swap": "the text has one word in place of another, which may or may not mean the same",
     "polarity": "a negation in the text may or may not reverse it",
     "names": "each names someone or something the other does not",
+    "partial": "the text denies more than that claim says",
 }
 
 

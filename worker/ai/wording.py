@@ -180,6 +180,7 @@ _SYNONYMS = {
         "begin": "start starts started begins began", "nation": "country countries nations",
         "ocean": "sea", "kid": "child children kids", "movie": "film films movies",
         "toxic": "poisonous", "famous": "known", "sun": "sunlight",
+        "fail": "flunk flunks flunked failed fails", "mathematics": "maths math",
     }.items()
     for word in alternatives.split()
 } | {word: stem(unit) for word, unit in _UNIT_ALIASES.items() if len(word) > 1}  # fmt: skip

@@ -16,6 +16,15 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
+// Server events, as the socket service sends them.
+function progress(eventId: string): Record<string, unknown> {
+  return { type: "progress", eventId, taskId: "t", stage: "started", attempt: 1 };
+}
+
+function result(eventId: string, taskId: string, confidence = 1): Record<string, unknown> {
+  return { type: "result", eventId, taskId, mark: "Correct", reason: "r", confidence, claims: [] };
+}
+
 function setup(options: ConstructorParameters<typeof SatyaMark>[0] = {}) {
   const { WebSocket, sockets } = fakeSockets();
   const saved: string[] = [];
@@ -97,17 +106,9 @@ describe("replay bookkeeping", () => {
     const ws = sockets[0]!;
     ws.accept("17-0");
     expect(saved).toEqual(["17-0"]);
-    ws.push({ type: "progress", eventId: "18-0", taskId: "t", stage: "started", attempt: 1 });
+    ws.push(progress("18-0"));
     ws.push({ type: "queue", backlog: 1 }); // not logged: no eventId, not remembered
-    ws.push({
-      type: "result",
-      eventId: "19-3",
-      taskId: "t",
-      mark: "Correct",
-      reason: "r",
-      confidence: 90,
-      claims: [],
-    });
+    ws.push(result("19-3", "t", 90));
     expect(saved).toEqual(["17-0", "18-0", "19-3"]);
     expect(sm.lastEventId).toBe("19-3");
   });
@@ -140,13 +141,8 @@ describe("replay bookkeeping", () => {
     const { sm, sockets, states } = setup();
     sm.connect();
     sockets[0]!.accept("10-0");
-    sockets[0]!.push({
-      type: "failed",
-      eventId: "11-0",
-      taskId: "t",
-      errorCode: "X-Y",
-      message: "m",
-    });
+    const failed = { type: "failed", eventId: "11-0", taskId: "t", errorCode: "X-Y", message: "m" };
+    sockets[0]!.push(failed);
     sockets[0]!.drop(1006);
     expect(sm.connectionState).toBe("reconnecting");
     expect(sockets).toHaveLength(1);
@@ -259,27 +255,11 @@ describe("events", () => {
     // a refused set-up is told by its close code, not as an error event
     sockets[0]!.push({ type: "error", errorCode: "WS-DEP-503", message: "retry" });
     sockets[0]!.push({ type: "ready", socketId: "s", userId: "u", lastEventId: "1-0" });
-    sockets[0]!.push({
-      type: "result",
-      eventId: "2-0",
-      taskId: "a",
-      mark: "Correct",
-      reason: "r",
-      confidence: 1,
-      claims: [],
-    });
+    sockets[0]!.push(result("2-0", "a"));
     sockets[0]!.push({ type: "pong" });
     sockets[0]!.push({ type: "error", errorCode: "WS-MSG-400", message: "bad" });
     off();
-    sockets[0]!.push({
-      type: "result",
-      eventId: "3-0",
-      taskId: "b",
-      mark: "Correct",
-      reason: "r",
-      confidence: 1,
-      claims: [],
-    });
+    sockets[0]!.push(result("3-0", "b"));
     expect(results).toEqual(["a"]);
     expect(errors).toEqual(["WS-MSG-400"]);
     expect(everything.map((e) => e.type)).toEqual(["ready", "result", "error", "result"]);
@@ -293,13 +273,7 @@ describe("events", () => {
     });
     sm.on("progress", (e) => seen.push(e.taskId));
     sockets[0]!.accept("1-0");
-    sockets[0]!.push({
-      type: "progress",
-      eventId: "2-0",
-      taskId: "t",
-      stage: "started",
-      attempt: 1,
-    });
+    sockets[0]!.push(progress("2-0"));
     expect(seen).toEqual(["t"]);
     expect(sm.lastEventId).toBe("2-0");
     // the error is still reported, as an uncaught one

@@ -7,7 +7,13 @@ import { afterEach, describe, expect, it } from "vitest";
 
 import { type Mark, SatyaMark } from "@satyamark/client";
 
-import { fakeFetch, fakeSockets, json, VERDICT } from "../../client/test/fakes.js";
+import {
+  type FakeWebSocket,
+  fakeFetch,
+  fakeSockets,
+  json,
+  VERDICT,
+} from "../../client/test/fakes.js";
 import {
   MarkBadge,
   SatyaMarkBadge,
@@ -21,33 +27,38 @@ afterEach(() => cleanup());
 
 const TEXT = "The Pacific is the largest ocean on Earth.";
 
+/** A client over `fetch` and a fake socket the test plays the server of. */
+function fakeClient(fetch: typeof globalThis.fetch, options: { lastEventId?: string } = {}) {
+  const { WebSocket, sockets } = fakeSockets();
+  const client = new SatyaMark({
+    baseUrl: "http://api.test",
+    apiKey: "k",
+    fetch,
+    WebSocket,
+    pingIntervalMs: 0,
+    ...options,
+  });
+  return { client, sockets };
+}
+
 function cachedClient(mark: Mark = "Correct") {
   const { fetch, calls } = fakeFetch(() =>
     json(200, { taskId: "T1", cached: true, result: { ...VERDICT, mark } }),
   );
-  const { WebSocket, sockets } = fakeSockets();
-  const client = new SatyaMark({
-    baseUrl: "http://api.test",
-    apiKey: "k",
-    fetch,
-    WebSocket,
-    pingIntervalMs: 0,
-  });
-  return { client, calls, sockets };
+  return { ...fakeClient(fetch), calls };
 }
 
 function queuedClient(taskId = "T2") {
   const { fetch, calls } = fakeFetch(() => json(202, { taskId, queued: true }));
-  const { WebSocket, sockets } = fakeSockets();
-  const client = new SatyaMark({
-    baseUrl: "http://api.test",
-    apiKey: "k",
-    fetch,
-    WebSocket,
-    lastEventId: "1-0",
-    pingIntervalMs: 0,
-  });
-  return { client, calls, sockets };
+  return { ...fakeClient(fetch, { lastEventId: "1-0" }), calls };
+}
+
+/** Wait for the client's socket and let it in; then `push` sends it server events. */
+async function serve(sockets: FakeWebSocket[]) {
+  await waitFor(() => expect(sockets).toHaveLength(1));
+  const socket = sockets[0]!;
+  act(() => socket.accept("1-0"));
+  return (event: Record<string, unknown>) => act(() => socket.push(event));
 }
 
 async function noAxeViolations(container: Element): Promise<void> {
@@ -132,18 +143,15 @@ describe("SatyaMarkBadge", () => {
   it("says when a text could not be verified, and why", async () => {
     const { client, sockets } = queuedClient("T3");
     const { container } = render(<SatyaMarkBadge text={TEXT} client={client} />);
-    await waitFor(() => expect(sockets).toHaveLength(1));
-    act(() => sockets[0]!.accept("1-0"));
+    const push = await serve(sockets);
     await waitFor(() => expect(container.textContent).toContain("queued"));
-    act(() =>
-      sockets[0]!.push({
-        type: "failed",
-        eventId: "2-0",
-        taskId: "T3",
-        errorCode: "TASK-CANCELLED",
-        message: "cancelled by its owner",
-      }),
-    );
+    push({
+      type: "failed",
+      eventId: "2-0",
+      taskId: "T3",
+      errorCode: "TASK-CANCELLED",
+      message: "cancelled by its owner",
+    });
     const button = await screen.findByRole("button", { name: "SatyaMark verdict: Not verified" });
     const tip = document.getElementById(button.getAttribute("aria-describedby")!)!;
     expect(tip.textContent).toBe("cancelled by its owner (TASK-CANCELLED)");
@@ -192,28 +200,11 @@ describe("useVerification", () => {
       </SatyaMarkProvider>,
     );
     expect(container.textContent).toMatch(/^pending\|/);
-    await waitFor(() => expect(sockets).toHaveLength(1));
-    act(() => sockets[0]!.accept("1-0"));
+    const push = await serve(sockets);
     await waitFor(() => expect(container.textContent).toBe("pending|queued|-|-|live"));
-    act(() =>
-      sockets[0]!.push({
-        type: "progress",
-        eventId: "1-1",
-        taskId: "T4",
-        stage: "started",
-        attempt: 1,
-      }),
-    );
+    push({ type: "progress", eventId: "1-1", taskId: "T4", stage: "started", attempt: 1 });
     expect(container.textContent).toBe("pending|started (attempt 1)|-|-|live");
-    act(() =>
-      sockets[0]!.push({
-        type: "result",
-        eventId: "1-2",
-        taskId: "T4",
-        ...VERDICT,
-        mark: "Subjective",
-      }),
-    );
+    push({ type: "result", eventId: "1-2", taskId: "T4", ...VERDICT, mark: "Subjective" });
     await waitFor(() => expect(container.textContent).toBe("done|-|Subjective|-|live"));
     rerender(
       <SatyaMarkProvider client={client}>
@@ -227,14 +218,7 @@ describe("useVerification", () => {
     const { fetch } = fakeFetch(() =>
       json(429, { errorCode: "GW-RATE-429", message: "slow down" }, { "retry-after": "5" }),
     );
-    const { WebSocket } = fakeSockets();
-    const client = new SatyaMark({
-      baseUrl: "http://api.test",
-      apiKey: "k",
-      fetch,
-      WebSocket,
-      pingIntervalMs: 0,
-    });
+    const { client } = fakeClient(fetch);
     const { container } = render(
       <SatyaMarkProvider client={client}>
         <Probe text={TEXT} />
