@@ -27,6 +27,7 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from shared import tracing
+from shared.db import UNAVAILABLE as DB_UNAVAILABLE
 from shared.metrics import WORKER_INFERENCE
 from shared.redis_client import create_redis
 from shared.schemas import CallbackResult
@@ -185,7 +186,7 @@ class Worker:
                 if self._passages is not None:
                     await self._passages.refresh()
                 return
-            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            except (*DB_UNAVAILABLE, asyncpg.PostgresError, TimeoutError) as exc:
                 log.warning("loading the knowledge base failed (%s); retrying in %.1fs", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
@@ -198,7 +199,7 @@ class Worker:
                 await self._knowledge.refresh()
                 if self._passages is not None:
                     await self._passages.refresh()
-            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            except (*DB_UNAVAILABLE, asyncpg.PostgresError, TimeoutError) as exc:
                 log.warning("refreshing the knowledge base failed (%s); keeping the old", exc)
 
     async def __aexit__(self, *exc_info: object) -> None:

@@ -67,6 +67,11 @@ _TALK = re.compile(
     # (a statement about the writer's own life, "My cousin lives in Ottawa", stays a
     # claim: one nobody else can check)
     r"|(?:went|visited|watched|reached|travelled|traveled|spent)\b"
+    # "Been reading about …", "Just finished rewatching …", "Made idli today",
+    # "Studying the freedom struggle today"
+    r"|(?:been|just|finished)\s+(?:reading|studying|watching|learning|finished|rewatching|revising)\b"
+    r"|(?:studying|revising|reading|rewatching|made|cooked|tried|baked)\b(?=.*\b(?:today"
+    r"|tonight|yesterday|this (?:morning|week|weekend)|last (?:night|week|weekend|month)))"
     # appeals and greetings: "Share with loved ones", "Stay safe", "Good morning"
     r"|(?:please|pls|plz|share|forward|tag|send|spread|subscribe|follow|stay safe"
     r"|good (?:morning|night|evening)|happy \w+day|thanks|thank you|congrats|rip|jai \w+"
@@ -121,13 +126,22 @@ class Reading:
     parts: tuple[str, ...]
 
 
+# A topic line, no verb: "Tech history time", "Space thread", "Quick history recap for
+# my exam tomorrow".
+_TOPIC = re.compile(
+    r"^(?:[\w'’]+\s+){0,3}(?:time|thread|recap|revision|trivia|facts|notes|update|basics"
+    r"|roundup|summary|lesson)(?:\s+(?:for|before)\b.*)?$"
+)
+
+
 def _is_talk(clause: str) -> bool:
     tokens = [t for t in words(clause) if t not in FILLERS and t not in {"so", "but"}]
     if not tokens:
         return not re.search(r"\d", clause)  # "lol 😂" is talk; "1969" is not
     if all(t in _INTERJECTIONS for t in tokens):
         return True
-    return bool(_TALK.match(" ".join(tokens)))
+    joined = " ".join(tokens)
+    return bool(_TALK.match(joined) or (_TOPIC.match(joined) and not _VERB.search(joined)))
 
 
 # Words people open with that say nothing: "ngl", "wait so", "bro".
