@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends
+from starlette.requests import HTTPConnection
 
-from shared.runtime import StoresState, state_getter, state_part
+from shared.runtime import StoresState, runtime_of, state_getter, state_part
 from shared.service_auth import ServiceAuth
 
 from .api_keys import ApiKeys
@@ -31,10 +32,12 @@ class State(StoresState):
     service_auth: ServiceAuth
 
 
-get_state = state_getter(State)
+def get_state(conn: HTTPConnection) -> State:
+    """The state, for code that is not a dependency (a WebSocket route, a check)."""
+    return runtime_of(conn, State)
 
 
-StateDep = Annotated[State, Depends(get_state)]
+StateDep = Annotated[State, Depends(state_getter(State))]
 UsersDep = Annotated[UserRepository, Depends(state_part(State, lambda s: s.users))]
 ApiKeysDep = Annotated[ApiKeys, Depends(state_part(State, lambda s: s.api_keys))]
 TokensDep = Annotated[TokenService, Depends(state_part(State, lambda s: s.tokens))]

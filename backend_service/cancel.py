@@ -12,13 +12,13 @@ from __future__ import annotations
 import logging
 
 import asyncpg
-import httpx
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from shared import events, keys, tasks
 from shared.errors import Conflict, NotFound, SatyaError
 from shared.events import FailedEvent
+from shared.http import InternalClient
 from shared.schemas import TaskPublic
 
 from .enqueue import enqueue_job, new_job_token
@@ -40,7 +40,7 @@ class AlreadyFinished(Conflict, code="BE-TASK-409", message="the task has alread
 async def cancel_task(
     pool: asyncpg.Pool,
     redis: aioredis.Redis,
-    ai_http: httpx.AsyncClient,
+    ai_http: InternalClient,
     callback_url: str,
     task_id: str,
     user_id: str,
@@ -79,7 +79,7 @@ async def _tell_workers(redis: aioredis.Redis, task_id: str) -> None:
 
 async def _hand_over(
     redis: aioredis.Redis,
-    ai_http: httpx.AsyncClient,
+    ai_http: InternalClient,
     callback_url: str,
     cancelled_id: str,
     heir: tasks.NewTask,

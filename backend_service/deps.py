@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-import httpx
 from fastapi import Depends
 
+from shared.http import InternalClient
 from shared.runtime import StoresState, state_getter
 
 from .config import BackendSettings
@@ -25,7 +25,7 @@ class State(StoresState):
     verifier: Verifier
     sweeper: Sweeper
     intake: Intake
-    ai_http: httpx.AsyncClient  # ai_service: jobs an operator replays
+    ai_http: InternalClient  # ai_service: jobs an operator replays
     idempotency: IdempotencyKeys
 
 

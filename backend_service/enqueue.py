@@ -6,12 +6,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-import httpx
 import redis.asyncio as aioredis
 
 from shared import keys
 from shared.errors import UpstreamUnavailable
-from shared.http import call_upstream
+from shared.http import InternalClient, call_upstream
 from shared.schemas import Job
 from shared.tasks import NewTask
 
@@ -36,7 +35,7 @@ def job_of(task: NewTask, job_token: str, callback_url: str) -> Job:
 
 
 async def enqueue_job(
-    ai_client: httpx.AsyncClient, task: NewTask, job_token: str, callback_url: str
+    ai_client: InternalClient, task: NewTask, job_token: str, callback_url: str
 ) -> None:
     """Put the job of ``task`` on the stream; raises SatyaError subclasses when refused.
 

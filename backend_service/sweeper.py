@@ -35,11 +35,11 @@ from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 import asyncpg
-import httpx
 import redis.asyncio as aioredis
 
 from shared import events, keys, tasks
 from shared.errors import SatyaError
+from shared.http import InternalClient
 from shared.metrics import SWEEPER_REQUEUED
 from shared.periodic import Periodic
 from shared.tasks import NewTask
@@ -112,7 +112,7 @@ class Sweeper:
 
     pool: asyncpg.Pool
     redis: aioredis.Redis
-    ai_client: httpx.AsyncClient
+    ai_client: InternalClient
     _: KW_ONLY
     callback_url: str
     older_than_s: float

@@ -7,13 +7,13 @@ from dataclasses import KW_ONLY, dataclass
 from datetime import UTC, datetime
 
 import asyncpg
-import httpx
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 from ulid import ULID
 
 from shared.errors import SatyaError, store_unavailable_as
 from shared.hashing import summary_hash, text_hash
+from shared.http import InternalClient
 from shared.metrics import CACHE_LOOKUPS, TASKS
 from shared.result_cache import ResultCache
 from shared.schemas import TextVerdict
@@ -36,7 +36,7 @@ class Submitted:
 class Verifier:
     tasks: TaskRepository
     cache: ResultCache
-    ai_client: httpx.AsyncClient
+    ai_client: InternalClient
     callback_url: str
     _: KW_ONLY
     redis: aioredis.Redis

@@ -4,18 +4,23 @@ services made on its behalf."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-import httpx
 from fastapi import APIRouter, Depends, Header
 from fastapi.responses import Response
 
 from shared.clients.auth import Identity, bearer_token
 from shared.clients.ratelimit import Decision
 from shared.errors import Forbidden, RateLimited, Unauthorized
-from shared.http import IDEMPOTENT_REPLAY_HEADER, USER_ID_HEADER, call_upstream
+from shared.http import (
+    IDEMPOTENT_REPLAY_HEADER,
+    USER_ID_HEADER,
+    InternalClient,
+    InternalResponse,
+    call_upstream,
+)
 from shared.schemas import ErrorBody, Scope
 
 from .deps import State, StateDep
@@ -50,8 +55,9 @@ async def current_user(
 User = Annotated[Identity, Depends(current_user)]
 
 
-def scoped(scope: Scope) -> Callable[[Identity], Identity]:
-    def allowed(user: User) -> Identity:
+def scoped(scope: Scope) -> Callable[[Identity], Awaitable[Identity]]:
+    # async although nothing is awaited: FastAPI runs a plain def in a worker thread
+    async def allowed(user: User) -> Identity:
         if not user.allows(scope):
             raise OutOfScope(f"this API key lacks the {scope} scope")
         return user
@@ -59,7 +65,7 @@ def scoped(scope: Scope) -> Callable[[Identity], Identity]:
     return allowed
 
 
-def logged_in(user: User) -> Identity:
+async def logged_in(user: User) -> Identity:
     """A login token, not an API key: a leaked key must not mint or manage keys."""
     if user.key_id is not None:
         raise OutOfScope("this needs a login token, not an API key")
@@ -81,7 +87,7 @@ async def take_for(state: State, endpoint: str, user: Identity) -> Decision:
     return decision
 
 
-def relay(upstream: httpx.Response, quota: Decision | None) -> Response:
+def relay(upstream: InternalResponse, quota: Decision | None) -> Response:
     """Pass an internal service's answer on, keeping only headers meant for clients."""
     headers = quota.quota_headers() if quota else {}
     for name in ("Retry-After", IDEMPOTENT_REPLAY_HEADER):
@@ -98,8 +104,8 @@ def relay(upstream: httpx.Response, quota: Decision | None) -> Response:
 
 
 async def call_as(
-    user: Identity, http: httpx.AsyncClient, service: str, method: str, path: str, **kw: Any
-) -> httpx.Response:
+    user: Identity, http: InternalClient, service: str, method: str, path: str, **kw: Any
+) -> InternalResponse:
     """Call an internal API on ``user``'s behalf (the signed user-id header says who)."""
     headers = {USER_ID_HEADER: user.user_id, **kw.pop("headers", {})}
     return await call_upstream(http, method, path, service=service, headers=headers, **kw)
@@ -108,7 +114,7 @@ async def call_as(
 async def forward_as(
     user: Identity,
     state: State,
-    http: httpx.AsyncClient,
+    http: InternalClient,
     service: str,
     method: str,
     path: str,
@@ -126,7 +132,7 @@ class UserRelay:
 
     service: str
     prefix: str
-    client: Callable[[State], httpx.AsyncClient]
+    client: Callable[[State], InternalClient]
 
     async def __call__(
         self, state: State, user: Identity, method: str, path: str = "", **kw: Any

@@ -23,7 +23,7 @@ from .deps import StateDep
 class NotAdmin(Forbidden, code="GW-ADMIN-403", message="this needs the admin role"): ...
 
 
-def require_admin(user: User) -> Identity:
+async def require_admin(user: User) -> Identity:
     if not user.is_admin:
         raise NotAdmin()
     return user

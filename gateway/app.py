@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from contextlib import AsyncExitStack
 
-import httpx
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
 from shared.clients.auth import AuthClient, follow_revocations
 from shared.clients.ratelimit import RateLimitClient
-from shared.http import DEFAULT_TIMEOUT_S, open_internal
+from shared.http import DEFAULT_TIMEOUT_S, InternalClient, open_internal
 from shared.redis_client import create_redis
 from shared.runtime import closing, in_background
 from shared.service import service_app
@@ -35,7 +34,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     async def open_state(opened: AsyncExitStack) -> State:
         def upstream(
             url: str, service: str, timeout_s: float = DEFAULT_TIMEOUT_S
-        ) -> httpx.AsyncClient:
+        ) -> InternalClient:
             return open_internal(opened, keyring, url, ("gateway", service), timeout=timeout_s)
 
         auth_http = upstream(settings.auth_url, "auth_service", 5.0)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-import httpx
 from fastapi import Depends
+from starlette.requests import HTTPConnection
 
 from shared.clients.auth import AuthClient
 from shared.clients.ratelimit import RateLimitClient
 from shared.health import Probe, service_probe
-from shared.runtime import state_getter
+from shared.http import InternalClient
+from shared.runtime import runtime_of, state_getter
 
 from .config import GatewaySettings
 from .ws_proxy import UpstreamPicker
@@ -23,10 +24,10 @@ class State:
     auth: AuthClient
     ratelimit: RateLimitClient
     # raw clients for the calls relayed as they are (auth routes, backend routes)
-    auth_http: httpx.AsyncClient
-    backend_http: httpx.AsyncClient
+    auth_http: InternalClient
+    backend_http: InternalClient
     ws_upstreams: UpstreamPicker
-    ratelimit_http: httpx.AsyncClient
+    ratelimit_http: InternalClient
 
     def probes(self) -> dict[str, Probe]:
         return {
@@ -36,7 +37,9 @@ class State:
         }
 
 
-get_state = state_getter(State)
+def get_state(conn: HTTPConnection) -> State:
+    """The state, for code that is not a dependency (a WebSocket route, a check)."""
+    return runtime_of(conn, State)
 
 
-StateDep = Annotated[State, Depends(get_state)]
+StateDep = Annotated[State, Depends(state_getter(State))]

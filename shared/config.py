@@ -51,6 +51,12 @@ class CommonSettings(BaseSettings):
     internal_auth_window_s: int = Field(
         default=60, ge=1, le=3600, validation_alias=env_alias("SATYAMARK_INTERNAL_AUTH_WINDOW_S")
     )
+    # Where each receiving process remembers the nonces it has seen: "memory" (its own
+    # window, no round trip; a replay is refused by the instance that saw the first use)
+    # or "redis" (one window for every instance, one SET NX per internal call).
+    internal_replay_store: Literal["memory", "redis"] = Field(
+        default="memory", validation_alias=env_alias("SATYAMARK_INTERNAL_REPLAY_STORE")
+    )
     host: str = "127.0.0.1"
     port: int = 0
     # /metrics, /livez and /readyz on a port of their own (shared/metrics_server.py);

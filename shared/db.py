@@ -43,8 +43,16 @@ def _pooling(mode: PoolMode) -> dict[str, Any]:
     """Connection options for ``DATABASE_POOL_MODE``. Behind a transaction pooler each
     transaction (each statement outside one) may run on another server connection, so a
     statement prepared on one is unknown on the next: no prepared-statement cache.
-    Nothing of ours keeps session state (locks are transaction-scoped or Redis leases)."""
+    Nothing of ours keeps session state (locks are transaction-scoped)."""
     return {"statement_cache_size": 0} if mode == "transaction" else {}
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """What a pooled connection needs on release beyond asyncpg's own rollback of an
+    open transaction: nothing. asyncpg's default sends ``pg_advisory_unlock_all(); CLOSE
+    ALL; UNLISTEN *; RESET ALL`` on every release, a round trip and most of PostgreSQL's
+    CPU for a one-statement query; none of ours leaves locks, cursors, listeners or
+    settings on the session (the migration lock is a single connection's, not a pool's)."""
 
 
 async def create_pool(
@@ -57,6 +65,7 @@ async def create_pool(
         command_timeout=10,
         timeout=5,
         server_settings={"application_name": "satyamark"},
+        reset=_keep_session,
         **_pooling(mode),
     )
     assert pool is not None

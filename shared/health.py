@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import asyncpg
-import httpx
 import redis.asyncio as aioredis
+
+if TYPE_CHECKING:  # shared.http needs shared.runtime, which needs this module
+    from .http import InternalClient
 
 PROBE_TIMEOUT_S = 2.0
 
@@ -72,7 +74,7 @@ def postgres_probe(pool: asyncpg.Pool) -> Probe:
     return select_one
 
 
-def service_probe(client: httpx.AsyncClient) -> Probe:
+def service_probe(client: InternalClient) -> Probe:
     """Another service is alive (its ``/livez``): readiness does not chain, or one slow
     dependency would take every service upstream of it out of rotation."""
 

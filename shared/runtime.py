@@ -4,6 +4,7 @@ how handlers reach it (each service's ``deps.State`` and ``deps.StateDep``)."""
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -28,10 +29,11 @@ def runtime_of(conn: HTTPConnection, kind: type[StateT]) -> StateT:
     return runtime
 
 
-def state_getter(kind: type[StateT]) -> Callable[[HTTPConnection], StateT]:
-    """The dependency that hands handlers the service's typed state."""
+def state_getter(kind: type[StateT]) -> Callable[[HTTPConnection], Awaitable[StateT]]:
+    """The dependency that hands handlers the service's typed state (``async`` although
+    it awaits nothing: FastAPI runs a plain ``def`` dependency in a worker thread)."""
 
-    def get_state(conn: HTTPConnection) -> StateT:
+    async def get_state(conn: HTTPConnection) -> StateT:
         return runtime_of(conn, kind)
 
     return get_state
@@ -39,10 +41,10 @@ def state_getter(kind: type[StateT]) -> Callable[[HTTPConnection], StateT]:
 
 def state_part(
     kind: type[StateT], part: Callable[[StateT], PartT]
-) -> Callable[[HTTPConnection], PartT]:
+) -> Callable[[HTTPConnection], Awaitable[PartT]]:
     """The dependency that hands handlers one part of the service's typed state."""
 
-    def get_part(conn: HTTPConnection) -> PartT:
+    async def get_part(conn: HTTPConnection) -> PartT:
         return part(runtime_of(conn, kind))
 
     return get_part
@@ -108,3 +110,11 @@ def in_background(
 async def _cancel(task: asyncio.Task[object]) -> None:
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
+
+
+def freeze_startup_heap() -> None:
+    """Move what start-up built (modules, clients, models, tables) out of the collector's
+    sight: it lives as long as the process, and every full collection walking it again
+    stalled all requests in flight (p99 of 1-2 s at 20k pushes/s, 20-30 ms frozen)."""
+    gc.collect()
+    gc.freeze()

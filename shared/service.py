@@ -19,7 +19,7 @@ from .logs import configure_logging
 from .metrics import HttpMetrics
 from .metrics_server import MetricsServer
 from .responses import JsonResponse
-from .runtime import RedisState
+from .runtime import RedisState, freeze_startup_heap
 from .service_auth import ServiceAuth, nonces_in
 from .trace_asgi import ServerSpans
 from .tracing import configure_tracing
@@ -117,6 +117,7 @@ def service_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as opened:
             app.state.runtime = await open_state(opened)
+            freeze_startup_heap()
             yield
 
     app = new_app(

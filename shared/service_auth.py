@@ -5,7 +5,8 @@ Headers (all four required)::
 
     x-sm-key-id     which shared key signed (rotation: several accepted, one signs)
     x-sm-timestamp  unix seconds; refused outside ±window (default 60 s)
-    x-sm-nonce      random, single use: remembered in Redis (SET NX) for the window
+    x-sm-nonce      random, single use: remembered for the window (in the receiving
+                    process, or in Redis with SATYAMARK_INTERNAL_REPLAY_STORE=redis)
     x-sm-signature  v1=<hex HMAC-SHA256(key, canonical)>
 
 The signed (canonical) string::
@@ -29,7 +30,7 @@ import hmac
 import secrets
 import time
 from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 import httpx
@@ -207,23 +208,83 @@ def nonces_in(kind: type[_HasRedis]) -> Callable[[Request], aioredis.Redis]:
     return store
 
 
-class ServiceAuth:
-    """Verifies signed internal requests; replays are caught with Redis ``SET NX EX``.
+class ReplayCheck(Protocol):
+    async def first_use(self, request: Request, verified: Verified) -> bool:
+        """Remember the nonce; False when it was seen before."""
+        ...
 
-    ``store`` returns the Redis client to remember nonces in for a request (the
+
+@dataclass(slots=True)
+class MemoryReplayWindow:
+    """The nonces this process accepted, one set per signed timestamp second.
+
+    A replay carries the timestamp it was signed with, so it can only meet its first
+    use in that second's set; whole seconds older than the window are dropped at once.
+    No round trip per call (the Redis window cost one ``SET NX`` per internal hop). A
+    replay sent to another instance of the same service is not caught here: where that
+    matters, ``SATYAMARK_INTERNAL_REPLAY_STORE=redis`` shares one window.
+    """
+
+    window_s: int
+    _seen: dict[int, set[tuple[str, str]]] = field(default_factory=dict)
+    _purged_below: int = 0
+
+    async def first_use(self, request: Request, verified: Verified) -> bool:
+        return self.remember(verified, time.time())
+
+    def remember(self, verified: Verified, now: float) -> bool:
+        horizon = int(now) - self.window_s - 1  # no timestamp this old is accepted
+        if horizon > self._purged_below:
+            for second in [s for s in self._seen if s < horizon]:
+                del self._seen[second]
+            self._purged_below = horizon
+        seen = self._seen.setdefault(verified.timestamp, set())
+        key = (verified.kid, verified.nonce)
+        if key in seen:
+            return False
+        seen.add(key)
+        return True
+
+    def __len__(self) -> int:
+        return sum(map(len, self._seen.values()))
+
+
+@dataclass(frozen=True, slots=True)
+class RedisReplayWindow:
+    """One window for every instance: ``SET NX EX`` in the service's Redis."""
+
+    window_s: int
+    store: Callable[[Request], aioredis.Redis]
+
+    async def first_use(self, request: Request, verified: Verified) -> bool:
+        # Keep the nonce as long as its timestamp could still be accepted.
+        ttl = max(1, verified.timestamp + self.window_s - int(time.time()) + 1)
+        try:
+            first = await self.store(request).set(
+                keys.internal_nonce(verified.kid, verified.nonce), "1", nx=True, ex=ttl
+            )
+        except RedisError as exc:
+            raise UpstreamUnavailable("replay check unavailable (Redis)") from exc
+        return bool(first)
+
+
+class ServiceAuth:
+    """Verifies signed internal requests and refuses a nonce's second use.
+
+    ``store`` returns the Redis client a ``redis`` replay window keeps nonces in (the
     serving app's, which its lifespan opens after the guard is built: ``nonces_in``).
     """
 
     def __init__(
         self,
         keyring: Keyring,
-        store: Callable[[Request], aioredis.Redis],
+        replay: ReplayCheck,
         *,
         window_s: int = DEFAULT_WINDOW_S,
     ) -> None:
         self.keyring = keyring
         self.window_s = window_s
-        self._store = store
+        self._replay = replay
 
     @classmethod
     def from_settings(
@@ -231,7 +292,13 @@ class ServiceAuth:
         settings: CommonSettings,
         store: Callable[[Request], aioredis.Redis],
     ) -> ServiceAuth:
-        return cls(Keyring.from_settings(settings), store, window_s=settings.internal_auth_window_s)
+        window_s = settings.internal_auth_window_s
+        replay: ReplayCheck = (
+            RedisReplayWindow(window_s, store)
+            if settings.internal_replay_store == "redis"
+            else MemoryReplayWindow(window_s)
+        )
+        return cls(Keyring.from_settings(settings), replay, window_s=window_s)
 
     async def verify(self, request: Request) -> Verified:
         """Raise ``ServiceAuthError`` unless authentic, fresh and first use."""
@@ -244,15 +311,7 @@ class ServiceAuth:
             body,
             window_s=self.window_s,
         )
-        # Keep the nonce as long as its timestamp could still be accepted.
-        ttl = max(1, verified.timestamp + self.window_s - int(time.time()) + 1)
-        try:
-            first = await self._store(request).set(
-                keys.internal_nonce(verified.kid, verified.nonce), "1", nx=True, ex=ttl
-            )
-        except RedisError as exc:
-            raise UpstreamUnavailable("replay check unavailable (Redis)") from exc
-        if not first:
+        if not await self._replay.first_use(request, verified):
             raise ServiceAuthError("replayed request: this nonce was already used")
         return verified
 

@@ -30,6 +30,7 @@ from shared import tracing
 from shared.db import UNAVAILABLE as DB_UNAVAILABLE
 from shared.metrics import WORKER_INFERENCE
 from shared.redis_client import create_redis
+from shared.runtime import freeze_startup_heap
 from shared.schemas import CallbackResult
 
 from .ai.knowledge import KnowledgeIndex
@@ -248,6 +249,7 @@ class Worker:
             self._can_start_now,
             self.health,
         )
+        freeze_startup_heap()  # the model and the knowledge index live as long as we do
         self.health.joined()
         async with asyncio.TaskGroup() as tg:
             beat = tg.create_task(self.health.beat(), name="worker-heartbeat")

@@ -9,17 +9,16 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import httpx
 import orjson
 
-from shared.http import USER_ID_HEADER
+from shared.http import USER_ID_HEADER, InternalCallError, InternalClient
 
 from .hub import Hub
 
 log = logging.getLogger(__name__)
 
 
-async def push_queue_view(hub: Hub, backend: httpx.AsyncClient, interval_s: float) -> None:
+async def push_queue_view(hub: Hub, backend: InternalClient, interval_s: float) -> None:
     """Run until cancelled."""
     while True:
         await asyncio.sleep(interval_s)
@@ -33,12 +32,12 @@ async def push_queue_view(hub: Hub, backend: httpx.AsyncClient, interval_s: floa
             conn.push(text)
 
 
-async def _queue_view(backend: httpx.AsyncClient, admin_ids: list[str]) -> str | None:
+async def _queue_view(backend: InternalClient, admin_ids: list[str]) -> str | None:
     """The view as one admin may see it (the first whose role still holds)."""
     for user_id in admin_ids:
         try:
             response = await backend.get("/internal/admin/queue", headers={USER_ID_HEADER: user_id})
-        except httpx.HTTPError as exc:
+        except InternalCallError as exc:
             log.warning("queue view unavailable: %s", exc)
             return None
         if response.status_code == 200:

@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import httpx
 import orjson
 import redis.asyncio as aioredis
 from cachetools import TTLCache
@@ -17,6 +16,8 @@ from redis.exceptions import RedisError
 from shared import keys
 from shared.errors import Unauthorized, UpstreamUnavailable
 from shared.http import call_upstream
+
+from ..http import InternalClient, InternalResponse
 
 # Set by the gateway to the address its client connected from; auth_service believes
 # it only on requests signed with an internal key (shared/service_auth.py).
@@ -75,7 +76,7 @@ class AuthClient:
 
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        http: InternalClient,
         *,
         rejected: type[Unauthorized],
         unavailable_code: str,
@@ -160,7 +161,7 @@ class AuthClient:
         return UpstreamUnavailable(message, code=self._unavailable_code)
 
 
-def _message(response: httpx.Response) -> str | None:
+def _message(response: InternalResponse) -> str | None:
     """auth_service's reason for a refusal, if it gave one."""
     try:
         message = response.json().get("message")

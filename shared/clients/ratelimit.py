@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import httpx
-
 from shared.errors import UpstreamUnavailable
 from shared.http import call_upstream
+
+from ..http import InternalClient
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +32,7 @@ class RateLimitClient:
     """Failures raise ``UpstreamUnavailable`` with ``unavailable_code``: callers fail
     closed, since without a decision nothing may go ahead."""
 
-    def __init__(self, http: httpx.AsyncClient, *, unavailable_code: str) -> None:
+    def __init__(self, http: InternalClient, *, unavailable_code: str) -> None:
         self._http = http
         self._unavailable_code = unavailable_code
 

@@ -133,16 +133,35 @@ async def test_each_internal_endpoint_checks_signatures(urls: dict[str, str], ep
         assert again.status_code != 403, again.text
 
 
-async def test_nonce_lives_as_long_as_the_window(urls: dict[str, str], redis_url: str) -> None:
+async def test_redis_window_is_shared_and_lives_as_long_as_the_window(redis_url: str) -> None:
+    # SATYAMARK_INTERNAL_REPLAY_STORE=redis: a replay is refused by every instance
     ep = ENDPOINTS[1]
+    settings = RateLimitSettings(**common(redis_url), internal_replay_store="redis")
     headers = _signed(ep)
-    assert (await _send(urls["ratelimit"], ep, headers)).status_code == 200
+    async with (
+        running(create_ratelimit(settings)) as first,
+        running(create_ratelimit(settings)) as second,
+    ):
+        assert (await _send(first, ep, headers)).status_code == 200
+        _refused(await _send(second, ep, headers), "replayed")
     client = redis_client(redis_url)
     try:
         ttl = await client.ttl(keys.internal_nonce("default", headers[NONCE_HEADER]))
     finally:
         await client.aclose()
     assert 55 <= ttl <= 62
+
+
+async def test_memory_window_keeps_no_nonce_in_redis(urls: dict[str, str], redis_url: str) -> None:
+    ep = ENDPOINTS[1]
+    headers = _signed(ep)
+    assert (await _send(urls["ratelimit"], ep, headers)).status_code == 200
+    _refused(await _send(urls["ratelimit"], ep, headers), "replayed")
+    client = redis_client(redis_url)
+    try:
+        assert not await client.exists(keys.internal_nonce("default", headers[NONCE_HEADER]))
+    finally:
+        await client.aclose()
 
 
 async def test_rotation_old_key_until_removed(redis_url: str) -> None:

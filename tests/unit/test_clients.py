@@ -1,15 +1,20 @@
-"""The shared internal-API clients against canned answers (no services running)."""
+"""The shared internal-API clients against canned answers from a real server."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
 
-import httpx
 import pytest
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
 
 from shared.clients.auth import AuthClient, Identity, bearer_token
 from shared.clients.ratelimit import RateLimitClient
 from shared.errors import Unauthorized, UpstreamUnavailable
+from shared.http import InternalClient
+from tests.utils.servers import running
 
 
 class Refused(Unauthorized):
@@ -17,8 +22,24 @@ class Refused(Unauthorized):
     default_message = "refused"
 
 
-def _http(answer: Callable[[httpx.Request], httpx.Response]) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url="http://svc", transport=httpx.MockTransport(answer))
+Answer = Callable[[dict[str, Any]], Response]
+
+
+@asynccontextmanager
+async def _http(answer: Answer) -> AsyncIterator[InternalClient]:
+    """A client of a server answering every POST with ``answer(json body)``."""
+    app = FastAPI()
+
+    @app.post("/{rest:path}")
+    async def reply(request: Request) -> Response:
+        return answer(await request.json())
+
+    async with running(app) as url:
+        client = InternalClient(url)
+        try:
+            yield client
+        finally:
+            await client.aclose()
 
 
 @pytest.mark.parametrize("header", ["Bearer abc", "bearer  abc ", " BEARER abc"])
@@ -35,14 +56,14 @@ def test_bearer_token_refuses_anything_else(header: str | None) -> None:
 async def test_validate_caches_and_maps_refusals() -> None:
     calls: list[str] = []
 
-    def answer(request: httpx.Request) -> httpx.Response:
-        token = httpx.Response(200, content=request.content).json()["token"]
+    def answer(body: dict[str, Any]) -> Response:
+        token = body["token"]
         calls.append(token)
         if token == "good":
-            return httpx.Response(200, json={"userId": "u1", "expiresAt": 4_000_000_000})
+            return JSONResponse({"userId": "u1", "expiresAt": 4_000_000_000})
         if token == "down":
-            return httpx.Response(500)
-        return httpx.Response(401, json={"errorCode": "AUTH-TOKEN-401", "message": "expired"})
+            return Response(status_code=500)
+        return JSONResponse({"errorCode": "AUTH-TOKEN-401", "message": "expired"}, 401)
 
     async with _http(answer) as http:
         auth = AuthClient(http, rejected=Refused, unavailable_code="T-DEP-503", cache_ttl_s=30)
@@ -65,14 +86,23 @@ async def test_validate_caches_and_maps_refusals() -> None:
 async def test_take_rounds_retry_after_up_to_whole_seconds(retry_ms: int, retry_s: int) -> None:
     body = {"allowed": False, "limit": 5, "remaining": 0, "retryAfterMs": retry_ms}
 
-    async with _http(lambda _: httpx.Response(200, json={**body, "nearLimit": False})) as http:
+    async with _http(lambda _: JSONResponse({**body, "nearLimit": False})) as http:
         decision = await RateLimitClient(http, unavailable_code="T-DEP-503").take("e", "s")
     assert not decision.allowed and decision.retry_after_s == retry_s
     assert decision.quota_headers() == {"RateLimit-Limit": "5", "RateLimit-Remaining": "0"}
 
 
 async def test_take_fails_closed() -> None:
-    async with _http(lambda _: httpx.Response(503)) as http:
+    async with _http(lambda _: Response(status_code=503)) as http:
         with pytest.raises(UpstreamUnavailable) as down:
             await RateLimitClient(http, unavailable_code="T-DEP-503").take("e", "s")
     assert down.value.error_code == "T-DEP-503"
+    # nobody listening at all: refused too, as the platform's own dependency error
+    gone = InternalClient("http://127.0.0.1:9")
+    try:
+        with pytest.raises(UpstreamUnavailable) as unreachable:
+            await RateLimitClient(gone, unavailable_code="T-DEP-503").take("e", "s")
+    finally:
+        await gone.aclose()
+    assert unreachable.value.error_code == "SYS-DEP-503"
+    assert "ratelimit_service is unreachable" in unreachable.value.message

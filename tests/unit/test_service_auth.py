@@ -7,12 +7,13 @@ import time
 
 import httpx
 import pytest
+from fastapi import FastAPI, Request
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import SecretStr, ValidationError
 
 from shared.config import CommonSettings
-from shared.http import create_http_client
+from shared.http import InternalClient
 from shared.service_auth import (
     KEY_ID_HEADER,
     NONCE_HEADER,
@@ -21,10 +22,14 @@ from shared.service_auth import (
     TIMESTAMP_HEADER,
     InternalSigner,
     Keyring,
+    MemoryReplayWindow,
     ServiceAuthError,
+    Verified,
+    request_target,
     sign_headers,
     verify_signature,
 )
+from tests.utils.servers import running
 
 K1 = "k1-secret-0123456789abcdef0123456789"
 K0 = "k0-secret-0123456789abcdef0123456789"
@@ -141,6 +146,23 @@ def test_same_kid_with_a_changed_secret_is_refused() -> None:
         _verify("GET", "/x", headers, b"")
 
 
+def test_memory_window_refuses_a_second_use_and_forgets_old_seconds() -> None:
+    window = MemoryReplayWindow(window_s=60)
+    now = 1_000_000.0
+    first = Verified(kid="default", timestamp=int(now), nonce="n1")
+    assert window.remember(first, now)
+    assert not window.remember(first, now + 59)  # still inside the window: a replay
+    # the same nonce under another key id or second is another signed request
+    assert window.remember(Verified("k2", int(now), "n1"), now)
+    assert window.remember(Verified("default", int(now) + 1, "n1"), now)
+    for i in range(1000):
+        window.remember(Verified("default", int(now) + 2, f"x{i}"), now + 2)
+    assert len(window) == 1003
+    # once no timestamp of those seconds can pass verify_signature, they are dropped
+    window.remember(Verified("default", int(now) + 64, "late"), now + 64)
+    assert len(window) == 1
+
+
 def test_nonces_are_fresh_per_request() -> None:
     seen = {sign_headers(RING, "GET", "/x", b"")[NONCE_HEADER] for _ in range(200)}
     assert len(seen) == 200
@@ -166,15 +188,33 @@ async def test_httpx_auth_signs_what_is_sent() -> None:
     assert post.headers[NONCE_HEADER] != get.headers[NONCE_HEADER]
 
 
-async def test_create_http_client_attaches_the_signer_only_when_given_keys() -> None:
-    signed = create_http_client("http://svc", keyring=RING)
-    plain = create_http_client("http://svc")
-    try:
-        assert isinstance(signed.auth, InternalSigner)
-        assert not isinstance(plain.auth, InternalSigner)
-    finally:
-        await signed.aclose()
-        await plain.aclose()
+async def test_internal_client_signs_what_it_sends_and_only_with_keys() -> None:
+    seen: list[tuple[str, dict[str, str], bytes]] = []
+    app = FastAPI()
+
+    @app.api_route("/internal/{rest:path}", methods=["GET", "POST"])
+    async def record(request: Request) -> dict[str, bool]:
+        seen.append((request_target(request), dict(request.headers), await request.body()))
+        return {"ok": True}
+
+    async with running(app) as url:
+        signed = InternalClient(url, keyring=RING)
+        plain = InternalClient(url)
+        try:
+            answer = await signed.post("/internal/check", params={"a": 1, "b": " é"}, json={"x": 1})
+            assert answer.status_code == 200 and answer.json() == {"ok": True}
+            await signed.get("/internal/tasks/01ABC")
+            await plain.get("/internal/tasks/01ABC")
+        finally:
+            await signed.aclose()
+            await plain.aclose()
+    (post_target, post, body), (get_target, get, _), (_, unsigned, _) = seen
+    assert post_target == "/internal/check?a=1&b=+%C3%A9"
+    now = time.time()
+    verify_signature(RING, "POST", post_target, post, body, now=now)
+    verify_signature(RING, "GET", get_target, get, b"", now=now)
+    assert post[NONCE_HEADER] != get[NONCE_HEADER]
+    assert not set(SIGNED_HEADERS) & set(unsigned)
 
 
 # -- settings --------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from fastapi import FastAPI, Request
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -15,9 +16,10 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased,
 from opentelemetry.trace import SpanKind
 
 from shared import tracing
-from shared.http import _TimedTransport
+from shared.http import InternalClient
 from shared.schemas import Job
 from shared.service import new_app
+from tests.utils.servers import running
 from worker.inflight import Hold, Slots
 from worker.traces import job_spans
 from worker.types import Item
@@ -46,30 +48,33 @@ def parent_based() -> Iterator[Traced]:
 
 
 async def _call(traceparent: str | None, path: str = "/hop") -> tuple[httpx.Response, str]:
-    """One request through a service app whose route calls an upstream; returns the
-    answer and the ``traceparent`` the upstream call carried."""
+    """One request through a service app whose route calls a real upstream server;
+    returns the answer and the ``traceparent`` the upstream call carried."""
     sent: list[str] = []
+    upstream = FastAPI()
 
-    def upstream(request: httpx.Request) -> httpx.Response:
+    @upstream.get("/x")
+    async def x(request: Request) -> dict[str, str]:
         sent.append(request.headers.get("traceparent", ""))
-        return httpx.Response(200)
-
-    client = httpx.AsyncClient(
-        base_url="http://up", transport=_TimedTransport(httpx.MockTransport(upstream), "t", "up")
-    )
-    app = new_app(service="t", title="t", error_prefix="T", lifespan=None, metrics=False)
-
-    @app.post("/hop")
-    async def hop() -> dict[str, str]:
-        await client.get("/x")
         return {}
 
+    app = new_app(service="t", title="t", error_prefix="T", lifespan=None, metrics=False)
     headers = {"traceparent": traceparent} if traceparent else {}
-    async with (
-        client,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as api,
-    ):
-        answer = await api.post(path, headers=headers)
+    async with running(upstream) as url:
+        client = InternalClient(url, timed_as=("t", "up"))
+
+        @app.post("/hop")
+        async def hop() -> dict[str, str]:
+            await client.get("/x")
+            return {}
+
+        try:
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app), base_url="http://t"
+            ) as api:
+                answer = await api.post(path, headers=headers)
+        finally:
+            await client.aclose()
     return answer, sent[0] if sent else ""
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -77,6 +78,13 @@ def words(text: str, *, clauses: bool = False) -> list[str]:
     With ``clauses``, a ``CLAUSE_BREAK`` token stands where punctuation or a conjunction
     ends a clause (the reach of a negation).
     """
+    return list(_words(text, clauses))
+
+
+# Each job compares its claims with the same few known claims many times over (every
+# stance check reads both sides), so the split of each text is remembered.
+@functools.lru_cache(maxsize=32768)
+def _words(text: str, clauses: bool) -> tuple[str, ...]:
     out = []
     for token in _TOKEN.findall(expand_contractions(text)):
         if token[0].isdigit():
@@ -88,7 +96,7 @@ def words(text: str, *, clauses: bool = False) -> list[str]:
             out.append(lower)
         elif clauses:
             out.append(CLAUSE_BREAK)
-    return out
+    return tuple(out)
 
 
 def read_table(path: Path) -> dict[str, str]:
