@@ -2,7 +2,7 @@
 
 The backend lets a submission join the job already verifying the same text instead of
 queuing a second one (``joined_task_id``). When the leader's outcome is recorded, every
-follower still queued gets the same outcome, in the leader's transaction, and an outbox
+follower still queued gets the same outcome, in the leader's statement, and an outbox
 row for its own push (``shared.events``). Running this again on a repeated delivery is
 harmless and picks up any follower that joined late (only those get new rows). Ending
 the lead (``inflight:<textHash>``) comes after the commit and is best effort: a lead
@@ -13,21 +13,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import asyncpg
 import redis.asyncio as aioredis
 
-from shared import events, keys, tasks
+from shared import events, keys
 from shared.redis_client import load_script
 from shared.schemas import CallbackFailure, CallbackResult
 
 _RELEASE = Path(__file__).with_name("lua") / "release_inflight.lua"
 
 
-async def complete_followers(
-    conn: asyncpg.Connection, leader_id: str, outcome: CallbackResult | CallbackFailure
+def follower_entries(
+    followers: list[tuple[str, str]], outcome: CallbackResult | CallbackFailure
 ) -> list[events.Entry]:
-    """Give ``outcome`` to the leader's queued followers; return their push rows."""
-    followers = await tasks.finish_followers(conn, leader_id, outcome)
+    """The push rows of the followers (id, user_id) that took the leader's ``outcome``
+    (``shared.tasks.finish``, in the leader's statement)."""
     return [
         events.notify_entry(task_id, user_id, events.outcome_event(task_id, outcome))
         for task_id, user_id in followers

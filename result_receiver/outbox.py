@@ -5,7 +5,8 @@ UPDATE, one ``outbox`` row per Redis side effect (``shared.events``): ``cache`` 
 verdict with its per-claim verdicts and method, under both hashes; results only) and
 ``notify`` (one per user event: the leader's and each follower's, and those of the
 followers the backend's sweeper finishes). After the commit the request relays its own
-rows at once and marks them delivered. Whatever is left undelivered (a crash after the
+rows at once (their payloads in hand, nothing read back) and marks them delivered, with
+the tasks' ``notified`` stage, in one statement. Whatever is left undelivered (a crash after the
 commit, Redis down, the sweeper's rows) is delivered by the background relay every
 ``RECEIVER_OUTBOX_INTERVAL_S`` seconds; its batches are taken ``FOR UPDATE SKIP
 LOCKED``, so several receiver instances share the work and no row is relayed by two of
@@ -29,7 +30,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from shared import tasks, tracing
-from shared.events import CACHE, NOTIFY
+from shared.events import CACHE, NOTIFY, Written
 from shared.metrics import OUTBOX_OLDEST_AGE, OUTBOX_PENDING
 from shared.notify import FINAL_EVENT_TYPES, UserNotifier
 from shared.periodic import Periodic
@@ -39,13 +40,12 @@ from shared.schemas import TextVerdict
 log = logging.getLogger(__name__)
 
 # Oldest first, so a user's events keep their order; rows another relay holds are
-# skipped (it is delivering them). ``$1``: only these ids (NULL: any); ``$2``: only rows
-# at least this old (lets the request relay its own rows without racing the loop).
+# skipped (it is delivering them). ``$1``: only rows at least this old (the request that
+# wrote a row relays it itself, at once).
 _CLAIM = """
 SELECT id, task_id, kind, payload FROM outbox
-WHERE delivered_at IS NULL AND ($1::bigint[] IS NULL OR id = ANY($1::bigint[]))
-  AND created_at <= now() - make_interval(secs => $2)
-ORDER BY id LIMIT $3
+WHERE delivered_at IS NULL AND created_at <= now() - make_interval(secs => $1)
+ORDER BY id LIMIT $2
 FOR UPDATE SKIP LOCKED
 """
 
@@ -55,7 +55,14 @@ SELECT count(*) AS pending,
 FROM outbox WHERE delivered_at IS NULL
 """
 
-_MARK = "UPDATE outbox SET delivered_at = now() WHERE id = ANY($1::bigint[])"
+# Delivered rows ($1) and the tasks whose final event went out ($2, $3): one statement.
+_MARK = f"""
+WITH delivered AS (
+  UPDATE outbox SET delivered_at = now()
+  WHERE id = ANY($1::bigint[]) AND delivered_at IS NULL
+)
+{tasks.notified_sql(2)}
+"""
 
 _PRUNE = """
 DELETE FROM outbox WHERE id IN (
@@ -83,11 +90,20 @@ class OutboxRelay:
         self._keep_s = keep_s
         self._rounds = Periodic("outbox-relay", self._round)
 
-    async def deliver(self, ids: Sequence[int]) -> int:
-        """Relay these rows now (a request's own); raises RedisError if Redis fails."""
-        if not ids:
+    async def deliver(self, rows: Sequence[Written]) -> int:
+        """Relay rows a request has just committed; raises RedisError if Redis fails.
+
+        The rows are not claimed: the background relay leaves rows younger than
+        ``min_age_s`` alone, and should it take one anyway (this request stalled), the
+        row is delivered twice, which at-least-once delivery allows (see above)."""
+        if not rows:
             return 0
-        return await self._relay(list(ids), 0.0, len(ids))
+        delivered, notified, failure = await self._send_all(rows)
+        if delivered:
+            await self._pool.execute(_MARK, delivered, list(notified), list(notified.values()))
+        if failure is not None:
+            raise failure
+        return len(delivered)
 
     async def relay_once(self, min_age_s: float | None = None) -> int:
         """Relay undelivered rows, batch after batch; return how many were delivered.
@@ -98,36 +114,46 @@ class OutboxRelay:
         age = self._min_age_s if min_age_s is None else min_age_s
         total = 0
         while True:
-            done = await self._relay(None, age, self._batch)
+            done = await self._relay(age, self._batch)
             total += done
             if done < self._batch:
                 return total
 
-    async def _relay(self, ids: list[int] | None, min_age_s: float, limit: int) -> int:
-        delivered: list[int] = []
-        notified: dict[str, bool] = {}  # task -> its final event reached a socket now
-        failure: Exception | None = None
+    async def _relay(self, min_age_s: float, limit: int) -> int:
         async with self._pool.acquire() as conn, conn.transaction():
-            rows = await conn.fetch(_CLAIM, ids, min_age_s, limit)
-            for row in rows:
-                try:
-                    live = await self._send(row["kind"], _payload(row["payload"]))
-                    if live is not None:
-                        notified[row["task_id"]] = live
-                except (RedisError, OSError) as exc:
-                    failure = exc  # Redis is down: the rest waits for the next pass
-                    break
-                except (KeyError, TypeError, ValueError):
-                    # Can never be delivered; keeping it would only repeat this forever.
-                    log.exception("outbox row %s is malformed; dropped", row["id"])
-                delivered.append(row["id"])
+            claimed = await conn.fetch(_CLAIM, min_age_s, limit)
+            rows = [
+                Written(row["id"], row["task_id"], row["kind"], _payload(row["payload"]))
+                for row in claimed
+            ]
+            delivered, notified, failure = await self._send_all(rows)
             # Mark (and commit) what reached Redis even when a later row failed.
             if delivered:
-                await conn.execute(_MARK, delivered)
-                await tasks.mark_notified(conn, notified)
+                await conn.execute(_MARK, delivered, list(notified), list(notified.values()))
         if failure is not None:
             raise failure
         return len(rows)
+
+    async def _send_all(
+        self, rows: Sequence[Written]
+    ) -> tuple[list[int], dict[str, bool], Exception | None]:
+        """Send rows in order until Redis fails: the ids delivered (or dropped as
+        undeliverable), each task whose final event went out -> whether a socket got it
+        now, and the failure that stopped the rest."""
+        delivered: list[int] = []
+        notified: dict[str, bool] = {}
+        for row in rows:
+            try:
+                live = await self._send(row.kind, row.payload)
+                if live is not None:
+                    notified[row.task_id] = live
+            except (RedisError, OSError) as exc:
+                return delivered, notified, exc  # Redis is down: the rest waits
+            except (KeyError, TypeError, ValueError):
+                # Can never be delivered; keeping it would only repeat this forever.
+                log.exception("outbox row %s is malformed; dropped", row.id)
+            delivered.append(row.id)
+        return delivered, notified, None
 
     async def _send(self, kind: str, payload: dict[str, Any]) -> bool | None:
         """Deliver one row; for a task's final event, whether a socket got it now."""

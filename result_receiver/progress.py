@@ -28,9 +28,9 @@ def _stage(report: CallbackProgress) -> dict[str, Any]:
     return stage
 
 
-async def record(pool: asyncpg.Pool, report: CallbackProgress) -> list[int] | None:
+async def record(pool: asyncpg.Pool, report: CallbackProgress) -> list[events.Written] | None:
     """Append the stage to the task (and its followers) and write their pushes to the
-    outbox, in one transaction; the outbox ids, or None when it was ignored."""
+    outbox, in one transaction; the outbox rows, or None when it was ignored."""
     token_hash = hashlib.sha256(report.job_token.encode()).hexdigest()
     async with pool.acquire() as conn, conn.transaction():
         told = await tasks.record_progress(conn, report.taskId, token_hash, _stage(report))

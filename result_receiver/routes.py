@@ -170,7 +170,7 @@ async def _relay_now(state: State, accepted: list[Accepted]) -> None:
     """Tell Redis about committed outcomes now. Nothing here fails the request: the
     outcomes are stored, and what does not reach Redis stays in the outbox for the relay."""
     try:
-        await state.relay.deliver([i for a in accepted for i in a.outbox_ids])
+        await state.relay.deliver([row for a in accepted for row in a.outbox])
     except (RedisError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         log.warning(
             "%d outcomes stored; outbox relay deferred (%s)", len(accepted), type(exc).__name__
@@ -250,11 +250,11 @@ async def ai_progress(request: Request, state: StateDep) -> dict[str, object]:
 
 async def _record_progress(state: State, report: CallbackProgress) -> bool:
     with log_context(taskId=report.taskId), store_unavailable_as("RR-DEP-503", "database"):
-        outbox_ids = await progress.record(state.pool, report)
-    if outbox_ids is None:
+        written = await progress.record(state.pool, report)
+    if written is None:
         return False
     try:
-        await state.relay.deliver(outbox_ids)
+        await state.relay.deliver(written)
     except (RedisError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         log.warning("progress stored; push deferred to the relay (%s)", type(exc).__name__)
     return True

@@ -23,7 +23,7 @@ from shared.errors import Conflict, Forbidden, NotFound
 from shared.schemas import CallbackFailure, CallbackResult
 from shared.tasks import StoredTask, TaskState
 
-from .followers import complete_followers
+from .followers import follower_entries
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class Accepted:
     task_id: str
     outcome: Outcome
     task: StoredTask
-    outbox_ids: list[int]  # rows this acceptance wrote, for the request to relay now
+    outbox: list[events.Written]  # rows this acceptance wrote, for the request to relay now
 
 
 class ResultStore:
@@ -80,81 +80,68 @@ class ResultStore:
     async def accept(self, outcome: CallbackResult | CallbackFailure) -> Accepted:
         """Record ``outcome`` for its task and the task's queued followers, with the
         outbox rows for every cache entry and push, all in one transaction."""
+        token_hash = _token_hash(outcome.job_token)
         async with self._pool.acquire() as conn, conn.transaction():
+            # The common case in one statement: a queued task, the right token.
+            finished = await tasks.finish(conn, outcome, token_hash)
             entries: list[events.Entry] = []
-            if isinstance(outcome, CallbackFailure):
-                stored, task = await self.record_failure(conn, outcome)
+            if finished.task is None:
+                stored = Outcome.DUPLICATE  # unless the refusal raises, rolling back
+                task = await self._explain_refusal(conn, outcome, token_hash)
             else:
-                stored, task = await self.record(conn, outcome)
-                if stored is Outcome.STORED:
+                stored, task = Outcome.STORED, finished.task
+                if isinstance(outcome, CallbackResult):
                     entries.append(
                         events.cache_entry(
                             outcome.taskId, task.text_hash, task.summary_hash, outcome
                         )
                     )
-            if stored is Outcome.STORED:
                 event = events.outcome_event(outcome.taskId, outcome)
                 entries.append(events.notify_entry(outcome.taskId, task.user_id, event))
             # On a repeat too: a follower that joined late still gets its outcome.
-            entries += await complete_followers(conn, outcome.taskId, outcome)
-            ids = await events.write(conn, entries)
-        return Accepted(outcome.taskId, stored, task, ids)
-
-    async def record(
-        self, conn: asyncpg.Connection, result: CallbackResult
-    ) -> tuple[Outcome, StoredTask]:
-        token_hash = _token_hash(result.job_token)
-        # The common case in one statement: a queued task, the right token.
-        task = await tasks.mark_done(conn, result, token_hash)
-        if task is None:
-            return Outcome.DUPLICATE, await self._explain_refusal(conn, result, token_hash)
-        return Outcome.STORED, task
+            entries += follower_entries(finished.followers, outcome)
+            written = await events.write(conn, entries)
+        return Accepted(outcome.taskId, stored, task, written)
 
     async def _explain_refusal(
-        self, conn: asyncpg.Connection, result: CallbackResult, token_hash: str
+        self,
+        conn: asyncpg.Connection,
+        outcome: CallbackResult | CallbackFailure,
+        token_hash: str,
     ) -> StoredTask:
-        """Why the update matched nothing: raise, unless it is the same result again."""
-        state = await _state_for(conn, result.taskId, token_hash)
+        """Why the update matched nothing: raise, unless it is the same outcome again."""
+        state = await _state_for(conn, outcome.taskId, token_hash)
+        if isinstance(outcome, CallbackFailure):
+            # Another worker (or a retried callback) reporting the same failure.
+            if state.status == "failed" and state.error_code == outcome.errorCode:
+                return state.task
+            log.warning(
+                "conflicting failure for task %s refused (stored: %s %s, got: %s)",
+                outcome.taskId,
+                state.status,
+                state.error_code,
+                outcome.errorCode,
+            )
+            raise ConflictingFailure()
         # The same outcome means the same verdict on every claim and the same method
         # too; claims compared as JSON values (key order and number spelling are
         # jsonb's, not the worker's).
         same = (state.mark, state.reason, state.confidence, state.claims, state.method) == (
-            result.mark.value,
-            result.reason,
-            result.confidence,
-            claims_value(result),
-            result.method,
+            outcome.mark.value,
+            outcome.reason,
+            outcome.confidence,
+            claims_value(outcome),
+            outcome.method,
         )
         if state.status == "done" and same:
             return state.task
         log.warning(
             "conflicting result for task %s refused (stored: %s %s/%s, got: %s/%s)",
-            result.taskId,
+            outcome.taskId,
             state.status,
             state.mark or state.error_code,
             state.confidence,
-            result.mark.value,
-            result.confidence,
+            outcome.mark.value,
+            outcome.confidence,
         )
         raise ConflictingResult()
-
-    async def record_failure(
-        self, conn: asyncpg.Connection, failure: CallbackFailure
-    ) -> tuple[Outcome, StoredTask]:
-        """Mark a queued task ``failed``; the same failure again is a duplicate."""
-        token_hash = _token_hash(failure.job_token)
-        task = await tasks.mark_failed(conn, failure, token_hash)
-        if task is not None:
-            return Outcome.STORED, task
-        state = await _state_for(conn, failure.taskId, token_hash)
-        # Another worker (or a retried callback) reporting the same failure: nothing new.
-        if state.status == "failed" and state.error_code == failure.errorCode:
-            return Outcome.DUPLICATE, state.task
-        log.warning(
-            "conflicting failure for task %s refused (stored: %s %s, got: %s)",
-            failure.taskId,
-            state.status,
-            state.error_code,
-            failure.errorCode,
-        )
-        raise ConflictingFailure()

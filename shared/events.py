@@ -11,7 +11,7 @@ same transaction queues the event for the user's webhooks (``shared.webhooks``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import asyncpg
 import orjson
@@ -113,16 +113,30 @@ def notify_entry(
     return task_id, NOTIFY, payload
 
 
-_INSERT = """
+class Written(NamedTuple):
+    """An outbox row as written: what the writer's request relays at once, without
+    reading it back."""
+
+    id: int
+    task_id: str
+    kind: str
+    payload: dict[str, Any]
+
+
+# The outbox rows and the users' webhook deliveries of the same events, one statement.
+_INSERT = f"""
+WITH deliveries AS ({webhooks.enqueue_sql(4)})
 INSERT INTO outbox (task_id, kind, payload)
 SELECT t.task_id, t.kind, t.payload::jsonb
-FROM unnest($1::text[], $2::text[], $3::text[]) AS t(task_id, kind, payload)
+FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(task_id, kind, payload, n)
+ORDER BY t.n
 RETURNING id
 """
 
 
-async def write(conn: asyncpg.Connection, entries: Sequence[Entry]) -> list[int]:
-    """Insert ``entries`` (inside the caller's transaction); return their ids in order."""
+async def write(conn: asyncpg.Connection, entries: Sequence[Entry]) -> list[Written]:
+    """Insert ``entries`` (inside the caller's transaction), and queue the final events
+    among them for the users' webhooks; return the rows in order."""
     if not entries:
         return []
     rows = await conn.fetch(
@@ -130,10 +144,11 @@ async def write(conn: asyncpg.Connection, entries: Sequence[Entry]) -> list[int]
         [task_id for task_id, _, _ in entries],
         [kind for _, kind, _ in entries],
         [orjson.dumps(payload).decode() for _, _, payload in entries],
+        *webhooks.delivery_columns(
+            [(p["user_id"], task_id, p["event"]) for task_id, kind, p in entries if kind == NOTIFY]
+        ),
     )
-    # The same outcomes go to the users' webhooks, in the same transaction.
-    await webhooks.enqueue(
-        conn,
-        [(p["user_id"], task_id, p["event"]) for task_id, kind, p in entries if kind == NOTIFY],
-    )
-    return [int(row["id"]) for row in rows]
+    return [
+        Written(int(row["id"]), task_id, kind, payload)
+        for row, (task_id, kind, payload) in zip(rows, entries, strict=True)
+    ]

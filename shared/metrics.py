@@ -8,6 +8,8 @@ it on its own metrics port (``shared/metrics_server.py``), never on a public por
 
 from __future__ import annotations
 
+import gc
+import logging
 import time
 from typing import Any
 
@@ -15,6 +17,8 @@ from prometheus_client import Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .asgi import StatusNoting
+
+log = logging.getLogger(__name__)
 
 # Internal hops take milliseconds; the public edge a little more.
 _HTTP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -103,6 +107,38 @@ WEBHOOK_DELIVERIES = Counter(
     "(given up after 24 h).",
     ["outcome"],
 )
+GC_PAUSE = Histogram(
+    "satyamark_gc_pause_seconds",
+    "Stop-the-world pauses of Python's cycle collector, by generation (a full, "
+    "generation-2 pass over a large heap stalls every request and push in flight).",
+    ["generation"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+
+
+_gc_started = [0.0]
+_LONG_GC_PAUSE_S = 0.1
+
+
+def _on_gc(phase: str, info: dict[str, int]) -> None:
+    if phase == "start":
+        _gc_started[0] = time.perf_counter()
+        return
+    paused = time.perf_counter() - _gc_started[0]
+    GC_PAUSE.labels(str(info["generation"])).observe(paused)
+    if paused >= _LONG_GC_PAUSE_S:
+        log.warning(
+            "garbage collection (generation %d) paused the process for %.0f ms",
+            info["generation"], paused * 1000,
+        )  # fmt: skip
+
+
+def observe_gc_pauses() -> None:
+    """Time every collection of this process into ``GC_PAUSE``."""
+    if _on_gc not in gc.callbacks:
+        gc.callbacks.append(_on_gc)
+
+
 WS_CONNECTIONS = Gauge("satyamark_ws_connections", "Authenticated WebSockets held.")
 WS_PUSHES = Counter("satyamark_ws_pushes_total", "Events pushed to sockets, by type.", ["type"])
 WS_REPLAYS = Counter("satyamark_ws_replays_total", "Reconnects that replayed missed events.")

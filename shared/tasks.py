@@ -358,39 +358,69 @@ def _stored_task(row: asyncpg.Record) -> StoredTask:
     return StoredTask(row["user_id"], row["text_hash"], row["summary_hash"])
 
 
-async def mark_done(db: Db, result: CallbackResult, token_hash: str) -> StoredTask | None:
-    """Record ``result`` on its queued task if the token matches; None otherwise."""
-    row = await db.fetchrow(
-        "UPDATE ai_results SET status = 'done', mark = $2, reason = $3, confidence = $4,"
-        " model = $5, claims = $7::jsonb, method = $8, updated_at = now(),"
-        f" completed_at = now(), stages = stages || {_DONE}"
-        " WHERE id = $1 AND status = 'queued' AND job_token_hash = $6"
-        f" RETURNING {_STORED_TASK}",
-        result.taskId,
-        result.mark.value,
-        result.reason,
-        result.confidence,
-        result.model,
-        token_hash,
-        claims_json(result),
-        result.method,
-    )
-    return None if row is None else _stored_task(row)
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """What recording an outcome changed: the task itself (None when its row was not
+    queued under that token: a repeat or a refusal) and its queued followers, which
+    took the same outcome, as (id, user_id) ordered by id."""
+
+    task: StoredTask | None
+    followers: list[tuple[str, str]]
 
 
-async def mark_failed(db: Db, failure: CallbackFailure, token_hash: str) -> StoredTask | None:
-    """Record ``failure`` on its queued task if the token matches; None otherwise."""
-    row = await db.fetchrow(
-        "UPDATE ai_results SET status = 'failed', error_code = $2, error_message = $3,"
-        f" updated_at = now(), completed_at = now(), stages = stages || {_FAILED}"
-        " WHERE id = $1 AND status = 'queued' AND job_token_hash = $4"
-        f" RETURNING {_STORED_TASK}",
-        failure.taskId,
-        failure.errorCode,
-        failure.message,
-        token_hash,
-    )
-    return None if row is None else _stored_task(row)
+# The task (if queued under the token) and its queued followers take the outcome in one
+# statement; ``$1`` task id, ``$2`` token hash, the outcome's columns after. A refused
+# outcome's caller rolls the followers back with its transaction.
+_FINISH = """
+WITH leader AS (
+  UPDATE ai_results SET {columns}, updated_at = now(), completed_at = now(),
+    stages = stages || {stage}
+  WHERE id = $1 AND status = 'queued' AND job_token_hash = $2
+  RETURNING id, user_id, text_hash, summary_hash
+), followers AS (
+  UPDATE ai_results SET {columns}, updated_at = now(), completed_at = now(),
+    stages = stages || {stage}
+  WHERE joined_task_id = $1 AND status = 'queued'
+  RETURNING id, user_id
+)
+SELECT true AS leads, id, user_id, text_hash, summary_hash FROM leader
+UNION ALL
+SELECT false, id, user_id, NULL, NULL FROM followers
+ORDER BY leads DESC, id
+"""
+_FINISH_DONE = _FINISH.format(
+    columns="status = 'done', mark = $3, reason = $4, confidence = $5, model = $6,"
+    " claims = $7::jsonb, method = $8",
+    stage=_DONE,
+)
+_FINISH_FAILED = _FINISH.format(
+    columns="status = 'failed', error_code = $3, error_message = $4",
+    stage=_stage("failed", "'errorCode', $3::text"),
+)
+
+
+async def finish(db: Db, outcome: CallbackResult | CallbackFailure, token_hash: str) -> Finished:
+    """Record a worker's ``outcome`` on its task, if queued under ``token_hash``, and on
+    the task's queued followers (inside the caller's transaction)."""
+    if isinstance(outcome, CallbackFailure):
+        rows = await db.fetch(
+            _FINISH_FAILED, outcome.taskId, token_hash, outcome.errorCode, outcome.message
+        )
+    else:
+        rows = await db.fetch(
+            _FINISH_DONE,
+            outcome.taskId,
+            token_hash,
+            outcome.mark.value,
+            outcome.reason,
+            outcome.confidence,
+            outcome.model,
+            claims_json(outcome),
+            outcome.method,
+        )
+    task = _stored_task(rows[0]) if rows and rows[0]["leads"] else None
+    followers = [(row["id"], row["user_id"]) for row in rows if not row["leads"]]
+    return Finished(task, followers)
 
 
 async def get_state(db: Db, task_id: str) -> TaskState | None:
@@ -412,37 +442,6 @@ async def get_state(db: Db, task_id: str) -> TaskState | None:
         error_code=row["error_code"],
         job_token_hash=row["job_token_hash"],
     )
-
-
-async def finish_followers(
-    db: Db, leader_id: str, outcome: CallbackResult | CallbackFailure
-) -> list[tuple[str, str]]:
-    """Give ``outcome`` to the leader's queued followers; return their (id, user_id),
-    ordered by id."""
-    if isinstance(outcome, CallbackFailure):
-        rows = await db.fetch(
-            "UPDATE ai_results SET status = 'failed', error_code = $2, error_message = $3,"
-            f" updated_at = now(), completed_at = now(), stages = stages || {_FAILED}"
-            " WHERE joined_task_id = $1 AND status = 'queued' RETURNING id, user_id",
-            leader_id,
-            outcome.errorCode,
-            outcome.message,
-        )
-    else:
-        rows = await db.fetch(
-            "UPDATE ai_results SET status = 'done', mark = $2, reason = $3,"
-            " confidence = $4, model = $5, claims = $6::jsonb, method = $7,"
-            f" updated_at = now(), completed_at = now(), stages = stages || {_DONE}"
-            " WHERE joined_task_id = $1 AND status = 'queued' RETURNING id, user_id",
-            leader_id,
-            outcome.mark.value,
-            outcome.reason,
-            outcome.confidence,
-            outcome.model,
-            claims_json(outcome),
-            outcome.method,
-        )
-    return [(row["id"], row["user_id"]) for row in sorted(rows, key=lambda r: str(r["id"]))]
 
 
 _PROGRESS = """
@@ -469,23 +468,21 @@ async def record_progress(
     return [(row["id"], row["user_id"]) for row in rows]
 
 
-_NOTIFIED = """
+def notified_sql(first: int) -> str:
+    """The UPDATE giving tasks their ``notified`` stage, from two arrays (task ids,
+    ``True`` when pushed to at least one socket now, ``False`` when only logged for
+    replay) in ``$first`` and ``$first+1``: once per outcome (a replayed task is
+    notified of its new one too). The outbox relay runs it with its own UPDATE."""
+    ids, live = f"${first}", f"${first + 1}"
+    return f"""
 UPDATE ai_results r SET stages = r.stages || jsonb_build_array(
   jsonb_build_object('stage', 'notified', 'at', now(), 'live', n.live))
-FROM unnest($1::text[], $2::bool[]) AS n(id, live)
+FROM unnest({ids}::text[], {live}::bool[]) AS n(id, live)
 WHERE r.id = n.id
   AND jsonb_array_length(jsonb_path_query_array(r.stages, '$[*] ? (@.stage == "notified")'))
     < jsonb_array_length(jsonb_path_query_array(
         r.stages, '$[*] ? (@.stage == "done" || @.stage == "failed")'))
 """
-
-
-async def mark_notified(db: Db, notified: dict[str, bool]) -> None:
-    """Tasks whose final event reached their user's log: ``True`` when pushed to at
-    least one socket now, ``False`` when only logged for replay. Once per outcome (a
-    replayed task is notified of its new one too)."""
-    if notified:
-        await db.execute(_NOTIFIED, list(notified), list(notified.values()))
 
 
 _REPLAYED = """

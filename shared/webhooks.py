@@ -1,8 +1,9 @@
 """Outbound webhooks: what is sent, to where it may be sent, and how it is signed.
 
 Deliveries are rows written in the transaction that records a task's outcome
-(``enqueue``, called by ``shared.events.write``); result_receiver's dispatcher sends them
-(``result_receiver/webhook_dispatch.py``); backend_service manages the endpoints.
+(``enqueue_sql``, run by ``shared.events.write`` in its outbox INSERT); result_receiver's
+dispatcher sends them (``result_receiver/webhook_dispatch.py``); backend_service manages
+the endpoints.
 Signatures follow Standard Webhooks, made by the ``standardwebhooks`` library so that
 any receiver using it (or Svix's) verifies them as they are.
 """
@@ -18,7 +19,6 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-import asyncpg
 import orjson
 from fastapi import Path as PathParam
 from fastapi import Query
@@ -71,25 +71,28 @@ def payload_for(event: dict[str, Any]) -> tuple[EventType, dict[str, Any]] | Non
     return kind, {"type": kind, "timestamp": timestamp, "data": data}
 
 
-_ENQUEUE = """
+def enqueue_sql(first: int) -> str:
+    """The INSERT of delivery rows, its four arrays (user id, event type, task id, body)
+    being parameters ``$first`` .. ``$first+3`` (``shared.events`` runs it inside its
+    outbox INSERT, as one statement)."""
+    a, b, c, d = (f"${i}" for i in range(first, first + 4))
+    return f"""
 INSERT INTO webhook_deliveries (webhook_id, event_type, task_id, payload)
 SELECT w.id, t.type, t.task_id, t.payload::jsonb
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS t(user_id, type, task_id, payload)
+FROM unnest({a}::text[], {b}::text[], {c}::text[], {d}::text[])
+  AS t(user_id, type, task_id, payload)
 JOIN webhooks w ON w.user_id = t.user_id AND w.disabled_at IS NULL AND t.type = ANY(w.events)
 """
 
 
-async def enqueue(
-    conn: asyncpg.Connection, outcomes: Sequence[tuple[str, str, dict[str, Any]]]
-) -> None:
-    """A delivery row per (user id, task id, final event) for each of the user's
-    endpoints that wants it, inside the caller's transaction."""
+def delivery_columns(
+    outcomes: Sequence[tuple[str, str, dict[str, Any]]],
+) -> tuple[list[str], list[str], list[str], list[str]]:
+    """``enqueue_sql``'s four arrays for (user id, task id, event) triples; events no
+    webhook is sent for (progress) are left out."""
     rows = [(user, task, payload_for(event)) for user, task, event in outcomes]
     wanted = [(user, task, found) for user, task, found in rows if found is not None]
-    if not wanted:
-        return
-    await conn.execute(
-        _ENQUEUE,
+    return (
         [user for user, _, _ in wanted],
         [kind for _, _, (kind, _) in wanted],
         [task for _, task, _ in wanted],

@@ -22,6 +22,7 @@ from .config import WsSettings
 from .connection import CLOSE_GOING_AWAY
 from .deps import Runtime
 from .epoch import RedisEpoch
+from .heap import HeapSettler
 from .hub import Hub
 from .listener import run_listener
 from .ops_feed import push_queue_view
@@ -70,6 +71,8 @@ def create_app(settings: WsSettings) -> FastAPI:
         # A socket opened with an API key closes as soon as the key is revoked.
         in_background(opened, follow_revocations(pubsub_redis, hub.shut_key))
         in_background(opened, push_queue_view(hub, backend, settings.ops_push_interval_s))
+        in_background(opened, hub.watch_stuck_writes(min(1.0, settings.send_timeout_s / 4)))
+        in_background(opened, HeapSettler(hub.__len__).run())
         # Accept no socket before events for it can reach us.
         async with asyncio.timeout(_SUBSCRIBE_TIMEOUT_S):
             await subscribed.wait()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections import deque
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from ulid import ULID
@@ -42,6 +44,28 @@ class Connection:
     log holds after the gap together with the held ones, in order and each once.
     """
 
+    # Ten thousand of these per process: no per-instance dict.
+    __slots__ = (
+        "_cursor",
+        "_gap_from",
+        "_held",
+        "_newest",
+        "_pending",
+        "_queue_size",
+        "_send_timeout_s",
+        "_sender",
+        "_sending_since",
+        "_shut",
+        "_wakeup",
+        "close_code",
+        "close_reason",
+        "is_admin",
+        "key_id",
+        "socket_id",
+        "user_id",
+        "websocket",
+    )  # fmt: skip
+
     def __init__(
         self,
         websocket: WebSocket,
@@ -59,7 +83,11 @@ class Connection:
         self.socket_id = str(ULID())
         self.close_code = CLOSE_NORMAL
         self.close_reason = ""
-        self._queue: asyncio.Queue[tuple[EventKey | None, str]] = asyncio.Queue(maxsize=queue_size)
+        # The outbound queue: a deque and, while the sender waits on it, a future to wake
+        # it (an asyncio.Queue holds three deques and an Event: ~2.5 KiB a socket).
+        self._pending: deque[tuple[EventKey | None, str]] = deque()
+        self._queue_size = queue_size
+        self._wakeup: asyncio.Future[None] | None = None
         # Newest event handed to the socket (or covered by the replay), and newest queued.
         self._cursor: EventKey | None = None
         self._newest: EventKey | None = None
@@ -68,6 +96,9 @@ class Connection:
         self._gap_from: EventKey | None = None
         self._held: list[tuple[EventKey, str]] | None = None
         self._send_timeout_s = send_timeout_s
+        # When the write in progress began (None: none): a write stuck past the timeout
+        # is found by ``shut_if_stuck``, not by a timer armed around every send.
+        self._sending_since: float | None = None
         self._sender: asyncio.Task[None] | None = None
         self._shut = False
 
@@ -99,17 +130,18 @@ class Connection:
         except BadEventId:
             key = None
         if key is not None and self._held is not None:
-            if len(self._held) >= self._queue.maxsize:
+            if len(self._held) >= self._queue_size:
                 return self._too_slow("too slow: events held during catch-up")
             self._held.append((key, text))
             return True
         return self._enqueue(key, text)
 
     def _enqueue(self, key: EventKey | None, text: str) -> bool:
-        try:
-            self._queue.put_nowait((key, text))
-        except asyncio.QueueFull:
+        if len(self._pending) >= self._queue_size:
             return self._too_slow("too slow: send queue full")
+        self._pending.append((key, text))
+        if self._wakeup is not None and not self._wakeup.done():
+            self._wakeup.set_result(None)
         if key is not None and (self._newest is None or key > self._newest):
             self._newest = key
         return True
@@ -183,19 +215,36 @@ class Connection:
             self._sender.cancel()
         return self._sender
 
+    def shut_if_stuck(self, now: float) -> bool:
+        """Shut the socket if a write has waited longer than the send timeout (its
+        client stopped reading); the hub asks every socket once a second."""
+        since = self._sending_since
+        if since is None or now - since <= self._send_timeout_s or self._shut:
+            return False
+        self.shut(CLOSE_TRY_AGAIN, "too slow: send timed out")
+        return True
+
+    async def _next(self) -> tuple[EventKey | None, str]:
+        while not self._pending:
+            self._wakeup = asyncio.get_running_loop().create_future()
+            try:
+                await self._wakeup
+            finally:
+                self._wakeup = None
+        return self._pending.popleft()
+
     async def _send_loop(self) -> None:
         while True:
-            key, text = await self._queue.get()
+            key, text = await self._next()
             if key is not None:
                 if self._cursor is not None and key <= self._cursor:
                     continue
                 self._cursor = key
+            self._sending_since = time.monotonic()
             try:
-                async with asyncio.timeout(self._send_timeout_s):
-                    await self.websocket.send_text(text)
-            except TimeoutError:
-                self.shut(CLOSE_TRY_AGAIN, "too slow: send timed out")
-                return
+                await self.websocket.send_text(text)
             except (WebSocketDisconnect, RuntimeError, OSError):
                 # The peer is gone; the receive side notices and ends the handler.
                 return
+            finally:
+                self._sending_since = None

@@ -67,7 +67,8 @@ async def test_a_row_relayed_again_after_a_crash_is_not_pushed_again(
     failed = events.FailedEvent(taskId=task_id, errorCode="E-1", message="m")
     event = failed.model_dump(mode="json")
     async with receiver.db.transaction():
-        (row,) = await events.write(receiver.db, [events.notify_entry(task_id, "u1", failed)])
+        (written,) = await events.write(receiver.db, [events.notify_entry(task_id, "u1", failed)])
+    row = written.id
     await receiver.redis.hset(keys.ws_user("u1"), "sock-1", "inst-a")
     pubsub = receiver.redis.pubsub()
     await pubsub.subscribe(keys.ws_instance_channel("inst-a"))

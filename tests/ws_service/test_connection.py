@@ -48,12 +48,28 @@ async def test_full_queue_shuts_only_the_slow_socket(redis: aioredis.Redis) -> N
         await hub.remove(conn)
 
 
-async def test_send_timeout_shuts_the_socket() -> None:
-    conn = _conn(_Peer(stuck=True), "u", send_timeout_s=0.05)
-    sender = conn.start_sender()
-    conn.push("hello")
-    await asyncio.wait_for(sender, 2)
-    assert conn.is_shut and conn.close_code == 1013
+async def test_a_write_stuck_past_the_send_timeout_shuts_only_that_socket(
+    redis: aioredis.Redis,
+) -> None:
+    hub = Hub(redis, "inst", 60)
+    stuck, fine = _conn(_Peer(stuck=True), "u", send_timeout_s=0.2), _conn(_Peer(stuck=False), "u")
+    for conn in (stuck, fine):
+        await hub.add(conn)
+        conn.start_sender()
+    watch = asyncio.create_task(hub.watch_stuck_writes(0.05))
+    try:
+        hub.deliver("u", "hello")
+        await asyncio.sleep(0.1)
+        assert not stuck.is_shut  # waiting, but not yet for longer than the timeout
+        await asyncio.sleep(0.3)
+        assert stuck.is_shut and stuck.close_code == 1013
+        assert stuck.close_reason == "too slow: send timed out"
+        assert not fine.is_shut and cast(_Peer, fine.websocket).sent == ["hello"]
+    finally:
+        watch.cancel()
+        for conn in (stuck, fine):
+            conn.shut(1000, "")
+            await hub.remove(conn)
 
 
 async def test_catch_up_merges_the_gap_in_order_and_once() -> None:
