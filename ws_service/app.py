@@ -72,7 +72,7 @@ def create_app(settings: WsSettings) -> FastAPI:
         in_background(opened, follow_revocations(pubsub_redis, hub.shut_key))
         in_background(opened, push_queue_view(hub, backend, settings.ops_push_interval_s))
         in_background(opened, hub.watch_stuck_writes(min(1.0, settings.send_timeout_s / 4)))
-        in_background(opened, HeapSettler(hub.__len__).run())
+        in_background(opened, HeapSettler(hub.__len__, lambda: hub.closed_total).run())
         # Accept no socket before events for it can reach us.
         async with asyncio.timeout(_SUBSCRIBE_TIMEOUT_S):
             await subscribed.wait()

@@ -37,6 +37,7 @@ class Hub:
         self._by_user: dict[str, dict[str, Connection]] = {}
         self._emptied = asyncio.Event()
         self._emptied.set()
+        self.closed_total = 0  # sockets removed since start (ws_service/heap.py)
 
     def __len__(self) -> int:
         return sum(len(sockets) for sockets in self._by_user.values())
@@ -65,6 +66,7 @@ class Hub:
     async def remove(self, conn: Connection) -> None:
         if not self._forget(conn):
             return
+        self.closed_total += 1
         try:
             await self._redis.hdel(keys.ws_user(conn.user_id), conn.socket_id)
         except RedisError as exc:

@@ -17,23 +17,46 @@ def unfrozen() -> Iterator[None]:
     gc.unfreeze()
 
 
-def test_freezes_on_growth_and_unfreezes_after_half_are_gone(unfrozen: None) -> None:
-    sockets = [0]
-    settler = HeapSettler(lambda: sockets[0])
+class Sockets:
+    def __init__(self) -> None:
+        self.open = 0
+        self.closed = 0
+
+    def settler(self) -> HeapSettler:
+        return HeapSettler(lambda: self.open, lambda: self.closed)
+
+
+def test_freezes_as_sockets_grow_and_once_they_settle(unfrozen: None) -> None:
+    sockets = Sockets()
+    settler = sockets.settler()
     assert settler.settle() is None  # nothing open, nothing to do
-    sockets[0] = 50
-    assert settler.settle() is None  # too few new sockets to be worth it
+    sockets.open = 50
+    assert settler.settle() is None  # too few new sockets to be worth it, yet
     held = [{"socket": i} for i in range(1000)]  # what the open sockets hold
-    sockets[0] = 1000
+    sockets.open = 1000
     assert settler.settle() == "froze"
     assert gc.get_freeze_count() >= len(held)
-    sockets[0] = 1050
+    sockets.open = 1050
     assert settler.settle() is None  # grew by less than a tenth
-    sockets[0] = 1200
+    assert settler.settle() == "froze" and settler.frozen_at == 1050  # and holds still
+    assert settler.settle() is None
+    sockets.open = 1200
     assert settler.settle() == "froze" and settler.frozen_at == 1200
-    sockets[0] = 700
-    assert settler.settle() is None  # fewer than half are gone
-    sockets[0] = 500
+
+
+def test_unfreezes_once_half_as_many_as_were_frozen_have_closed(unfrozen: None) -> None:
+    sockets = Sockets()
+    settler = sockets.settler()
+    sockets.open = 1000
+    assert settler.settle() == "froze"
+    # churn at a steady count: others take the closed sockets' places
+    sockets.closed = 400
+    assert settler.settle() is None
+    sockets.closed = 501
     assert settler.settle() == "unfroze"
     assert gc.get_freeze_count() == 0
-    assert settler.frozen_at == 500
+    assert settler.settle() == "froze"  # the sockets open now, frozen afresh
+    assert settler.frozen_at == 1000
+    # fewer sockets: the same rule
+    sockets.open, sockets.closed = 400, 1101
+    assert settler.settle() == "unfroze"
