@@ -121,3 +121,33 @@ async def test_background_relay_outlives_a_redis_outage(tmp_path: Path, database
                 await client.aclose()
     finally:
         server.stop()
+
+
+async def test_prune_forgets_only_rows_delivered_before_the_keep_time(
+    receiver: Receiver,
+) -> None:
+    task_id, _ = await receiver.task("u1")
+    payload = '{"user_id": "u1", "event": {"type": "progress"}}'
+    for age in ("8 days", "6 days", None):  # delivered that long ago, or not at all
+        delivered = "NULL" if age is None else f"now() - interval '{age}'"
+        await receiver.db.execute(
+            "INSERT INTO outbox (task_id, kind, payload, delivered_at)"
+            f" VALUES ($1, 'notify', $2::jsonb, {delivered})",
+            task_id,
+            payload,
+        )
+    relay = OutboxRelay(
+        receiver.app.state.runtime.pool, receiver.redis, TTL, TTL, keep_s=7 * 24 * 3600
+    )
+    assert await relay.prune() == 1
+    left = await receiver.db.fetch("SELECT delivered_at IS NULL AS pending FROM outbox")
+    assert sorted(row["pending"] for row in left) == [False, True]
+    # An index finds the old rows: the prune runs every relay round over a week of rows.
+    async with receiver.db.transaction():
+        await receiver.db.execute("SET LOCAL enable_seqscan = off")
+        lines = await receiver.db.fetch(
+            "EXPLAIN (FORMAT TEXT) SELECT id FROM outbox"
+            " WHERE delivered_at < now() - make_interval(secs => 604800) LIMIT 1000"
+        )
+    plan = "\n".join(line[0] for line in lines)
+    assert "outbox_delivered" in plan, plan
