@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict, Unpack
 from urllib.parse import urlencode
 
 import aiohttp
@@ -73,6 +73,15 @@ class InternalResponse:
 Params = Mapping[str, str | int]
 
 
+class RequestParts(TypedDict, total=False):
+    """What a call may carry besides its method and path."""
+
+    content: bytes | str | None  # the body as it is
+    json: Any  # or a value sent as JSON
+    params: Params | None  # the query
+    headers: Mapping[str, str] | None
+
+
 class InternalClient:
     """Calls to one service at ``base_url``. ``keyring``: sign every request (omit for
     a plain client); ``timed_as``: (this service, the upstream) labels of the call-time
@@ -98,26 +107,16 @@ class InternalClient:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=256, ttl_dns_cache=60),
                 timeout=self._timeout,
-                json_serialize=lambda v: orjson.dumps(v).decode(),
                 skip_auto_headers=("User-Agent",),
             )
         return self._session
 
-    @property
-    def signs(self) -> bool:
-        return self._keyring is not None
-
     async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        content: bytes | str | None = None,
-        json: Any = None,
-        params: Params | None = None,
-        headers: Mapping[str, str] | None = None,
+        self, method: str, path: str, **parts: Unpack[RequestParts]
     ) -> InternalResponse:
         """Send and read the answer; ``InternalCallError`` when none comes."""
+        json, content = parts.get("json"), parts.get("content")
+        params, headers = parts.get("params"), parts.get("headers")
         body = orjson.dumps(json) if json is not None else content
         if isinstance(body, str):
             body = body.encode()
@@ -154,11 +153,11 @@ class InternalClient:
             if self._timer is not None:
                 self._timer.observe(time.perf_counter() - start)
 
-    async def get(self, path: str, **kw: Any) -> InternalResponse:
-        return await self.request("GET", path, **kw)
+    async def get(self, path: str, **parts: Unpack[RequestParts]) -> InternalResponse:
+        return await self.request("GET", path, **parts)
 
-    async def post(self, path: str, **kw: Any) -> InternalResponse:
-        return await self.request("POST", path, **kw)
+    async def post(self, path: str, **parts: Unpack[RequestParts]) -> InternalResponse:
+        return await self.request("POST", path, **parts)
 
     async def aclose(self) -> None:
         if self._session is not None:
@@ -167,21 +166,11 @@ class InternalClient:
 
 
 async def call_upstream(
-    client: InternalClient,
-    method: str,
-    url: str,
-    *,
-    service: str,
-    content: bytes | str | None = None,
-    json: Any = None,
-    params: Params | None = None,
-    headers: Mapping[str, str] | None = None,
+    client: InternalClient, method: str, url: str, *, service: str, **parts: Unpack[RequestParts]
 ) -> InternalResponse:
     """Send a request; a connection or timeout failure becomes a 503 error of ours."""
     try:
-        return await client.request(
-            method, url, content=content, json=json, params=params, headers=headers
-        )
+        return await client.request(method, url, **parts)
     except InternalTimeout as exc:
         raise UpstreamUnavailable(f"{service} did not answer in time", code="SYS-DEP-504") from exc
     except InternalCallError as exc:

@@ -13,10 +13,10 @@ The signed (canonical) string::
 
     v1\\n<key id>\\n<METHOD>\\n<raw path[?query]>\\n<timestamp>\\n<nonce>\\n<hex SHA-256(body)>
 
-The client side is an ``httpx.Auth`` (``create_http_client(..., keyring=...)``): it only
-sets headers, so it works with any transport. The server side is a FastAPI dependency
-(``ServiceAuth``) reading the raw body (Starlette caches it for the route) and
-refusing with 403 ``SYS-AUTH-403`` and a message saying why.
+The client side is ``shared.http.InternalClient`` given a keyring (``sign_headers``);
+``InternalSigner`` does the same for an httpx client (tests, tools). The server side is
+a FastAPI dependency (``ServiceAuth``) reading the raw body (Starlette caches it for the
+route) and refusing with 403 ``SYS-AUTH-403`` and a message saying why.
 
 Keys come from ``SATYAMARK_INTERNAL_KEYS`` (JSON ``{"kid": "secret", ...}``) and
 ``SATYAMARK_INTERNAL_ACTIVE_KID``; without them the single key ``default`` is
