@@ -13,7 +13,11 @@ of text, per-mark precision and recall, the confusion matrix, a reliability tabl
 error (ECE); then one JSON line per set. Exits 1 when a set misses ``--min-accuracy``.
 
 Sets: ``eval_set.jsonl`` was used while writing the rules (development);
-``eval_holdout.jsonl`` and ``eval_people.jsonl`` were written apart from them.
+``eval_holdout.jsonl``, ``eval_people.jsonl`` and ``eval_fresh.jsonl`` were written apart
+from them. ``stance_pairs.jsonl`` (``--set bench/stance_pairs.jsonl``) holds 7,560
+sentence pairs written by hand, apart from ``worker/ai/``: a known claim of the bundled
+base and a text as people post it that entails it, contradicts it or neither; the texts
+whose right mark follows from the pair become cases (see ``pair_cases``).
 """
 
 from __future__ import annotations
@@ -29,12 +33,13 @@ from typing import Any
 if not __package__:  # run as a script, python bench/X.py: see bench/_root.py
     import _root  # type: ignore[import-not-found]  # noqa: F401
 
-from shared.knowledge import KB_PATH
+from shared.knowledge import KB_PATH, KbRecord, knowledge_files, read_records
 from shared.schemas import Mark
 from worker.config import WorkerSettings
 from worker.model import load_judge
 
 EVAL_SET = Path(__file__).with_name("eval_set.jsonl")
+STANCE_PAIRS = Path(__file__).with_name("stance_pairs.jsonl")
 HELD_OUT_SETS = [
     Path(__file__).with_name(n)
     for n in ("eval_holdout.jsonl", "eval_people.jsonl", "eval_fresh.jsonl")
@@ -46,7 +51,39 @@ MARKS = [m.value for m in Mark]
 TARGET = 0.85
 
 
-def load_cases(path: Path) -> list[dict[str, str]]:
+def pair_cases(path: Path, kb: Path) -> list[dict[str, str]]:
+    """Cases from written sentence pairs, where the mark follows from the pair: a text
+    that says what a known claim says takes its verdict, one that contradicts a true
+    known claim is Incorrect. Left out, as they could be either: neither-nor, a
+    contradiction of a false claim, and less than a false claim says ("born in
+    Austria" of a false "born in Vienna"). Kind: the label and how the text was
+    written ("contradicts/number")."""
+    truth = {
+        r.claim: r.verdict
+        for file in knowledge_files(kb)
+        for _, r in read_records(file)
+        if isinstance(r, KbRecord)
+    }
+    cases = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        pair = json.loads(line) if line.strip() else {}
+        true = truth.get(pair.get("premise", ""))
+        if true is None:
+            continue
+        if pair["label"] == "entails" and (true or pair["kind"] != "weaker"):
+            expected = "Correct" if true else "Incorrect"
+        elif pair["label"] == "contradicts" and true:
+            expected = "Incorrect"
+        else:
+            continue
+        kind = f"{pair['label']}/{pair['kind']}"
+        cases.append({"text": pair["hypothesis"], "expected": expected, "kind": kind})
+    return cases
+
+
+def load_cases(path: Path, kb: Path = KB_PATH) -> list[dict[str, str]]:
+    if path.name == STANCE_PAIRS.name:
+        return pair_cases(path, kb)
     cases = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if line.strip():
@@ -188,7 +225,7 @@ def main() -> int:
     print(f"judge: {judge.name}; knowledge base: {args.kb}; loaded in {loaded:.1f}s")
     status = 0
     for path in args.set or ALL_SETS:
-        cases = load_cases(path)
+        cases = load_cases(path, args.kb)
         started = time.monotonic()
         verdicts = judge.judge([c["text"] for c in cases])
         elapsed = time.monotonic() - started

@@ -235,11 +235,32 @@ def test_reordering_is_not_a_role_swap(premise: str, hypothesis: str) -> None:
         ("The Ganges river dolphin is nearly blind and finds its way by echolocation.", "bats arent blind fyi, they use echolocation"),
         # Months are dates, not names.
         ("Germany surrendered in May 1945, marked by Victory in Europe Day.", "Germany surrendered in May and Japan in September 1945."),
+        # A decade is a range that holds the year.
+        ("India's first Five-Year Plan began in 1951.", "India launched its First Five-Year Plan in the early 1950s."),
+        ("The hepatitis C virus was identified in 1989.", "hep c virus was found in the late 80s"),
+        ("Anders Celsius proposed his temperature scale in 1742.", "Celsius Came Up With His Scale In The 1740s"),
     ],
 )  # fmt: skip
 def test_numbers_names_and_negations_that_do_not_contradict(premise: str, hypothesis: str) -> None:
     stance = LexicalStance().stance(premise, hypothesis)
     assert stance.label != "contradicts", stance
+
+
+@pytest.mark.parametrize(
+    ("premise", "hypothesis"),
+    [
+        # In Title Case a capitalised word before a number is no name with a number
+        # ("Apollo 11"): the number still counts, or dates.
+        ("Barium has atomic number 56 and the chemical symbol Ba.", "Barium Has Atomic Number 38"),
+        ("The Berlin Wall was built in 1961.", "Berlin Wall Built In 1989"),
+        ("Full Indian national anthem takes about 52 seconds to sing.", "Full Indian National Anthem Takes About 20 Seconds"),
+        # A decade that does not hold the year.
+        ("The Berlin Wall was built in 1961.", "the berlin wall went up in the 1970s"),
+    ],
+)  # fmt: skip
+def test_headline_numbers_and_decades_still_contradict(premise: str, hypothesis: str) -> None:
+    stance = LexicalStance().stance(premise, hypothesis)
+    assert (stance.label, stance.conflict) == ("contradicts", "number"), stance
 
 
 @settings(max_examples=300, deadline=None)

@@ -154,15 +154,20 @@ _SAME_REST = 1
 
 def _headline_case(sentence: str) -> bool:
     """Title Case ("Mars Is the Largest Planet"): capitals mark no names there. Told by
-    a capitalised verb after the first word, or by every longer word capitalised."""
+    a capitalised verb, preposition or "And" after the first word ("Wall Built In
+    1989"; names keep theirs small: "Statue of Liberty"), or by every longer word
+    capitalised."""
     tokens = re.findall(r"[^\W\d_]+", sentence)[1:]
-    if any(t in _TITLE_VERBS for t in tokens):
+    if any(t in _TITLE_WORDS for t in tokens):
         return True
     longer = [t for t in tokens if len(t) > 3]
     return len(longer) >= 4 and all(t[0].isupper() for t in longer)
 
 
-_TITLE_VERBS = frozenset("Is Are Was Were Has Have Had Will Can Does Do Did Be".split())
+_TITLE_WORDS = frozenset(
+    "Is Are Was Were Has Have Had Will Can Does Do Did Be In On At Of For By From With To "
+    "Into And".split()
+)
 
 
 # Content words two sentences may differ by when a name fills the same slot in both
@@ -461,12 +466,38 @@ _NOTATION = re.compile(r"\d\s*(?:[×x*]\s*10\s*\^?\s*[-−]?\d|\^\s*\d|e[+-]?\d)
 _TOLERANCE = 0.05
 
 
-def _identifiers(sentence: str) -> dict[str, str]:
-    return {m.group(1).lower(): m.group(2) for m in _NAMED_NUMBER.finditer(sentence)}
+def _identifiers(sentence: str, other: str) -> dict[str, str]:
+    """The names with a number in ``sentence``, by name. In Title Case a capital marks
+    no name ("Barium Has Atomic Number 38", "Wall Built In 1989" count and date): there
+    only a name that ``other`` gives a number too is one."""
+    found = {m.group(1).lower(): m.group(2) for m in _NAMED_NUMBER.finditer(sentence)}
+    if _headline_case(sentence):
+        theirs = {m.group(1).lower() for m in _NAMED_NUMBER.finditer(other)}
+        found = {name: number for name, number in found.items() if name in theirs}
+    return found
+
+
+def _without_identifiers(sentence: str, names: dict[str, str]) -> str:
+    """``sentence`` with the numbers of its named things taken out of the counting."""
+    return _IDENTIFIER.sub(
+        lambda m: m.group(1) if m.group(1).lower() in names else m.group(0), sentence
+    )
+
+
+_DECADE = re.compile(r"(\d{1,3})0s")  # "1950s", "80s"
+
+
+def _decade_holds(decade: str, year: str) -> bool:
+    """ "the 1950s" holds 1951, "the late 80s" 1989: a decade is a range, not a year."""
+    match = _DECADE.fullmatch(decade)
+    if match is None or not year.isdigit() or len(year) < 2:
+        return False
+    tens = match.group(1)
+    return year[:-1].endswith(tens) if len(tens) < 3 else year[:-1] == tens
 
 
 def _same_value(a: str, b: str, approximate: bool) -> bool:
-    if a == b:
+    if a == b or _decade_holds(a, b) or _decade_holds(b, a):
         return True
     if not approximate:
         return False
@@ -563,12 +594,12 @@ class LexicalStance:
         known, claim = words(premise), words(hypothesis)
         known_set, claim_set = set(known), set(claim)
         # "Apollo 8" and "Apollo 11" are two things, not two counts of one.
-        known_ids, claim_ids = _identifiers(premise), _identifiers(hypothesis)
+        known_ids, claim_ids = _identifiers(premise, hypothesis), _identifiers(hypothesis, premise)
         if any(claim_ids.get(name, number) != number for name, number in known_ids.items()):
             return Stance("neutral", 0.7, "other")
         # Punctuation ends a number's unit: "in 1945, marked by" counts a bare year.
-        known_numbers = numbers(words(_IDENTIFIER.sub(r"\1", premise), clauses=True))
-        claim_numbers = numbers(words(_IDENTIFIER.sub(r"\1", hypothesis), clauses=True))
+        known_numbers = numbers(words(_without_identifiers(premise, known_ids), clauses=True))
+        claim_numbers = numbers(words(_without_identifiers(hypothesis, claim_ids), clauses=True))
         hedged = bool(_APPROXIMATE.search(premise) or _APPROXIMATE.search(hypothesis))
         if _NOTATION.search(hypothesis) or _NOTATION.search(premise):
             # "3 × 10^8 m/s" is one number the words cannot read: compare none.
