@@ -113,6 +113,11 @@ KNOWN = "Water boils at 100 degrees Celsius at sea level."
         ("Bats are blind.", "It is a myth that bats are blind.", "contradicts", "negation"),
         ("Humans only use 10 percent of their brains.", "People use just ten percent of their brain.", "entails", "swap"),
         ("Humans only use 10 percent of their brains.", "Humans use far more than 10% of their brains.", "contradicts", "antonym"),
+        # Everyday opposites: how common, how severe, how fast, which side, which season.
+        ("Shin splints are a common cause of lower leg pain in runners.", "Shin splints are a rare cause of leg pain among runners.", "contradicts", "antonym"),
+        ("Anaphylaxis is a severe, potentially life-threatening allergic reaction.", "anaphylaxis is a mild allergic reaction", "contradicts", "antonym"),
+        ("Saturn is less dense than water.", "Saturn is denser than water.", "contradicts", "antonym"),
+        ("The quadriceps is a group of four muscles at the front of the thigh.", "The quadriceps muscles sit at the back of the thigh.", "contradicts", "antonym"),
         # A negation reaches to the end of its clause, and "rather than" denies.
         ("The cornea of the eye has no blood vessels.", "Your cornea doesn't have a single blood vessel in it.", "entails", "swap"),
         ("Peanuts are legumes rather than true nuts.", "Peanuts aren't real nuts at all, they're legumes.", "entails", "swap"),
