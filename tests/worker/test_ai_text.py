@@ -244,6 +244,9 @@ def test_reordering_is_not_a_role_swap(premise: str, hypothesis: str) -> None:
         ("India's first Five-Year Plan began in 1951.", "India launched its First Five-Year Plan in the early 1950s."),
         ("The hepatitis C virus was identified in 1989.", "hep c virus was found in the late 80s"),
         ("Anders Celsius proposed his temperature scale in 1742.", "Celsius Came Up With His Scale In The 1740s"),
+        ("Andrew Wiles proved Fermat's Last Theorem in the 1990s.", "It was in the '90s that Andrew Wiles finally cracked Fermat's Last Theorem."),
+        # A name both have replaces nothing, however a synonym reads its word ("People's").
+        ("Mao Zedong proclaimed the People's Republic of China on 1 October 1949.", "On 1 October 1949, the People's Republic of China was proclaimed by Mao Zedong."),
     ],
 )  # fmt: skip
 def test_numbers_names_and_negations_that_do_not_contradict(premise: str, hypothesis: str) -> None:

@@ -236,8 +236,10 @@ def _swapped_name(premise: str, hypothesis: str, known: set[str], claim: set[str
         return False
     names_known, names_claim = _capitalised(premise), _capitalised(hypothesis)
     shared = names_known & names_claim
-    extra_names = _names(hypothesis) - known - _run_mates(hypothesis, shared)
-    missing_names = _names(premise) - claim - _run_mates(premise, shared)
+    # A name both sentences have replaces nothing, though a synonym may have read its
+    # content word otherwise ("People's Republic": "people" is read as "humans").
+    extra_names = _names(hypothesis) - known - _run_mates(hypothesis, shared) - shared
+    missing_names = _names(premise) - claim - _run_mates(premise, shared) - shared
     rest = (claim - names_claim) ^ (known - names_known) - _NAME_PARTICLES
     if extra_names and missing_names:
         if len(rest) <= _SAME_REST:
@@ -258,9 +260,14 @@ def _names_differ(premise: str, hypothesis: str, known: set[str], claim: set[str
     # A known claim opens with its subject, often a name ("Michelangelo painted …"):
     # capitalised words count from the first.
     shared = _capitalised(premise) & _capitalised(hypothesis)
-    extra = _names(hypothesis) - known - _run_mates(hypothesis, shared) - _NAME_PARTICLES
+    extra = _names(hypothesis) - known - _run_mates(hypothesis, shared) - _NAME_PARTICLES - shared
     missing = (
-        _capitalised(premise) - claim - STOPWORDS - _run_mates(premise, shared) - _NAME_PARTICLES
+        _capitalised(premise)
+        - claim
+        - STOPWORDS
+        - _run_mates(premise, shared)
+        - _NAME_PARTICLES
+        - shared
     )
     return bool(extra and missing)
 
@@ -508,8 +515,12 @@ _DECADE = re.compile(r"(\d{1,3})0s")  # "1950s", "80s"
 
 
 def _decade_holds(decade: str, year: str) -> bool:
-    """ "the 1950s" holds 1951, "the late 80s" 1989: a decade is a range, not a year."""
+    """ "the 1950s" holds 1951, "the late 80s" 1989 and "the 1980s": a decade is a
+    range, not a year."""
     match = _DECADE.fullmatch(decade)
+    other = _DECADE.fullmatch(year)
+    if other is not None:  # two decades: "the '90s" and "the 1990s"
+        year = other.group(1) + "0"
     if match is None or not year.isdigit() or len(year) < 2:
         return False
     tens = match.group(1)
