@@ -245,6 +245,9 @@ def test_reordering_is_not_a_role_swap(premise: str, hypothesis: str) -> None:
         ("The hepatitis C virus was identified in 1989.", "hep c virus was found in the late 80s"),
         ("Anders Celsius proposed his temperature scale in 1742.", "Celsius Came Up With His Scale In The 1740s"),
         ("Andrew Wiles proved Fermat's Last Theorem in the 1990s.", "It was in the '90s that Andrew Wiles finally cracked Fermat's Last Theorem."),
+        # A bound holds the numbers past it.
+        ("The human heart has four chambers.", "The human heart has more than two chambers."),
+        ("Jupiter has 95 moons.", "Jupiter has at least 90 moons."),
         # A name both have replaces nothing, however a synonym reads its word ("People's").
         ("Mao Zedong proclaimed the People's Republic of China on 1 October 1949.", "On 1 October 1949, the People's Republic of China was proclaimed by Mao Zedong."),
     ],
@@ -262,6 +265,8 @@ def test_numbers_names_and_negations_that_do_not_contradict(premise: str, hypoth
         ("Barium has atomic number 56 and the chemical symbol Ba.", "Barium Has Atomic Number 38"),
         ("The Berlin Wall was built in 1961.", "Berlin Wall Built In 1989"),
         ("Full Indian national anthem takes about 52 seconds to sing.", "Full Indian National Anthem Takes About 20 Seconds"),
+        # A bound that does not hold the number.
+        ("The human heart has four chambers.", "The human heart has more than five chambers."),
         # A decade that does not hold the year.
         ("The Berlin Wall was built in 1961.", "the berlin wall went up in the 1970s"),
     ],

@@ -527,9 +527,30 @@ def _decade_holds(decade: str, year: str) -> bool:
     return year[:-1].endswith(tens) if len(tens) < 3 else year[:-1] == tens
 
 
+_BOUND = re.compile(r"([<>]=?)(.+)")
+
+
+def _within_bound(bound: str, value: str) -> bool | None:
+    """Whether ``value`` meets ``bound`` (">2" holds 4, "<=10" holds 10); None where
+    either is no plain number (or both are bounds: they may well agree)."""
+    match = _BOUND.fullmatch(bound)
+    if match is None or _BOUND.fullmatch(value):
+        return None
+    try:
+        limit, x = float(match.group(2)), float(value)
+    except ValueError:
+        return None
+    sign = match.group(1)
+    return {"<": x < limit, "<=": x <= limit, ">": x > limit, ">=": x >= limit}[sign]
+
+
 def _same_value(a: str, b: str, approximate: bool) -> bool:
     if a == b or _decade_holds(a, b) or _decade_holds(b, a):
         return True
+    if _BOUND.fullmatch(a) or _BOUND.fullmatch(b):
+        # A bound agrees with what it holds and with any other bound.
+        holds = _within_bound(a, b) if _BOUND.fullmatch(a) else _within_bound(b, a)
+        return holds is not False
     if not approximate:
         return False
     try:

@@ -145,11 +145,32 @@ _NOT_UNITS = frozenset(
 )
 
 
+# Words before a number that make it a bound: "more than 2" is ">2", "no more than 10"
+# "<=10" (stance._same_value reads them).
+_BOUNDS = (
+    (("no", "more", "than"), "<="), (("not", "more", "than"), "<="),
+    (("no", "fewer", "than"), ">="),
+    (("at", "least"), ">="), (("at", "most"), "<="), (("up", "to"), "<="),
+    (("more", "than"), ">"), (("over",), ">"), (("above",), ">"),
+    (("less", "than"), "<"), (("fewer", "than"), "<"), (("under",), "<"), (("below",), "<"),
+)  # fmt: skip
+
+
+def _bound(before: list[str]) -> str:
+    for words_before, sign in _BOUNDS:
+        if tuple(before[-len(words_before) :]) == words_before:
+            return sign
+    return ""
+
+
 def numbers(tokens: list[str]) -> dict[str, set[str]]:
     """Numbers (digits or common number words) by the word after them, their unit:
-    {"degre": {"100"}} for "100 degrees"; "" for a bare number such as a year."""
+    {"degre": {"100"}} for "100 degrees"; "" for a bare number such as a year. A bound
+    keeps its sign: {"chamber": {">2"}} for "more than two chambers"."""
     found: dict[str, set[str]] = {}
-    for token, after in zip(tokens, [*tokens[1:], ""][: len(tokens)], strict=True):
+    for index, (token, after) in enumerate(
+        zip(tokens, [*tokens[1:], ""][: len(tokens)], strict=True)
+    ):
         if token[0].isdigit():
             value = token.rstrip("0").rstrip(".") if "." in token else token
         elif token in NUMBER_WORDS:
@@ -165,7 +186,7 @@ def numbers(tokens: list[str]) -> dict[str, set[str]]:
         # "in 2006".
         if re.fullmatch(r"\d+(?:st|nd|rd|th)", value):
             unit = f"{unit}#rank"
-        found.setdefault(unit, set()).add(value)
+        found.setdefault(unit, set()).add(_bound(tokens[max(0, index - 3) : index]) + value)
     return found
 
 
