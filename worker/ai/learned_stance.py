@@ -19,11 +19,11 @@ from torch import nn
 
 from .encoder import SentenceEncoder
 from .pairs import LABELS
+from .quantities import numbers_conflict
 from .stance import (
     LexicalStance,
     Method,
     Stance,
-    numbers_conflict,
     quantifier_shift,
     role_swap,
 )

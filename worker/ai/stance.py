@@ -14,11 +14,19 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Literal, Protocol
 
+from .quantities import (
+    APPROXIMATE,
+    NOTATION,
+    identifiers,
+    numbers_conflict,
+    without_identifiers,
+)
 from .wording import (
     CLAUSE_BREAK,
     NUMBER_WORDS,
     STOPWORDS,
     content_stems,
+    headline_case,
     numbers,
     stem,
     words,
@@ -172,24 +180,6 @@ def _capitalised(sentence: str) -> set[str]:
 _SAME_REST = 1
 
 
-def _headline_case(sentence: str) -> bool:
-    """Title Case ("Mars Is the Largest Planet"): capitals mark no names there. Told by
-    a capitalised verb, preposition or "And" after the first word ("Wall Built In
-    1989"; names keep theirs small: "Statue of Liberty"), or by every longer word
-    capitalised."""
-    tokens = re.findall(r"[^\W\d_]+", sentence)[1:]
-    if any(t in _TITLE_WORDS for t in tokens):
-        return True
-    longer = [t for t in tokens if len(t) > 3]
-    return len(longer) >= 4 and all(t[0].isupper() for t in longer)
-
-
-_TITLE_WORDS = frozenset(
-    "Is Are Was Were Has Have Had Will Can Does Do Did Be In On At Of For By From With To "
-    "Into And".split()
-)
-
-
 # Content words two sentences may differ by when a name fills the same slot in both
 # ("took place in Paris" / "were held in Athens").
 _SLOT_REST = 3
@@ -232,7 +222,7 @@ def _swapped_name(premise: str, hypothesis: str, known: set[str], claim: set[str
     name more without naming anything wrongly ("Apollo 11 landed the first humans on
     the Moon" against "Neil Armstrong was the first to walk on it").
     """
-    if _headline_case(premise) or _headline_case(hypothesis):
+    if headline_case(premise) or headline_case(hypothesis):
         return False
     names_known, names_claim = _capitalised(premise), _capitalised(hypothesis)
     shared = names_known & names_claim
@@ -255,7 +245,7 @@ def _swapped_name(premise: str, hypothesis: str, known: set[str], claim: set[str
 
 def _names_differ(premise: str, hypothesis: str, known: set[str], claim: set[str]) -> bool:
     """Each sentence names something (a person, a place) the other does not."""
-    if _headline_case(premise) or _headline_case(hypothesis):
+    if headline_case(premise) or headline_case(hypothesis):
         return False
     # A known claim opens with its subject, often a name ("Michelangelo painted …"):
     # capitalised words count from the first.
@@ -460,131 +450,6 @@ def _antonym_flip(claim: set[str], known: set[str]) -> bool:
     return False
 
 
-# Units of one dimension: "8 seconds" is not "8 minutes".
-_DIMENSIONS = (
-    frozenset("second minut hour day week month year decade century centurie".split()),
-    frozenset("millimetr centimetr metr kilometr mile feet foot inch".split()),
-    frozenset("gram kilogram kg tonne ton pound ounce".split()),
-)
-
-
-# A name with a number is one name: "Apollo 11", "Chandrayaan-3", "Boeing 747". Two
-# sentences naming one with different numbers speak of two things. Its number is not a
-# count only where that is plain: hyphenated, or not followed by what it would count
-# ("Apollo 11 landed", but "the World Cup 3 times").
-_NAMED_NUMBER = re.compile(
-    r"\b((?!(?:January|February|March|April|May|June|July|August|September|October"
-    r"|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\b)"
-    r"[A-Z][A-Za-z]+)[ -](\d+)\b"
-)
-_IDENTIFIER = re.compile(
-    r"\b((?!(?:January|February|March|April|May|June|July|August|September|October"
-    r"|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\b)[A-Z][A-Za-z]+)"
-    r"(?:-(\d+)\b| (\d+)(?=\s+(?:[A-Z]|\w+ed\b)|\s*[.,;:!?]|$))"
-)
-_APPROXIMATE = re.compile(
-    r"\b(?:about|around|roughly|approximately|nearly|almost|some|over|under|more than"
-    r"|less than|close to)\s+\d|~\s*\d",
-    re.I,
-)
-_NOTATION = re.compile(r"\d\s*(?:[×x*]\s*10\s*\^?\s*[-−]?\d|\^\s*\d|e[+-]?\d)", re.I)
-# How far apart two hedged numbers may be and still be one ("about 4.54 billion" /
-# "roughly 4.5 billion"); years are never hedged that way.
-_TOLERANCE = 0.05
-
-
-def _identifiers(sentence: str, other: str) -> dict[str, str]:
-    """The names with a number in ``sentence``, by name. In Title Case a capital marks
-    no name ("Barium Has Atomic Number 38", "Wall Built In 1989" count and date): there
-    only a name that ``other`` gives a number too is one."""
-    found = {m.group(1).lower(): m.group(2) for m in _NAMED_NUMBER.finditer(sentence)}
-    if _headline_case(sentence):
-        theirs = {m.group(1).lower() for m in _NAMED_NUMBER.finditer(other)}
-        found = {name: number for name, number in found.items() if name in theirs}
-    return found
-
-
-def _without_identifiers(sentence: str, names: dict[str, str]) -> str:
-    """``sentence`` with the numbers of its named things taken out of the counting."""
-    return _IDENTIFIER.sub(
-        lambda m: m.group(1) if m.group(1).lower() in names else m.group(0), sentence
-    )
-
-
-_DECADE = re.compile(r"(\d{1,3})0s")  # "1950s", "80s"
-
-
-def _decade_holds(decade: str, year: str) -> bool:
-    """ "the 1950s" holds 1951, "the late 80s" 1989 and "the 1980s": a decade is a
-    range, not a year."""
-    match = _DECADE.fullmatch(decade)
-    other = _DECADE.fullmatch(year)
-    if other is not None:  # two decades: "the '90s" and "the 1990s"
-        year = other.group(1) + "0"
-    if match is None or not year.isdigit() or len(year) < 2:
-        return False
-    tens = match.group(1)
-    return year[:-1].endswith(tens) if len(tens) < 3 else year[:-1] == tens
-
-
-_BOUND = re.compile(r"([<>]=?)(.+)")
-
-
-def _within_bound(bound: str, value: str) -> bool | None:
-    """Whether ``value`` meets ``bound`` (">2" holds 4, "<=10" holds 10); None where
-    either is no plain number (or both are bounds: they may well agree)."""
-    match = _BOUND.fullmatch(bound)
-    if match is None or _BOUND.fullmatch(value):
-        return None
-    try:
-        limit, x = float(match.group(2)), float(value)
-    except ValueError:
-        return None
-    sign = match.group(1)
-    return {"<": x < limit, "<=": x <= limit, ">": x > limit, ">=": x >= limit}[sign]
-
-
-def _same_value(a: str, b: str, approximate: bool) -> bool:
-    if a == b or _decade_holds(a, b) or _decade_holds(b, a):
-        return True
-    if _BOUND.fullmatch(a) or _BOUND.fullmatch(b):
-        # A bound agrees with what it holds and with any other bound.
-        holds = _within_bound(a, b) if _BOUND.fullmatch(a) else _within_bound(b, a)
-        return holds is not False
-    if not approximate:
-        return False
-    try:
-        x, y = float(a.rstrip("stndrh")), float(b.rstrip("stndrh"))
-    except ValueError:
-        return False
-    if any(v.is_integer() and 1000 <= v <= 2100 for v in (x, y)):
-        return False  # a year
-    return abs(x - y) <= _TOLERANCE * max(abs(x), abs(y))
-
-
-def _disjoint(ours: set[str], theirs: set[str], approximate: bool) -> bool:
-    return not any(_same_value(a, b, approximate) for a in ours for b in theirs)
-
-
-def numbers_conflict(
-    known: dict[str, set[str]], claim: dict[str, set[str]], *, approximate: bool = False
-) -> int:
-    """How many quantities differ: numbers that count the same thing ("100 degrees" /
-    "90 degrees", two bare years), not "90 minutes" against "an hour and a half"; or
-    the same number counting another unit of one dimension ("8 minutes" / "8 seconds").
-    With a hedge ("about", "roughly") numbers within 5% are the same."""
-    conflicts = sum(
-        _disjoint(known[unit], claim[unit], approximate) for unit in known.keys() & claim.keys()
-    )
-    for units in _DIMENSIONS:
-        ours = {(v, u) for u in claim.keys() & units for v in claim[u]}
-        theirs = {(v, u) for u in known.keys() & units for v in known[u]}
-        if ours and theirs and ours.isdisjoint(theirs):
-            if {v for v, _ in ours} & {v for v, _ in theirs}:
-                conflicts += 1
-    return conflicts
-
-
 # This many content words of the claim the known claim lacks: it says something else
 # ("Gagarin was the first to walk on the Moon" / "… the first to travel into space").
 # A paraphrase with as many new words is lost to Insufficient, never flipped.
@@ -646,14 +511,14 @@ class LexicalStance:
         known, claim = words(premise), words(hypothesis)
         known_set, claim_set = set(known), set(claim)
         # "Apollo 8" and "Apollo 11" are two things, not two counts of one.
-        known_ids, claim_ids = _identifiers(premise, hypothesis), _identifiers(hypothesis, premise)
+        known_ids, claim_ids = identifiers(premise, hypothesis), identifiers(hypothesis, premise)
         if any(claim_ids.get(name, number) != number for name, number in known_ids.items()):
             return Stance("neutral", 0.7, "other")
         # Punctuation ends a number's unit: "in 1945, marked by" counts a bare year.
-        known_numbers = numbers(words(_without_identifiers(premise, known_ids), clauses=True))
-        claim_numbers = numbers(words(_without_identifiers(hypothesis, claim_ids), clauses=True))
-        hedged = bool(_APPROXIMATE.search(premise) or _APPROXIMATE.search(hypothesis))
-        if _NOTATION.search(hypothesis) or _NOTATION.search(premise):
+        known_numbers = numbers(words(without_identifiers(premise, known_ids), clauses=True))
+        claim_numbers = numbers(words(without_identifiers(hypothesis, claim_ids), clauses=True))
+        hedged = bool(APPROXIMATE.search(premise) or APPROXIMATE.search(hypothesis))
+        if NOTATION.search(hypothesis) or NOTATION.search(premise):
             # "3 × 10^8 m/s" is one number the words cannot read: compare none.
             known_numbers, claim_numbers = {}, {}
         # With the roles swapped, a negation or an opposite word may restore the meaning

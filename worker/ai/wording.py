@@ -146,7 +146,7 @@ _NOT_UNITS = frozenset(
 
 
 # Words before a number that make it a bound: "more than 2" is ">2", "no more than 10"
-# "<=10" (stance._same_value reads them).
+# "<=10" (quantities._same_value reads them).
 _BOUNDS = (
     (("no", "more", "than"), "<="), (("not", "more", "than"), "<="),
     (("no", "fewer", "than"), ">="),
@@ -225,3 +225,21 @@ def content_stems(tokens: list[str]) -> set[str]:
         for t in tokens
         if t not in STOPWORDS and t not in FILLERS and not t[0].isdigit()
     }
+
+
+def headline_case(sentence: str) -> bool:
+    """Title Case ("Mars Is the Largest Planet"): capitals mark no names there. Told by
+    a capitalised verb, preposition or "And" after the first word ("Wall Built In
+    1989"; names keep theirs small: "Statue of Liberty"), or by every longer word
+    capitalised."""
+    tokens = re.findall(r"[^\W\d_]+", sentence)[1:]
+    if any(t in _TITLE_WORDS for t in tokens):
+        return True
+    longer = [t for t in tokens if len(t) > 3]
+    return len(longer) >= 4 and all(t[0].isupper() for t in longer)
+
+
+_TITLE_WORDS = frozenset(
+    "Is Are Was Were Has Have Had Will Can Does Do Did Be In On At Of For By From With To "
+    "Into And".split()
+)
