@@ -245,6 +245,12 @@ def test_reordering_is_not_a_role_swap(premise: str, hypothesis: str) -> None:
         ("The hepatitis C virus was identified in 1989.", "hep c virus was found in the late 80s"),
         ("Anders Celsius proposed his temperature scale in 1742.", "Celsius Came Up With His Scale In The 1740s"),
         ("Andrew Wiles proved Fermat's Last Theorem in the 1990s.", "It was in the '90s that Andrew Wiles finally cracked Fermat's Last Theorem."),
+        # A country and its people's adjective are one place; "one of" counts nothing;
+        # digits inside a word are part of it; "back in 79" is 1979.
+        ("Helen Sharman became the first British astronaut in 1991.", "In 1991, Helen Sharman became Britain's first astronaut."),
+        ("Tantia Tope was a leading general of the Revolt of 1857.", "Tantia Tope was one of the main generals of the 1857 uprising."),
+        ("John Tyndall showed in 1859 that carbon dioxide and water vapour absorb heat radiation.", "In 1859, Tyndall showed that heat radiation is absorbed by CO2 and water vapour."),
+        ("Sony introduced the Walkman portable cassette player in 1979.", "sony dropped the walkman back in 79 lol"),
         # A bound holds the numbers past it.
         ("The human heart has four chambers.", "The human heart has more than two chambers."),
         ("Jupiter has 95 moons.", "Jupiter has at least 90 moons."),

@@ -52,8 +52,14 @@ def identifiers(sentence: str, other: str) -> dict[str, str]:
     return found
 
 
+# Digits inside a word are part of it: a formula or a code ("CO2", "H2O", "G20").
+_FORMULA = re.compile(r"\b[A-Za-z]+\d[A-Za-z\d]*\b")
+
+
 def without_identifiers(sentence: str, names: dict[str, str]) -> str:
-    """``sentence`` with the numbers of its named things taken out of the counting."""
+    """``sentence`` with the numbers of its named things, and of formulas, taken out
+    of the counting."""
+    sentence = _FORMULA.sub("", sentence)
     return _IDENTIFIER.sub(
         lambda m: m.group(1) if m.group(1).lower() in names else m.group(0), sentence
     )
@@ -92,8 +98,15 @@ def _within_bound(bound: str, value: str) -> bool | None:
     return {"<": x < limit, "<=": x <= limit, ">": x > limit, ">=": x >= limit}[sign]
 
 
+def _short_year(a: str, b: str) -> bool:
+    """ "back in 79" is 1979: two digits against a year that ends in them."""
+    return len(a) == 2 and a.isdigit() and len(b) == 4 and b.isdigit() and b.endswith(a)
+
+
 def _same_value(a: str, b: str, approximate: bool) -> bool:
     if a == b or _decade_holds(a, b) or _decade_holds(b, a):
+        return True
+    if _short_year(a, b) or _short_year(b, a):
         return True
     if _BOUND.fullmatch(a) or _BOUND.fullmatch(b):
         # A bound agrees with what it holds and with any other bound.

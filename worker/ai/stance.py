@@ -240,7 +240,18 @@ def _swapped_name(premise: str, hypothesis: str, known: set[str], claim: set[str
     if len(rest) > _SAME_REST:
         return False
     extra, missing = claim - known, known - claim
-    return len(extra) == 1 and len(missing) == 1 and extra <= names_claim and missing <= names_known
+    if len(extra) != 1 or len(missing) != 1:
+        return False
+    return extra <= names_claim and missing <= names_known and not _one_place(*extra, *missing)
+
+
+def _one_place(a: str, b: str) -> bool:
+    """A country and its people's adjective ("Britain" / "British", "India" / "Indian"):
+    one place, not two names."""
+    if not (_DEMONYM.search(a) or _DEMONYM.search(b)):
+        return False
+    shorter = min(len(a), len(b))
+    return shorter >= 4 and a[: max(4, shorter - 3)] == b[: max(4, shorter - 3)]
 
 
 def _names_differ(premise: str, hypothesis: str, known: set[str], claim: set[str]) -> bool:
@@ -259,6 +270,9 @@ def _names_differ(premise: str, hypothesis: str, known: set[str], claim: set[str
         - _NAME_PARTICLES
         - shared
     )
+    places = {(a, b) for a in extra for b in missing if _one_place(a, b)}
+    extra -= {a for a, _ in places}
+    missing -= {b for _, b in places}
     return bool(extra and missing)
 
 

@@ -179,9 +179,14 @@ def numbers(tokens: list[str]) -> dict[str, set[str]]:
             continue
         unit = (
             _UNIT_ALIASES.get(after, stem(after))
-            if after.isalpha() and after not in STOPWORDS and after not in _NOT_UNITS
+            if after.isalpha()
+            and after not in STOPWORDS
+            and after not in _NOT_UNITS
+            and after not in FILLERS
             else ""
         )
+        if not unit and not token[0].isdigit():
+            continue  # a number word that counts nothing: "one of the generals"
         # An ordinal ranks, it does not count: "the eighth planet" says nothing against
         # "in 2006".
         if re.fullmatch(r"\d+(?:st|nd|rd|th)", value):
