@@ -273,6 +273,8 @@ def test_numbers_names_and_negations_that_do_not_contradict(premise: str, hypoth
         ("Full Indian national anthem takes about 52 seconds to sing.", "Full Indian National Anthem Takes About 20 Seconds"),
         # A bound that does not hold the number.
         ("The human heart has four chambers.", "The human heart has more than five chambers."),
+        # A year before a noun dates it ("his 1968 book"), it does not count books.
+        ("Kenneth Cooper popularised the term aerobics with his 1968 book.", "Kenneth Cooper's book popularising aerobics came out in 1988."),
         # A decade that does not hold the year.
         ("The Berlin Wall was built in 1961.", "the berlin wall went up in the 1970s"),
     ],

@@ -138,6 +138,12 @@ _UNIT_ALIASES = {
 }  # fmt: skip
 
 
+_YEAR = re.compile(r"1[0-9]{3}|20[0-9]{2}")
+# Singular or unmarked plural nouns a year-shaped number still counts ("2000 people").
+_COUNTED = frozenset(
+    "people km kg m metre meter mile foot feet crore lakh thousand million billion percent "
+    "per".split()
+)
 # Words after a number that start a new phrase, not its unit: "in 1914 after …".
 _NOT_UNITS = frozenset(
     "after before since until till when while during following where because although "
@@ -187,6 +193,8 @@ def numbers(tokens: list[str]) -> dict[str, set[str]]:
         )
         if not unit and not token[0].isdigit():
             continue  # a number word that counts nothing: "one of the generals"
+        if unit and _YEAR.fullmatch(value) and not after.endswith("s") and after not in _COUNTED:
+            unit = ""  # a year before a noun dates it: "his 1968 book", "the 2003 Nobel"
         # An ordinal ranks, it does not count: "the eighth planet" says nothing against
         # "in 2006".
         if re.fullmatch(r"\d+(?:st|nd|rd|th)", value):
