@@ -111,6 +111,7 @@ KNOWN = "Water boils at 100 degrees Celsius at sea level."
         ("The Eiffel Tower is in Paris.", "The Eiffel Tower stands in the French capital.", "entails", "other"),
         ("Mount Everest is the highest mountain on Earth.", "Mount Everest is the lowest mountain on Earth.", "contradicts", "antonym"),
         ("Bats are blind.", "It is a myth that bats are blind.", "contradicts", "negation"),
+        ("Bats are blind.", "Bats are hardly blind.", "contradicts", "negation"),
         ("Humans only use 10 percent of their brains.", "People use just ten percent of their brain.", "entails", "swap"),
         ("Humans only use 10 percent of their brains.", "Humans use far more than 10% of their brains.", "contradicts", "antonym"),
         # Everyday opposites: how common, how severe, how fast, which side, which season.

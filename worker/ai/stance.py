@@ -89,7 +89,9 @@ class StanceModel(Protocol):
 
 # A negation word negates the next content word ("does not *boil*"); a debunking word
 # negates everything after it ("it is a myth that *bats* are *blind*").
-_NEGATIONS = frozenset("not no never none nobody nothing neither nor nowhere".split())
+_NEGATIONS = frozenset(
+    "not no never none nobody nothing neither nor nowhere hardly scarcely".split()
+)
 # "No mountain is higher than Everest" says Everest is highest: a negative determiner
 # turns a whole sentence around, so it counts only against the same words.
 _NEGATIVE_DETERMINERS = frozenset("no none nobody nothing nowhere neither".split())
