@@ -151,6 +151,17 @@ KNOWN = "Water boils at 100 degrees Celsius at sea level."
         ("The Berlin Wall fell in 1989.", "The Berlin Wall came down in Nov 1999.", "contradicts", "number"),
         # "in 1914 after …": a year, not a count of "after".
         ("World War I began in 1914 after Archduke Franz Ferdinand was assassinated in Sarajevo.", "World War I began in 1939.", "contradicts", "number"),
+        # In Title Case a capitalised word before a number is no name with a number
+        # ("Apollo 11"): the number still counts, or dates.
+        ("Barium has atomic number 56 and the chemical symbol Ba.", "Barium Has Atomic Number 38", "contradicts", "number"),
+        ("The Berlin Wall was built in 1961.", "Berlin Wall Built In 1989", "contradicts", "number"),
+        ("Full Indian national anthem takes about 52 seconds to sing.", "Full Indian National Anthem Takes About 20 Seconds", "contradicts", "number"),
+        # A bound that does not hold the number.
+        ("The human heart has four chambers.", "The human heart has more than five chambers.", "contradicts", "number"),
+        # A year before a noun dates it ("his 1968 book"), it does not count books.
+        ("Kenneth Cooper popularised the term aerobics with his 1968 book.", "Kenneth Cooper's book popularising aerobics came out in 1988.", "contradicts", "number"),
+        # A decade that does not hold the year.
+        ("The Berlin Wall was built in 1961.", "the berlin wall went up in the 1970s", "contradicts", "number"),
     ],
 )  # fmt: skip
 def test_lexical_stance(premise: str, hypothesis: str, label: str, conflict: str) -> None:
@@ -262,27 +273,6 @@ def test_reordering_is_not_a_role_swap(premise: str, hypothesis: str) -> None:
 def test_numbers_names_and_negations_that_do_not_contradict(premise: str, hypothesis: str) -> None:
     stance = LexicalStance().stance(premise, hypothesis)
     assert stance.label != "contradicts", stance
-
-
-@pytest.mark.parametrize(
-    ("premise", "hypothesis"),
-    [
-        # In Title Case a capitalised word before a number is no name with a number
-        # ("Apollo 11"): the number still counts, or dates.
-        ("Barium has atomic number 56 and the chemical symbol Ba.", "Barium Has Atomic Number 38"),
-        ("The Berlin Wall was built in 1961.", "Berlin Wall Built In 1989"),
-        ("Full Indian national anthem takes about 52 seconds to sing.", "Full Indian National Anthem Takes About 20 Seconds"),
-        # A bound that does not hold the number.
-        ("The human heart has four chambers.", "The human heart has more than five chambers."),
-        # A year before a noun dates it ("his 1968 book"), it does not count books.
-        ("Kenneth Cooper popularised the term aerobics with his 1968 book.", "Kenneth Cooper's book popularising aerobics came out in 1988."),
-        # A decade that does not hold the year.
-        ("The Berlin Wall was built in 1961.", "the berlin wall went up in the 1970s"),
-    ],
-)  # fmt: skip
-def test_headline_numbers_and_decades_still_contradict(premise: str, hypothesis: str) -> None:
-    stance = LexicalStance().stance(premise, hypothesis)
-    assert (stance.label, stance.conflict) == ("contradicts", "number"), stance
 
 
 @settings(max_examples=300, deadline=None)

@@ -19,7 +19,7 @@ from torch import nn
 
 from .encoder import SentenceEncoder
 from .pairs import LABELS
-from .quantities import numbers_conflict
+from .quantities import numbers, numbers_conflict
 from .stance import (
     LexicalStance,
     Method,
@@ -27,7 +27,7 @@ from .stance import (
     quantifier_shift,
     role_swap,
 )
-from .wording import content_stems, numbers, words
+from .wording import content_stems, words
 
 log = logging.getLogger(__name__)
 

@@ -1,12 +1,78 @@
-"""Numbers two sentences give, and whether they disagree: units of one dimension, a
-number inside a name ("Apollo 11"), hedged numbers, decades and bounds (what
-``stance.LexicalStance`` reads before it weighs the words)."""
+"""The numbers a sentence gives (with their units and bounds) and whether two sentences
+disagree on them: units of one dimension, a number inside a name ("Apollo 11"), hedged
+numbers, decades and bounds (what ``stance.LexicalStance`` reads before it weighs the
+words)."""
 
 from __future__ import annotations
 
 import re
 
-from .wording import headline_case
+from .wording import FILLERS, NUMBER_WORDS, STOPWORDS, UNIT_ALIASES, headline_case, stem
+
+_YEAR = re.compile(r"1[0-9]{3}|20[0-9]{2}")
+# Singular or unmarked plural nouns a year-shaped number still counts ("2000 people").
+_COUNTED = frozenset(
+    "people km kg m metre meter mile foot feet crore lakh thousand million billion percent "
+    "per".split()
+)
+# Words after a number that start a new phrase, not its unit: "in 1914 after …".
+_NOT_UNITS = frozenset(
+    "after before since until till when while during following where because although "
+    "though through across against among between behind beyond near via".split()
+)
+
+
+# Words before a number that make it a bound: "more than 2" is ">2", "no more than 10"
+# "<=10" (``_same_value`` reads them).
+_BOUNDS = (
+    (("no", "more", "than"), "<="), (("not", "more", "than"), "<="),
+    (("no", "fewer", "than"), ">="),
+    (("at", "least"), ">="), (("at", "most"), "<="), (("up", "to"), "<="),
+    (("more", "than"), ">"), (("over",), ">"), (("above",), ">"),
+    (("less", "than"), "<"), (("fewer", "than"), "<"), (("under",), "<"), (("below",), "<"),
+)  # fmt: skip
+
+
+def _bound(before: list[str]) -> str:
+    for words_before, sign in _BOUNDS:
+        if tuple(before[-len(words_before) :]) == words_before:
+            return sign
+    return ""
+
+
+def numbers(tokens: list[str]) -> dict[str, set[str]]:
+    """Numbers (digits or common number words) by the word after them, their unit:
+    {"degre": {"100"}} for "100 degrees"; "" for a bare number such as a year. A bound
+    keeps its sign: {"chamber": {">2"}} for "more than two chambers"."""
+    found: dict[str, set[str]] = {}
+    for index, (token, after) in enumerate(
+        zip(tokens, [*tokens[1:], ""][: len(tokens)], strict=True)
+    ):
+        if token[0].isdigit():
+            value = token.rstrip("0").rstrip(".") if "." in token else token
+        elif token in NUMBER_WORDS:
+            value = NUMBER_WORDS[token]
+        else:
+            continue
+        unit = (
+            UNIT_ALIASES.get(after, stem(after))
+            if after.isalpha()
+            and after not in STOPWORDS
+            and after not in _NOT_UNITS
+            and after not in FILLERS
+            else ""
+        )
+        if not unit and not token[0].isdigit():
+            continue  # a number word that counts nothing: "one of the generals"
+        if unit and _YEAR.fullmatch(value) and not after.endswith("s") and after not in _COUNTED:
+            unit = ""  # a year before a noun dates it: "his 1968 book", "the 2003 Nobel"
+        # An ordinal ranks, it does not count: "the eighth planet" says nothing against
+        # "in 2006".
+        if re.fullmatch(r"\d+(?:st|nd|rd|th)", value):
+            unit = f"{unit}#rank"
+        found.setdefault(unit, set()).add(_bound(tokens[max(0, index - 3) : index]) + value)
+    return found
+
 
 # Units of one dimension: "8 seconds" is not "8 minutes".
 _DIMENSIONS = (
@@ -56,7 +122,7 @@ def identifiers(sentence: str, other: str) -> dict[str, str]:
 _FORMULA = re.compile(r"\b[A-Za-z]+\d[A-Za-z\d]*\b")
 
 
-def without_identifiers(sentence: str, names: dict[str, str]) -> str:
+def counted_text(sentence: str, names: dict[str, str]) -> str:
     """``sentence`` with the numbers of its named things, and of formulas, taken out
     of the counting."""
     sentence = _FORMULA.sub("", sentence)

@@ -17,9 +17,10 @@ from typing import Literal, Protocol
 from .quantities import (
     APPROXIMATE,
     NOTATION,
+    counted_text,
     identifiers,
+    numbers,
     numbers_conflict,
-    without_identifiers,
 )
 from .wording import (
     CLAUSE_BREAK,
@@ -27,7 +28,6 @@ from .wording import (
     STOPWORDS,
     content_stems,
     headline_case,
-    numbers,
     stem,
     words,
 )
@@ -531,8 +531,8 @@ class LexicalStance:
         if any(claim_ids.get(name, number) != number for name, number in known_ids.items()):
             return Stance("neutral", 0.7, "other")
         # Punctuation ends a number's unit: "in 1945, marked by" counts a bare year.
-        known_numbers = numbers(words(without_identifiers(premise, known_ids), clauses=True))
-        claim_numbers = numbers(words(without_identifiers(hypothesis, claim_ids), clauses=True))
+        known_numbers = numbers(words(counted_text(premise, known_ids), clauses=True))
+        claim_numbers = numbers(words(counted_text(hypothesis, claim_ids), clauses=True))
         hedged = bool(APPROXIMATE.search(premise) or APPROXIMATE.search(hypothesis))
         if NOTATION.search(hypothesis) or NOTATION.search(premise):
             # "3 × 10^8 m/s" is one number the words cannot read: compare none.

@@ -130,77 +130,12 @@ def stem(word: str) -> str:
 
 
 # Unit symbols as their words' stems: "100m" counts metres like "100 metres".
-_UNIT_ALIASES = {
+UNIT_ALIASES = {
     "m": "metr", "meter": "metr", "meters": "metr", "km": "kilometr", "kms": "kilometr",
     "cm": "centimetr", "mm": "millimetr", "kg": "kilogram", "kgs": "kilogram", "g": "gram",
     "s": "second", "sec": "second", "secs": "second", "min": "minut", "mins": "minut",
     "hr": "hour", "hrs": "hour", "yrs": "year", "mph": "mile",
 }  # fmt: skip
-
-
-_YEAR = re.compile(r"1[0-9]{3}|20[0-9]{2}")
-# Singular or unmarked plural nouns a year-shaped number still counts ("2000 people").
-_COUNTED = frozenset(
-    "people km kg m metre meter mile foot feet crore lakh thousand million billion percent "
-    "per".split()
-)
-# Words after a number that start a new phrase, not its unit: "in 1914 after …".
-_NOT_UNITS = frozenset(
-    "after before since until till when while during following where because although "
-    "though through across against among between behind beyond near via".split()
-)
-
-
-# Words before a number that make it a bound: "more than 2" is ">2", "no more than 10"
-# "<=10" (quantities._same_value reads them).
-_BOUNDS = (
-    (("no", "more", "than"), "<="), (("not", "more", "than"), "<="),
-    (("no", "fewer", "than"), ">="),
-    (("at", "least"), ">="), (("at", "most"), "<="), (("up", "to"), "<="),
-    (("more", "than"), ">"), (("over",), ">"), (("above",), ">"),
-    (("less", "than"), "<"), (("fewer", "than"), "<"), (("under",), "<"), (("below",), "<"),
-)  # fmt: skip
-
-
-def _bound(before: list[str]) -> str:
-    for words_before, sign in _BOUNDS:
-        if tuple(before[-len(words_before) :]) == words_before:
-            return sign
-    return ""
-
-
-def numbers(tokens: list[str]) -> dict[str, set[str]]:
-    """Numbers (digits or common number words) by the word after them, their unit:
-    {"degre": {"100"}} for "100 degrees"; "" for a bare number such as a year. A bound
-    keeps its sign: {"chamber": {">2"}} for "more than two chambers"."""
-    found: dict[str, set[str]] = {}
-    for index, (token, after) in enumerate(
-        zip(tokens, [*tokens[1:], ""][: len(tokens)], strict=True)
-    ):
-        if token[0].isdigit():
-            value = token.rstrip("0").rstrip(".") if "." in token else token
-        elif token in NUMBER_WORDS:
-            value = NUMBER_WORDS[token]
-        else:
-            continue
-        unit = (
-            _UNIT_ALIASES.get(after, stem(after))
-            if after.isalpha()
-            and after not in STOPWORDS
-            and after not in _NOT_UNITS
-            and after not in FILLERS
-            else ""
-        )
-        if not unit and not token[0].isdigit():
-            continue  # a number word that counts nothing: "one of the generals"
-        if unit and _YEAR.fullmatch(value) and not after.endswith("s") and after not in _COUNTED:
-            unit = ""  # a year before a noun dates it: "his 1968 book", "the 2003 Nobel"
-        # An ordinal ranks, it does not count: "the eighth planet" says nothing against
-        # "in 2006".
-        if re.fullmatch(r"\d+(?:st|nd|rd|th)", value):
-            unit = f"{unit}#rank"
-        found.setdefault(unit, set()).add(_bound(tokens[max(0, index - 3) : index]) + value)
-    return found
 
 
 # Words people add that say nothing about the claim ("technically", "literally", "lol").
@@ -225,7 +160,7 @@ _SYNONYMS = {
         "fail": "flunk flunks flunked failed fails", "mathematics": "maths math",
     }.items()
     for word in alternatives.split()
-} | {word: stem(unit) for word, unit in _UNIT_ALIASES.items() if len(word) > 1}  # fmt: skip
+} | {word: stem(unit) for word, unit in UNIT_ALIASES.items() if len(word) > 1}  # fmt: skip
 
 
 def _canonical(token: str) -> str:
