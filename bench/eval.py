@@ -4,8 +4,10 @@
     .venv/bin/python bench/eval.py --set bench/eval_people.jsonl --errors
     .venv/bin/python bench/eval.py --nli-model PATH_OR_ID --kb FILE_OR_DIR
 
-The judge is loaded exactly as a worker loads it (``worker.model.load_judge``), with the
-knowledge base read from files (the bundled base unless ``--kb``) instead of
+The judge is loaded exactly as a worker loads it (``worker.model.load_judge``), and each
+text first passes the worker's input checks (``worker.attempts.check_input``: a text in
+a language the models do not read fails there, with no mark, and counts as a miss), with
+the knowledge base read from files (the bundled base unless ``--kb``) instead of
 PostgreSQL. For each set it prints accuracy and the **wrong-direction rate** (Correct
 given for Incorrect or the reverse: the error a reader is hurt by most), both per kind
 of text, per-mark precision and recall, the confusion matrix, a reliability table
@@ -27,6 +29,7 @@ import json
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +37,11 @@ if not __package__:  # run as a script, python bench/X.py: see bench/_root.py
     import _root  # type: ignore[import-not-found]  # noqa: F401
 
 from shared.knowledge import KB_PATH, KbRecord, knowledge_files, read_records
-from shared.schemas import Mark
+from shared.schemas import Mark, TextVerdict
+from worker.ai.language import LanguageGate
+from worker.attempts import check_input
 from worker.config import WorkerSettings
-from worker.model import load_judge
+from worker.model import Judge, load_judge
 
 EVAL_SET = Path(__file__).with_name("eval_set.jsonl")
 STANCE_PAIRS = Path(__file__).with_name("stance_pairs.jsonl")
@@ -49,6 +54,34 @@ ALL_SETS = [EVAL_SET, *HELD_OUT_SETS]
 OPPOSITES = frozenset({("Correct", "Incorrect"), ("Incorrect", "Correct")})
 MARKS = [m.value for m in Mark]
 TARGET = 0.85
+REFUSED = "Refused"  # the worker failed the text (WK-INPUT-*): no mark at all
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    mark: str  # a Mark's value, or REFUSED
+    confidence: int
+    reason: str
+    verdict: TextVerdict | None  # None when refused
+
+
+def predict(judge: Judge, texts: list[str], settings: WorkerSettings) -> list[Prediction]:
+    """What a worker with ``settings`` answers for each text: its input checks, then the
+    judge (one batch) for the texts they let through."""
+    gate = LanguageGate(settings.judged_languages, settings.langid_model)
+    problems = [check_input(text, settings.max_text_chars, gate) for text in texts]
+    verdicts = iter(judge.judge([t for t, p in zip(texts, problems, strict=True) if p is None]))
+    predictions = []
+    for problem in problems:
+        if problem is not None:
+            predictions.append(Prediction(REFUSED, 0, ": ".join(problem), None))
+            continue
+        verdict = next(verdicts)
+        assert isinstance(verdict, TextVerdict), verdict
+        predictions.append(
+            Prediction(verdict.mark.value, verdict.confidence, verdict.reason, verdict)
+        )
+    return predictions
 
 
 def pair_cases(path: Path, kb: Path) -> list[dict[str, str]]:
@@ -227,20 +260,21 @@ def main() -> int:
     for path in args.set or ALL_SETS:
         cases = load_cases(path, args.kb)
         started = time.monotonic()
-        verdicts = judge.judge([c["text"] for c in cases])
+        predictions = predict(judge, [c["text"] for c in cases], settings)
         elapsed = time.monotonic() - started
-        predicted = [v.mark.value for v in verdicts]
-        result = evaluate(cases, predicted, [v.confidence for v in verdicts])
-        print(f"\n=== {path.name}: judged {len(cases)} texts in {elapsed:.2f}s")
+        predicted = [p.mark for p in predictions]
+        result = evaluate(cases, predicted, [p.confidence for p in predictions])
+        refused = predicted.count(REFUSED)
+        print(f"\n=== {path.name}: judged {len(cases)} texts in {elapsed:.2f}s ({refused} refused)")
         report(result, Counter((c["expected"], p) for c, p in zip(cases, predicted, strict=True)))
         if args.errors:
             print("\nmisses:")
-            for case, verdict in zip(cases, verdicts, strict=True):
-                if verdict.mark.value != case["expected"]:
-                    got = f"{verdict.mark.value} ({verdict.confidence})"
+            for case, p in zip(cases, predictions, strict=True):
+                if p.mark != case["expected"]:
                     print(f"- [{case.get('kind')}] {case['text']!r}")
-                    print(f"    expected {case['expected']}, got {got}: {verdict.reason}")
-        print("JSON " + json.dumps({"set": path.name, **result}))
+                    got = f"{p.mark} ({p.confidence})"
+                    print(f"    expected {case['expected']}, got {got}: {p.reason}")
+        print("JSON " + json.dumps({"set": path.name, "refused": refused, **result}))
         if result["accuracy"] < args.min_accuracy:
             status = 1
     return status

@@ -35,7 +35,7 @@ from shared.schemas import CallbackFailure, CallbackResult
 from shared.text import TextProblem, check_text
 
 from .acker import Acker
-from .ai.language import unsupported_language
+from .ai.language import LanguageGate
 from .callback import CallbackSender, Delivery, failure_for
 from .config import WorkerSettings
 from .inflight import Hold, InFlight
@@ -52,7 +52,7 @@ _GIVE_UP_MESSAGES = {
 }
 
 
-def check_input(text: str, max_chars: int) -> tuple[str, str] | None:
+def check_input(text: str, max_chars: int, languages: LanguageGate) -> tuple[str, str] | None:
     """(errorCode, message) when ``text`` cannot be judged at all; None when it can."""
     problem = check_text(text, max_chars)
     if problem is TextProblem.EMPTY:
@@ -64,12 +64,9 @@ def check_input(text: str, max_chars: int) -> tuple[str, str] | None:
         )
     if problem is TextProblem.BINARY:
         return "WK-INPUT-BINARY", "The text contains control or binary characters."
-    language = unsupported_language(text)
+    language = languages.unsupported(text)
     if language:
-        return (
-            "WK-INPUT-LANGUAGE",
-            f"The text appears to be in {language}; only English text can be checked.",
-        )
+        return "WK-INPUT-LANGUAGE", languages.refusal(language)
     return None
 
 

