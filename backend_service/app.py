@@ -19,6 +19,7 @@ from .config import BackendSettings
 from .deps import State
 from .idempotency import IdempotencyKeys
 from .intake import Intake
+from .queued_stages import QueuedStages
 from .routes import internal
 from .sweeper import Sweeper
 from .tasks import TaskRepository
@@ -38,11 +39,14 @@ def create_app(settings: BackendSettings) -> FastAPI:
         )
         tasks = TaskRepository(pool)
         intake = Intake(client)
+        queued_stages = QueuedStages(pool)
+        opened.push_async_callback(queued_stages.aclose)  # runs before the pool closes
         verifier = Verifier(
             tasks,
             ResultCache(client, settings.cache_ttl_s, settings.cache_insufficient_ttl_s),
             ai_client,
             settings.callback_url,
+            queued_stages,
             redis=client,
             intake=intake,
             inflight_ttl_s=settings.inflight_ttl_s,

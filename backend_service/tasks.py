@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import asyncpg
 
 from shared import tasks
@@ -20,9 +18,6 @@ class TaskRepository:
 
     async def create_cached(self, task: NewTask, verdict: TextVerdict) -> None:
         await tasks.insert_cached(self._pool, task, verdict)
-
-    async def mark_queued(self, task_id: str, at: datetime) -> None:
-        await tasks.mark_queued(self._pool, task_id, at)
 
     async def join(self, task_id: str, leader_id: str) -> bool:
         return await tasks.join(self._pool, task_id, leader_id)

@@ -6,7 +6,6 @@ import logging
 from dataclasses import KW_ONLY, dataclass
 from datetime import UTC, datetime
 
-import asyncpg
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 from ulid import ULID
@@ -21,6 +20,7 @@ from shared.tasks import NewTask
 
 from .enqueue import enqueue_job, new_job_token, take_lead
 from .intake import Intake, IntakePaused
+from .queued_stages import QueuedStages
 from .tasks import TaskRepository
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ class Verifier:
     cache: ResultCache
     ai_client: InternalClient
     callback_url: str
+    queued_stages: QueuedStages
     _: KW_ONLY
     redis: aioredis.Redis
     intake: Intake | None = None
@@ -101,8 +102,4 @@ class Verifier:
             await self.tasks.mark_failed(task.task_id, exc.error_code, exc.message)
             TASKS.labels("refused").inc()
             raise
-        try:
-            await self.tasks.mark_queued(task.task_id, at)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
-            # The job is on the stream and the task will finish; only this stage is lost.
-            log.warning("task %s: queued stage not recorded (%s)", task.task_id, exc)
+        self.queued_stages.note(task.task_id, at)

@@ -11,6 +11,7 @@ re-tokens lost jobs and finishes orphaned followers; result_receiver records out
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeAlias
@@ -38,7 +39,7 @@ _DONE = _stage("done")
 _FAILED = _stage("failed", "'errorCode', $2::text")
 _CACHED = _stage("done", "'cached', true")
 _JOINED = _stage("joined", "'leader', l.id")
-_QUEUED_AT = _stage("queued", at="$2::timestamptz")
+_QUEUED_AT = _stage("queued", at="q.at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,13 +153,14 @@ async def insert_cached(db: Db, task: NewTask, verdict: TextVerdict) -> None:
     )
 
 
-async def mark_queued(db: Db, task_id: str, at: datetime) -> None:
-    """Its job is on the stream since ``at`` (taken before the enqueue, so the stage
-    sorts before whatever a fast worker reported meanwhile)."""
+async def mark_queued(db: Db, queued: Sequence[tuple[str, datetime]]) -> None:
+    """Each task's job is on the stream since its ``at`` (taken before the enqueue, so
+    the stage sorts before whatever a fast worker reported meanwhile); one statement."""
     await db.execute(
-        f"UPDATE ai_results SET stages = stages || {_QUEUED_AT} WHERE id = $1",
-        task_id,
-        at,
+        f"UPDATE ai_results a SET stages = a.stages || {_QUEUED_AT}"
+        " FROM unnest($1::text[], $2::timestamptz[]) AS q(id, at) WHERE a.id = q.id",
+        [task_id for task_id, _ in queued],
+        [at for _, at in queued],
     )
 
 

@@ -118,6 +118,7 @@ _IRREGULAR = {
 }
 
 
+@functools.lru_cache(maxsize=65536)  # the stance checks stem the same words over and over
 def stem(word: str) -> str:
     """A light suffix strip so "cause"/"causes"/"caused"/"causing" all meet ("caus");
     not a linguist's stemmer."""
@@ -175,6 +176,7 @@ def content_stems(tokens: list[str]) -> set[str]:
     }
 
 
+@functools.lru_cache(maxsize=8192)
 def headline_case(sentence: str) -> bool:
     """Title Case ("Mars Is the Largest Planet"): capitals mark no names there. Told by
     a capitalised verb, preposition or "And" after the first word ("Wall Built In
