@@ -170,6 +170,14 @@ class CpuSampler:
         self._start = self._totals()
         self._t0 = time.monotonic()
 
+    def seconds(self) -> dict[str, float]:
+        """CPU seconds of each group since ``begin`` (the phase and whatever followed)."""
+        now = self._totals()
+        out = {name: max(0.0, now[name] - self._start.get(name, 0.0)) for name in now}
+        ours = sum(v for k, v in out.items() if not k.startswith("MACHINE"))
+        out["MACHINE other load (not ours)"] = max(0.0, out["MACHINE busy (all cores)"] - ours)
+        return out
+
     def end(self) -> dict[str, float]:
         elapsed = time.monotonic() - self._t0
         now = self._totals()

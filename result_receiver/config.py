@@ -48,6 +48,8 @@ class ReceiverSettings(
     webhook_retry_max_s: float = Field(default=3600.0, gt=0)
     webhook_give_up_after_s: float = Field(default=24 * 3600.0, gt=0)
     webhook_disable_after_s: float = Field(default=24 * 3600.0, gt=0)
+    # Finished deliveries (each webhook's delivery log) are kept this long.
+    webhook_keep_s: float = Field(default=30 * 24 * 3600.0, gt=0)
 
     def webhook_dispatch(self) -> DispatchSettings:
         """Each ``webhook_<name>`` field here is ``DispatchSettings.<name>``."""

@@ -27,12 +27,13 @@ from typing import Any
 import asyncpg
 import orjson
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+from redis.asyncio.client import Pipeline
+from redis.exceptions import NoScriptError, RedisError
 
 from shared import tasks, tracing
 from shared.events import CACHE, NOTIFY, Written
 from shared.metrics import OUTBOX_OLDEST_AGE, OUTBOX_PENDING
-from shared.notify import FINAL_EVENT_TYPES, UserNotifier
+from shared.notify import FINAL_EVENT_TYPES, Published, UserNotifier, published
 from shared.periodic import Periodic
 from shared.result_cache import ResultCache
 from shared.schemas import TextVerdict
@@ -83,6 +84,7 @@ class OutboxRelay:
         keep_s: float = 7 * 24 * 3600,
     ) -> None:
         self._pool = pool
+        self._client = client
         self._cache = ResultCache(client, cache_ttl_s, cache_insufficient_ttl_s)
         self._notifier = UserNotifier(client)
         self._batch = batch
@@ -137,10 +139,62 @@ class OutboxRelay:
     async def _send_all(
         self, rows: Sequence[Written]
     ) -> tuple[list[int], dict[str, bool], Exception | None]:
-        """Send rows in order until Redis fails: the ids delivered (or dropped as
-        undeliverable), each task whose final event went out -> whether a socket got it
-        now, and the failure that stopped the rest."""
+        """Send rows in one pipeline (one round trip for them all), in order until Redis
+        fails: the ids delivered (or dropped as undeliverable), each task whose final
+        event went out -> whether a socket got it now, and the failure that stopped the
+        rest. Redis without the push script (restarted, or a cluster node that has not
+        seen it) answers NOSCRIPT in a pipeline: then row by row, which loads it."""
         delivered: list[int] = []
+        sent: list[tuple[Written, int]] = []  # a row and how many replies it awaits
+        try:
+            async with self._client.pipeline(transaction=False) as pipe:
+                for row in rows:
+                    try:
+                        sent.append((row, await self._queue(pipe, row.kind, row.payload)))
+                    except (KeyError, TypeError, ValueError):
+                        # Can never be delivered; keeping it would only repeat this forever.
+                        log.exception("outbox row %s is malformed; dropped", row.id)
+                        delivered.append(row.id)
+                replies = iter(await pipe.execute(raise_on_error=False) if sent else ())
+        except (RedisError, OSError) as exc:
+            return delivered, {}, exc  # Redis is down: the rest waits
+        notified: dict[str, bool] = {}
+        for row, count in sent:
+            answers = [next(replies) for _ in range(count)]
+            if any(isinstance(a, NoScriptError) for a in answers):
+                return await self._send_one_by_one([row for row, _ in sent], delivered)
+            failure = next((a for a in answers if isinstance(a, Exception)), None)
+            if failure is not None:
+                return delivered, notified, failure
+            if row.kind == NOTIFY and (live := _live(row.payload, answers[0])) is not None:
+                notified[row.task_id] = live
+            delivered.append(row.id)
+        return delivered, notified, None
+
+    async def _queue(self, pipe: Pipeline, kind: str, payload: dict[str, Any]) -> int:
+        """Add one row's Redis writes to ``pipe``; return how many replies they give."""
+        if kind == CACHE:
+            # Rows written before verdicts carried claims (or a method) read as having
+            # none: ``claims`` [] and ``method`` None.
+            verdict = TextVerdict.model_validate(payload["verdict"])
+            self._cache.queue_store(pipe, payload["text_hash"], payload["summary_hash"], verdict)
+            return ResultCache.STORE_REPLIES
+        if kind == NOTIFY:
+            with tracing.span("relay event", parent=payload.get(tracing.TRACEPARENT)):
+                await self._notifier.queue_event(
+                    pipe,
+                    payload["user_id"],
+                    payload["event"],
+                    traceparent=tracing.current_traceparent(),
+                )
+            return 1
+        log.error("outbox row of unknown kind %r skipped", kind)  # the table's CHECK allows none
+        return 0
+
+    async def _send_one_by_one(
+        self, rows: Sequence[Written], delivered: list[int]
+    ) -> tuple[list[int], dict[str, bool], Exception | None]:
+        """``_send_all`` without a pipeline: each row's writes are their own round trip."""
         notified: dict[str, bool] = {}
         for row in rows:
             try:
@@ -148,31 +202,21 @@ class OutboxRelay:
                 if live is not None:
                     notified[row.task_id] = live
             except (RedisError, OSError) as exc:
-                return delivered, notified, exc  # Redis is down: the rest waits
-            except (KeyError, TypeError, ValueError):
-                # Can never be delivered; keeping it would only repeat this forever.
-                log.exception("outbox row %s is malformed; dropped", row.id)
+                return delivered, notified, exc
             delivered.append(row.id)
         return delivered, notified, None
 
     async def _send(self, kind: str, payload: dict[str, Any]) -> bool | None:
         """Deliver one row; for a task's final event, whether a socket got it now."""
         if kind == CACHE:
-            # Rows written before verdicts carried claims (or a method) read as having
-            # none: ``claims`` [] and ``method`` None.
             verdict = TextVerdict.model_validate(payload["verdict"])
             await self._cache.store(payload["text_hash"], payload["summary_hash"], verdict)
-        elif kind == NOTIFY:
-            event = payload["event"]
-            with tracing.span("relay event", parent=payload.get(tracing.TRACEPARENT)):
-                published = await self._notifier.publish_event(
-                    payload["user_id"], event, traceparent=tracing.current_traceparent()
-                )
-            if event.get("type") in FINAL_EVENT_TYPES and not published.repeated:
-                return published.instances > 0
-        else:  # pragma: no cover - the table's CHECK allows no other kind
-            log.error("outbox row of unknown kind %r skipped", kind)
-        return None
+            return None
+        with tracing.span("relay event", parent=payload.get(tracing.TRACEPARENT)):
+            reply = await self._notifier.publish_event(
+                payload["user_id"], payload["event"], traceparent=tracing.current_traceparent()
+            )
+        return _live_published(payload, reply)
 
     async def prune(self, limit: int = 1000) -> int:
         """Forget delivered rows older than ``keep_s``."""
@@ -209,3 +253,15 @@ def _payload(value: Any) -> dict[str, Any]:
     # asyncpg hands jsonb over as text unless a codec is set.
     decoded = orjson.loads(value) if isinstance(value, str | bytes) else value
     return decoded if isinstance(decoded, dict) else {}
+
+
+def _live(payload: dict[str, Any], reply: Any) -> bool | None:
+    """For a task's final event, whether a socket got it now (None: not a final event,
+    or one published before)."""
+    return _live_published(payload, published(reply))
+
+
+def _live_published(payload: dict[str, Any], reply: Published) -> bool | None:
+    if payload["event"].get("type") in FINAL_EVENT_TYPES and not reply.repeated:
+        return reply.instances > 0
+    return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 
 import asyncpg
 import orjson
@@ -11,7 +12,7 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from redis.exceptions import RedisError
 
-from shared import keys, tracing
+from shared import keys
 from shared.errors import (
     Conflict,
     PayloadTooLarge,
@@ -110,12 +111,8 @@ async def _first_use(state: State, message_id: str) -> None:
 
 
 async def _accept(state: State, result: CallbackResult | CallbackFailure) -> Accepted:
-    traceparent = result.traceparent if isinstance(result, CallbackResult) else None
     try:
         with (
-            tracing.span(
-                "record outcome", parent=traceparent, attributes={"taskId": result.taskId}
-            ),
             log_context(taskId=result.taskId),
             store_unavailable_as("RR-DEP-503", "database"),
         ):
@@ -135,9 +132,10 @@ async def _accept(state: State, result: CallbackResult | CallbackFailure) -> Acc
 async def _accept_batch(
     state: State, items: list[CallbackResult | CallbackFailure | _InvalidItem]
 ) -> list[dict[str, object]]:
-    """Record each result in its own transaction (one refused result never undoes
-    another). A database or Redis failure fails the whole request (503): the worker
-    sends the batch again, and what was recorded meanwhile comes back a duplicate."""
+    """Record the results in one transaction, or, when one is refused, each in its own
+    (one refused result never undoes another). A database or Redis failure fails the
+    whole request (503): the worker sends the batch again, and what was recorded
+    meanwhile comes back a duplicate."""
 
     async def one(item: CallbackResult | CallbackFailure) -> Accepted | SatyaError:
         try:
@@ -147,9 +145,15 @@ async def _accept_batch(
         except SatyaError as exc:
             return exc
 
-    done = await asyncio.gather(
-        *(one(item) for item in items if not isinstance(item, _InvalidItem))
-    )
+    valid = [item for item in items if not isinstance(item, _InvalidItem)]
+    done: Sequence[Accepted | SatyaError] | None = None
+    if len(valid) > 1:
+        with store_unavailable_as("RR-DEP-503", "database"):
+            done = await state.store.accept_together(valid)
+        for together in done or ():
+            RESULTS.labels(together.outcome.value).inc()
+    if done is None:  # one result, or one of them refused: each in its own transaction
+        done = await asyncio.gather(*(one(item) for item in valid))
     outcomes = iter(done)
     answers: list[dict[str, object]] = []
     accepted: list[Accepted] = []

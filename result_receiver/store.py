@@ -12,12 +12,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
 import asyncpg
 
-from shared import events, tasks
+from shared import events, tasks, tracing
 from shared.claims import claims_value
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.schemas import CallbackFailure, CallbackResult
@@ -51,6 +52,10 @@ class ConflictingFailure(
 ): ...
 
 
+# An outcome its task does not take.
+REFUSED = (UnknownTask, WrongJobToken, ConflictingResult, ConflictingFailure)
+
+
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -73,6 +78,17 @@ class Accepted:
     outbox: list[events.Written]  # rows this acceptance wrote, for the request to relay now
 
 
+@dataclass(frozen=True, slots=True)
+class _Recorded:
+    task_id: str
+    outcome: Outcome
+    task: StoredTask
+    entries: list[events.Entry]
+
+    def accepted(self, written: list[events.Written]) -> Accepted:
+        return Accepted(self.task_id, self.outcome, self.task, written)
+
+
 class ResultStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
@@ -80,28 +96,66 @@ class ResultStore:
     async def accept(self, outcome: CallbackResult | CallbackFailure) -> Accepted:
         """Record ``outcome`` for its task and the task's queued followers, with the
         outbox rows for every cache entry and push, all in one transaction."""
-        token_hash = _token_hash(outcome.job_token)
         async with self._pool.acquire() as conn, conn.transaction():
-            # The common case in one statement: a queued task, the right token.
-            finished = await tasks.finish(conn, outcome, token_hash)
-            entries: list[events.Entry] = []
-            if finished.task is None:
-                stored = Outcome.DUPLICATE  # unless the refusal raises, rolling back
-                task = await self._explain_refusal(conn, outcome, token_hash)
-            else:
-                stored, task = Outcome.STORED, finished.task
-                if isinstance(outcome, CallbackResult):
-                    entries.append(
-                        events.cache_entry(
-                            outcome.taskId, task.text_hash, task.summary_hash, outcome
-                        )
-                    )
-                event = events.outcome_event(outcome.taskId, outcome)
-                entries.append(events.notify_entry(outcome.taskId, task.user_id, event))
-            # On a repeat too: a follower that joined late still gets its outcome.
-            entries += follower_entries(finished.followers, outcome)
-            written = await events.write(conn, entries)
-        return Accepted(outcome.taskId, stored, task, written)
+            recorded = await self._record(conn, outcome)
+            written = await events.write(conn, recorded.entries)
+        return recorded.accepted(written)
+
+    async def accept_together(
+        self, outcomes: Sequence[CallbackResult | CallbackFailure]
+    ) -> list[Accepted] | None:
+        """Record a worker's batch in one transaction: one commit and one outbox insert
+        for all, where ``accept`` pays both per outcome. None when any outcome is
+        refused (a conflict, an unknown task, a wrong token): then nothing is recorded,
+        and the caller records them one by one, so that one refused outcome never undoes
+        another. Outcomes go in taskId order, the order any other batch locks them in."""
+        order = sorted(range(len(outcomes)), key=lambda i: outcomes[i].taskId)
+        async with self._pool.acquire() as conn:
+            try:
+                async with conn.transaction():
+                    recorded = {i: await self._record(conn, outcomes[i]) for i in order}
+                    entries = [e for i in order for e in recorded[i].entries]
+                    written = iter(await events.write(conn, entries))
+            except REFUSED:
+                return None
+        accepted = {
+            i: recorded[i].accepted([next(written) for _ in recorded[i].entries]) for i in order
+        }
+        return [accepted[i] for i in range(len(outcomes))]
+
+    async def _record(
+        self, conn: asyncpg.Connection, outcome: CallbackResult | CallbackFailure
+    ) -> _Recorded:
+        """The task's (and its followers') row updated inside the caller's transaction,
+        and the outbox rows that go with it, not written yet."""
+        traceparent = outcome.traceparent if isinstance(outcome, CallbackResult) else None
+        # The outbox rows are made inside the span: they carry it on to the push.
+        with tracing.span(
+            "record outcome", parent=traceparent, attributes={"taskId": outcome.taskId}
+        ):
+            return await self._record_traced(conn, outcome)
+
+    async def _record_traced(
+        self, conn: asyncpg.Connection, outcome: CallbackResult | CallbackFailure
+    ) -> _Recorded:
+        token_hash = _token_hash(outcome.job_token)
+        # The common case in one statement: a queued task, the right token.
+        finished = await tasks.finish(conn, outcome, token_hash)
+        entries: list[events.Entry] = []
+        if finished.task is None:
+            stored = Outcome.DUPLICATE  # unless the refusal raises, rolling back
+            task = await self._explain_refusal(conn, outcome, token_hash)
+        else:
+            stored, task = Outcome.STORED, finished.task
+            if isinstance(outcome, CallbackResult):
+                entries.append(
+                    events.cache_entry(outcome.taskId, task.text_hash, task.summary_hash, outcome)
+                )
+            event = events.outcome_event(outcome.taskId, outcome)
+            entries.append(events.notify_entry(outcome.taskId, task.user_id, event))
+        # On a repeat too: a follower that joined late still gets its outcome.
+        entries += follower_entries(finished.followers, outcome)
+        return _Recorded(outcome.taskId, stored, task, entries)
 
     async def _explain_refusal(
         self,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -72,6 +73,14 @@ UPDATE webhooks SET disabled_at = now(), disabled_reason = $2
 WHERE id = $1 AND disabled_at IS NULL RETURNING id
 """
 
+# Finished deliveries (a user's delivery log) are kept ``keep_s``, then forgotten.
+_PRUNE = """
+DELETE FROM webhook_deliveries WHERE seq IN (
+  SELECT seq FROM webhook_deliveries
+  WHERE status <> 'pending' AND created_at < now() - make_interval(secs => $1) LIMIT $2)
+"""
+PRUNE_EVERY_S = 60.0
+
 _DROP_PENDING = """
 UPDATE webhook_deliveries SET status = 'failed', last_error = $2
 WHERE webhook_id = $1 AND status = 'pending'
@@ -89,6 +98,7 @@ class DispatchSettings:
     retry_max_s: float = 3600.0
     give_up_after_s: float = 24 * 3600.0
     disable_after_s: float = 24 * 3600.0
+    keep_s: float = 30 * 24 * 3600.0
     # Development: http and loopback receivers are allowed (a local test server).
     development: bool = False
 
@@ -120,7 +130,8 @@ class WebhookDispatcher:
         )
         self._in_flight: dict[str, int] = {}  # webhook id -> requests in flight
         self._sends: set[asyncio.Task[None]] = set()
-        self._rounds = Periodic("webhook-dispatch", self.dispatch_once)
+        self._rounds = Periodic("webhook-dispatch", self._round)
+        self._pruned_at = float("-inf")
 
     def start(self) -> None:
         self._rounds.start(self._settings.poll_s)
@@ -131,6 +142,18 @@ class WebhookDispatcher:
             task.cancel()  # leased: another instance (or our restart) sends them
         await asyncio.gather(*self._sends, return_exceptions=True)
         await self._http.aclose()
+
+    async def _round(self) -> None:
+        await self.dispatch_once()
+        now = time.monotonic()
+        if now - self._pruned_at >= PRUNE_EVERY_S:
+            self._pruned_at = now
+            await self.prune()
+
+    async def prune(self, limit: int = 1000) -> int:
+        """Forget finished deliveries older than ``keep_s``; return how many."""
+        status = await self._pool.execute(_PRUNE, self._settings.keep_s, limit)
+        return int(status.split()[-1])
 
     async def dispatch_once(self) -> int:
         """Claim what is due (as much as there is room for) and start sending it."""

@@ -22,6 +22,7 @@ from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
 from redis.commands.core import AsyncScript
 
 from . import keys
@@ -93,26 +94,46 @@ class UserNotifier:
 
         A final event of a task already logged for ``user_id`` is not logged or
         published again: the first one's eventId comes back, with ``repeated``."""
+        keys_, args = self._publish_args(user_id, event, traceparent)
+        return published(await self._script(keys=keys_, args=args))
+
+    async def queue_event(
+        self,
+        pipe: Pipeline,
+        user_id: str,
+        event: dict[str, object],
+        *,
+        traceparent: str | None = None,
+    ) -> None:
+        """``publish_event`` added to ``pipe`` (a caller's pipeline of many): its reply,
+        read with ``published``, comes with the pipeline's."""
+        keys_, args = self._publish_args(user_id, event, traceparent)
+        await self._script(keys=keys_, args=args, client=pipe)
+
+    def _publish_args(
+        self, user_id: str, event: dict[str, object], traceparent: str | None
+    ) -> tuple[list[str], list[str | int]]:
         body = {k: v for k, v in event.items() if k != "eventId"}
-        reply = await self._script(
-            keys=[
-                keys.ws_user(user_id),
-                keys.user_events(user_id),
-                keys.user_event_tasks(user_id),
-                keys.user_event_task_ages(user_id),
-            ],
-            args=[
-                keys.ws_instance_channel(""),
-                orjson.dumps(user_id).decode(),
-                orjson.dumps(body).decode(),
-                self._max_events,
-                self._max_age_ms,
-                _final_task(body),
-                traceparent or "",
-            ],
-        )
-        event_id, sent, repeated = reply
-        return Published(str(event_id), int(sent), bool(int(repeated)))
+        return [
+            keys.ws_user(user_id),
+            keys.user_events(user_id),
+            keys.user_event_tasks(user_id),
+            keys.user_event_task_ages(user_id),
+        ], [
+            keys.ws_instance_channel(""),
+            orjson.dumps(user_id).decode(),
+            orjson.dumps(body).decode(),
+            self._max_events,
+            self._max_age_ms,
+            _final_task(body),
+            traceparent or "",
+        ]
+
+
+def published(reply: Any) -> Published:
+    """The publish script's reply, read."""
+    event_id, sent, repeated = reply
+    return Published(str(event_id), int(sent), bool(int(repeated)))
 
 
 def _final_task(event: dict[str, object]) -> str:

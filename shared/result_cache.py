@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import orjson
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
 
 from . import keys
 from .redis_client import get_many
@@ -36,9 +37,17 @@ class ResultCache:
             return None  # an unreadable entry is a miss, not an error
 
     async def store(self, text_hash: str, summary_hash: str, verdict: TextVerdict) -> None:
+        async with self._client.pipeline(transaction=False) as pipe:
+            self.queue_store(pipe, text_hash, summary_hash, verdict)
+            await pipe.execute()
+
+    STORE_REPLIES = 2  # what ``queue_store`` adds to a pipeline
+
+    def queue_store(
+        self, pipe: Pipeline, text_hash: str, summary_hash: str, verdict: TextVerdict
+    ) -> None:
+        """Add the store to ``pipe`` (a caller's pipeline of many; two replies)."""
         value = orjson.dumps(verdict.model_dump(mode="json"))
         ttl = self._insufficient_ttl_s if verdict.mark is Mark.INSUFFICIENT else self._ttl_s
-        async with self._client.pipeline(transaction=False) as pipe:
-            pipe.set(keys.cache_result(text_hash), value, ex=ttl)
-            pipe.set(keys.cache_result(summary_hash), value, ex=ttl)
-            await pipe.execute()
+        pipe.set(keys.cache_result(text_hash), value, ex=ttl)
+        pipe.set(keys.cache_result(summary_hash), value, ex=ttl)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncpg
 from ulid import ULID
 
 from tests.fixtures.pipeline import Services, result_body, task_row
@@ -71,3 +72,23 @@ async def test_batches_that_are_not_batches_are_refused(services: Services) -> N
     assert forged.status_code == 401
     replayed = [await services.callback([result_body(job)], message_id="batch-1") for _ in "ab"]
     assert [r.status_code for r in replayed] == [200, 409]
+
+
+async def test_a_result_sent_twice_in_one_batch_is_stored_once(services: Services) -> None:
+    jobs = await _jobs_for(services, [f"The lake number {i} is deep." for i in range(2)])
+    body: list[object] = [result_body(jobs[1]), result_body(jobs[0]), result_body(jobs[1])]
+    answer = await services.callback(body)
+    assert answer.status_code == 200
+    assert [(r["taskId"], r["duplicate"]) for r in answer.json()["results"]] == [
+        (jobs[1]["taskId"], False),
+        (jobs[0]["taskId"], False),
+        (jobs[1]["taskId"], True),
+    ]
+    # one cache entry and one push, not two of each
+    conn = await asyncpg.connect(services.database_url)
+    try:
+        kinds = await conn.fetch("SELECT kind FROM outbox WHERE task_id = $1", jobs[1]["taskId"])
+    finally:
+        await conn.close()
+    assert sorted(r["kind"] for r in kinds) == sorted({r["kind"] for r in kinds})
+    assert len(kinds) == 2

@@ -278,6 +278,23 @@ async def test_rows_written_before_claims_and_method_existed_still_relay(
     await pubsub.aclose()
 
 
+async def test_the_relay_delivers_after_redis_forgot_its_scripts(receiver: Receiver) -> None:
+    """Rows go to Redis in one pipeline; a Redis that lost its scripts (a restart) is
+    taught them again, not left to answer NOSCRIPT forever."""
+    pubsub = await listen(receiver.redis, "u1", "u2")
+    leader, token = await receiver.task("u1")
+    follower, _ = await receiver.task("u2", leader=leader)
+    await receiver.redis.script_flush()
+    answer = await receiver.post(_result(leader, token, method=METHOD))
+    assert answer.status_code == 200 and answer.json()["duplicate"] is False
+    assert all(r["delivered_at"] is not None for r in await receiver.outbox())
+    pushes = await _pushed(pubsub)
+    assert sorted((p["userId"], p["event"]["taskId"]) for p in pushes) == sorted(
+        [("u1", leader), ("u2", follower)]
+    )
+    await pubsub.aclose()
+
+
 async def test_failure_and_followers_go_through_the_outbox(receiver: Receiver) -> None:
     pubsub = await listen(receiver.redis, "u1", "u2", "u3")
     task_id, token = await receiver.task("u1")
