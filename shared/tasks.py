@@ -39,7 +39,14 @@ _DONE = _stage("done")
 _FAILED = _stage("failed", "'errorCode', $2::text")
 _CACHED = _stage("done", "'cached', true")
 _JOINED = _stage("joined", "'leader', l.id")
-_QUEUED_AT = _stage("queued", at="q.at")
+_MARK_QUEUED_ONE = (
+    f"UPDATE ai_results SET stages = stages || {_stage('queued', at='$2::timestamptz')}"
+    " WHERE id = $1"
+)
+_MARK_QUEUED_MANY = (
+    f"UPDATE ai_results a SET stages = a.stages || {_stage('queued', at='q.at')}"
+    " FROM unnest($1::text[], $2::timestamptz[]) AS q(id, at) WHERE a.id = q.id"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,12 +162,15 @@ async def insert_cached(db: Db, task: NewTask, verdict: TextVerdict) -> None:
 
 async def mark_queued(db: Db, queued: Sequence[tuple[str, datetime]]) -> None:
     """Each task's job is on the stream since its ``at`` (taken before the enqueue, so
-    the stage sorts before whatever a fast worker reported meanwhile); one statement."""
+    the stage sorts before whatever a fast worker reported meanwhile); one statement.
+    One task goes by its id: a join with ``unnest`` costs PostgreSQL a third more for
+    one row, and half as much per row for sixteen."""
+    if len(queued) == 1:
+        ((task_id, at),) = queued
+        await db.execute(_MARK_QUEUED_ONE, task_id, at)
+        return
     await db.execute(
-        f"UPDATE ai_results a SET stages = a.stages || {_QUEUED_AT}"
-        " FROM unnest($1::text[], $2::timestamptz[]) AS q(id, at) WHERE a.id = q.id",
-        [task_id for task_id, _ in queued],
-        [at for _, at in queued],
+        _MARK_QUEUED_MANY, [task_id for task_id, _ in queued], [at for _, at in queued]
     )
 
 
