@@ -150,7 +150,7 @@ class OutboxRelay:
             async with self._client.pipeline(transaction=False) as pipe:
                 for row in rows:
                     try:
-                        sent.append((row, await self._queue(pipe, row.kind, row.payload)))
+                        sent.append((row, self._queue(pipe, row.kind, row.payload)))
                     except (KeyError, TypeError, ValueError):
                         # Can never be delivered; keeping it would only repeat this forever.
                         log.exception("outbox row %s is malformed; dropped", row.id)
@@ -171,7 +171,7 @@ class OutboxRelay:
             delivered.append(row.id)
         return delivered, notified, None
 
-    async def _queue(self, pipe: Pipeline, kind: str, payload: dict[str, Any]) -> int:
+    def _queue(self, pipe: Pipeline, kind: str, payload: dict[str, Any]) -> int:
         """Add one row's Redis writes to ``pipe``; return how many replies they give."""
         if kind == CACHE:
             # Rows written before verdicts carried claims (or a method) read as having
@@ -181,7 +181,7 @@ class OutboxRelay:
             return ResultCache.STORE_REPLIES
         if kind == NOTIFY:
             with tracing.span("relay event", parent=payload.get(tracing.TRACEPARENT)):
-                await self._notifier.queue_event(
+                self._notifier.queue_event(
                     pipe,
                     payload["user_id"],
                     payload["event"],

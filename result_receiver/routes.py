@@ -179,14 +179,11 @@ async def _relay_now(state: State, accepted: list[Accepted]) -> None:
         log.warning(
             "%d outcomes stored; outbox relay deferred (%s)", len(accepted), type(exc).__name__
         )
-    for outcome in accepted:
-        try:
-            await state.inflight.release(outcome.task.text_hash, outcome.task_id)
-        except (RedisError, OSError) as exc:
-            log.warning(
-                "inflight lead of task %s not released (%s)",
-                outcome.task_id, exc, extra={"taskId": outcome.task_id},
-            )  # fmt: skip
+    try:
+        await state.inflight.release_all([(a.task.text_hash, a.task_id) for a in accepted])
+    except (RedisError, OSError) as exc:
+        # A lead left behind expires; the backend never joins a finished leader.
+        log.warning("inflight leads of %d task(s) not released (%s)", len(accepted), exc)
 
 
 async def _signed_body(request: Request, state: State) -> tuple[bytes, VerifiedDelivery]:

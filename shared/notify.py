@@ -26,7 +26,7 @@ from redis.asyncio.client import Pipeline
 from redis.commands.core import AsyncScript
 
 from . import keys
-from .redis_client import load_script
+from .redis_client import load_script, queue_script
 
 _LUA = Path(__file__).with_name("lua")
 _PUBLISH = _LUA / "publish_user_event.lua"
@@ -97,7 +97,7 @@ class UserNotifier:
         keys_, args = self._publish_args(user_id, event, traceparent)
         return published(await self._script(keys=keys_, args=args))
 
-    async def queue_event(
+    def queue_event(
         self,
         pipe: Pipeline,
         user_id: str,
@@ -106,9 +106,10 @@ class UserNotifier:
         traceparent: str | None = None,
     ) -> None:
         """``publish_event`` added to ``pipe`` (a caller's pipeline of many): its reply,
-        read with ``published``, comes with the pipeline's."""
+        read with ``published``, comes with the pipeline's; NoScriptError there means
+        ``publish_event`` alone (see ``queue_script``)."""
         keys_, args = self._publish_args(user_id, event, traceparent)
-        await self._script(keys=keys_, args=args, client=pipe)
+        queue_script(pipe, self._script, keys_, args)
 
     def _publish_args(
         self, user_id: str, event: dict[str, object], traceparent: str | None

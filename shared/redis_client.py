@@ -15,6 +15,7 @@ from typing import Any, cast
 
 import redis
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
@@ -74,6 +75,17 @@ def create_sync_redis(url: str, timeout_s: float) -> redis.Redis:
 def load_script(client: aioredis.Redis, path: Path) -> AsyncScript:
     """Register a Lua script (EVALSHA with automatic reload on NOSCRIPT)."""
     return client.register_script(path.read_text(encoding="utf-8"))
+
+
+def queue_script(
+    pipe: Pipeline, script: AsyncScript, keys: Sequence[str], args: Sequence[Any]
+) -> None:
+    """Add one call of ``script`` to ``pipe`` by its SHA alone, without the SCRIPT EXISTS
+    round trip redis-py makes before every pipeline holding a registered script. A Redis
+    that does not know the script (restarted; a cluster node it never ran on) answers
+    that call with NoScriptError (``execute(raise_on_error=False)``): make the call
+    alone then (``await script(...)``), which loads it."""
+    pipe.evalsha(script.sha, len(keys), *keys, *args)
 
 
 async def get_many(client: aioredis.Redis, names: Sequence[str]) -> list[Any]:

@@ -284,10 +284,13 @@ async def test_the_relay_delivers_after_redis_forgot_its_scripts(receiver: Recei
     pubsub = await listen(receiver.redis, "u1", "u2")
     leader, token = await receiver.task("u1")
     follower, _ = await receiver.task("u2", leader=leader)
+    text_hash, _ = await receiver.hashes(leader)
+    await receiver.redis.set(keys.inflight_text(text_hash), leader)
     await receiver.redis.script_flush()
     answer = await receiver.post(_result(leader, token, method=METHOD))
     assert answer.status_code == 200 and answer.json()["duplicate"] is False
     assert all(r["delivered_at"] is not None for r in await receiver.outbox())
+    assert await receiver.redis.exists(keys.inflight_text(text_hash)) == 0  # the lead ended
     pushes = await _pushed(pubsub)
     assert sorted((p["userId"], p["event"]["taskId"]) for p in pushes) == sorted(
         [("u1", leader), ("u2", follower)]
