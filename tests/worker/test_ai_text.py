@@ -150,6 +150,9 @@ KNOWN = "Water boils at 100 degrees Celsius at sea level."
         ("Shin splints are a common cause of lower leg pain in runners.", "Shin splints are a rare cause of leg pain among runners.", "contradicts", "antonym"),
         ("Anaphylaxis is a severe, potentially life-threatening allergic reaction.", "anaphylaxis is a mild allergic reaction", "contradicts", "antonym"),
         ("Saturn is less dense than water.", "Saturn is denser than water.", "contradicts", "antonym"),
+        # The parts of a compound are words too.
+        ("The Indus Valley Civilisation was in the north-western Indian subcontinent.", "The Indus Valley Civilisation was in the south-eastern part of the subcontinent.", "contradicts", "antonym"),
+        ("Female mosquitoes have higher-pitched wings than males.", "Female mosquitoes have lower-pitched wings than males.", "contradicts", "antonym"),
         ("The quadriceps is a group of four muscles at the front of the thigh.", "The quadriceps muscles sit at the back of the thigh.", "contradicts", "antonym"),
         # A negation reaches to the end of its clause, and "rather than" denies.
         ("The cornea of the eye has no blood vessels.", "Your cornea doesn't have a single blood vessel in it.", "entails", "swap"),

@@ -458,12 +458,18 @@ def role_swap(premise: str, hypothesis: str) -> bool:
 
 
 def _antonym_flip(claim: set[str], known: set[str]) -> bool:
+    # The parts of a compound count: "north-western" / "south-eastern", "lower-pitched".
+    claim, known = _with_parts(claim), _with_parts(known)
     for left, right in _ANTONYMS:
         if (claim & left and known & right and not claim & right and not known & left) or (
             claim & right and known & left and not claim & left and not known & right
         ):
             return True
     return False
+
+
+def _with_parts(words: set[str]) -> set[str]:
+    return words.union(*(w.split("-") for w in words if "-" in w))
 
 
 # This many content words of the claim the known claim lacks: it says something else
