@@ -150,6 +150,10 @@ KNOWN = "Water boils at 100 degrees Celsius at sea level."
         ("Shin splints are a common cause of lower leg pain in runners.", "Shin splints are a rare cause of leg pain among runners.", "contradicts", "antonym"),
         ("Anaphylaxis is a severe, potentially life-threatening allergic reaction.", "anaphylaxis is a mild allergic reaction", "contradicts", "antonym"),
         ("Saturn is less dense than water.", "Saturn is denser than water.", "contradicts", "antonym"),
+        # A name of the known claim replaced in a headline or in lower case: the capitals
+        # cannot say whether the new word is a name too (never agreement: verdicts.py).
+        ("Danish is the official language of Denmark.", "The Official Language Of Denmark Is Norwegian", "entails", "unseen"),
+        ("The Himalayas formed when the Indian plate collided with the Eurasian plate.", "the himalayas formed when the indian plate collided with the african plate", "entails", "unseen"),
         # The parts of a compound are words too.
         ("The Indus Valley Civilisation was in the north-western Indian subcontinent.", "The Indus Valley Civilisation was in the south-eastern part of the subcontinent.", "contradicts", "antonym"),
         ("Female mosquitoes have higher-pitched wings than males.", "Female mosquitoes have lower-pitched wings than males.", "contradicts", "antonym"),

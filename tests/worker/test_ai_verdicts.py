@@ -9,7 +9,7 @@ import pytest
 from shared.knowledge import KbClaim
 from shared.schemas import ClaimVerdict, Mark
 from worker.ai.knowledge import Match
-from worker.ai.stance import Stance
+from worker.ai.stance import LexicalStance, Stance
 from worker.ai.subjectivity import Subjectivity
 from worker.ai.verdicts import Thresholds, claim_verdict, combine
 
@@ -157,6 +157,9 @@ def test_no_claims_and_dropped_claims() -> None:
         (TRUE, 0.95, Stance("neutral", 0.7, "role", "lexical"), Mark.INSUFFICIENT),
         (FALSE, 0.95, Stance("neutral", 0.7, "quantifier", "lexical"), Mark.INSUFFICIENT),
         (TRUE, 0.95, Stance("neutral", 0.6, "polarity", "lexical"), Mark.INSUFFICIENT),
+        # A name replaced where capitals cannot show whether the new word is one.
+        (TRUE, 0.99, Stance("entails", 0.65, "unseen", "lexical"), Mark.INSUFFICIENT),
+        (FALSE, 0.99, Stance("entails", 0.65, "unseen", "lexical"), Mark.INSUFFICIENT),
     ],
 )
 def test_never_the_opposite_mark_when_unsure(
@@ -189,3 +192,25 @@ def test_the_task_reason_sums_up_without_repeating_claim_reasons() -> None:
     assert task.mark is Mark.INCORRECT
     assert wrong.reason not in task.reason
     assert "contradicts the true fact-check" in task.reason and TRUE.claim in task.reason
+
+
+def test_the_opposite_extreme_of_a_false_claim_is_not_made_true() -> None:
+    smallest = KbClaim(3, "Mars is the smallest planet in the Solar System.", False,
+                       "Mercury is the smallest planet.", "https://en.wikipedia.org/wiki/Mercury_(planet)", None)  # fmt: skip
+    text = "Mars is the largest planet in the Solar System."
+    stance = LexicalStance().stance(smallest.claim, text)
+    assert (stance.label, stance.conflict) == ("contradicts", "antonym")
+    found = claim_verdict(
+        text, subjective=None, belief=None, match=Match(smallest, 0.95), stance=stance, thresholds=T
+    )
+    assert found.mark is Mark.INSUFFICIENT
+    assert "opposite extreme" in found.reason
+    # A plain opposite of a false claim is still its denial.
+    cold = KbClaim(4, "Antarctica is a hot desert.", False, "It is a cold desert.", "https://en.wikipedia.org/wiki/Antarctica", None)  # fmt: skip
+    text = "Antarctica is a cold desert."
+    stance = LexicalStance().stance(cold.claim, text)
+    assert (stance.label, stance.conflict) == ("contradicts", "antonym")
+    found = claim_verdict(
+        text, subjective=None, belief=None, match=Match(cold, 0.95), stance=stance, thresholds=T
+    )
+    assert found.mark is Mark.CORRECT

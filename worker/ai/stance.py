@@ -46,9 +46,14 @@ Method = Literal["nli", "learned", "lexical"]
 # "other": the claim's own words are mostly not the known claim's (same subject,
 # something else said of it); "polarity": a negation, but on no word both share;
 # "names": each sentence names someone or something the other does not; "partial": a
-# denial of only some of a false known claim's content (verdicts.py).
+# denial of only some of a false known claim's content (verdicts.py); "unseen": a name
+# of the known claim has a word in its place that the text's capitals cannot show to be
+# a name or not; "contrary": the opposite extreme of a false claim ("largest" against
+# "smallest"), which that claim's falsehood does not make true (verdicts.py).
 Conflict = Literal[
     "names",
+    "unseen",
+    "contrary",
     "negation",
     "antonym",
     "number",
@@ -100,6 +105,10 @@ _DENYING_PAIRS = frozenset({("rather", "than"), ("instead", "of")})
 _DEBUNKING = frozenset("false untrue myth misconception hoax".split())
 # "irrational" is "not rational", "infinitely" is "not finitely".
 _NEGATING_PREFIXES = ("non", "dis", "un", "in", "ir", "im", "il")
+_MOST = "most|largest|biggest|highest|tallest|longest|heaviest|oldest|fastest|hottest"
+_LEAST = "least|smallest|lowest|shortest|lightest|youngest|slowest|coldest"
+# The extremes: the opposite of a false "the smallest" is not a true "the largest".
+EXTREMES = frozenset(f"{_MOST}|{_LEAST}|first|last".split("|"))
 _ANTONYMS = tuple(
     (frozenset(a.split("|")), frozenset(b.split("|")))
     for a, b in (
@@ -110,8 +119,7 @@ _ANTONYMS = tuple(
         ("possible", "impossible"),
         ("more|greater|larger|bigger|higher|taller|longer|heavier|older|faster|warmer|hotter|denser",
          "less|fewer|smaller|lower|shorter|lighter|younger|slower|cooler|colder"),
-        ("most|largest|biggest|highest|tallest|longest|heaviest|oldest|fastest|hottest",
-         "least|smallest|lowest|shortest|lightest|youngest|slowest|coldest"),
+        (_MOST, _LEAST),
         ("increase|increases|raise|raises|rise|rises",
          "decrease|decreases|lower|lowers|fall|falls|reduce|reduces"),
         ("before|earlier", "after|later"),
@@ -158,6 +166,9 @@ _CALENDAR = frozenset(
     "january february march april may june july august september october november december "
     "monday tuesday wednesday thursday friday saturday sunday".split()
 )
+
+
+_CALENDAR_STEMS = frozenset(stem(w) for w in _CALENDAR)
 
 
 def _names(sentence: str) -> set[str]:
@@ -254,6 +265,20 @@ def _one_place(a: str, b: str) -> bool:
         return False
     shorter = min(len(a), len(b))
     return shorter >= 4 and a[: max(4, shorter - 3)] == b[: max(4, shorter - 3)]
+
+
+def _name_unseen(premise: str, hypothesis: str, known: set[str], claim: set[str]) -> bool:
+    """A name of the known claim is missing from a text whose capitals cannot say
+    whether the word in its place is a name too (a headline, or all lower case): "The
+    Official Language Of Denmark Is Norwegian" against "Danish is …" is another
+    language, not a synonym; words cannot tell, so neither agreement nor the opposite."""
+    if headline_case(premise) or not (
+        headline_case(hypothesis) or hypothesis == hypothesis.lower()
+    ):
+        return False
+    names = _capitalised(premise) - STOPWORDS - _NAME_PARTICLES - _CALENDAR_STEMS
+    kept = names & claim
+    return bool((names - claim - _run_mates(premise, kept)) & known)
 
 
 def _names_differ(premise: str, hypothesis: str, known: set[str], claim: set[str]) -> bool:
@@ -580,6 +605,10 @@ class LexicalStance:
         if extra >= _OTHER_WORDS:
             return Stance("entails", 0.6, "other")
         if extra:
+            if extra == 1 and _name_unseen(premise, hypothesis, known_stems, claim_stems):
+                # Weighed as a swap when candidates are compared (the closest stays the
+                # evidence), never agreement (verdicts.py).
+                return Stance("entails", 0.65, "unseen")
             # One word in another's place: a synonym ("biggest" / "largest") or a
             # different thing ("gold" / "silver"); only a near-identical embedding
             # tells them apart (see verdicts.Thresholds.lexical_swap_entails).

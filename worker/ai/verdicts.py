@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from shared.schemas import ClaimVerdict, Evidence, Mark, TextVerdict
 
 from .knowledge import Match
-from .stance import Stance, left_out
+from .stance import EXTREMES, Stance, left_out
 from .subjectivity import Subjectivity
+from .wording import words
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +165,7 @@ def claim_verdict(
         (stance.method == "lexical" and sim < t.lexical_entails)
         or (stance.conflict == "other" and sim < t.lexical_other_entails)
         or (stance.conflict == "swap" and sim < t.lexical_swap_entails)
+        or stance.conflict == "unseen"
         # Saying more than a true claim ("all" where it says "some") is not made true;
         # saying less than a false one ("some" where it says "all") is not made false.
         or (stance.conflict == "stronger" and match.entry.verdict)
@@ -181,6 +183,15 @@ def claim_verdict(
         # Prize for relativity": a denial of everything ("never", "not any") leaves out
         # what the false claim said; that the claim is false does not make it true.
         stance = Stance("neutral", stance.probability, "partial", stance.method)
+    if (
+        stance.conflict == "antonym"
+        and not match.entry.verdict
+        and stance.method != "nli"
+        and EXTREMES & set(words(text))
+    ):
+        # "Mars is the largest planet" against the false "Mars is the smallest planet":
+        # most things are neither extreme; the claim being false makes this no truer.
+        stance = Stance("neutral", stance.probability, "contrary", stance.method)
     if stance.label == "entails":
         mark = Mark.CORRECT if match.entry.verdict else Mark.INCORRECT
         lead = f"It matches the {known}"
@@ -226,6 +237,10 @@ _UNSETTLED = {
     "polarity": "a negation in the text may or may not reverse it",
     "names": "each names someone or something the other does not",
     "partial": "the text denies more than that claim says",
+    "unseen": "the text has another word where it names something, and its capitals do "
+    "not show whether that word is a name too",
+    "contrary": "the text says the opposite extreme, which the known claim being false "
+    "does not make true",
 }
 
 
