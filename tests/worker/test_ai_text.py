@@ -154,6 +154,12 @@ KNOWN = "Water boils at 100 degrees Celsius at sea level."
         # cannot say whether the new word is a name too (never agreement: verdicts.py).
         ("Danish is the official language of Denmark.", "The Official Language Of Denmark Is Norwegian", "entails", "unseen"),
         ("The Himalayas formed when the Indian plate collided with the Eurasian plate.", "the himalayas formed when the indian plate collided with the african plate", "entails", "unseen"),
+        # A word that denies without a negation word: the negation may say the same.
+        ("Usain Bolt never lost a 100-metre race during his career.", "Usain Bolt went his entire career without losing a 100 m race.", "neutral", "polarity"),
+        ("A lack of vitamin C in the diet causes scurvy.", "Scurvy results from not getting enough vitamin C.", "neutral", "polarity"),
+        ("Many well-known psychology findings have failed to replicate in later studies.", "Lots of famous psychology results didn't hold up when later studies tried to repeat them.", "neutral", "polarity"),
+        # "failed" maths is not a negation: denying it is.
+        ("Albert Einstein failed mathematics at school.", "Einstein never failed mathematics at school.", "contradicts", "negation"),
         # The parts of a compound are words too.
         ("The Indus Valley Civilisation was in the north-western Indian subcontinent.", "The Indus Valley Civilisation was in the south-eastern part of the subcontinent.", "contradicts", "antonym"),
         ("Female mosquitoes have higher-pitched wings than males.", "Female mosquitoes have lower-pitched wings than males.", "contradicts", "antonym"),

@@ -100,6 +100,15 @@ _NEGATIONS = frozenset(
 # "No mountain is higher than Everest" says Everest is highest: a negative determiner
 # turns a whole sentence around, so it counts only against the same words.
 _NEGATIVE_DETERMINERS = frozenset("no none nobody nothing nowhere neither".split())
+# Words that deny without a negation word: "went his career without losing" is "never
+# lost", "a lack of vitamin C" is "not getting enough vitamin C", "failed to replicate"
+# is "did not hold up" (but "failed maths" is "flunked"). Where either sentence has one,
+# a negation the other lacks may say the same thing.
+_IMPLICIT_NEGATIVES = frozenset(
+    "without lack lacks lacking lacked absent absence avoid avoids avoided unable yet "
+    "different differ differs instead except".split()
+)
+_FAILING = frozenset("fail fails failed failing".split())
 # "legumes rather than nuts": what follows is denied.
 _DENYING_PAIRS = frozenset({("rather", "than"), ("instead", "of")})
 _DEBUNKING = frozenset("false untrue myth misconception hoax".split())
@@ -338,6 +347,13 @@ def _polarity(tokens: list[str]) -> int:
     return (sum(t in _NEGATIONS for t in tokens) + debunked - unknowing) % 2
 
 
+def _implicitly_negative(tokens: list[str]) -> bool:
+    return any(
+        t in _IMPLICIT_NEGATIVES or (t in _FAILING and after == "to")
+        for t, after in pairwise(tokens)
+    ) or bool(tokens and tokens[-1] in _IMPLICIT_NEGATIVES)
+
+
 def _negation_flip(claim_clauses: list[str], known_clauses: list[str]) -> Conflict:
     """ "negation" when one sentence negates what the other affirms, decided on a word
     both share ("does not *cause*" against "*causes*"; a word with a negating prefix
@@ -362,6 +378,8 @@ def _negation_flip(claim_clauses: list[str], known_clauses: list[str]) -> Confli
             return "polarity"
         determiners = {t for t in claim_clauses + known_clauses if t in _NEGATIVE_DETERMINERS}
         if determiners and len(ours.keys() ^ theirs.keys()) > _SAME_REST:
+            return "polarity"
+        if _implicitly_negative(claim_clauses) or _implicitly_negative(known_clauses):
             return "polarity"
         return "negation"
     return "polarity" if _polarity(claim_clauses) != _polarity(known_clauses) else ""
