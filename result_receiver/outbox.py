@@ -159,17 +159,25 @@ class OutboxRelay:
         except (RedisError, OSError) as exc:
             return delivered, {}, exc  # Redis is down: the rest waits
         notified: dict[str, bool] = {}
+        unknown: list[Written] = []  # rows whose script Redis did not know
+        failure: Exception | None = None
         for row, count in sent:
             answers = [next(replies) for _ in range(count)]
-            if any(isinstance(a, NoScriptError) for a in answers):
-                return await self._send_one_by_one([row for row, _ in sent], delivered)
-            failure = next((a for a in answers if isinstance(a, Exception)), None)
             if failure is not None:
-                return delivered, notified, failure
-            if row.kind == NOTIFY and (live := _live(row.payload, answers[0])) is not None:
-                notified[row.task_id] = live
-            delivered.append(row.id)
-        return delivered, notified, None
+                continue  # the rest waits for the relay
+            if any(isinstance(a, NoScriptError) for a in answers):
+                unknown.append(row)
+            elif (failure := next((a for a in answers if isinstance(a, Exception)), None)) is None:
+                if row.kind == NOTIFY and (live := _live(row.payload, answers[0])) is not None:
+                    notified[row.task_id] = live
+                delivered.append(row.id)
+        if unknown and failure is None:
+            # A user's rows share a Redis node, so they all went or all came back here:
+            # their order holds.
+            more, more_notified, failure = await self._send_one_by_one(unknown)
+            delivered += more
+            notified |= more_notified
+        return delivered, notified, failure
 
     def _queue(self, pipe: Pipeline, kind: str, payload: dict[str, Any]) -> int:
         """Add one row's Redis writes to ``pipe``; return how many replies they give."""
@@ -192,9 +200,11 @@ class OutboxRelay:
         return 0
 
     async def _send_one_by_one(
-        self, rows: Sequence[Written], delivered: list[int]
+        self, rows: Sequence[Written]
     ) -> tuple[list[int], dict[str, bool], Exception | None]:
-        """``_send_all`` without a pipeline: each row's writes are their own round trip."""
+        """``_send_all`` without a pipeline: each row's writes are their own round trip
+        (a script Redis does not know is loaded on the way)."""
+        delivered: list[int] = []
         notified: dict[str, bool] = {}
         for row in rows:
             try:
