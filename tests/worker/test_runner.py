@@ -477,16 +477,17 @@ async def test_an_idle_worker_gets_the_stale_entry_before_a_busy_one(
     # head start it would claim at 0.3 s, before the idle worker's 0.4-0.53 s.
     busy_settings = make_settings(lease_ms=300, max_in_flight=2, batch_size=1, block_ms=50)
     client = await left_by_a_dead_worker(busy_settings, [stale])
-    # The other worker lives (its entry stays fresh) until the busy one is busy, then
-    # dies: on a loaded machine the busy worker's start alone can outlast its lease.
+    # The other worker lives (its entry stays fresh) until both workers are running and
+    # the busy one is busy, then dies: on a loaded machine a worker's start alone can
+    # outlast a lease, and the race under test starts only when the entry goes stale.
     alive = asyncio.create_task(_keep_fresh(client, "dead-worker"))
     busy_judge = RecordingJudge(tiny_judge, delay_s=4.0)
     idle_judge = RecordingJudge(tiny_judge)
     async with running(busy_settings, busy_judge):
         await enqueue(busy_settings, [long_job])
         await eventually(lambda: is_true(bool(busy_judge.batches)))
-        alive.cancel()
         async with running(make_settings(lease_ms=400, batch_size=1), idle_judge):
+            alive.cancel()
             await eventually(lambda: is_true(stale.taskId in callback_server.by_task()), 8)
     await client.aclose()
     assert [stale.payload] in idle_judge.batches
