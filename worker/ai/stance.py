@@ -14,6 +14,13 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Literal, Protocol
 
+from .names import (
+    capitalised,
+    name_unseen,
+    names_differ,
+    swapped_name,
+)
+from .negation import negation_flip
 from .quantities import (
     APPROXIMATE,
     NOTATION,
@@ -27,7 +34,6 @@ from .wording import (
     NUMBER_WORDS,
     STOPWORDS,
     content_stems,
-    headline_case,
     stem,
     words,
 )
@@ -92,28 +98,6 @@ class StanceModel(Protocol):
 
 # -- the word-level check ---------------------------------------------------------------
 
-# A negation word negates the next content word ("does not *boil*"); a debunking word
-# negates everything after it ("it is a myth that *bats* are *blind*").
-_NEGATIONS = frozenset(
-    "not no never none nobody nothing neither nor nowhere hardly scarcely".split()
-)
-# "No mountain is higher than Everest" says Everest is highest: a negative determiner
-# turns a whole sentence around, so it counts only against the same words.
-_NEGATIVE_DETERMINERS = frozenset("no none nobody nothing nowhere neither".split())
-# Words that deny without a negation word: "went his career without losing" is "never
-# lost", "a lack of vitamin C" is "not getting enough vitamin C", "failed to replicate"
-# is "did not hold up" (but "failed maths" is "flunked"). Where either sentence has one,
-# a negation the other lacks may say the same thing.
-_IMPLICIT_NEGATIVES = frozenset(
-    "without lack lacks lacking lacked absent absence avoid avoids avoided unable yet "
-    "different differ differs instead except".split()
-)
-_FAILING = frozenset("fail fails failed failing".split())
-# "legumes rather than nuts": what follows is denied.
-_DENYING_PAIRS = frozenset({("rather", "than"), ("instead", "of")})
-_DEBUNKING = frozenset("false untrue myth misconception hoax".split())
-# "irrational" is "not rational", "infinitely" is "not finitely".
-_NEGATING_PREFIXES = ("non", "dis", "un", "in", "ir", "im", "il")
 _MOST = "most|largest|biggest|highest|tallest|longest|heaviest|oldest|fastest|hottest"
 _LEAST = "least|smallest|lowest|shortest|lightest|youngest|slowest|coldest"
 # The extremes: the opposite of a false "the smallest" is not a true "the largest".
@@ -167,222 +151,6 @@ _ANTONYMS = tuple(
         ("acidic", "alkaline"),
     )
 )  # fmt: skip
-_CAPITALISED = re.compile(r"[A-Z][a-z]+(?:-[A-Z][a-z]+)*")
-# Nationality adjectives name no place of their own ("the French capital" is Paris).
-_DEMONYM = re.compile(r"(?:ese|ian|ish|ch|an)$|^(?:greek|thai|swiss|arab|arabic)$")
-# Months and weekdays are dates, compared as such, not names.
-_CALENDAR = frozenset(
-    "january february march april may june july august september october november december "
-    "monday tuesday wednesday thursday friday saturday sunday".split()
-)
-
-
-_CALENDAR_STEMS = frozenset(stem(w) for w in _CALENDAR)
-
-
-def _names(sentence: str) -> set[str]:
-    """Capitalised words after the first word (places, people, bodies), stemmed."""
-    found = _CAPITALISED.findall(sentence)
-    first = _CAPITALISED.match(sentence.lstrip("\"'“‘("))
-    if first:
-        found.remove(first.group(0))
-    return {
-        stem(w.lower())
-        for w in found
-        if not _DEMONYM.search(w.lower()) and w.lower() not in _CALENDAR
-    }
-
-
-def _capitalised(sentence: str) -> set[str]:
-    return {stem(w.lower()) for w in _CAPITALISED.findall(sentence)}
-
-
-# Content words (other than names) by which two sentences may differ and still be
-# "the same sentence with one name or one negation changed".
-_SAME_REST = 1
-
-
-# Content words two sentences may differ by when a name fills the same slot in both
-# ("took place in Paris" / "were held in Athens").
-_SLOT_REST = 3
-# Lower-case words inside names ("Leonardo da Vinci", "Vincent van Gogh").
-_NAME_PARTICLES = frozenset("da de di del della van von der den du la le al bin ibn".split())
-_NAME_RUN = re.compile(
-    r"[A-Z][\w'-]*(?:\s+(?:(?:da|de|di|del|della|van|von|der|den|du|la|le|al|bin|ibn)\s+)?"
-    r"[A-Z][\w'-]*)*"
-)
-
-
-def _slots(sentence: str, names: set[str]) -> dict[str, str]:
-    """For each name, the word before its run of capitalised words (its slot: "in" of
-    "in Paris", "by" of "by Leonardo da Vinci"); "" at the start of the sentence."""
-    slots: dict[str, str] = {}
-    for run in _NAME_RUN.finditer(sentence):
-        before = re.findall(r"[\w']+", sentence[: run.start()])
-        for word in re.findall(r"[\w'-]+", run.group(0)):
-            key = stem(word.lower())
-            if key in names:
-                slots.setdefault(key, before[-1].lower() if before else "")
-    return slots
-
-
-def _run_mates(sentence: str, shared: set[str]) -> set[str]:
-    """Names in the same run as a name both sentences have: "Maharaj" of "Shivaji
-    Maharaj" extends a shared name, it does not replace one."""
-    mates: set[str] = set()
-    for run in _NAME_RUN.finditer(sentence):
-        keys = {stem(w.lower()) for w in re.findall(r"[\w'-]+", run.group(0))}
-        if keys & shared:
-            mates |= keys
-    return mates
-
-
-def _swapped_name(premise: str, hypothesis: str, known: set[str], claim: set[str]) -> bool:
-    """One name put in another's place: "Sydney is …" against "Canberra is …". Where
-    the rest of the two sentences is nearly the same, or the two names fill the same
-    slot ("in Paris" / "in Athens"); a sentence that says more or other things may
-    name more without naming anything wrongly ("Apollo 11 landed the first humans on
-    the Moon" against "Neil Armstrong was the first to walk on it").
-    """
-    if headline_case(premise) or headline_case(hypothesis):
-        return False
-    names_known, names_claim = _capitalised(premise), _capitalised(hypothesis)
-    shared = names_known & names_claim
-    # A name both sentences have replaces nothing, though a synonym may have read its
-    # content word otherwise ("People's Republic": "people" is read as "humans").
-    extra_names = _names(hypothesis) - known - _run_mates(hypothesis, shared) - shared
-    missing_names = _names(premise) - claim - _run_mates(premise, shared) - shared
-    rest = (claim - names_claim) ^ (known - names_known) - _NAME_PARTICLES
-    if extra_names and missing_names:
-        if len(rest) <= _SAME_REST:
-            return True
-        ours, theirs = _slots(hypothesis, extra_names), _slots(premise, missing_names)
-        same_slot = set(ours.values()) & set(theirs.values()) - {""}
-        return bool(same_slot) and len(rest) <= _SLOT_REST
-    if len(rest) > _SAME_REST:
-        return False
-    extra, missing = claim - known, known - claim
-    if len(extra) != 1 or len(missing) != 1:
-        return False
-    return extra <= names_claim and missing <= names_known and not _one_place(*extra, *missing)
-
-
-def _one_place(a: str, b: str) -> bool:
-    """A country and its people's adjective ("Britain" / "British", "India" / "Indian"):
-    one place, not two names."""
-    if not (_DEMONYM.search(a) or _DEMONYM.search(b)):
-        return False
-    shorter = min(len(a), len(b))
-    return shorter >= 4 and a[: max(4, shorter - 3)] == b[: max(4, shorter - 3)]
-
-
-def _name_unseen(premise: str, hypothesis: str, known: set[str], claim: set[str]) -> bool:
-    """A name of the known claim is missing from a text whose capitals cannot say
-    whether the word in its place is a name too (a headline, or all lower case): "The
-    Official Language Of Denmark Is Norwegian" against "Danish is …" is another
-    language, not a synonym; words cannot tell, so neither agreement nor the opposite."""
-    if headline_case(premise) or not (
-        headline_case(hypothesis) or hypothesis == hypothesis.lower()
-    ):
-        return False
-    names = _capitalised(premise) - STOPWORDS - _NAME_PARTICLES - _CALENDAR_STEMS
-    kept = names & claim
-    return bool((names - claim - _run_mates(premise, kept)) & known)
-
-
-def _names_differ(premise: str, hypothesis: str, known: set[str], claim: set[str]) -> bool:
-    """Each sentence names something (a person, a place) the other does not."""
-    if headline_case(premise) or headline_case(hypothesis):
-        return False
-    # A known claim opens with its subject, often a name ("Michelangelo painted …"):
-    # capitalised words count from the first.
-    shared = _capitalised(premise) & _capitalised(hypothesis)
-    extra = _names(hypothesis) - known - _run_mates(hypothesis, shared) - _NAME_PARTICLES - shared
-    missing = (
-        _capitalised(premise)
-        - claim
-        - STOPWORDS
-        - _run_mates(premise, shared)
-        - _NAME_PARTICLES
-        - shared
-    )
-    places = {(a, b) for a in extra for b in missing if _one_place(a, b)}
-    extra -= {a for a, _ in places}
-    missing -= {b for _, b in places}
-    return bool(extra and missing)
-
-
-_COGNITION = frozenset(
-    "know knew known realize realise realized realised notice noticed expect expected "
-    "remember remembered understand understood".split()
-)
-
-
-def _negated(tokens: list[str]) -> dict[str, bool]:
-    """Each content word's stem, and whether a negation governs it: a negation reaches
-    to the end of its clause ("does not have a single *blood vessel*, …")."""
-    found: dict[str, bool] = {}
-    negating = everything = False
-    for token, after in zip(tokens, [*tokens[1:], ""][: len(tokens)], strict=True):
-        if token == CLAUSE_BREAK:
-            negating = False
-        elif token in _DEBUNKING and after == "that":
-            everything = True
-        elif token in _NEGATIONS and after in _COGNITION:
-            # "didn't know that water boils at 100 °C": not knowing denies nothing.
-            found[stem(after)] = True
-        elif token in _NEGATIONS or (token, after) in _DENYING_PAIRS:
-            negating = True
-        elif token not in STOPWORDS and not token[0].isdigit():
-            key = stem(token)
-            found[key] = found.get(key, False) or negating or everything
-    return found
-
-
-def _polarity(tokens: list[str]) -> int:
-    """Whether a sentence as a whole says no: an odd count of negations, a debunking
-    ("it is a myth that …") counting as one, a "didn't know" as none."""
-    debunked = sum(t in _DEBUNKING and after == "that" for t, after in pairwise(tokens))
-    unknowing = sum(t in _NEGATIONS and after in _COGNITION for t, after in pairwise(tokens))
-    return (sum(t in _NEGATIONS for t in tokens) + debunked - unknowing) % 2
-
-
-def _implicitly_negative(tokens: list[str]) -> bool:
-    return any(
-        t in _IMPLICIT_NEGATIVES or (t in _FAILING and after == "to")
-        for t, after in pairwise(tokens)
-    ) or bool(tokens and tokens[-1] in _IMPLICIT_NEGATIVES)
-
-
-def _negation_flip(claim_clauses: list[str], known_clauses: list[str]) -> Conflict:
-    """ "negation" when one sentence negates what the other affirms, decided on a word
-    both share ("does not *cause*" against "*causes*"; a word with a negating prefix
-    counts as negated: "irrational" against "rational"). "polarity" when only the count
-    of negations differs, on words they do not share ("never goes off" against "stays
-    edible", but also "cannot see" against "is visible"): a sign, not proof.
-    """
-    ours, theirs = _negated(claim_clauses), _negated(known_clauses)
-    for a, b in ((ours, theirs), (theirs, ours)):
-        for word in a:
-            for prefix in _NEGATING_PREFIXES:
-                if word.startswith(prefix) and word[len(prefix) :] in b:
-                    return "negation"
-    shared = ours.keys() & theirs.keys()
-    if any(ours[w] or theirs[w] for w in shared):
-        if not any(ours[w] != theirs[w] for w in shared):
-            return ""
-        # Both sentences negative (or both not), yet a shared word negated in one only:
-        # the negations sit in different places ("there is no sound in a vacuum" /
-        # "sound cannot travel through a vacuum"), which words alone cannot weigh.
-        if _polarity(claim_clauses) == _polarity(known_clauses):
-            return "polarity"
-        determiners = {t for t in claim_clauses + known_clauses if t in _NEGATIVE_DETERMINERS}
-        if determiners and len(ours.keys() ^ theirs.keys()) > _SAME_REST:
-            return "polarity"
-        if _implicitly_negative(claim_clauses) or _implicitly_negative(known_clauses):
-            return "polarity"
-        return "negation"
-    return "polarity" if _polarity(claim_clauses) != _polarity(known_clauses) else ""
 
 
 # Quantifiers and hedges that change how much a claim says, by what they mean: a
@@ -543,8 +311,8 @@ def left_out(premise: str, hypothesis: str) -> set[str]:
     """Content words of ``premise`` that ``hypothesis`` does not say (a name counts as
     said when part of it is: "Einstein" says "Albert Einstein")."""
     missing = content_stems(words(premise)) - content_stems(words(hypothesis))
-    if _capitalised(premise) & _capitalised(hypothesis):
-        missing -= _capitalised(premise)
+    if capitalised(premise) & capitalised(hypothesis):
+        missing -= capitalised(premise)
     return missing
 
 
@@ -590,7 +358,7 @@ class LexicalStance:
         # ("the Sun does not orbit the Earth"): neither agreement nor disagreement is sure.
         if role_swap(premise, hypothesis):
             return Stance("neutral", 0.7, "role")
-        negation = _negation_flip(words(hypothesis, clauses=True), words(premise, clauses=True))
+        negation = negation_flip(words(hypothesis, clauses=True), words(premise, clauses=True))
         if negation == "negation":
             return Stance("contradicts", 0.75, "negation")
         if negation == "polarity":
@@ -605,12 +373,12 @@ class LexicalStance:
         if differing:
             return Stance("contradicts", 0.7, "number")
         known_stems, claim_stems = content_stems(known), content_stems(claim)
-        if _swapped_name(premise, hypothesis, known_stems, claim_stems):
+        if swapped_name(premise, hypothesis, known_stems, claim_stems):
             return Stance("contradicts", 0.6, "name")
         shift = quantifier_shift(known, claim)
         if shift == "quantifier":
             return Stance("neutral", 0.7, "quantifier")
-        if _names_differ(premise, hypothesis, known_stems, claim_stems):
+        if names_differ(premise, hypothesis, known_stems, claim_stems):
             # "… was Leonardo da Vinci" against "Michelangelo painted …": each names
             # someone the other does not; agreement is not for words to say.
             return Stance("neutral", 0.6, "names")
@@ -623,7 +391,7 @@ class LexicalStance:
         if extra >= _OTHER_WORDS:
             return Stance("entails", 0.6, "other")
         if extra:
-            if extra == 1 and _name_unseen(premise, hypothesis, known_stems, claim_stems):
+            if extra == 1 and name_unseen(premise, hypothesis, known_stems, claim_stems):
                 # Weighed as a swap when candidates are compared (the closest stays the
                 # evidence), never agreement (verdicts.py).
                 return Stance("entails", 0.65, "unseen")
