@@ -194,23 +194,25 @@ def test_the_task_reason_sums_up_without_repeating_claim_reasons() -> None:
     assert "contradicts the true fact-check" in task.reason and TRUE.claim in task.reason
 
 
-def test_the_opposite_extreme_of_a_false_claim_is_not_made_true() -> None:
-    smallest = KbClaim(3, "Mars is the smallest planet in the Solar System.", False,
-                       "Mercury is the smallest planet.", "https://en.wikipedia.org/wiki/Mercury_(planet)", None)  # fmt: skip
-    text = "Mars is the largest planet in the Solar System."
-    stance = LexicalStance().stance(smallest.claim, text)
+@pytest.mark.parametrize(
+    ("false_claim", "text", "mark"),
+    [
+        # The opposite extreme of a false claim is not made true by its falsehood ...
+        ("Mars is the smallest planet in the Solar System.",
+         "Mars is the largest planet in the Solar System.", Mark.INSUFFICIENT),
+        # ... but a plain opposite of a false claim is still its denial.
+        ("Antarctica is a hot desert.", "Antarctica is a cold desert.", Mark.CORRECT),
+    ],
+)  # fmt: skip
+def test_the_opposite_extreme_of_a_false_claim_is_not_made_true(
+    false_claim: str, text: str, mark: Mark
+) -> None:
+    known = KbClaim(3, false_claim, False, "See the source.", "https://en.wikipedia.org/wiki/Planet", None)  # fmt: skip
+    stance = LexicalStance().stance(known.claim, text)
     assert (stance.label, stance.conflict) == ("contradicts", "antonym")
     found = claim_verdict(
-        text, subjective=None, belief=None, match=Match(smallest, 0.95), stance=stance, thresholds=T
+        text, subjective=None, belief=None, match=Match(known, 0.95), stance=stance, thresholds=T
     )
-    assert found.mark is Mark.INSUFFICIENT
-    assert "opposite extreme" in found.reason
-    # A plain opposite of a false claim is still its denial.
-    cold = KbClaim(4, "Antarctica is a hot desert.", False, "It is a cold desert.", "https://en.wikipedia.org/wiki/Antarctica", None)  # fmt: skip
-    text = "Antarctica is a cold desert."
-    stance = LexicalStance().stance(cold.claim, text)
-    assert (stance.label, stance.conflict) == ("contradicts", "antonym")
-    found = claim_verdict(
-        text, subjective=None, belief=None, match=Match(cold, 0.95), stance=stance, thresholds=T
-    )
-    assert found.mark is Mark.CORRECT
+    assert found.mark is mark
+    if mark is Mark.INSUFFICIENT:
+        assert "opposite extreme" in found.reason
