@@ -207,6 +207,15 @@ KNOWN = "Water boils at 100 degrees Celsius at sea level."
         ("Kenneth Cooper popularised the term aerobics with his 1968 book.", "Kenneth Cooper's book popularising aerobics came out in 1988.", "contradicts", "number"),
         # A decade that does not hold the year.
         ("The Berlin Wall was built in 1961.", "the berlin wall went up in the 1970s", "contradicts", "number"),
+        # A century, and "the 1800s", hold their hundred years and no others.
+        ("Antoine Lavoisier gave oxygen and hydrogen their modern names in the late 18th century.", "Lavoisier gave oxygen its name in the 1920s.", "contradicts", "number"),
+        ("The Suez Canal opened in 1869.", "The Suez Canal opened in the 1900s.", "contradicts", "number"),
+        ("The Qutb Minar was built in the 12th century.", "The Qutb Minar was built in the 16th century.", "contradicts", "number"),
+        # Another rank of the same extreme.
+        ("Titan is the second-largest moon in the Solar System.", "Titan is the largest moon in the Solar System.", "contradicts", "number"),
+        ("K2 is the second highest mountain on Earth.", "K2 is the highest mountain on Earth.", "contradicts", "number"),
+        # A deputy prime minister is no prime minister: neither agreement nor denial.
+        ("Sardar Vallabhbhai Patel was India's first Deputy Prime Minister and Home Minister.", "Sardar Patel was India's first Prime Minister.", "neutral", "other"),
     ],
 )  # fmt: skip
 def test_lexical_stance(premise: str, hypothesis: str, label: str, conflict: str) -> None:
@@ -302,6 +311,11 @@ def test_reordering_is_not_a_role_swap(premise: str, hypothesis: str) -> None:
         ("The hepatitis C virus was identified in 1989.", "hep c virus was found in the late 80s"),
         ("Anders Celsius proposed his temperature scale in 1742.", "Celsius Came Up With His Scale In The 1740s"),
         ("Andrew Wiles proved Fermat's Last Theorem in the 1990s.", "It was in the '90s that Andrew Wiles finally cracked Fermat's Last Theorem."),
+        ("The Suez Canal opened in 1869.", "suez canal opened in the 1800s"),
+        ("The Qutb Minar was built in the 12th century.", "The Qutb Minar was built in 1192."),
+        ("The Classic Maya collapse occurred in the 8th and 9th centuries.", "Classic Maya civilisation fell apart during the 700s and 800s AD."),
+        # "most" quantifies ("most of Jupiter"); it ranks nothing.
+        ("Helium is the second most abundant element in the universe after hydrogen.", "Hydrogen and helium make up most of Jupiter and Saturn."),
         # A country and its people's adjective are one place; "one of" counts nothing;
         # digits inside a word are part of it; "back in 79" is 1979.
         ("Helen Sharman became the first British astronaut in 1991.", "In 1991, Helen Sharman became Britain's first astronaut."),
@@ -332,6 +346,14 @@ def test_the_word_level_check_takes_any_text(premise: str, hypothesis: str) -> N
     [
         ("Bharat ki rajdhani New Delhi hai, Mumbai nahi.", "India of capital New Delhi is, not Mumbai."),
         ("bhai Taj Mahal Agra mein hai", "Taj Mahal Agra in is"),
+        # A phrase is read whole; a negation after a postposition negates its noun;
+        # "koi … nahi" is "no …"; a name keeps its Hindi words ("Mahal"), unless that
+        # word is a name too ("Bharat").
+        ("Bharat ke pehle pradhan mantri Nehru the", "India of first prime minister Nehru the"),
+        ("Ferns beej se nahi, spores se reproduce karte hai", "Ferns not seed from, spores from reproduce do is"),
+        ("aurangzeb ke baad koi mughal badshah nahi hua", "aurangzeb after no mughal emperor was"),
+        ("Shah Jahan ne Taj Mahal banwaya tha", "Shah Jahan Taj Mahal built was"),
+        ("Mumbai Bharat ki rajdhani hai bhai", "Mumbai India of capital is"),
         # English stays English, even with a Hindi-looking word or two.
         ("The Sun is a star.", "The Sun is a star."),
         ("I had dal for dinner.", "I had dal for dinner."),

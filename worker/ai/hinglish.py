@@ -27,9 +27,16 @@ _MARKERS = frozenset(
     "hai hain tha thi nahi nahin nhi mein mai ka ki ke ko se aur bhi yeh ye woh wo kya "
     "kyun kyunki hota hoti hote toh bhai yaar sabse sirf bahut kabhi hua hui gaya gayi "
     "wala wali wale jata jati karta karti karte raha rahi rahe sakta sakti hum tum aap "
-    "apna apni unka unki iska iski uska uski pe ne".split()
+    "apna apni unka unki iska iski uska uski pe ne pehle pehla pehli mera meri tera teri "
+    "hamara hamari kiya kiye diya diye liya isliye matlab abhi wahan yahan kaise kaun "
+    "kahan jaise sabko".split()
 )
-_GLOSS = read_table(Path(__file__).with_name("hinglish_gloss.txt"))
+_TABLE = read_table(Path(__file__).with_name("hinglish_gloss.txt"))
+_GLOSS = {word: english for word, english in _TABLE.items() if " " not in word}
+# Phrases whose meaning is not their words' ("pradhan mantri": prime minister, "naam
+# badla": renamed), by their words; the longest one that fits is read first.
+_PHRASES = {tuple(key.split()): english for key, english in _TABLE.items() if " " in key}
+_LONGEST_PHRASE = max((len(key) for key in _PHRASES), default=0)
 # Said to the reader, about nothing: dropped.
 _DROPPED = frozenset("bhai yaar bro toh ji na re arre arey dekho suno ne wala wali wale".split())
 _WORD = re.compile(r"[A-Za-z]+|[^A-Za-z]+")
@@ -46,20 +53,89 @@ def gloss(text: str) -> str:
     when it does not read as Hinglish."""
     if not is_hinglish(text):
         return text
-    out: list[str] = []
-    for piece in _WORD.findall(text):
+    # (the Hindi word, what is written for it): the negation rules look back at both.
+    out: list[tuple[str, str]] = []
+    pieces = _WORD.findall(text)
+    skip = 0
+    for i, piece in enumerate(pieces):
+        if skip:
+            skip -= 1
+            continue
         lower = piece.lower()
         if not piece[0].isalpha():
-            out.append(piece)
+            out.append(("", piece))
+        elif phrase := _phrase_at(pieces, i):
+            english, skip = phrase
+            out.append(("", english))
         elif lower in _DROPPED:
             continue
         elif lower in _NEGATION:
-            # "Mumbai nahi" → "not Mumbai": the negation goes before what it negates.
-            previous = next((i for i in range(len(out) - 1, -1, -1) if out[i].strip()), None)
-            if previous is not None and out[previous][0].isalpha():
-                out.insert(previous, "not ")
-            else:
-                out.append("not")
+            _negate(out)
+        elif _in_name(pieces, i) and not _GLOSS.get(lower, "a")[0].isupper():
+            out.append(("", piece))
         else:
-            out.append(_GLOSS.get(lower, piece))
-    return re.sub(r"\s+([.,!?;:])", r"\1", re.sub(r"\s+", " ", "".join(out))).strip()
+            out.append((lower, _GLOSS.get(lower, piece)))
+    written = "".join(english for _, english in out)
+    return re.sub(r"\s+([.,!?;:])", r"\1", re.sub(r"\s+", " ", written)).strip()
+
+
+# Hindi puts these after their noun ("beej se": from seeds).
+_POSTPOSITIONS = frozenset("se ko mein me mai ka ki ke pe par tak".split())
+_CLAUSE_END = re.compile(r"[,.;:!?]")
+
+
+def _negate(out: list[tuple[str, str]]) -> None:
+    """Write a negation that ends a Hindi phrase where English puts it: "koi … nahi" is
+    "no …" ("koi benefit nahi": no benefit); else "not" before the word it follows, or
+    before that word's noun when it is a postposition ("beej se nahi": not from seeds,
+    "Mumbai nahi": not Mumbai)."""
+    words = []
+    for index in range(len(out) - 1, -1, -1):
+        hindi, english = out[index]
+        if not english[0].isalpha():
+            if _CLAUSE_END.search(english):
+                break
+            continue
+        words.append(index)
+        if hindi == "koi":
+            out[index] = (hindi, "no")
+            return
+    if not words:
+        out.append(("", "not"))
+        return
+    target = words[0]
+    for before in words[1:]:
+        if out[target][0] not in _POSTPOSITIONS:
+            break
+        target = before
+    out.insert(target, ("", "not "))
+
+
+def _in_name(pieces: list[str], index: int) -> bool:
+    """A capitalised word beside another is part of a name ("Taj Mahal", "Shah Jahan"):
+    written as it is, though one of its words means something in Hindi (unless that is a
+    name too: "Bharat" is India)."""
+
+    def capitalised(at: int) -> bool:
+        return 0 <= at < len(pieces) and pieces[at][:1].isupper() and pieces[at].isalpha()
+
+    spaced = [index + step * 2 for step in (-1, 1) if 0 <= index + step < len(pieces)]
+    return capitalised(index) and any(
+        pieces[(at + index) // 2].isspace() and capitalised(at) for at in spaced
+    )
+
+
+def _phrase_at(pieces: list[str], start: int) -> tuple[str, int] | None:
+    """The gloss of the longest phrase starting at ``pieces[start]`` (its words apart by
+    spaces only), and how many pieces after the first it covers."""
+    for size in range(_LONGEST_PHRASE, 1, -1):
+        end = start + 2 * size - 1  # words and the spaces between them
+        if end > len(pieces):
+            continue
+        span = pieces[start:end]
+        if any(not gap.isspace() for gap in span[1::2]):
+            continue
+        english = _PHRASES.get(tuple(word.lower() for word in span[::2]))
+        if english is not None:
+            return english, end - start - 1
+    return None

@@ -95,6 +95,12 @@ _DEPENDENT = re.compile(
 )
 
 
+def _depends(part: _Claim) -> bool:
+    """A clause that leans on another (see ``_DEPENDENT``), as written or as glossed
+    from Hinglish ("jo Kerala mein hai": which is in Kerala)."""
+    return bool(_DEPENDENT.match(part.text) or _DEPENDENT.match(part.checked))
+
+
 # "…, not a flat disc": the clause is a contrast with the one before, read together.
 _CONTRAST = re.compile(r"^\W*(?:but\s+)?not\b", re.I)
 
@@ -251,9 +257,7 @@ class EvidenceJudge:
         if found.stance == "contradicts" and found.mark is not Mark.INSUFFICIENT and not contrast:
             # A contradiction read across clauses ("Humans never lived alongside the
             # dinosaurs — the non-avian ones died out …") must hold in one clause alone.
-            alone = [
-                self._claim_verdict(part) for part in claim.parts if not _DEPENDENT.match(part.text)
-            ]
+            alone = [self._claim_verdict(part) for part in claim.parts if not _depends(part)]
             if not any(p.mark is found.mark for p in alone):
                 return ClaimVerdict(
                     text=claim.text[:2000],
@@ -287,7 +291,7 @@ class EvidenceJudge:
         wrong = [
             p
             for p, part in zip(parts, claim.parts, strict=True)
-            if p.mark is Mark.INCORRECT and not _DEPENDENT.match(part.text)
+            if p.mark is Mark.INCORRECT and not _depends(part)
         ]
         if wrong and not any(_debunks(p.text) for p in parts if p.mark is not Mark.INCORRECT):
             worst = max(wrong, key=lambda p: p.confidence)

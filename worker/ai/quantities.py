@@ -18,8 +18,11 @@ _COUNTED = frozenset(
 # Words after a number that start a new phrase, not its unit: "in 1914 after …".
 _NOT_UNITS = frozenset(
     "after before since until till when while during following where because although "
-    "though through across against among between behind beyond near via".split()
+    "though through across against among between behind beyond near via "
+    # The common era is the default one ("800s AD" is the 800s); BC stays a unit.
+    "ad ce".split()
 )
+_CENTURY_WORDS = ("century", "centuries")
 
 
 # Words before a number that make it a bound: "more than 2" is ">2", "no more than 10"
@@ -66,12 +69,30 @@ def numbers(tokens: list[str]) -> dict[str, set[str]]:
             continue  # a number word that counts nothing: "one of the generals"
         if unit and _YEAR.fullmatch(value) and not after.endswith("s") and after not in _COUNTED:
             unit = ""  # a year before a noun dates it: "his 1968 book", "the 2003 Nobel"
+        if (ordinal := _ORDINAL.fullmatch(value)) and _names_century(tokens, index):
+            # "the 18th century" dates, as its years do (see _years).
+            found.setdefault("", set()).add(f"c{ordinal.group(1)}")
+            continue
         # An ordinal ranks, it does not count: "the eighth planet" says nothing against
         # "in 2006".
-        if re.fullmatch(r"\d+(?:st|nd|rd|th)", value):
+        if _ORDINAL.fullmatch(value):
             unit = f"{unit}#rank"
         found.setdefault(unit, set()).add(_bound(tokens[max(0, index - 3) : index]) + value)
     return found
+
+
+def _names_century(tokens: list[str], index: int) -> bool:
+    """The ordinal at ``index`` counts centuries: "the 18th century", and "the 8th" of
+    "the 8th and 9th centuries"."""
+    after = tokens[index + 1 : index + 4]
+    if after[:1] and after[0] in _CENTURY_WORDS:
+        return True
+    return (
+        len(after) == 3
+        and after[0] in ("and", "or", "to")
+        and _ORDINAL.fullmatch(after[1]) is not None
+        and after[2] in _CENTURY_WORDS
+    )
 
 
 # Units of one dimension: "8 seconds" is not "8 minutes".
@@ -132,6 +153,35 @@ def counted_text(sentence: str, names: dict[str, str]) -> str:
 
 
 _DECADE = re.compile(r"(\d{1,3})0s")  # "1950s", "80s"
+_ORDINAL = re.compile(r"(\d+)(?:st|nd|rd|th)")
+_CENTURY = re.compile(r"c(\d+)")
+_HUNDREDS = re.compile(r"(\d{1,2})00s")  # "the 1800s", "the 700s AD": a century
+
+
+def _years(value: str) -> tuple[int, int] | None:
+    """The years a date spans: "1776" itself, "the 1950s" ten, "the 1800s" a hundred,
+    "the 18th century" (``c18``) 1700-1800, counted loosely as people say "the 1700s"
+    for it too. None for anything else (a count, a two-digit decade)."""
+    if value.isdigit() and 3 <= len(value) <= 4:
+        return int(value), int(value)
+    if (hundreds := _HUNDREDS.fullmatch(value)) is not None:
+        start = int(hundreds.group(1)) * 100
+        return start, start + 99
+    if (decade := _DECADE.fullmatch(value)) is not None and len(decade.group(1)) == 3:
+        start = int(decade.group(1)) * 10
+        return start, start + 9
+    if (century := _CENTURY.fullmatch(value)) is not None:
+        number = int(century.group(1))
+        return (number - 1) * 100, number * 100
+    return None
+
+
+def _same_years(a: str, b: str) -> bool:
+    """Two dates of which one is a span ("the 1800s" holds 1869) and that overlap."""
+    ours, theirs = _years(a), _years(b)
+    if ours is None or theirs is None or (ours[0] == ours[1] and theirs[0] == theirs[1]):
+        return False
+    return ours[0] <= theirs[1] and theirs[0] <= ours[1]
 
 
 def _decade_holds(decade: str, year: str) -> bool:
@@ -171,6 +221,8 @@ def _short_year(a: str, b: str) -> bool:
 
 def _same_value(a: str, b: str, approximate: bool) -> bool:
     if a == b or _decade_holds(a, b) or _decade_holds(b, a):
+        return True
+    if _same_years(a, b):
         return True
     if _short_year(a, b) or _short_year(b, a):
         return True

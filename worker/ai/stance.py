@@ -279,6 +279,43 @@ def _antonym_flip(claim: set[str], known: set[str]) -> bool:
     return False
 
 
+# Modifiers that make their noun something else (a deputy prime minister is not a prime
+# minister, a replica not the thing), where other modifiers only narrow it ("the
+# southern bank" is a bank).
+_PRIVATIVE = frozenset(
+    "deputy vice former acting assistant alleged honorary fake mock imitation counterfeit "
+    "replica would-be so-called pseudo ex".split()
+)
+_RANKS = frozenset(
+    "second third fourth fifth sixth seventh eighth ninth tenth 2nd 3rd 4th 5th 6th 7th 8th "
+    "9th 10th".split()
+)
+
+
+# "most of Jupiter" quantifies; "first" and "last" are ranks of their own.
+_NOT_RANKED = frozenset("most least first last".split())
+
+
+def _ranked_extremes(tokens: list[str]) -> dict[str, str]:
+    """Each extreme a sentence names and its rank: {"largest": "second"} for "the
+    second-largest moon" or "the second largest", {"largest": ""} for "the largest"."""
+    found: dict[str, str] = {}
+    for before, token in pairwise(["", *tokens]):
+        rank, _, extreme = token.rpartition("-")
+        if extreme in EXTREMES and extreme not in _NOT_RANKED:
+            found.setdefault(
+                extreme, rank if rank in _RANKS else before if before in _RANKS else ""
+            )
+    return found
+
+
+def _rank_differs(known: list[str], claim: list[str]) -> bool:
+    """ "the largest moon" against "the second-largest moon": another rank, as a wrong
+    number is."""
+    ours, theirs = _ranked_extremes(claim), _ranked_extremes(known)
+    return any(ours[extreme] != theirs[extreme] for extreme in ours.keys() & theirs.keys())
+
+
 def _with_parts(words: set[str]) -> set[str]:
     return words.union(*(w.split("-") for w in words if "-" in w))
 
@@ -370,8 +407,12 @@ class LexicalStance:
             # Two quantities apart ("9.58 s over 100 m" / "19.19 s over 200 m"): another
             # event or thing, not a wrong number for this one.
             return Stance("neutral", 0.6, "other")
-        if differing:
+        if differing or _rank_differs(known, claim):
             return Stance("contradicts", 0.7, "number")
+        if (known_set ^ claim_set) & _PRIVATIVE:
+            # "the first Deputy Prime Minister" is no prime minister: neither agreement
+            # nor the opposite when one sentence has such a word and the other does not.
+            return Stance("neutral", 0.6, "other")
         known_stems, claim_stems = content_stems(known), content_stems(claim)
         if swapped_name(premise, hypothesis, known_stems, claim_stems):
             return Stance("contradicts", 0.6, "name")

@@ -101,11 +101,12 @@ def _words(text: str, clauses: bool) -> tuple[str, ...]:
 
 def read_table(path: Path) -> dict[str, str]:
     """A word list kept as data: each line a word, a space, then its value (the rest of
-    the line); ``#`` lines and blank lines are skipped; a later line for a word wins."""
+    the line), or a phrase of several words, `` | ``, then its value; ``#`` lines and
+    blank lines are skipped; a later line for a word wins."""
     table: dict[str, str] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.lstrip().startswith("#"):
-            word, value = line.strip().split(" ", 1)
+            word, value = line.strip().split(" | " if " | " in line else " ", 1)
             table[word] = value
     return table
 
