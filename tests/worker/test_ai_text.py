@@ -366,3 +366,19 @@ def test_hinglish_is_glossed_into_english_words(text: str, glossed: str) -> None
 def test_a_hinglish_negation_counts() -> None:
     stance = LexicalStance().stance("Bats are blind.", gloss("yaar bats blind nahi hote hai"))
     assert (stance.label, stance.conflict) == ("contradicts", "negation")
+
+
+def test_the_same_number_marks_the_same_fact_among_loose_candidates() -> None:
+    """Two known claims a text says three other words against: the one with the text's
+    number ("100 centuries") weighs more when candidates are compared."""
+    text = "Tendulkar made 100 centuries in international cricket, so far a record"
+    counted = LexicalStance().stance("Sachin Tendulkar scored 100 international centuries.", text)
+    uncounted = LexicalStance().stance(
+        "Sachin Tendulkar holds the record for the most centuries in one-day internationals.", text
+    )
+    assert (
+        (counted.label, counted.conflict)
+        == (uncounted.label, uncounted.conflict)
+        == ("entails", "other")
+    )
+    assert counted.probability > uncounted.probability
