@@ -354,6 +354,11 @@ def test_the_word_level_check_takes_any_text(premise: str, hypothesis: str) -> N
         ("aurangzeb ke baad koi mughal badshah nahi hua", "aurangzeb after no mughal emperor was"),
         ("Shah Jahan ne Taj Mahal banwaya tha", "Shah Jahan Taj Mahal built was"),
         ("Mumbai Bharat ki rajdhani hai bhai", "Mumbai India of capital is"),
+        # "X ko Y kehte hain" names X; "se" before a comparative is "than"; "36 km se
+        # zyada" is a bound.
+        ("Diwali ko festival of lights bolte hai", "Diwali is called festival of lights"),
+        ("chai coffee se better hai yaar", "chai coffee than better is"),
+        ("Kumbhalgarh ki deewar 36 km se bhi zyada lambi hai", "Kumbhalgarh of deewar more than 36 km long is"),
         # English stays English, even with a Hindi-looking word or two.
         ("The Sun is a star.", "The Sun is a star."),
         ("I had dal for dinner.", "I had dal for dinner."),

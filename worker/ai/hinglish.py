@@ -53,6 +53,7 @@ def gloss(text: str) -> str:
     when it does not read as Hinglish."""
     if not is_hinglish(text):
         return text
+    text = _CALLED.sub(_called, _THAN.sub("than ", _BOUND.sub(_bound, text)))
     # (the Hindi word, what is written for it): the negation rules look back at both.
     out: list[tuple[str, str]] = []
     pieces = _WORD.findall(text)
@@ -77,6 +78,37 @@ def gloss(text: str) -> str:
             out.append((lower, _GLOSS.get(lower, piece)))
     written = "".join(english for _, english in out)
     return re.sub(r"\s+([.,!?;:])", r"\1", re.sub(r"\s+", " ", written)).strip()
+
+
+# "X ko Y kehte hain": X is called Y (Hindi names what is called last).
+_CALLED = re.compile(
+    r"\b(?:ko|use|usse|ise|isse|unhe|inhe)\s+([^,.;:!?]{1,60}?)\s+(?:bolte|kehte|kahte|bulate)\s+(?:(hai|hain)|the|thi)\b",
+    re.I,
+)
+
+
+def _called(found: re.Match[str]) -> str:
+    return f"{'is' if found.group(2) else 'was'} called {found.group(1)}"
+
+
+# "36 km se zyada": more than 36 km, a bound (quantities.py reads "more than").
+_BOUND = re.compile(
+    r"\b(\d[\d,.]*(?:\s+[A-Za-z]+)?)\s+se\s+(?:bhi\s+)?(zyada|jyada|adhik|upar|kam)\b", re.I
+)
+
+
+def _bound(found: re.Match[str]) -> str:
+    return f"{'less' if found.group(2).lower() == 'kam' else 'more'} than {found.group(1)}"
+
+
+# "se" before a comparative is "than" ("coffee se better": better than coffee).
+_THAN = re.compile(
+    r"\bse\s+(?=(?:(?:kahin|kahi|bhi|bahut|thoda|much|way)\s+)?(?:better|worse|behtar|bada"
+    r"|badi|bade|zyada|jyada|kam|chhota|chhoti|chhote|more|less|bigger|smaller|larger|faster"
+    r"|slower|older|younger|taller|higher|lower|longer|shorter|hotter|colder|accha|achha"
+    r"|acchi|achhi|lamba|lambi|ooncha|oonchi|purana|purani)\b)",
+    re.I,
+)
 
 
 # Hindi puts these after their noun ("beej se": from seeds).
