@@ -471,27 +471,36 @@ async def test_an_idle_worker_gets_the_stale_entry_before_a_busy_one(
 ) -> None:
     """A busy worker (its model on a long job) must not take a dead worker's entry it
     cannot start while an idle worker could: the idle one gets it."""
+    warm = make_job("A first long job shows this worker its batches are long.", callback_server.url)
     long_job = make_job("A long job keeps this worker busy.", callback_server.url)
     stale = make_job(TEXTS[3], callback_server.url)
-    # The busy worker's shorter lease makes it look first: without the idle workers'
-    # head start it would claim at 0.3 s, before the idle worker's 0.4-0.53 s.
-    busy_settings = make_settings(lease_ms=300, max_in_flight=2, batch_size=1, block_ms=50)
+    # Batches longer than WORKER_PREFETCH_MAX_WAIT_MS (known after the first): the busy
+    # worker neither reads ahead nor takes over at its own lease (0.3 s), only entries
+    # idle workers passed up (past 0.95 s); the idle worker takes them past 0.4 s.
+    busy_settings = make_settings(
+        lease_ms=300, max_in_flight=2, batch_size=1, block_ms=50, prefetch_max_wait_ms=300
+    )
     client = await left_by_a_dead_worker(busy_settings, [stale])
     # The other worker lives (its entry stays fresh) until both workers are running and
-    # the busy one is busy, then dies: on a loaded machine a worker's start alone can
-    # outlast a lease, and the race under test starts only when the entry goes stale.
+    # the busy one is busy, then dies: the race under test starts only when the entry
+    # goes stale. A worker's run() begins with a full collection (freeze_startup_heap),
+    # which late in a test session blocks the shared event loop a while: the sleep
+    # below ends after it.
     alive = asyncio.create_task(_keep_fresh(client, "dead-worker"))
-    busy_judge = RecordingJudge(tiny_judge, delay_s=4.0)
+    busy_judge = RecordingJudge(tiny_judge, delay_s=2.0)
     idle_judge = RecordingJudge(tiny_judge)
     async with running(busy_settings, busy_judge):
+        await enqueue(busy_settings, [warm])
+        await eventually(lambda: is_true(warm.taskId in callback_server.by_task()))
         await enqueue(busy_settings, [long_job])
-        await eventually(lambda: is_true(bool(busy_judge.batches)))
+        await eventually(lambda: is_true(len(busy_judge.batches) == 2))
         async with running(make_settings(lease_ms=400, batch_size=1), idle_judge):
+            await asyncio.sleep(0.3)
             alive.cancel()
             await eventually(lambda: is_true(stale.taskId in callback_server.by_task()), 8)
     await client.aclose()
     assert [stale.payload] in idle_judge.batches
-    assert busy_judge.batches == [[long_job.payload]]
+    assert busy_judge.batches == [[warm.payload], [long_job.payload]]
 
 
 async def test_a_worker_on_long_batches_reads_only_when_its_model_is_free(
