@@ -354,6 +354,8 @@ def test_the_word_level_check_takes_any_text(premise: str, hypothesis: str) -> N
         ("aurangzeb ke baad koi mughal badshah nahi hua", "aurangzeb after no mughal emperor was"),
         ("Shah Jahan ne Taj Mahal banwaya tha", "Shah Jahan Taj Mahal built was"),
         ("Mumbai Bharat ki rajdhani hai bhai", "Mumbai India of capital is"),
+        # "hi" after a word is the emphatic particle; first, a greeting.
+        ("bhai Mumbai hi toh India ki capital hai", "Mumbai India of capital is"),
         # "X ko Y kehte hain" names X; "se" before a comparative is "than"; "36 km se
         # zyada" is a bound.
         ("Diwali ko festival of lights bolte hai", "Diwali is called festival of lights"),

@@ -68,7 +68,8 @@ def gloss(text: str) -> str:
         elif phrase := _phrase_at(pieces, i):
             english, skip = phrase
             out.append(("", english))
-        elif lower in _DROPPED:
+        elif lower in _DROPPED or (lower == "hi" and any(e[:1].isalpha() for _, e in out)):
+            # ("hi" after a word is the emphatic "only, itself": "Mumbai hi".)
             continue
         elif lower in _NEGATION:
             _negate(out)
