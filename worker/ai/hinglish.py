@@ -152,10 +152,11 @@ def _in_name(pieces: list[str], index: int) -> bool:
     def capitalised(at: int) -> bool:
         return 0 <= at < len(pieces) and pieces[at][:1].isupper() and pieces[at].isalpha()
 
-    spaced = [index + step * 2 for step in (-1, 1) if 0 <= index + step < len(pieces)]
-    return capitalised(index) and any(
-        pieces[(at + index) // 2].isspace() and capitalised(at) for at in spaced
-    )
+    def beside(step: int) -> bool:  # a capitalised word one space away
+        gap = index + step
+        return 0 <= gap < len(pieces) and pieces[gap].isspace() and capitalised(gap + step)
+
+    return capitalised(index) and (beside(-1) or beside(1))
 
 
 def _phrase_at(pieces: list[str], start: int) -> tuple[str, int] | None:
