@@ -41,9 +41,10 @@ def create_app(settings: BackendSettings) -> FastAPI:
         intake = Intake(client)
         queued_stages = QueuedStages(pool)
         opened.push_async_callback(queued_stages.aclose)  # runs before the pool closes
+        cache = ResultCache(client, settings.cache_ttl_s, settings.cache_insufficient_ttl_s)
         verifier = Verifier(
             tasks,
-            ResultCache(client, settings.cache_ttl_s, settings.cache_insufficient_ttl_s),
+            cache,
             ai_client,
             settings.callback_url,
             queued_stages,
@@ -55,6 +56,7 @@ def create_app(settings: BackendSettings) -> FastAPI:
             pool,
             client,
             ai_client,
+            cache,
             callback_url=settings.callback_url,
             older_than_s=settings.sweep_after_s,
             inflight_ttl_s=settings.inflight_ttl_s,

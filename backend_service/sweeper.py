@@ -14,12 +14,17 @@ at a time (a transaction-scoped PostgreSQL advisory lock):
 1. PostgreSQL: queued leaders (``joined_task_id IS NULL``, with a token) created and last
    touched more than ``BACKEND_SWEEP_AFTER_S`` ago, oldest first. None: no Redis work.
 2. Redis: the taskIds now in the stream (XRANGE in pages); those tasks are fine.
-3. Each missing one, in a transaction: compare-and-set its token hash (no-op if the
-   task finished or was swept meanwhile), restore its lead of the text
-   (``inflight:<textHash>``, which Redis lost with the job) so that new submissions of
-   the text join the new job instead of starting a second run, POST the job to
-   ai_service, commit. A refused POST rolls back and ends this round; the next interval
-   tries again.
+3. Each missing one, in a transaction that locks its row (skipped if the task finished
+   or was swept meanwhile), without a second model run for its text where one can be
+   avoided (the promise that one claim is never paid for twice):
+   - its text has a cached verdict (another task of the same text finished meanwhile,
+     typically the one its user submitted again when the backend died under the first
+     request): the task and its followers take that verdict, as a cache hit does;
+   - another task now leads its text (``inflight:<textHash>``): the task and its
+     followers join that task's job;
+   - else it gets a new token, leads its text again (the lead was lost with the job)
+     so that new submissions join the new job, and its job is POSTed to ai_service.
+   Commit. A refused POST rolls back and ends this round; the next interval tries again.
 
 It also finishes orphaned followers: queued rows that joined a leader which has been
 done or failed for longer than the threshold get the leader's outcome, and in the same
@@ -42,7 +47,9 @@ from shared.errors import SatyaError
 from shared.http import InternalClient
 from shared.metrics import SWEEPER_REQUEUED
 from shared.periodic import Periodic
-from shared.tasks import NewTask
+from shared.result_cache import ResultCache
+from shared.schemas import TextVerdict
+from shared.tasks import LostTask
 
 from .enqueue import enqueue_job, new_job_token, take_lead
 
@@ -61,6 +68,8 @@ class SweepReport:
     candidates: int = 0  # old queued leaders looked at
     in_stream: int = 0  # of those, jobs still in the stream (fine)
     requeued: list[str] = field(default_factory=list)
+    from_cache: list[str] = field(default_factory=list)  # took their text's cached verdict
+    joined: list[str] = field(default_factory=list)  # followed the job now verifying their text
     finished_meanwhile: int = 0  # became final (or were re-tokened) before we got to them
     enqueue_error: str | None = None  # why re-enqueueing stopped early, if it did
     followers_finished: list[str] = field(default_factory=list)
@@ -82,19 +91,6 @@ async def _stream_task_ids(redis: aioredis.Redis) -> set[str]:
             return found
 
 
-async def _restore_lead(redis: aioredis.Redis, task: NewTask, ttl_s: int) -> None:
-    """Make ``task`` lead its text again, unless another task leads it now.
-
-    Another leader is left alone: it took the lead (SET NX) after Redis lost this one, and
-    a task that takes the lead runs its own job, so later submissions join a real job;
-    this task's job still finishes it and the followers that joined it before the loss.
-    A RedisError rolls the new token back and fails the round; the next one retries.
-    """
-    if await take_lead(redis, task, ttl_s) == task.task_id:
-        # The lead survived (only the job was lost): give it the new job's full lifetime.
-        await redis.expire(keys.inflight_text(task.text_hash), ttl_s)
-
-
 async def _finish_orphans(
     conn: asyncpg.Connection, older_than_s: float, batch: int, report: SweepReport
 ) -> None:
@@ -113,6 +109,7 @@ class Sweeper:
     pool: asyncpg.Pool
     redis: aioredis.Redis
     ai_client: InternalClient
+    cache: ResultCache
     _: KW_ONLY
     callback_url: str
     older_than_s: float
@@ -143,12 +140,14 @@ class Sweeper:
                 await self._requeue_lost(conn, report)
                 await _finish_orphans(conn, self.older_than_s, self.batch, report)
         SWEEPER_REQUEUED.inc(len(report.requeued))
-        if report.requeued or report.followers_finished or report.enqueue_error:
+        if report.candidates > report.in_stream or report.followers_finished:
             log.warning(
                 "sweep: %d old queued task(s), %d still in the stream, %d re-enqueued, "
-                "%d finished meanwhile, %d orphaned follower(s) finished%s",
+                "%d finished from the cache, %d joined a running job, %d finished meanwhile, "
+                "%d orphaned follower(s) finished%s",
                 report.candidates, report.in_stream, len(report.requeued),
-                report.finished_meanwhile, len(report.followers_finished),
+                len(report.from_cache), len(report.joined), report.finished_meanwhile,
+                len(report.followers_finished),
                 f"; re-enqueue stopped: {report.enqueue_error}" if report.enqueue_error else "",
             )  # fmt: skip
         return report
@@ -160,28 +159,64 @@ class Sweeper:
             return
         present = await _stream_task_ids(self.redis)
         for candidate in lost:
-            task = candidate.task
-            if task.task_id in present:
+            if candidate.task.task_id in present:
                 report.in_stream += 1
                 continue
-            token, token_hash = new_job_token()
             try:
                 async with conn.transaction():
-                    if await tasks.renew_token(
-                        conn, task.task_id, candidate.job_token_hash, token_hash
-                    ):
-                        # Before the job exists, so no submission in between starts a
-                        # second run. The row stays locked and queued until commit, so no
-                        # outcome of this task (which releases the lead) can come in
-                        # between. If the POST is refused the lead stays: the task is
-                        # still a queued leader, so the next round enqueues it and
-                        # whoever joined meanwhile gets its outcome.
-                        await _restore_lead(self.redis, task, self.inflight_ttl_s)
-                        await enqueue_job(self.ai_client, task, token, self.callback_url)
-                        report.requeued.append(task.task_id)
-                    else:
-                        report.finished_meanwhile += 1
+                    await self._recover(conn, candidate, report)
             except SatyaError as exc:
                 # ai_service down or full: the token change rolled back; retry next round.
                 report.enqueue_error = f"{exc.error_code}: {exc.message}"
                 return
+
+    async def _recover(
+        self, conn: asyncpg.Connection, candidate: LostTask, report: SweepReport
+    ) -> None:
+        """One lost leader, inside the caller's transaction (see the module docstring)."""
+        task = candidate.task
+        # Locked and queued until commit: no outcome of this task (which releases the
+        # lead) can come in between.
+        if not await tasks.lock_lost(conn, task.task_id, candidate.job_token_hash):
+            report.finished_meanwhile += 1
+            return
+        # A RedisError from here on rolls back and fails the round; the next one retries.
+        verdict = await self.cache.lookup(task.text_hash, task.summary_hash)
+        if verdict is None:
+            # Taken before any new job exists, so no submission in between starts a
+            # second run. If the POST below is refused the lead stays: the task is still
+            # a queued leader, so the next round enqueues it and whoever joined meanwhile
+            # gets its outcome.
+            holder = await take_lead(self.redis, task, self.inflight_ttl_s)
+            if holder == task.task_id:
+                # Only the job was lost: the lead lasts as long as the new job may.
+                await self.redis.expire(keys.inflight_text(task.text_hash), self.inflight_ttl_s)
+            elif holder is not None:
+                if await tasks.join_lost(conn, task.task_id, holder):
+                    report.joined.append(task.task_id)
+                    return
+                # That leader has just finished: its verdict is likely cached by now.
+                verdict = await self.cache.lookup(task.text_hash, task.summary_hash)
+        if verdict is not None:
+            await self._finish_cached(conn, candidate, verdict)
+            report.from_cache.append(task.task_id)
+            return
+        token, token_hash = new_job_token()
+        await tasks.renew_token(conn, task.task_id, candidate.job_token_hash, token_hash)
+        await enqueue_job(self.ai_client, task, token, self.callback_url)
+        report.requeued.append(task.task_id)
+
+    async def _finish_cached(
+        self, conn: asyncpg.Connection, candidate: LostTask, verdict: TextVerdict
+    ) -> None:
+        """The task and its followers take ``verdict``; their users' events commit with
+        them (result_receiver's relay pushes them)."""
+        finished = await tasks.finish_cached(
+            conn, candidate.task.task_id, candidate.job_token_hash, verdict
+        )
+        owners = [(candidate.task.task_id, candidate.task.user_id), *finished.followers]
+        entries = [
+            events.notify_entry(task_id, user, events.result_event(task_id, verdict, cached=True))
+            for task_id, user in owners
+        ]
+        await events.write(conn, entries)

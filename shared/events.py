@@ -78,13 +78,19 @@ def outcome_event(task_id: str, outcome: CallbackResult | CallbackFailure) -> Ta
     """The event ``task_id``'s user gets for a worker's ``outcome``."""
     if isinstance(outcome, CallbackFailure):
         return FailedEvent(taskId=task_id, errorCode=outcome.errorCode, message=outcome.message)
+    return result_event(task_id, outcome)
+
+
+def result_event(task_id: str, verdict: TextVerdict, *, cached: bool = False) -> ResultEvent:
+    """The event ``task_id``'s user gets for ``verdict`` (a worker's, or a cached one)."""
     return ResultEvent(
         taskId=task_id,
-        mark=outcome.mark,
-        reason=outcome.reason,
-        confidence=outcome.confidence,
-        claims=claims_value(outcome),
-        method=outcome.method,
+        mark=verdict.mark,
+        reason=verdict.reason,
+        confidence=verdict.confidence,
+        claims=claims_value(verdict),
+        method=verdict.method,
+        cached=cached,
     )
 
 

@@ -336,6 +336,34 @@ async def lost_candidates(db: Db, older_than_s: float, batch: int) -> list[LostT
     ]
 
 
+_LOCK_LOST = """
+SELECT true FROM ai_results
+WHERE id = $1 AND status = 'queued' AND joined_task_id IS NULL AND job_token_hash = $2
+FOR UPDATE
+"""
+
+# The lost leader and the queued followers it had follow the job now verifying its text.
+_JOIN_LOST = f"""
+WITH l AS (SELECT id FROM ai_results WHERE id = $2 AND status = 'queued')
+UPDATE ai_results f SET joined_task_id = l.id, job_token_hash = NULL, updated_at = now(),
+  stages = f.stages || {_JOINED}
+FROM l WHERE f.status = 'queued' AND (f.id = $1 OR f.joined_task_id = $1)
+RETURNING f.id
+"""
+
+
+async def lock_lost(db: Db, task_id: str, token_hash: str) -> bool:
+    """Lock a lost leader's row until the caller's transaction ends; False if it
+    finished, joined a job or was re-tokened meanwhile."""
+    return bool(await db.fetchval(_LOCK_LOST, task_id, token_hash))
+
+
+async def join_lost(db: Db, task_id: str, leader_id: str) -> bool:
+    """Make a lost leader and its queued followers follow ``leader_id``'s job; False if
+    that leader is no longer queued (its outcome is recorded: joining would miss it)."""
+    return bool(await db.fetch(_JOIN_LOST, task_id, leader_id))
+
+
 async def renew_token(db: Db, task_id: str, old_hash: str, new_hash: str) -> bool:
     """Compare-and-set a queued leader's token hash; False if it finished or was
     re-tokened meanwhile. Locks the row until the caller's transaction ends."""
@@ -411,6 +439,36 @@ _FINISH_FAILED = _FINISH.format(
 )
 
 
+# A lost leader whose text has a cached verdict takes it, as a cache hit does.
+_FINISH_CACHED = _FINISH.format(
+    columns="status = 'done', mark = $3, reason = $4, confidence = $5, claims = $6::jsonb,"
+    " method = $7, cached = true",
+    stage=_CACHED,
+)
+
+
+async def finish_cached(db: Db, task_id: str, token_hash: str, verdict: TextVerdict) -> Finished:
+    """Give a queued leader (under ``token_hash``) and its queued followers the cached
+    ``verdict`` of their text (inside the caller's transaction)."""
+    rows = await db.fetch(
+        _FINISH_CACHED,
+        task_id,
+        token_hash,
+        verdict.mark.value,
+        verdict.reason,
+        verdict.confidence,
+        claims_json(verdict),
+        verdict.method,
+    )
+    return _finished(rows)
+
+
+def _finished(rows: list[asyncpg.Record]) -> Finished:
+    task = _stored_task(rows[0]) if rows and rows[0]["leads"] else None
+    followers = [(row["id"], row["user_id"]) for row in rows if not row["leads"]]
+    return Finished(task, followers)
+
+
 async def finish(db: Db, outcome: CallbackResult | CallbackFailure, token_hash: str) -> Finished:
     """Record a worker's ``outcome`` on its task, if queued under ``token_hash``, and on
     the task's queued followers (inside the caller's transaction)."""
@@ -430,9 +488,7 @@ async def finish(db: Db, outcome: CallbackResult | CallbackFailure, token_hash: 
             claims_json(outcome),
             outcome.method,
         )
-    task = _stored_task(rows[0]) if rows and rows[0]["leads"] else None
-    followers = [(row["id"], row["user_id"]) for row in rows if not row["leads"]]
-    return Finished(task, followers)
+    return _finished(rows)
 
 
 async def get_state(db: Db, task_id: str) -> TaskState | None:

@@ -8,6 +8,8 @@ import pytest
 
 from tests.integration.test_sweeper import (
     services,
+    test_a_lost_leader_joins_the_job_now_verifying_its_text,
+    test_a_lost_leader_takes_the_cached_verdict_of_its_text,
     test_concurrent_sweeps_do_not_double_enqueue,
     test_followers_are_never_requeued_and_orphans_get_the_outcome,
     test_lost_jobs_are_requeued_with_new_tokens,
@@ -15,6 +17,8 @@ from tests.integration.test_sweeper import (
 
 __all__ = [
     "services",
+    "test_a_lost_leader_joins_the_job_now_verifying_its_text",
+    "test_a_lost_leader_takes_the_cached_verdict_of_its_text",
     "test_concurrent_sweeps_do_not_double_enqueue",
     "test_followers_are_never_requeued_and_orphans_get_the_outcome",
     "test_lost_jobs_are_requeued_with_new_tokens",

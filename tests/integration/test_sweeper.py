@@ -350,25 +350,80 @@ async def test_a_surviving_lead_lasts_as_long_as_the_new_job(
         assert holder == leader and ttl > 700
 
 
-async def test_a_lead_taken_by_another_task_is_left_alone(services: Stack) -> None:
+async def test_a_lost_leader_joins_the_job_now_verifying_its_text(services: Stack) -> None:
     text = "The Pacific is the largest ocean on Earth."
-    leader = await services.submit("u1", text)
-    text_hash = await services.text_hash(leader)
-    await services.age(leader)
+    lost = await services.submit("u1", text)
+    text_hash = await services.text_hash(lost)
+    await services.age(lost)
     await services.redis.flushall()
+    # joined the lost leader before Redis lost its job and its lead
+    old_follower = await _insert(services.db, "u4", text, "queued", joined=lost)
     # after Redis came back, a new submission took the lead and runs its own job
     newcomer = await services.submit("u2", text)
     holder, ttl = await services.lead(text_hash)
     assert holder == newcomer and ttl > 0
 
-    assert (await services.sweep()).requeued == [leader]
+    report = await services.sweep()
+    assert (report.joined, report.requeued, report.from_cache) == ([lost], [], [])
+    # one model run for the text: the newcomer's job, which the lead still points at
+    assert [j["taskId"] for j in await services.jobs()] == [newcomer]
     assert (await services.lead(text_hash))[0] == newcomer
-    assert sorted(j["taskId"] for j in await services.jobs()) == sorted([leader, newcomer])
-    # later submissions join the newcomer's job, which the lead points at
+    query = "SELECT joined_task_id, job_token_hash FROM ai_results WHERE id = $1"
+    assert tuple(await services.db.fetchrow(query, lost)) == (newcomer, None)
+    assert tuple(await services.db.fetchrow(query, old_follower)) == (newcomer, None)
     third = await services.submit("u3", text)
-    query = "SELECT joined_task_id FROM ai_results WHERE id = $1"
-    assert await services.db.fetchval(query, third) == newcomer
-    assert len(await services.jobs()) == 2
+    assert (await services.db.fetchrow(query, third))["joined_task_id"] == newcomer
+
+    # the newcomer's outcome finishes every one of them
+    (job,) = await services.jobs()
+    assert (await services.callback(job)).status_code == 200
+    statuses = "SELECT id, status FROM ai_results WHERE id = ANY($1::text[])"
+    rows = await services.db.fetch(statuses, [lost, old_follower, newcomer, third])
+    assert {r["id"]: r["status"] for r in rows} == dict.fromkeys(
+        [lost, old_follower, newcomer, third], "done"
+    )
+    assert (await services.sweep()).candidates == 0
+
+
+async def test_a_lost_leader_takes_the_cached_verdict_of_its_text(services: Stack) -> None:
+    """The backend died between a task's row and its job; its user, who got no answer,
+    submitted the text again, and that task finished: the lost task takes the verdict
+    instead of paying for a second model run."""
+    text = "The Nile flows into the Mediterranean Sea."
+    lost = await _insert(services.db, "u1", text, "queued")  # no job, no lead
+    follower = await _insert(services.db, "u5", text, "queued", joined=lost)
+    again = await services.submit("u1", text)
+    text_hash = await services.text_hash(again)
+    await services.db.execute(
+        "UPDATE ai_results SET text_hash = $2, summary_hash = $2 WHERE id = ANY($1::text[])",
+        [lost, follower],
+        text_hash,
+    )
+    (job,) = await services.jobs()
+    assert (await services.callback(job)).status_code == 200
+    for _ in range(100):  # the receiver relays the cache entry just after answering
+        if await services.redis.exists(keys.cache_result(text_hash)):
+            break
+        await asyncio.sleep(0.02)
+    pubsub = await _listen(services.redis, "u1", "inst-a")
+
+    report = await services.sweep()
+    assert (report.from_cache, report.requeued, report.joined) == ([lost], [], [])
+    assert [j["taskId"] for j in await services.jobs()] == [again]  # no job added
+    query = "SELECT status, mark, reason, confidence, cached, job_token_hash FROM ai_results"
+    expected = ("done", "Correct", "Matches a well-established fact.", 80, True)
+    for task_id in (lost, follower):
+        row = await services.db.fetchrow(query + " WHERE id = $1", task_id)
+        assert tuple(row)[:5] == expected, task_id
+    stages = json.loads(
+        await services.db.fetchval("SELECT stages FROM ai_results WHERE id = $1", lost)
+    )
+    assert [(s["stage"], s.get("cached")) for s in stages] == [("done", True)]
+    (event,) = await _events(pubsub, 1)
+    await pubsub.aclose()
+    assert (event["taskId"], event["mark"], event["cached"]) == (lost, "Correct", True)
+    assert (await services.db.fetchval(query + " WHERE id = $1", again)) == "done"
+    assert (await services.sweep()).candidates == 0
 
 
 async def test_ai_service_down_keeps_the_task_for_the_next_sweep(
