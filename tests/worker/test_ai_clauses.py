@@ -58,8 +58,17 @@ def test_clauses_are_the_parts_of_a_sentence() -> None:
     assert reading.parts == ("bulls go crazy at the colour red", "thats why matadors use red capes")
 
 
-def test_one_false_clause_makes_the_sentence_incorrect(offline_judge: Judge) -> None:
-    [verdict] = offline_judge.judge(["the moon makes its own light thats why it glows at night 🌕"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the moon makes its own light thats why it glows at night 🌕",
+        # A subject ending in -ing is no participle leaning on another clause: a finite
+        # verb follows it.
+        "lightning never strikes the same place twice so the safest spot is where it hit",
+    ],
+)
+def test_one_false_clause_makes_the_sentence_incorrect(offline_judge: Judge, text: str) -> None:
+    [verdict] = offline_judge.judge([text])
     assert verdict.mark is Mark.INCORRECT
 
 

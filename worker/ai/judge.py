@@ -90,7 +90,13 @@ _DEBUNKING = re.compile(
 _DEPENDENT = re.compile(
     r"^\W*(?:(?:so|but|and|then|thats why|that's why)\s+)*"
     r"(?:it|its|it's|they|them|their|he|she|his|her|this|that|these|those|which|who|whom"
-    r"|where|when|while|with|without|in|on|at|by|for|from|of|to|as|than|not|\w+ing)\b",
+    r"|where|when|while|with|without|in|on|at|by|for|from|of|to|as|than|not"
+    # An opening -ing word leans on another clause ("beating Sri Lanka …") unless a
+    # finite verb follows it: then it is the subject ("Lightning never strikes …",
+    # "Smoking causes …").
+    r"|\w+ing(?!\s+(?:(?:never|always|often|also|only|not|usually|rarely|really|actually"
+    r"|literally|basically|sometimes)\s+)?(?:is|are|was|were|has|have|had|can|could|will"
+    r"|would|may|might|must|should|does|do|did|(?!its\b|this\b|thus\b|plus\b)\w+[^s\W]s)\b))\b",
     re.I,
 )
 
