@@ -22,6 +22,10 @@ from worker.model import Judge
         ("cheetah is the fastest land animal no cap 🐆", "Cheetah is the fastest land animal"),
         ("tbh still blows my mind that octopuses have three hearts", "Octopuses have three hearts"),
         ("Edison Invented The Telephone, Historians Say", "Edison Invented The Telephone"),
+        # "did you know X" asks nothing: the writer states X
+        ("Did you know the Great Wall of China is visible from space?",
+         "The Great Wall of China is visible from space"),
+        ("lol did u know that bulls hate the colour red 🐂", "Bulls hate the colour red"),
     ],
 )  # fmt: skip
 def test_the_claim_is_read_out_of_the_talk(sentence: str, claim: str) -> None:

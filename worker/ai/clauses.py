@@ -33,10 +33,11 @@ _VERB = re.compile(
     r"\b(?:is|are|was|were|be|been|has|have|had|will|would|can|could|does|do|did|says?|said)\b",
     re.I,
 )
-# "didn't know X", "TIL X", "still blows my mind that X": the writer takes X as true;
-# X is the claim.
+# "didn't know X", "TIL X", "still blows my mind that X", "did you know X?": the writer
+# takes X as true; X is the claim.
 _FACTIVE = re.compile(
     r"^\s*(?:(?:i|we)\s+)?(?:(?:did not|didnt|never)\s+(?:know|knew|realise|realize)"
+    r"|(?:did|do)\s+(?:you|u|ya|y[’']?all)\s+(?:know|realise|realize)"
     r"|(?:just\s+)?(?:learned|learnt|found out)(?:\s+today)?|today i learned|til"
     r"|(?:it\s+)?(?:still\s+)?blows my mind|(?:it[’']?s\s+)?(?:crazy|wild|insane|amazing|funny)"
     r"(?=\s+(?:that|how)\b))(?:\s+(?:that|how))?\s+",
@@ -75,7 +76,8 @@ _TALK = re.compile(
     # appeals and greetings: "Share with loved ones", "Stay safe", "Good morning"
     r"|(?:please|pls|plz|share|forward|tag|send|spread|subscribe|follow|stay safe"
     r"|good (?:morning|night|evening)|happy \w+day|thanks|thank you|congrats|rip|jai \w+"
-    r"|wake up|must read|read this|urgent|breaking|alert|proud moment|did you know"
+    r"|wake up|must read|read this|urgent|breaking|alert|proud moment"
+    r"|(?:did|do) (?:you|u|ya) know$"
     r"|mind blown|wild|crazy|wow|omg|haha\w*|yay)\b"
     # a headline's attribution after its claim: "…, Experts Confirm", "…, Historians Say",
     # "…, NASA Report Says"
