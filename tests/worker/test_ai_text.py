@@ -142,6 +142,7 @@ KNOWN = "Water boils at 100 degrees Celsius at sea level."
         ("Sydney is the capital of Australia.", "Canberra is the capital of Australia.", "contradicts", "name"),
         ("The Eiffel Tower is in Paris.", "The Eiffel Tower stands in the French capital.", "entails", "other"),
         ("Mount Everest is the highest mountain on Earth.", "Mount Everest is the lowest mountain on Earth.", "contradicts", "antonym"),
+        ("Cape Agulhas is the southernmost point of Africa.", "Cape Agulhas is the northernmost point of Africa.", "contradicts", "antonym"),
         ("Bats are blind.", "It is a myth that bats are blind.", "contradicts", "negation"),
         ("Bats are blind.", "Bats are hardly blind.", "contradicts", "negation"),
         ("Humans only use 10 percent of their brains.", "People use just ten percent of their brain.", "entails", "swap"),
