@@ -12,6 +12,7 @@ from worker.ai.claims import split_claims
 from worker.ai.hinglish import gloss
 from worker.ai.language import LanguageGate
 from worker.ai.nli import label_columns
+from worker.ai.recase import recased
 from worker.ai.stance import LexicalStance
 from worker.ai.subjectivity import strip_belief, subjectivity
 
@@ -151,10 +152,17 @@ KNOWN = "Water boils at 100 degrees Celsius at sea level."
         ("Shin splints are a common cause of lower leg pain in runners.", "Shin splints are a rare cause of leg pain among runners.", "contradicts", "antonym"),
         ("Anaphylaxis is a severe, potentially life-threatening allergic reaction.", "anaphylaxis is a mild allergic reaction", "contradicts", "antonym"),
         ("Saturn is less dense than water.", "Saturn is denser than water.", "contradicts", "antonym"),
-        # A name of the known claim replaced in a headline or in lower case: the capitals
-        # cannot say whether the new word is a name too (never agreement: verdicts.py).
-        ("Danish is the official language of Denmark.", "The Official Language Of Denmark Is Norwegian", "entails", "unseen"),
-        ("The Himalayas formed when the Indian plate collided with the Eurasian plate.", "the himalayas formed when the indian plate collided with the african plate", "entails", "unseen"),
+        # A name of the known claim replaced in a headline or in lower case, by a word the
+        # knowledge base never wrote: the capitals cannot say whether it is a name too
+        # (never agreement: verdicts.py).
+        ("Danish is the official language of Denmark.", "The Official Language Of Denmark Is Klingon", "entails", "unseen"),
+        ("The Himalayas formed when the Indian plate collided with the Eurasian plate.", "the himalayas formed when the indian plate collided with the zorblaxian plate", "entails", "unseen"),
+        # Where every word is known, the capitals are restored (worker/ai/recase.py): a
+        # name in another's place shows.
+        ("Danish is the official language of Denmark.", "The Official Language Of Denmark Is Norwegian", "contradicts", "name"),
+        ("The Himalayas formed when the Indian plate collided with the Eurasian plate.", "the himalayas formed when the indian plate collided with the african plate", "contradicts", "name"),
+        ("Jupiter is the largest planet in the Solar System.", "Mars Is The Largest Planet In The Solar System", "contradicts", "name"),
+        ("The Eiffel Tower is located in Paris.", "the eiffel tower is located in london", "contradicts", "name"),
         # A word that denies without a negation word: the negation may say the same.
         ("Usain Bolt never lost a 100-metre race during his career.", "Usain Bolt went his entire career without losing a 100 m race.", "neutral", "polarity"),
         ("A lack of vitamin C in the diet causes scurvy.", "Scurvy results from not getting enough vitamin C.", "neutral", "polarity"),
@@ -390,3 +398,22 @@ def test_the_same_number_marks_the_same_fact_among_loose_candidates() -> None:
         == ("entails", "other")
     )
     assert counted.probability > uncounted.probability
+
+
+@pytest.mark.parametrize(
+    ("sentence", "premise", "restored"),
+    [
+        ("Mars Is The Largest Planet In The Solar System", "", "Mars is the largest planet in the solar system"),
+        # the premise's own writing of a word wins over the knowledge base's
+        ("mars is the largest planet in the solar system", "Jupiter is the largest planet in the Solar System.",
+         "Mars is the largest planet in the Solar System"),
+        ("NASA Says Mars Is Red", "", "NASA says Mars is red"),
+        # normal case shows its names already; an unknown word could be a name or not
+        ("Mars is the largest planet.", "", None),
+        ("Zorblax Is The Largest Planet", "", None),
+    ],
+)  # fmt: skip
+def test_hidden_capitals_are_restored_from_known_writing(
+    sentence: str, premise: str, restored: str | None
+) -> None:
+    assert recased(sentence, premise) == restored

@@ -29,6 +29,7 @@ from .quantities import (
     numbers,
     numbers_conflict,
 )
+from .recase import recased
 from .wording import (
     CLAUSE_BREAK,
     NUMBER_WORDS,
@@ -418,12 +419,15 @@ class LexicalStance:
             # nor the opposite when one sentence has such a word and the other does not.
             return Stance("neutral", 0.6, "other")
         known_stems, claim_stems = content_stems(known), content_stems(claim)
-        if swapped_name(premise, hypothesis, known_stems, claim_stems):
+        # A headline or an all-lower-case post, in normal case where its words are known:
+        # its capitals then show its names.
+        named = recased(hypothesis, premise) or hypothesis
+        if swapped_name(premise, named, known_stems, claim_stems):
             return Stance("contradicts", 0.6, "name")
         shift = quantifier_shift(known, claim)
         if shift == "quantifier":
             return Stance("neutral", 0.7, "quantifier")
-        if names_differ(premise, hypothesis, known_stems, claim_stems):
+        if names_differ(premise, named, known_stems, claim_stems):
             # "… was Leonardo da Vinci" against "Michelangelo painted …": each names
             # someone the other does not; agreement is not for words to say.
             return Stance("neutral", 0.6, "names")

@@ -1,0 +1,82 @@
+"""Capitals a headline or an all-lower-case post hides, restored from how the knowledge
+base writes each word.
+
+"Mars Is the Largest Planet" capitalises every word, and "mars is the largest planet"
+none, so neither shows whether "Mars" names something: the name rules (names.py) have
+to stand aside, and a name put in another's place goes unseen. The bundled knowledge
+base writes some 9,000 plain sentences in normal case; a word it capitalises inside a
+sentence more often than not is a name ("Mars", "Jupiter", "Solar"), any other word it
+uses is not. A sentence is recased only when the base knows every word of it: a word it
+never used could be a name or not, and then the capitals stay as unsure as they were.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections import Counter
+
+from shared.knowledge import KB_PATH
+
+from .wording import headline_case
+
+_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+
+
+@functools.cache
+def _lexicon() -> tuple[frozenset[str], frozenset[str]]:
+    """(names, words the base writes in lower case), both lower-cased."""
+    upper: Counter[str] = Counter()
+    lower: Counter[str] = Counter()
+    for path in sorted(KB_PATH.glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            record = json.loads(line)
+            for text in (record.get("claim", ""), record.get("explanation", "")):
+                for sentence in re.split(r"(?<=[.!?;:])\s+", text):
+                    for token in _WORD.findall(sentence)[1:]:  # the first is capitalised anyway
+                        if token[0].isupper() and not token.isupper():
+                            upper[token.lower()] += 1
+                        elif token.islower():
+                            lower[token] += 1
+    names = frozenset(w for w, n in upper.items() if n > lower[w])
+    return names, frozenset(lower) | frozenset(upper)
+
+
+def _acronym(word: str) -> bool:
+    return len(word) > 1 and word.isupper()
+
+
+def recased(sentence: str, premise: str = "") -> str | None:
+    """``sentence`` in normal case when its capitals hide names (a headline, all lower
+    case) and every word of it is known: from ``premise`` (a normal-case sentence it is
+    compared with, whose own writing of a word wins) or the knowledge base. None when
+    its capitals show what they should, or a word is unknown."""
+    if not (headline_case(sentence) or sentence == sentence.lower()):
+        return None
+    names, known = _lexicon()
+    # How the premise writes its words (not its first: that one is capitalised anyway).
+    written = {t.lower(): t for t in _WORD.findall(premise)[1:]}
+    tokens = list(_WORD.finditer(sentence))
+    if not tokens or any(
+        t.group(0).lower() not in known and t.group(0).lower() not in written
+        for t in tokens
+        if not _acronym(t.group(0))
+    ):
+        return None
+    out, end = [], 0
+    for i, token in enumerate(tokens):
+        word, key = token.group(0), token.group(0).lower()
+        if _acronym(word):
+            cased = word  # written so on purpose ("NASA"), in a headline too
+        elif key in written:
+            cased = written[key] if i else word[0].upper() + word[1:].lower()
+        elif key in names or i == 0:
+            cased = word[0].upper() + word[1:].lower()
+        else:
+            cased = key
+        out.append(sentence[end : token.start()] + cased)
+        end = token.end()
+    return "".join(out) + sentence[end:]
