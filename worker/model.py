@@ -20,6 +20,7 @@ import torch
 
 from shared.schemas import Verdict
 
+from .ai import recase
 from .ai.encoder import SentenceEncoder, loading, pick_device
 from .ai.judge import EvidenceJudge
 from .ai.learned_stance import SHIPPED_HEAD, LearnedStance, load_head
@@ -166,6 +167,7 @@ def load_judge(settings: WorkerSettings) -> Judge:
             encoder, [Path(settings.evidence_docs)], exact_below=settings.passage_exact_below
         )
     evidence.judge([WARM_UP_TEXT])
+    recase.warm()  # the warm-up text may meet no known claim (the base loads later)
     log.info(
         "judge %s ready on %s (stance: %s, %d known claims, %d passages)",
         evidence.name, device, stance.name, len(evidence.index), len(evidence.passages),
