@@ -163,6 +163,7 @@ KNOWN = "Water boils at 100 degrees Celsius at sea level."
         ("The Himalayas formed when the Indian plate collided with the Eurasian plate.", "the himalayas formed when the indian plate collided with the african plate", "contradicts", "name"),
         ("Jupiter is the largest planet in the Solar System.", "Mars Is The Largest Planet In The Solar System", "contradicts", "name"),
         ("The Eiffel Tower is located in Paris.", "the eiffel tower is located in london", "contradicts", "name"),
+        ("The Eiffel Tower is located in Paris.", "the eiffel tower is located in london lol", "contradicts", "name"),
         # A word that denies without a negation word: the negation may say the same.
         ("Usain Bolt never lost a 100-metre race during his career.", "Usain Bolt went his entire career without losing a 100 m race.", "neutral", "polarity"),
         ("A lack of vitamin C in the diet causes scurvy.", "Scurvy results from not getting enough vitamin C.", "neutral", "polarity"),
@@ -408,6 +409,8 @@ def test_the_same_number_marks_the_same_fact_among_loose_candidates() -> None:
         ("mars is the largest planet in the solar system", "Jupiter is the largest planet in the Solar System.",
          "Mars is the largest planet in the Solar System"),
         ("NASA Says Mars Is Red", "", "NASA says Mars is red"),
+        # chat words are lower-case words, never names
+        ("bro mars is red tho", "", "Bro Mars is red tho"),
         # normal case shows its names already; an unknown word could be a name or not
         ("Mars is the largest planet.", "", None),
         ("Zorblax Is The Largest Planet", "", None),

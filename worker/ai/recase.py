@@ -19,9 +19,16 @@ from collections import Counter
 
 from shared.knowledge import KB_PATH
 
-from .wording import headline_case
+from .wording import FILLERS, headline_case
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+# Words of chat the base never writes, none of them a name: fillers ("lol", "bro") and
+# spellings of the keyboard ("u", "ppl", "doesnt").
+_CHAT = FILLERS | frozenset(
+    "u ur r n pls plz smh fr rn idk ppl cuz coz bc tho thru ya yeah yep nope ok okay "
+    "thats whats its dont doesnt didnt isnt arent wasnt werent cant wont wouldnt shouldnt "
+    "couldnt hasnt havent im ive youre theyre".split()
+)
 
 
 @functools.cache
@@ -68,7 +75,7 @@ def recased(sentence: str, premise: str = "") -> str | None:
     if not tokens or any(
         t.group(0).lower() not in known and t.group(0).lower() not in written
         for t in tokens
-        if not _acronym(t.group(0))
+        if not _acronym(t.group(0)) and t.group(0).lower() not in _CHAT
     ):
         return None
     out, end = [], 0
@@ -76,9 +83,13 @@ def recased(sentence: str, premise: str = "") -> str | None:
         word, key = token.group(0), token.group(0).lower()
         if _acronym(word):
             cased = word  # written so on purpose ("NASA"), in a headline too
+        elif i == 0:
+            cased = word[0].upper() + word[1:].lower()
+        elif key in _CHAT:
+            cased = key
         elif key in written:
-            cased = written[key] if i else word[0].upper() + word[1:].lower()
-        elif key in names or i == 0:
+            cased = written[key]
+        elif key in names:
             cased = word[0].upper() + word[1:].lower()
         else:
             cased = key
