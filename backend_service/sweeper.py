@@ -45,7 +45,7 @@ import redis.asyncio as aioredis
 from shared import events, keys, tasks
 from shared.errors import SatyaError
 from shared.http import InternalClient
-from shared.metrics import SWEEPER_REQUEUED
+from shared.metrics import SWEEPER_REQUEUED, SWEEPER_SETTLED
 from shared.periodic import Periodic
 from shared.result_cache import ResultCache
 from shared.schemas import TextVerdict
@@ -140,6 +140,8 @@ class Sweeper:
                 await self._requeue_lost(conn, report)
                 await _finish_orphans(conn, self.older_than_s, self.batch, report)
         SWEEPER_REQUEUED.inc(len(report.requeued))
+        SWEEPER_SETTLED.labels("cache").inc(len(report.from_cache))
+        SWEEPER_SETTLED.labels("joined").inc(len(report.joined))
         if report.candidates > report.in_stream or report.followers_finished:
             log.warning(
                 "sweep: %d old queued task(s), %d still in the stream, %d re-enqueued, "

@@ -149,6 +149,15 @@ WS_DROPPED = Counter(
 SWEEPER_REQUEUED = Counter(
     "satyamark_sweeper_requeued_total", "Tasks the sweeper put back on the queue."
 )
+# Lost tasks the sweeper settled without a model run of their own: with their text's
+# cached verdict ("cache") or by joining the job now verifying it ("joined").
+SWEEPER_SETTLED = Counter(
+    "satyamark_sweeper_settled_total",
+    "Lost tasks the sweeper settled without a new job, by how.",
+    ["how"],
+)
+for _how in ("cache", "joined"):
+    SWEEPER_SETTLED.labels(_how)  # exported as 0 from the start
 
 UNMATCHED_ROUTE = "unmatched"
 

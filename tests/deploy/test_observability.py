@@ -41,6 +41,7 @@ COUNTERS = {
     "satyamark_ws_replays_total",
     "satyamark_ws_dropped_total",
     "satyamark_sweeper_requeued_total",
+    "satyamark_sweeper_settled_total",
 }
 GAUGES = {
     "satyamark_queue_backlog",

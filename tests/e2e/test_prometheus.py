@@ -166,6 +166,7 @@ async def test_every_process_is_scraped_and_families_move(
         "satyamark_ws_replays_total": {"ws_service"},
         "satyamark_ws_dropped_total": {"ws_service"},
         "satyamark_sweeper_requeued_total": {"backend_service"},
+        "satyamark_sweeper_settled_total": {"backend_service"},
     }
     for family, jobs in owners.items():
         prometheus.wait_until(

@@ -15,6 +15,7 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 from fastapi import FastAPI
+from prometheus_client import REGISTRY
 from pydantic import SecretStr
 from ulid import ULID
 
@@ -151,6 +152,11 @@ async def _insert(
         mark, reason, confidence, error_code, error_message,
     )  # fmt: skip
     return task_id
+
+
+def _settled(how: str) -> float:
+    value = REGISTRY.get_sample_value("satyamark_sweeper_settled_total", {"how": how})
+    return value or 0.0
 
 
 async def _listen(redis: aioredis.Redis, user: str, instance: str) -> Any:
@@ -363,8 +369,10 @@ async def test_a_lost_leader_joins_the_job_now_verifying_its_text(services: Stac
     holder, ttl = await services.lead(text_hash)
     assert holder == newcomer and ttl > 0
 
+    joined = _settled("joined")
     report = await services.sweep()
     assert (report.joined, report.requeued, report.from_cache) == ([lost], [], [])
+    assert _settled("joined") == joined + 1
     # one model run for the text: the newcomer's job, which the lead still points at
     assert [j["taskId"] for j in await services.jobs()] == [newcomer]
     assert (await services.lead(text_hash))[0] == newcomer
@@ -407,8 +415,10 @@ async def test_a_lost_leader_takes_the_cached_verdict_of_its_text(services: Stac
         await asyncio.sleep(0.02)
     pubsub = await _listen(services.redis, "u1", "inst-a")
 
+    settled = _settled("cache")
     report = await services.sweep()
     assert (report.from_cache, report.requeued, report.joined) == ([lost], [], [])
+    assert _settled("cache") == settled + 1  # satyamark_sweeper_settled_total{how}
     assert [j["taskId"] for j in await services.jobs()] == [again]  # no job added
     query = "SELECT status, mark, reason, confidence, cached, job_token_hash FROM ai_results"
     expected = ("done", "Correct", "Matches a well-established fact.", 80, True)
