@@ -439,7 +439,8 @@ _FINISH_FAILED = _FINISH.format(
 )
 
 
-# A lost leader whose text has a cached verdict takes it, as a cache hit does.
+# The backend's sweeper: a lost leader whose text has a cached verdict takes it, as a
+# cache hit does, in the statement a worker's outcome is recorded with (above).
 _FINISH_CACHED = _FINISH.format(
     columns="status = 'done', mark = $3, reason = $4, confidence = $5, claims = $6::jsonb,"
     " method = $7, cached = true",

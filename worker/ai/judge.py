@@ -87,16 +87,20 @@ _DEBUNKING = re.compile(
 
 # A clause that leans on another for its subject ("they won …", "beating Sri Lanka …",
 # "which brought …", "with Germany …") says nothing false on its own.
+_LEAD = r"^\W*(?:(?:so|but|and|then|thats why|that's why)\s+)*"
 _DEPENDENT = re.compile(
-    r"^\W*(?:(?:so|but|and|then|thats why|that's why)\s+)*"
-    r"(?:it|its|it's|they|them|their|he|she|his|her|this|that|these|those|which|who|whom"
-    r"|where|when|while|with|without|in|on|at|by|for|from|of|to|as|than|not"
-    # An opening -ing word leans on another clause ("beating Sri Lanka …") unless a
-    # finite verb follows it: then it is the subject ("Lightning never strikes …",
-    # "Smoking causes …").
-    r"|\w+ing(?!\s+(?:(?:never|always|often|also|only|not|usually|rarely|really|actually"
-    r"|literally|basically|sometimes)\s+)?(?:is|are|was|were|has|have|had|can|could|will"
-    r"|would|may|might|must|should|does|do|did|(?!its\b|this\b|thus\b|plus\b)\w+[^s\W]s)\b))\b",
+    _LEAD + r"(?:it|its|it's|they|them|their|he|she|his|her|this|that|these|those|which|who"
+    r"|whom|where|when|while|with|without|in|on|at|by|for|from|of|to|as|than|not)\b",
+    re.I,
+)
+# An opening -ing word is a participle leaning on another clause ("beating Sri Lanka …")
+# unless a finite verb follows it: then it is the subject ("Lightning never strikes …",
+# "Smoking causes …").
+_PARTICIPLE = re.compile(
+    _LEAD + r"\w+ing\b(?!\s+(?:(?:never|always|often|also|only|not|usually|rarely|really"
+    r"|actually|literally|basically|sometimes)\s+)?(?:is|are|was|were|has|have|had|can"
+    r"|could|will|would|may|might|must|should|does|do|did"
+    r"|(?!its\b|this\b|thus\b|plus\b)\w+[^s\W]s)\b)",
     re.I,
 )
 
@@ -104,7 +108,11 @@ _DEPENDENT = re.compile(
 def _depends(part: _Claim) -> bool:
     """A clause that leans on another (see ``_DEPENDENT``), as written or as glossed
     from Hinglish ("jo Kerala mein hai": which is in Kerala)."""
-    return bool(_DEPENDENT.match(part.text) or _DEPENDENT.match(part.checked))
+    return any(
+        pattern.match(text)
+        for pattern in (_DEPENDENT, _PARTICIPLE)
+        for text in (part.text, part.checked)
+    )
 
 
 # "…, not a flat disc": the clause is a contrast with the one before, read together.

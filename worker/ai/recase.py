@@ -83,14 +83,10 @@ def recased(sentence: str, premise: str = "") -> str | None:
         word, key = token.group(0), token.group(0).lower()
         if _acronym(word):
             cased = word  # written so on purpose ("NASA"), in a headline too
-        elif i == 0:
-            cased = word[0].upper() + word[1:].lower()
-        elif key in _CHAT:
-            cased = key
-        elif key in written:
+        elif i > 0 and key in written and key not in _CHAT:
             cased = written[key]
-        elif key in names:
-            cased = word[0].upper() + word[1:].lower()
+        elif i == 0 or (key in names and key not in _CHAT):
+            cased = key.capitalize()
         else:
             cased = key
         out.append(sentence[end : token.start()] + cased)

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from shared.schemas import ClaimVerdict, Evidence, Mark, TextVerdict
 
 from .knowledge import Match
-from .stance import EXTREMES, Stance, left_out
+from .opposites import EXTREMES
+from .stance import Stance, left_out
 from .subjectivity import Subjectivity
 from .wording import words
 
