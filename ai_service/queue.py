@@ -8,6 +8,7 @@ delivered to any worker plus entries delivered but not acknowledged — is over 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
@@ -27,12 +28,26 @@ class JobQueue:
         self._backlog_read_at = float("-inf")
 
     async def enqueue(self, job: Job) -> str:
-        fields = {name: str(value) for name, value in job.model_dump().items()}
-        if traceparent := tracing.current_traceparent():
-            fields[tracing.TRACEPARENT] = traceparent  # next to the spec's fields
-        entry_id = await self._client.xadd(keys.JOB_STREAM, fields)  # type: ignore[arg-type]
-        self._backlog += 1
-        return str(entry_id)
+        [entry_id] = await self.enqueue_many([(job, tracing.current_traceparent())])
+        if isinstance(entry_id, Exception):
+            raise entry_id
+        return entry_id
+
+    async def enqueue_many(self, jobs: Sequence[tuple[Job, str | None]]) -> list[str | Exception]:
+        """Add each (job, the traceparent of the work that asked for it) in one round
+        trip; in order, each one's stream entry id, or the error that kept it off the
+        stream (the others are on it). Raises RedisError when none was added."""
+        async with self._client.pipeline(transaction=False) as pipe:
+            for job, traceparent in jobs:
+                fields = {name: str(value) for name, value in job.model_dump().items()}
+                if traceparent:
+                    fields[tracing.TRACEPARENT] = traceparent  # next to the spec's fields
+                pipe.xadd(keys.JOB_STREAM, fields)  # type: ignore[arg-type]
+            replies = await pipe.execute(raise_on_error=False)
+        self._backlog += len(jobs)
+        if replies and all(isinstance(reply, Exception) for reply in replies):
+            raise replies[0]
+        return [reply if isinstance(reply, Exception) else str(reply) for reply in replies]
 
     async def backlog(self) -> int:
         now = time.monotonic()

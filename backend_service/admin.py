@@ -227,7 +227,7 @@ async def _replay_one(
         await dlq.forget_final_event(state.redis, task.user_id, task.task_id)
     # Refused (busy, ai_service down): the task stays queued with its new token, and the
     # sweeper enqueues it once it counts as lost, as for any lost job.
-    await enqueue_job(state.ai_http, task, token, state.settings.callback_url)
+    await enqueue_job(state.jobs, task, token, state.settings.callback_url)
     return {"entryId": entry_id, "replayed": True, "taskId": task.task_id}
 
 
@@ -350,7 +350,7 @@ async def retry_task(
         return JsonResponse({"taskId": task_id, "retried": False, "why": "not a failed task"})
     with store_unavailable_as("BE-DEP-503", "queue store"):
         await dlq.forget_final_event(state.redis, task.user_id, task.task_id)
-    await enqueue_job(state.ai_http, task, token, state.settings.callback_url)
+    await enqueue_job(state.jobs, task, token, state.settings.callback_url)
     return JsonResponse({"taskId": task_id, "retried": True})
 
 

@@ -17,6 +17,7 @@ from shared.stores import open_stores
 from .admin import admin
 from .config import BackendSettings
 from .deps import State
+from .enqueue import JobSender
 from .idempotency import IdempotencyKeys
 from .intake import Intake
 from .queued_stages import QueuedStages
@@ -34,9 +35,12 @@ def create_app(settings: BackendSettings) -> FastAPI:
         pool, client = await open_stores(
             opened, settings, settings.redis_url, "backend", redis_timeout_s=3.0
         )
-        ai_client = open_internal(
-            opened, check_internal.keyring, settings.ai_url, ("backend_service", "ai_service")
+        jobs = JobSender(
+            open_internal(
+                opened, check_internal.keyring, settings.ai_url, ("backend_service", "ai_service")
+            )
         )
+        opened.push_async_callback(jobs.aclose)  # runs before its HTTP client closes
         tasks = TaskRepository(pool)
         intake = Intake(client)
         queued_stages = QueuedStages(pool)
@@ -45,7 +49,7 @@ def create_app(settings: BackendSettings) -> FastAPI:
         verifier = Verifier(
             tasks,
             cache,
-            ai_client,
+            jobs,
             settings.callback_url,
             queued_stages,
             redis=client,
@@ -55,7 +59,7 @@ def create_app(settings: BackendSettings) -> FastAPI:
         sweeper = Sweeper(
             pool,
             client,
-            ai_client,
+            jobs,
             cache,
             callback_url=settings.callback_url,
             older_than_s=settings.sweep_after_s,
@@ -73,7 +77,7 @@ def create_app(settings: BackendSettings) -> FastAPI:
             verifier=verifier,
             sweeper=sweeper,
             intake=intake,
-            ai_http=ai_client,
+            jobs=jobs,
             idempotency=idempotency,
         )
 

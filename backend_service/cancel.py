@@ -18,10 +18,9 @@ from redis.exceptions import RedisError
 from shared import events, keys, tasks
 from shared.errors import Conflict, NotFound, SatyaError
 from shared.events import FailedEvent
-from shared.http import InternalClient
 from shared.schemas import TaskPublic
 
-from .enqueue import enqueue_job, new_job_token
+from .enqueue import JobSender, enqueue_job, new_job_token
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +39,7 @@ class AlreadyFinished(Conflict, code="BE-TASK-409", message="the task has alread
 async def cancel_task(
     pool: asyncpg.Pool,
     redis: aioredis.Redis,
-    ai_http: InternalClient,
+    jobs: JobSender,
     callback_url: str,
     task_id: str,
     user_id: str,
@@ -64,7 +63,7 @@ async def cancel_task(
         raise AlreadyFinished()
     await _tell_workers(redis, task_id)
     if heir is not None:
-        await _hand_over(redis, ai_http, callback_url, task_id, heir, token)
+        await _hand_over(redis, jobs, callback_url, task_id, heir, token)
     return task
 
 
@@ -79,7 +78,7 @@ async def _tell_workers(redis: aioredis.Redis, task_id: str) -> None:
 
 async def _hand_over(
     redis: aioredis.Redis,
-    ai_http: InternalClient,
+    jobs: JobSender,
     callback_url: str,
     cancelled_id: str,
     heir: tasks.NewTask,
@@ -91,6 +90,6 @@ async def _hand_over(
     try:
         if await redis.get(lead) == cancelled_id:
             await redis.set(lead, heir.task_id, xx=True, keepttl=True)
-        await enqueue_job(ai_http, heir, token, callback_url)
+        await enqueue_job(jobs, heir, token, callback_url)
     except (RedisError, SatyaError) as exc:
         log.warning("task %s: its job waits for the sweeper (%s)", heir.task_id, exc)

@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from shared.http import InternalClient
 from shared.runtime import StoresState, state_getter
 
 from .config import BackendSettings
+from .enqueue import JobSender
 from .idempotency import IdempotencyKeys
 from .intake import Intake
 from .sweeper import Sweeper
@@ -25,7 +25,7 @@ class State(StoresState):
     verifier: Verifier
     sweeper: Sweeper
     intake: Intake
-    ai_http: InternalClient  # ai_service: jobs an operator replays
+    jobs: JobSender  # ai_service's job intake: jobs an operator replays
     idempotency: IdempotencyKeys
 
 

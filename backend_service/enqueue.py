@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 
 import redis.asyncio as aioredis
 
-from shared import keys
+from shared import keys, tracing
+from shared.coalesce import Coalescer
 from shared.errors import UpstreamUnavailable
 from shared.http import InternalClient, call_upstream
 from shared.schemas import Job
@@ -34,33 +36,57 @@ def job_of(task: NewTask, job_token: str, callback_url: str) -> Job:
     )
 
 
-async def enqueue_job(
-    ai_client: InternalClient, task: NewTask, job_token: str, callback_url: str
-) -> None:
-    """Put the job of ``task`` on the stream; raises SatyaError subclasses when refused.
+class JobSender:
+    """ai_service's job intake. The jobs handed over while a request is out go together
+    in the next (``POST /internal/jobs/batch``, ``shared/coalesce.py``), each with the
+    trace of the work that asked for it."""
 
-    ``BE-BUSY-503`` (with Retry-After) when ai_service applies backpressure,
-    ``BE-AI-503`` for any other refusal, ``SYS-DEP-50x`` when it cannot be reached.
-    """
-    job = job_of(task, job_token, callback_url)
-    response = await call_upstream(
-        ai_client,
-        "POST",
-        "/internal/jobs",
-        service="ai_service",
-        content=job.model_dump_json(),
-        headers={"content-type": "application/json"},
-    )
-    if response.status_code == 503 and "retry-after" in response.headers:
-        raise UpstreamUnavailable(
-            "too many texts are waiting for verification, retry later",
-            code="BE-BUSY-503",
-            headers={"Retry-After": response.headers["retry-after"]},
+    def __init__(self, http: InternalClient, *, max_batch: int = 64) -> None:
+        self._http = http
+        self._jobs: Coalescer[tuple[Job, str | None], None] = Coalescer(
+            self._send, max_batch=max_batch, name="ai-jobs"
         )
-    if response.status_code != 202:
-        raise UpstreamUnavailable(
-            f"ai_service refused the job ({response.status_code})", code="BE-AI-503"
+
+    async def enqueue(self, job: Job) -> None:
+        """Put ``job`` on the stream; raises SatyaError subclasses when refused.
+
+        ``BE-BUSY-503`` (with Retry-After) when ai_service applies backpressure,
+        ``BE-AI-503`` for any other refusal, ``SYS-DEP-50x`` when it cannot be reached.
+        """
+        await self._jobs.call((job, tracing.current_traceparent()))
+
+    async def _send(self, jobs: list[tuple[Job, str | None]]) -> Sequence[Exception | None]:
+        response = await call_upstream(
+            self._http,
+            "POST",
+            "/internal/jobs/batch",
+            service="ai_service",
+            json={"jobs": [{"job": job.model_dump(), "traceparent": tp} for job, tp in jobs]},
         )
+        if response.status_code == 503 and "retry-after" in response.headers:
+            raise UpstreamUnavailable(
+                "too many texts are waiting for verification, retry later",
+                code="BE-BUSY-503",
+                headers={"Retry-After": response.headers["retry-after"]},
+            )
+        if response.status_code != 202:
+            raise _refused(str(response.status_code))
+        return [
+            _refused(result["errorCode"]) if "errorCode" in result else None
+            for result in response.json()["results"]
+        ]
+
+    async def aclose(self) -> None:
+        await self._jobs.aclose()
+
+
+def _refused(why: str) -> UpstreamUnavailable:
+    return UpstreamUnavailable(f"ai_service refused the job ({why})", code="BE-AI-503")
+
+
+async def enqueue_job(jobs: JobSender, task: NewTask, job_token: str, callback_url: str) -> None:
+    """Put the job of ``task`` on the stream (``JobSender.enqueue``)."""
+    await jobs.enqueue(job_of(task, job_token, callback_url))
 
 
 async def take_lead(redis: aioredis.Redis, task: NewTask, ttl_s: int) -> str | None:

@@ -92,7 +92,7 @@ async def cancel(
         task = await cancel_task(
             state.pool,
             state.redis,
-            state.ai_http,
+            state.jobs,
             state.settings.callback_url,
             task_id,
             user_id,

@@ -44,14 +44,13 @@ import redis.asyncio as aioredis
 
 from shared import events, keys, tasks
 from shared.errors import SatyaError
-from shared.http import InternalClient
 from shared.metrics import SWEEPER_REQUEUED, SWEEPER_SETTLED
 from shared.periodic import Periodic
 from shared.result_cache import ResultCache
 from shared.schemas import TextVerdict
 from shared.tasks import LostTask
 
-from .enqueue import enqueue_job, new_job_token, take_lead
+from .enqueue import JobSender, enqueue_job, new_job_token, take_lead
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +107,7 @@ class Sweeper:
 
     pool: asyncpg.Pool
     redis: aioredis.Redis
-    ai_client: InternalClient
+    jobs: JobSender
     cache: ResultCache
     _: KW_ONLY
     callback_url: str
@@ -205,7 +204,7 @@ class Sweeper:
             return
         token, token_hash = new_job_token()
         await tasks.renew_token(conn, task.task_id, candidate.job_token_hash, token_hash)
-        await enqueue_job(self.ai_client, task, token, self.callback_url)
+        await enqueue_job(self.jobs, task, token, self.callback_url)
         report.requeued.append(task.task_id)
 
     async def _finish_cached(

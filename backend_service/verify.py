@@ -12,13 +12,12 @@ from ulid import ULID
 
 from shared.errors import SatyaError, store_unavailable_as
 from shared.hashing import summary_hash, text_hash
-from shared.http import InternalClient
 from shared.metrics import CACHE_LOOKUPS, TASKS
 from shared.result_cache import ResultCache
 from shared.schemas import TextVerdict
 from shared.tasks import NewTask
 
-from .enqueue import enqueue_job, new_job_token, take_lead
+from .enqueue import JobSender, enqueue_job, new_job_token, take_lead
 from .intake import Intake, IntakePaused
 from .queued_stages import QueuedStages
 from .tasks import TaskRepository
@@ -36,7 +35,7 @@ class Submitted:
 class Verifier:
     tasks: TaskRepository
     cache: ResultCache
-    ai_client: InternalClient
+    jobs: JobSender
     callback_url: str
     queued_stages: QueuedStages
     _: KW_ONLY
@@ -96,7 +95,7 @@ class Verifier:
     async def _enqueue(self, task: NewTask, job_token: str) -> None:
         at = datetime.now(UTC)
         try:
-            await enqueue_job(self.ai_client, task, job_token, self.callback_url)
+            await enqueue_job(self.jobs, task, job_token, self.callback_url)
         except SatyaError as exc:
             # The row must not stay 'queued' for a job that never reached the stream.
             await self.tasks.mark_failed(task.task_id, exc.error_code, exc.message)

@@ -4,7 +4,7 @@ import httpx
 import pytest
 
 from ratelimit_service.app import create_app
-from ratelimit_service.buckets import TokenBuckets
+from ratelimit_service.buckets import Take, TokenBuckets
 from ratelimit_service.config import BucketRule, RateLimitSettings
 from shared import keys
 from tests.integration.auth_helpers import auth_gateway
@@ -81,6 +81,50 @@ async def test_service_api(redis_url: str) -> None:
         assert unknown.status_code == 404 and unknown.json()["errorCode"] == "RL-RULE-404"
         bad = await http.post("/internal/check", auth=auth, json={"endpoint": "verify"})
         assert bad.status_code == 422 and bad.json()["errorCode"] == "RL-VAL-422"
+
+
+async def test_take_many_loads_the_script_a_restarted_redis_forgot(redis_url: str) -> None:
+    client = redis_client(redis_url)
+    buckets = TokenBuckets(client)
+    rule = BucketRule(capacity=2, refill_per_s=0.01)
+    await client.script_flush()
+    takes = [Take("verify", "user:n", rule) for _ in range(3)]
+    decisions = await buckets.take_many(takes)
+    assert [d.allowed for d in decisions] == [True, True, False]
+    assert [d.allowed for d in await buckets.take_many(takes[:1])] == [False]
+    await client.aclose()
+
+
+async def test_a_batch_of_checks_is_decided_in_order_each_in_its_place(redis_url: str) -> None:
+    settings = RateLimitSettings(
+        **common(redis_url), rules={"verify": BucketRule(capacity=2, refill_per_s=0.01)}
+    )
+    checks = [
+        {"endpoint": "verify", "subject": "user:b"},
+        {"endpoint": "verify", "subject": "user:b", "peek": True},
+        {"endpoint": "nope", "subject": "user:b"},
+        {"endpoint": "verify", "subject": "user:b"},
+        {"endpoint": "verify", "subject": "user:b"},
+        {"endpoint": "verify", "subject": "user:c"},
+    ]
+    async with running(create_app(settings)) as url, httpx.AsyncClient(base_url=url) as http:
+        answer = await http.post("/internal/checks", json={"checks": checks}, auth=SIGNED)
+        assert answer.status_code == 200, answer.text
+        decisions = answer.json()["decisions"]
+        # the same bucket twice in a batch: the second sees the first
+        assert [d.get("allowed") for d in decisions] == [True, True, None, True, False, True]
+        assert [d.get("remaining") for d in decisions] == [1, 1, None, 0, 0, 1]
+        assert decisions[2] == {
+            "errorCode": "RL-RULE-404",
+            "message": "no rate-limit rule for endpoint 'nope'",
+        }
+        bad_batches: list[dict[str, object]] = [
+            {"checks": []},
+            {"checks": [{"endpoint": "verify"}]},
+        ]
+        for bad in bad_batches:
+            refused = await http.post("/internal/checks", json=bad, auth=SIGNED)
+            assert refused.status_code == 422 and refused.json()["errorCode"] == "RL-VAL-422"
 
 
 @pytest.mark.parametrize("capacity", [1, 3])

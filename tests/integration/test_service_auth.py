@@ -55,6 +55,15 @@ ENDPOINTS = [
     Endpoint("backend", "POST", "/internal/verify", {"text": "the moon is made of rock"}, 202),
     Endpoint("backend", "GET", "/internal/tasks/01J0000000000000000000000", None, 404),
     Endpoint("ai", "POST", "/internal/jobs", EXAMPLE_JOB, 202),
+    # the batch routes (shared/coalesce.py), last: tests below pick endpoints by index
+    Endpoint("ai", "POST", "/internal/jobs/batch", {"jobs": [{"job": EXAMPLE_JOB}]}, 202),
+    Endpoint(
+        "ratelimit",
+        "POST",
+        "/internal/checks",
+        {"checks": [{"endpoint": "verify", "subject": "u"}]},
+        200,
+    ),
 ]
 
 

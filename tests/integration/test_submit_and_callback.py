@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import httpx
+from prometheus_client import REGISTRY
 from ulid import ULID
 
 from shared import keys
@@ -184,3 +186,61 @@ async def test_ai_service_refuses_outsiders(services: Services) -> None:
         ok = await ai.post("/internal/jobs", json=EXAMPLE_JOB, auth=SIGNED)
         assert ok.status_code == 202
     assert [j["taskId"] for j in await services.jobs()] == ["t1"]
+
+
+async def test_ai_service_takes_a_batch_of_jobs_each_with_its_own_trace(
+    services: Services,
+) -> None:
+    traces = [f"00-{n:032x}-{n:016x}-01" for n in (1, 2)]
+    batch = {
+        "jobs": [
+            {"job": {**EXAMPLE_JOB, "taskId": "t1"}, "traceparent": traces[0]},
+            {"job": {**EXAMPLE_JOB, "taskId": "t2", "payload": "x" * 20_001}},
+            {"job": {**EXAMPLE_JOB, "taskId": "t3"}, "traceparent": traces[1]},
+        ]
+    }
+    async with httpx.AsyncClient(base_url=services.ai_url, auth=SIGNED) as ai:
+        answer = await ai.post("/internal/jobs/batch", json=batch)
+        assert answer.status_code == 202, answer.text
+        first, too_long, third = answer.json()["results"]
+        assert first["taskId"] == "t1" and third["taskId"] == "t3"
+        # a job the queue cannot take is refused alone, in its place
+        assert too_long == {
+            "taskId": "t2",
+            "errorCode": "AI-VAL-413",
+            "message": "payload longer than 20000 characters",
+        }
+        bad_batches: list[dict[str, object]] = [
+            {"jobs": []},
+            {"jobs": [{"job": EXAMPLE_JOB, "traceparent": "nope"}]},
+        ]
+        for bad in bad_batches:
+            refused = await ai.post("/internal/jobs/batch", json=bad)
+            assert refused.status_code == 422 and refused.json()["errorCode"] == "AI-VAL-422"
+    jobs = await services.jobs()
+    assert [(j["taskId"], j.get("traceparent")) for j in jobs] == [
+        ("t1", traces[0]),
+        ("t3", traces[1]),
+    ]
+    entries = await services.redis.xrange(keys.JOB_STREAM) or []
+    stream_ids = [entry_id for entry_id, _ in entries]
+    assert stream_ids == [first["streamId"], third["streamId"]]
+
+
+async def test_submits_that_arrive_together_each_get_their_job(services: Services) -> None:
+    def requests_to_ai_service() -> float:
+        # the backend runs in this process (tests/utils/servers.py): its own metric
+        sample = REGISTRY.get_sample_value(
+            "satyamark_upstream_request_duration_seconds_count",
+            {"service": "backend_service", "upstream": "ai_service"},
+        )
+        return sample or 0.0
+
+    before = requests_to_ai_service()
+    texts = [f"The river number {n} flows into the sea." for n in range(40)]
+    answers = await asyncio.gather(*(services.submit(f"user-{n}", t) for n, t in enumerate(texts)))
+    assert [a.status_code for a in answers] == [202] * len(texts)
+    # jobs handed over while a request was out went together in the next
+    assert requests_to_ai_service() - before < len(texts)
+    jobs = {job["taskId"]: job["payload"] for job in await services.jobs()}
+    assert jobs == {a.json()["taskId"]: text for a, text in zip(answers, texts, strict=True)}

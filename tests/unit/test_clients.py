@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,7 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from shared.clients.auth import AuthClient, Identity, bearer_token
-from shared.clients.ratelimit import RateLimitClient
+from shared.clients.ratelimit import Decision, RateLimitClient
 from shared.errors import Unauthorized, UpstreamUnavailable
 from shared.http import InternalClient
 from tests.utils.servers import running
@@ -86,10 +87,41 @@ async def test_validate_caches_and_maps_refusals() -> None:
 async def test_take_rounds_retry_after_up_to_whole_seconds(retry_ms: int, retry_s: int) -> None:
     body = {"allowed": False, "limit": 5, "remaining": 0, "retryAfterMs": retry_ms}
 
-    async with _http(lambda _: JSONResponse({**body, "nearLimit": False})) as http:
+    def answer(batch: dict[str, Any]) -> Response:
+        assert batch == {"checks": [{"endpoint": "e", "subject": "s", "peek": False}]}
+        return JSONResponse({"decisions": [{**body, "nearLimit": False}]})
+
+    async with _http(answer) as http:
         decision = await RateLimitClient(http, unavailable_code="T-DEP-503").take("e", "s")
     assert not decision.allowed and decision.retry_after_s == retry_s
     assert decision.quota_headers() == {"RateLimit-Limit": "5", "RateLimit-Remaining": "0"}
+
+
+async def test_checks_that_arrive_together_go_in_one_request_each_with_its_answer() -> None:
+    batches: list[list[str]] = []
+
+    def answer(batch: dict[str, Any]) -> Response:
+        subjects = [check["subject"] for check in batch["checks"]]
+        batches.append(subjects)
+        return JSONResponse(
+            {
+                "decisions": [
+                    {"errorCode": "RL-RULE-404", "message": "no rule"}
+                    if subject == "norule"
+                    else {"allowed": True, "limit": 9, "remaining": int(subject), "retryAfterMs": 0}
+                    for subject in subjects
+                ]
+            }
+        )
+
+    async with _http(answer) as http:
+        limits = RateLimitClient(http, unavailable_code="T-DEP-503", max_batch=3)
+        subjects = ["1", "2", "norule", "4", "5"]
+        got = await asyncio.gather(*(limits.take("e", s) for s in subjects), return_exceptions=True)
+    # all five arrive before the first request leaves: at most three a request, in order
+    assert batches == [["1", "2", "norule"], ["4", "5"]]
+    assert [d.remaining for d in got if isinstance(d, Decision)] == [1, 2, 4, 5]
+    assert isinstance(got[2], UpstreamUnavailable) and got[2].error_code == "T-DEP-503"
 
 
 async def test_take_fails_closed() -> None:
