@@ -2,12 +2,13 @@
 
 Under load every submit made its own internal request to ratelimit_service and to
 ai_service, and each request's fixed cost (HTTP, signature, routing, validation) was
-most of what those services spent per task. A ``Coalescer`` keeps one batch request in
-flight; the calls that arrive meanwhile wait for it to return and then go in one
-request. Idle, a call goes out at once (no timer, no added latency); under load the
-batches grow with the load. Written here rather than taken from a DataLoader library:
-those batch per event-loop tick, which at c=1 adds nothing and at c=64 yields batches
-of one or two, and the rule is a dozen lines.
+most of what those services spent per task. A ``Coalescer`` sends the calls that arrive
+while a batch request is out together, when it returns. Idle, a call goes out at once
+(no timer, no added latency); under load the batches grow with the load. A full batch
+goes out at once too, whatever is in flight, so an upstream that hangs keeps each call
+waiting at most about two of its timeouts (the batch ahead, then its own), never in a
+line of batches. Written here rather than taken from a DataLoader library: those batch
+per event-loop tick, which at c=64 yields batches of one or two.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ Result = TypeVar("Result")
 
 # One batch request's answer: a result or the error of each item, in order.
 BatchSender = Callable[[list[Item]], Awaitable[Sequence[Result | Exception]]]
+_Batch = list[tuple[Item, "asyncio.Future[Result]"]]
 
 
 class Coalescer(Generic[Item, Result]):
@@ -28,8 +30,8 @@ class Coalescer(Generic[Item, Result]):
         self._send = send
         self._max_batch = max_batch
         self._name = name
-        self._waiting: list[tuple[Item, asyncio.Future[Result]]] = []
-        self._sender: asyncio.Task[None] | None = None
+        self._waiting: _Batch[Item, Result] = []
+        self._in_flight: set[asyncio.Task[None]] = set()
 
     async def call(self, item: Item) -> Result:
         """Send ``item`` in the next batch and return its result (or raise its error).
@@ -38,28 +40,32 @@ class Coalescer(Generic[Item, Result]):
         request of its own already sent, the other service may act on it."""
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, future))
-        if self._sender is None or self._sender.done():
-            # The sender runs in this caller's context: the batch request's span is a
-            # child of the call that started it.
-            self._sender = asyncio.create_task(self._send_waiting(), name=self._name)
+        if not self._in_flight or len(self._waiting) >= self._max_batch:
+            self._send_next()
         return await future
 
-    async def _send_waiting(self) -> None:
-        batch: list[tuple[Item, asyncio.Future[Result]]] = []
-        try:
-            while self._waiting:
-                batch = [(i, f) for i, f in self._waiting[: self._max_batch] if not f.done()]
-                del self._waiting[: self._max_batch]
-                if batch:
-                    await self._send_batch(batch)
-        finally:  # cancelled (shutdown): nobody may wait forever
-            for _, future in [*batch, *self._waiting]:
-                if not future.done():
-                    future.cancel()
+    def _send_next(self) -> None:
+        batch = [(item, f) for item, f in self._waiting[: self._max_batch] if not f.done()]
+        del self._waiting[: self._max_batch]
+        if batch:
+            # In the context of the call that starts it: the batch request's span is a
+            # child of that call's.
+            task = asyncio.create_task(self._send_batch(batch), name=self._name)
+            self._in_flight.add(task)
+            task.add_done_callback(self._sent)
 
-    async def _send_batch(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> None:
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        if self._waiting:
+            self._send_next()
+
+    async def _send_batch(self, batch: _Batch[Item, Result]) -> None:
         try:
             results: Sequence[Result | Exception] = await self._send([i for i, _ in batch])
+        except asyncio.CancelledError:  # shutdown: nobody may wait forever
+            for _, future in batch:
+                future.cancel()
+            raise
         except Exception as exc:  # the whole request failed: so did each of its items
             results = [exc] * len(batch)
         if len(results) != len(batch):
@@ -74,6 +80,6 @@ class Coalescer(Generic[Item, Result]):
                 future.set_result(result)
 
     async def aclose(self) -> None:
-        """Let the batch in flight, and those waiting, finish (at shutdown)."""
-        if self._sender is not None:
-            await asyncio.shield(self._sender)
+        """Let the batches in flight, and those waiting, finish (at shutdown)."""
+        while self._in_flight:
+            await asyncio.wait(list(self._in_flight))

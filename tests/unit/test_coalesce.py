@@ -28,7 +28,7 @@ class Upstream:
 
 async def test_calls_made_while_a_batch_is_out_go_together_in_the_next() -> None:
     upstream = Upstream()
-    calls = Coalescer(upstream.send, max_batch=2, name="t")
+    calls = Coalescer(upstream.send, max_batch=4, name="t")
     first = asyncio.create_task(calls.call(1))
     await asyncio.sleep(0.01)
     assert upstream.batches == [[1]]  # idle: it went out at once, alone
@@ -38,7 +38,7 @@ async def test_calls_made_while_a_batch_is_out_go_together_in_the_next() -> None
     upstream.release.set()
     assert await first == 2
     results = await asyncio.gather(*later, return_exceptions=True)
-    assert upstream.batches == [[1], [2, 0], [4]]  # at most max_batch a request
+    assert upstream.batches == [[1], [2, 0, 4]]
     assert results[0] == 4 and results[2] == 8
     assert isinstance(results[1], ValueError)  # an item's error is its caller's alone
 
@@ -69,13 +69,33 @@ async def test_a_cancelled_caller_is_skipped_and_the_others_answered() -> None:
         await gone
 
 
-async def test_callers_are_not_left_waiting_when_the_sender_is_cancelled() -> None:
+async def test_a_full_batch_goes_out_without_waiting_for_the_one_in_flight() -> None:
+    upstream = Upstream()  # hangs until released, as a frozen service would
+    calls = Coalescer(upstream.send, max_batch=2, name="t")
+    first = asyncio.create_task(calls.call(1))
+    await asyncio.sleep(0.01)
+    rest = [asyncio.create_task(calls.call(i)) for i in (2, 3, 4, 5, 6)]
+    await asyncio.sleep(0.01)
+    # two full batches went at once; the odd one waits for a request to return
+    assert upstream.batches == [[1], [2, 3], [4, 5]]
+    upstream.release.set()
+    assert await asyncio.gather(first, *rest) == [2, 4, 6, 8, 10, 12]
+    assert upstream.batches == [[1], [2, 3], [4, 5], [6]]
+    await calls.aclose()
+
+
+async def test_a_cancelled_batch_cancels_its_calls_and_the_next_one_still_goes() -> None:
     upstream = Upstream()
     calls = Coalescer(upstream.send, max_batch=8, name="t")
-    waiting = [asyncio.create_task(calls.call(i)) for i in (1, 2)]
+    first = asyncio.create_task(calls.call(1))
     await asyncio.sleep(0.01)
-    assert calls._sender is not None
-    calls._sender.cancel()
-    for call in waiting:
-        with pytest.raises(asyncio.CancelledError):
-            await call
+    second = asyncio.create_task(calls.call(2))
+    await asyncio.sleep(0.01)
+    for batch in list(calls._in_flight):  # as at shutdown
+        batch.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first  # nobody is left waiting on a request that will never answer
+    await asyncio.sleep(0.01)
+    assert upstream.batches == [[1], [2]]
+    upstream.release.set()
+    assert await second == 4
