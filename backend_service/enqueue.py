@@ -44,7 +44,7 @@ class JobSender:
     def __init__(self, http: InternalClient, *, max_batch: int = 64) -> None:
         self._http = http
         self._jobs: Coalescer[tuple[Job, str | None], None] = Coalescer(
-            self._send, max_batch=max_batch, name="ai-jobs"
+            self._send, max_batch=max_batch, name="ai-jobs", timed_as=http.timed_as
         )
 
     async def enqueue(self, job: Job) -> None:

@@ -17,6 +17,10 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
+from prometheus_client import Histogram
+
+from .metrics import INTERNAL_BATCH_SIZE
+
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
@@ -26,10 +30,19 @@ _Batch = list[tuple[Item, "asyncio.Future[Result]"]]
 
 
 class Coalescer(Generic[Item, Result]):
-    def __init__(self, send: BatchSender[Item, Result], *, max_batch: int, name: str) -> None:
+    def __init__(
+        self,
+        send: BatchSender[Item, Result],
+        *,
+        max_batch: int,
+        name: str,
+        timed_as: tuple[str, str] | None = None,
+    ) -> None:
+        """``timed_as``: (this service, the upstream) labels of the batch-size metric."""
         self._send = send
         self._max_batch = max_batch
         self._name = name
+        self._sizes: Histogram | None = INTERNAL_BATCH_SIZE.labels(*timed_as) if timed_as else None
         self._waiting: _Batch[Item, Result] = []
         self._in_flight: set[asyncio.Task[None]] = set()
 
@@ -48,6 +61,8 @@ class Coalescer(Generic[Item, Result]):
         batch = [(item, f) for item, f in self._waiting[: self._max_batch] if not f.done()]
         del self._waiting[: self._max_batch]
         if batch:
+            if self._sizes is not None:
+                self._sizes.observe(len(batch))
             # In the context of the call that starts it: the batch request's span is a
             # child of that call's.
             task = asyncio.create_task(self._send_batch(batch), name=self._name)

@@ -96,6 +96,7 @@ class InternalClient:
         timed_as: tuple[str, str] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.timed_as = timed_as
         self._keyring = keyring
         self._timeout = aiohttp.ClientTimeout(total=timeout, connect=min(3.0, timeout))
         self._timer = UPSTREAM_DURATION.labels(*timed_as) if timed_as else None

@@ -42,6 +42,12 @@ UPSTREAM_DURATION = Histogram(
     ["service", "upstream"],
     buckets=_HTTP_BUCKETS,
 )
+INTERNAL_BATCH_SIZE = Histogram(
+    "satyamark_internal_batch_size",
+    "Calls per batched request to another SatyaMark service (shared/coalesce.py).",
+    ["service", "upstream"],
+    buckets=(1, 2, 4, 8, 16, 32, 64),
+)
 RATELIMIT_DECISIONS = Counter(
     "satyamark_ratelimit_decisions_total",
     "Rate-limit checks by endpoint and whether they were allowed.",

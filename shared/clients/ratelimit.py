@@ -43,7 +43,7 @@ class RateLimitClient:
         self._http = http
         self._unavailable_code = unavailable_code
         self._checks: Coalescer[dict[str, Any], Decision] = Coalescer(
-            self._send, max_batch=max_batch, name="ratelimit-checks"
+            self._send, max_batch=max_batch, name="ratelimit-checks", timed_as=http.timed_as
         )
 
     async def take(self, endpoint: str, subject: str, *, peek: bool = False) -> Decision:

@@ -60,6 +60,7 @@ HISTOGRAMS = {
     "satyamark_worker_batch_size",
     "satyamark_worker_queue_wait_seconds",
     "satyamark_worker_callback_seconds",
+    "satyamark_internal_batch_size",
 }
 # A classic histogram is only queryable through its three series.
 METRICS = COUNTERS | GAUGES | {h + s for h in HISTOGRAMS for s in ("_bucket", "_sum", "_count")}

@@ -145,6 +145,7 @@ async def test_every_process_is_scraped_and_families_move(
     assert _jobs_with(prometheus, "satyamark_http_request_duration_seconds_bucket") >= HTTP_JOBS
     owners = {
         "satyamark_upstream_request_duration_seconds_count": {"gateway", "backend_service"},
+        "satyamark_internal_batch_size_count": {"gateway", "backend_service"},
         "satyamark_ratelimit_decisions_total": {"ratelimit_service"},
         "satyamark_cache_lookups_total": {"backend_service"},
         "satyamark_tasks_total": {"backend_service"},
