@@ -89,6 +89,20 @@ class _Recorded:
         return Accepted(self.task_id, self.outcome, self.task, written)
 
 
+async def _finish_verdicts(
+    conn: asyncpg.Connection, outcomes: Sequence[CallbackResult | CallbackFailure]
+) -> dict[int, tasks.Finished]:
+    """The verdicts of a worker's batch recorded in one statement (by index), where each
+    used to pay a round trip; failures, and a batch naming a task twice, go one by one."""
+    verdicts = [(i, o) for i, o in enumerate(outcomes) if isinstance(o, CallbackResult)]
+    if len(verdicts) < 2 or len({o.taskId for _, o in verdicts}) < len(verdicts):
+        return {}
+    results = [o for _, o in verdicts]
+    hashes = [_token_hash(o.job_token) for o in results]
+    finished = await tasks.finish_results(conn, results, hashes)
+    return {i: f for (i, _), f in zip(verdicts, finished, strict=True)}
+
+
 class ResultStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
@@ -113,7 +127,10 @@ class ResultStore:
         async with self._pool.acquire() as conn:
             try:
                 async with conn.transaction():
-                    recorded = {i: await self._record(conn, outcomes[i]) for i in order}
+                    finished = await _finish_verdicts(conn, outcomes)
+                    recorded = {
+                        i: await self._record(conn, outcomes[i], finished.get(i)) for i in order
+                    }
                     entries = [e for i in order for e in recorded[i].entries]
                     written = iter(await events.write(conn, entries))
             except REFUSED:
@@ -124,23 +141,31 @@ class ResultStore:
         return [accepted[i] for i in range(len(outcomes))]
 
     async def _record(
-        self, conn: asyncpg.Connection, outcome: CallbackResult | CallbackFailure
+        self,
+        conn: asyncpg.Connection,
+        outcome: CallbackResult | CallbackFailure,
+        finished: tasks.Finished | None = None,
     ) -> _Recorded:
-        """The task's (and its followers') row updated inside the caller's transaction,
-        and the outbox rows that go with it, not written yet."""
+        """The task's (and its followers') row updated inside the caller's transaction
+        (unless ``finished`` says how it already was), and the outbox rows that go with
+        it, not written yet."""
         traceparent = outcome.traceparent if isinstance(outcome, CallbackResult) else None
         # The outbox rows are made inside the span: they carry it on to the push.
         with tracing.span(
             "record outcome", parent=traceparent, attributes={"taskId": outcome.taskId}
         ):
-            return await self._record_traced(conn, outcome)
+            return await self._record_traced(conn, outcome, finished)
 
     async def _record_traced(
-        self, conn: asyncpg.Connection, outcome: CallbackResult | CallbackFailure
+        self,
+        conn: asyncpg.Connection,
+        outcome: CallbackResult | CallbackFailure,
+        finished: tasks.Finished | None,
     ) -> _Recorded:
         token_hash = _token_hash(outcome.job_token)
-        # The common case in one statement: a queued task, the right token.
-        finished = await tasks.finish(conn, outcome, token_hash)
+        if finished is None:
+            # The common case in one statement: a queued task, the right token.
+            finished = await tasks.finish(conn, outcome, token_hash)
         entries: list[events.Entry] = []
         if finished.task is None:
             stored = Outcome.DUPLICATE  # unless the refusal raises, rolling back

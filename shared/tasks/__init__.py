@@ -15,7 +15,7 @@ the SQL pieces and row readers they share.
 
 from ._sql import Db
 from .operations import cancel, discard, find, hand_on_lead, progress_of_user, requeue_replayed
-from .results import finish, get_state, notified_sql, record_progress
+from .results import finish, finish_results, get_state, notified_sql, record_progress
 from .rows import Finished, FinishedTask, LostTask, NewTask, Progress, StoredTask, TaskState
 from .submit import (
     fail_queued,
@@ -51,6 +51,7 @@ __all__ = [
     "finish",
     "finish_cached",
     "finish_orphans",
+    "finish_results",
     "get_for_user",
     "get_state",
     "hand_on_lead",

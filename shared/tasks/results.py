@@ -3,8 +3,10 @@ progress stages, the ``notified`` stage."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
 import orjson
 
 from ..claims import claims_json, stored_claims
@@ -17,10 +19,62 @@ _FINISH_DONE = _FINISH.format(
     " claims = $7::jsonb, method = $8",
     stage=_DONE,
 )
+_DONE_COLUMNS = (
+    "status = 'done', mark = o.mark, reason = o.reason, confidence = o.confidence,"
+    " model = o.model, claims = o.claims, method = o.method, updated_at = now(),"
+    " completed_at = now()"
+)
 _FINISH_FAILED = _FINISH.format(
     columns="status = 'failed', error_code = $3, error_message = $4",
     stage=_stage("failed", "'errorCode', $3::text"),
 )
+
+
+# A worker's batch of verdicts (taskIds all different) in one statement: each task, if
+# queued under its token, and each one's queued followers, as ``_FINISH_DONE`` does for
+# one. The arrays come in taskId order: rows are locked in the order any other batch
+# locks them in.
+_FINISH_DONE_MANY = f"""
+WITH o AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[],
+    $6::text[], $7::jsonb[], $8::text[])
+    AS o(id, token, mark, reason, confidence, model, claims, method)
+), leader AS (
+  UPDATE ai_results r SET {_DONE_COLUMNS}, stages = r.stages || {_DONE}
+  FROM o WHERE r.id = o.id AND r.status = 'queued' AND r.job_token_hash = o.token
+  RETURNING r.id, r.user_id, r.text_hash, r.summary_hash
+), followers AS (
+  UPDATE ai_results f SET {_DONE_COLUMNS}, stages = f.stages || {_DONE}
+  FROM o WHERE f.joined_task_id = o.id AND f.status = 'queued'
+  RETURNING f.id, f.user_id, f.joined_task_id
+)
+SELECT true AS leads, id, user_id, text_hash, summary_hash, id AS leader FROM leader
+UNION ALL
+SELECT false, id, user_id, NULL, NULL, joined_task_id FROM followers
+ORDER BY leads DESC, id
+"""
+
+
+async def finish_results(
+    db: Db, results: Sequence[CallbackResult], token_hashes: Sequence[str]
+) -> list[Finished]:
+    """``finish`` of each verdict (their taskIds all different), in one statement."""
+    order = sorted(range(len(results)), key=lambda i: results[i].taskId)
+    rows = await db.fetch(
+        _FINISH_DONE_MANY,
+        [results[i].taskId for i in order],
+        [token_hashes[i] for i in order],
+        [results[i].mark.value for i in order],
+        [results[i].reason for i in order],
+        [results[i].confidence for i in order],
+        [results[i].model for i in order],
+        [claims_json(results[i]) for i in order],
+        [results[i].method for i in order],
+    )
+    by_leader: dict[str, list[asyncpg.Record]] = {}
+    for row in rows:  # leaders first, then followers, each in id order
+        by_leader.setdefault(row["leader"], []).append(row)
+    return [_finished(by_leader.get(result.taskId, [])) for result in results]
 
 
 async def finish(db: Db, outcome: CallbackResult | CallbackFailure, token_hash: str) -> Finished:

@@ -92,3 +92,40 @@ async def test_a_result_sent_twice_in_one_batch_is_stored_once(services: Service
         await conn.close()
     assert sorted(r["kind"] for r in kinds) == sorted({r["kind"] for r in kinds})
     assert len(kinds) == 2
+
+
+async def test_a_batch_gives_each_verdict_to_its_task_and_its_followers(
+    services: Services,
+) -> None:
+    texts = [f"The glacier number {i} is old." for i in range(3)]
+    jobs = await _jobs_for(services, texts)
+    # the same texts again, from others: followers of the tasks already queued
+    followers = {}
+    for i, text in enumerate(texts[:2]):
+        answer = await services.submit(f"user-f{i}", text)
+        assert answer.status_code == 202
+        followers[answer.json()["taskId"]] = jobs[i]["taskId"]
+    assert len(await services.jobs()) == 3  # the followers have no job of their own
+    already = await services.callback([result_body(jobs[2])])  # a repeat, in the batch below
+    assert already.status_code == 200
+    marks = ["Correct", "Incorrect", "Correct"]
+    body: list[object] = [result_body(j, mark=m) for j, m in zip(jobs, marks, strict=True)]
+    answer = await services.callback(body)
+    assert answer.status_code == 200
+    assert [r["duplicate"] for r in answer.json()["results"]] == [False, False, True]
+    for job, mark in zip(jobs, marks, strict=True):
+        row = await task_row(services.database_url, job["taskId"])
+        assert (row["status"], row["mark"]) == ("done", mark)
+    for follower, leader in followers.items():
+        row = await task_row(services.database_url, follower)
+        leader_mark = marks[[job["taskId"] for job in jobs].index(leader)]
+        assert (row["status"], row["mark"]) == ("done", leader_mark), follower
+    conn = await asyncpg.connect(services.database_url)
+    try:  # each follower's user is told, once
+        pushes = await conn.fetch(
+            "SELECT task_id FROM outbox WHERE kind = 'notify' AND task_id = ANY($1::text[])",
+            list(followers),
+        )
+    finally:
+        await conn.close()
+    assert sorted(r["task_id"] for r in pushes) == sorted(followers)
