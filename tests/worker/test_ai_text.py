@@ -257,6 +257,8 @@ def test_nli_label_columns_come_from_the_config() -> None:
         ("The Sun does not orbit the Earth.", "The Earth does not orbit the Sun.", "role"),
         ("Humans descended from chimpanzees.", "Chimpanzees descended from humans.", "role"),
         ("The Moon is smaller than the Earth.", "The Earth is bigger than the Moon.", "role"),
+        # The same two opposites in the other order.
+        ("Clownfish are born male, and the dominant fish in a group can change into a female.", "Clownfish are born female, and the dominant one turns male.", "role"),
         # A quantifier or hedge changes what is claimed.
         ("All snakes are venomous.", "Some snakes are venomous.", "weaker"),
         ("Chandrayaan-3 landed exactly at the Moon's south pole.", "Chandrayaan-3 landed near the Moon's south pole.", "quantifier"),
@@ -288,6 +290,8 @@ def test_unsure_relations_are_not_agreement_or_disagreement(
         ("Jupiter is the largest planet in the Solar System.", "The largest planet in the Solar System is Jupiter."),
         # The passive voice reverses the order, not the roles.
         ("Alexander Fleming discovered penicillin.", "Penicillin was discovered by Alexander Fleming."),
+        # Two opposites in the same order.
+        ("Clownfish are born male and can later change into a female.", "Clownfish start life male and may turn female later."),
     ],
 )  # fmt: skip
 def test_reordering_is_not_a_role_swap(premise: str, hypothesis: str) -> None:

@@ -74,6 +74,24 @@ def antonym_flip(claim: set[str], known: set[str]) -> bool:
     return False
 
 
+def opposites_swapped(claim: list[str], known: list[str]) -> bool:
+    """Both sentences name both of two opposites, in the other order: "born female, …
+    turns male" against "born male, … changes into a female" says the reverse with the
+    same words."""
+    for left, right in _ANTONYMS:
+        orders = []
+        for tokens in (claim, known):
+            at_left = next((i for i, t in enumerate(tokens) if t in left), None)
+            at_right = next((i for i, t in enumerate(tokens) if t in right), None)
+            if at_left is None or at_right is None:
+                break
+            orders.append(at_left < at_right)
+        else:
+            if orders[0] != orders[1]:
+                return True
+    return False
+
+
 # Modifiers that make their noun something else (a deputy prime minister is not a prime
 # minister, a replica not the thing), where other modifiers only narrow it ("the
 # southern bank" is a bank).

@@ -21,7 +21,7 @@ from .names import (
     swapped_name,
 )
 from .negation import negation_flip
-from .opposites import PRIVATIVE, antonym_flip, rank_differs
+from .opposites import PRIVATIVE, antonym_flip, opposites_swapped, rank_differs
 from .quantities import (
     APPROXIMATE,
     NOTATION,
@@ -302,6 +302,9 @@ class LexicalStance:
             return Stance("neutral", 0.6, "polarity")
         if antonym_flip(claim_set, known_set):
             return Stance("contradicts", 0.65, "antonym")
+        if opposites_swapped(claim, known):
+            # The same opposites in the other order: a reversal, or only other wording.
+            return Stance("neutral", 0.7, "role")
         differing = numbers_conflict(known_numbers, claim_numbers, approximate=hedged)
         if differing > 1:
             # Two quantities apart ("9.58 s over 100 m" / "19.19 s over 200 m"): another
