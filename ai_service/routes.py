@@ -76,19 +76,29 @@ async def enqueue(job: Job, state: StateDep) -> Enqueued:
 async def enqueue_batch(body: JobBatch, state: StateDep) -> BatchEnqueued:
     """Every job, or a whole-batch 503 when the queue is full; a job too long, or one
     Redis refused, has a ``NotEnqueued`` in its place."""
-    fit = [queued for queued in body.jobs if not _too_long(queued.job, state)]
+    too_long = [_too_long(queued.job, state) for queued in body.jobs]
+    fit = [(q.job, q.traceparent) for q, long in zip(body.jobs, too_long, strict=True) if not long]
     with store_unavailable_as("AI-DEP-503", "job queue"):
         await _refuse_when_full(state)
-        added = iter(await state.queue.enqueue_many([(q.job, q.traceparent) for q in fit]))
+        added = iter(await state.queue.enqueue_many(fit))
     results: list[Enqueued | NotEnqueued] = []
-    for queued in body.jobs:
+    for queued, long in zip(body.jobs, too_long, strict=True):
         task_id = queued.job.taskId
-        if _too_long(queued.job, state):
-            refusal = ("AI-VAL-413", _too_long_message(state))
-        elif isinstance(stream_id := next(added), str):
+        stream_id = None if long else next(added)
+        if isinstance(stream_id, str):
             results.append(Enqueued(taskId=task_id, streamId=stream_id))
-            continue
+        elif stream_id is None:
+            results.append(
+                NotEnqueued(
+                    taskId=task_id, errorCode="AI-VAL-413", message=_too_long_message(state)
+                )
+            )
         else:
-            refusal = ("AI-DEP-503", f"job queue refused the job: {stream_id}")
-        results.append(NotEnqueued(taskId=task_id, errorCode=refusal[0], message=refusal[1]))
+            results.append(
+                NotEnqueued(
+                    taskId=task_id,
+                    errorCode="AI-DEP-503",
+                    message=f"job queue refused the job: {stream_id}",
+                )
+            )
     return BatchEnqueued(results=results)

@@ -12,7 +12,7 @@ from shared.metrics import RATELIMIT_DECISIONS
 from shared.schemas import Strict
 
 from .buckets import Decision, Take
-from .deps import StateDep
+from .deps import State, StateDep
 
 internal = APIRouter(prefix="/internal")
 
@@ -52,7 +52,7 @@ class CheckBatchResponse(Strict):
     decisions: list[CheckResponse | CheckRefused]
 
 
-def _take(body: CheckRequest, state: StateDep) -> Take | None:
+def _take(body: CheckRequest, state: State) -> Take | None:
     rule = state.settings.rule(body.endpoint)
     return None if rule is None else Take(body.endpoint, body.subject, rule, body.cost, body.peek)
 
@@ -61,7 +61,7 @@ def _no_rule(body: CheckRequest) -> str:
     return f"no rate-limit rule for endpoint {body.endpoint!r}"
 
 
-def _response(take: Take, decision: Decision, state: StateDep) -> CheckResponse:
+def _response(take: Take, decision: Decision, state: State) -> CheckResponse:
     if not take.peek:  # a peek decides nothing
         RATELIMIT_DECISIONS.labels(take.endpoint, str(decision.allowed).lower()).inc()
     return CheckResponse(

@@ -190,3 +190,28 @@ def read(sentence: str) -> Reading:
         return Reading(" ".join(sentence.split()), tuple(kept) if len(kept) > 1 else ())
     claim = ", ".join(kept)
     return Reading(claim[0].upper() + claim[1:], tuple(kept) if len(kept) > 1 else ())
+
+
+# A clause that leans on another for its subject ("they won …", "beating Sri Lanka …",
+# "which brought …", "with Germany …") says nothing false on its own.
+_LEAD = r"^\W*(?:(?:so|but|and|then|thats why|that's why)\s+)*"
+_DEPENDENT = re.compile(
+    _LEAD + r"(?:it|its|it's|they|them|their|he|she|his|her|this|that|these|those|which|who"
+    r"|whom|where|when|while|with|without|in|on|at|by|for|from|of|to|as|than|not)\b",
+    re.I,
+)
+# An opening -ing word is a participle leaning on another clause ("beating Sri Lanka …")
+# unless a finite verb follows it: then it is the subject ("Lightning never strikes …",
+# "Smoking causes …").
+_PARTICIPLE = re.compile(
+    _LEAD + r"\w+ing\b(?!\s+(?:(?:never|always|often|also|only|not|usually|rarely|really"
+    r"|actually|literally|basically|sometimes)\s+)?(?:is|are|was|were|has|have|had|can"
+    r"|could|will|would|may|might|must|should|does|do|did"
+    r"|(?!its\b|this\b|thus\b|plus\b)\w+[^s\W]s)\b)",
+    re.I,
+)
+
+
+def leans_on_another(clause: str) -> bool:
+    """A clause that leans on another for its subject (``_DEPENDENT``, ``_PARTICIPLE``)."""
+    return bool(_DEPENDENT.match(clause) or _PARTICIPLE.match(clause))

@@ -17,7 +17,7 @@ from shared.knowledge import KbClaim
 from shared.schemas import MAX_CLAIMS, ClaimVerdict, Mark, TextVerdict
 
 from .claims import split_claims
-from .clauses import named_subject, read, resolve_it
+from .clauses import leans_on_another, named_subject, read, resolve_it
 from .encoder import SentenceEncoder
 from .hinglish import gloss
 from .knowledge import KnowledgeIndex, Match
@@ -85,34 +85,10 @@ _DEBUNKING = re.compile(
 )
 
 
-# A clause that leans on another for its subject ("they won …", "beating Sri Lanka …",
-# "which brought …", "with Germany …") says nothing false on its own.
-_LEAD = r"^\W*(?:(?:so|but|and|then|thats why|that's why)\s+)*"
-_DEPENDENT = re.compile(
-    _LEAD + r"(?:it|its|it's|they|them|their|he|she|his|her|this|that|these|those|which|who"
-    r"|whom|where|when|while|with|without|in|on|at|by|for|from|of|to|as|than|not)\b",
-    re.I,
-)
-# An opening -ing word is a participle leaning on another clause ("beating Sri Lanka …")
-# unless a finite verb follows it: then it is the subject ("Lightning never strikes …",
-# "Smoking causes …").
-_PARTICIPLE = re.compile(
-    _LEAD + r"\w+ing\b(?!\s+(?:(?:never|always|often|also|only|not|usually|rarely|really"
-    r"|actually|literally|basically|sometimes)\s+)?(?:is|are|was|were|has|have|had|can"
-    r"|could|will|would|may|might|must|should|does|do|did"
-    r"|(?!its\b|this\b|thus\b|plus\b)\w+[^s\W]s)\b)",
-    re.I,
-)
-
-
 def _depends(part: _Claim) -> bool:
-    """A clause that leans on another (see ``_DEPENDENT``), as written or as glossed
-    from Hinglish ("jo Kerala mein hai": which is in Kerala)."""
-    return any(
-        pattern.match(text)
-        for pattern in (_DEPENDENT, _PARTICIPLE)
-        for text in (part.text, part.checked)
-    )
+    """A clause that leans on another, as written or as glossed from Hinglish ("jo
+    Kerala mein hai": which is in Kerala)."""
+    return leans_on_another(part.text) or leans_on_another(part.checked)
 
 
 # "…, not a flat disc": the clause is a contrast with the one before, read together.
