@@ -4,7 +4,10 @@ sentence as a whole says no, and whether one sentence negates what the other aff
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from itertools import pairwise
+from types import MappingProxyType
 from typing import Literal
 
 from .names import SAME_REST
@@ -44,9 +47,15 @@ _COGNITION = frozenset(
 )
 
 
-def _negated(tokens: list[str]) -> dict[str, bool]:
+def _negated(tokens: list[str]) -> Mapping[str, bool]:
     """Each content word's stem, and whether a negation governs it: a negation reaches
     to the end of its clause ("does not have a single *blood vessel*, …")."""
+    return _negated_of(tuple(tokens))
+
+
+# Read once per sentence: a claim meets several known claims, a known claim many claims.
+@functools.lru_cache(maxsize=16384)
+def _negated_of(tokens: tuple[str, ...]) -> Mapping[str, bool]:
     found: dict[str, bool] = {}
     negating = everything = False
     for token, after in zip(tokens, [*tokens[1:], ""][: len(tokens)], strict=True):
@@ -62,7 +71,7 @@ def _negated(tokens: list[str]) -> dict[str, bool]:
         elif token not in STOPWORDS and not token[0].isdigit():
             key = stem(token)
             found[key] = found.get(key, False) or negating or everything
-    return found
+    return MappingProxyType(found)
 
 
 def _polarity(tokens: list[str]) -> int:
@@ -90,6 +99,8 @@ def negation_flip(claim_clauses: list[str], known_clauses: list[str]) -> Flip:
     ours, theirs = _negated(claim_clauses), _negated(known_clauses)
     for a, b in ((ours, theirs), (theirs, ours)):
         for word in a:
+            if not word.startswith(_NEGATING_PREFIXES):
+                continue  # most words: one C call instead of one per prefix
             for prefix in _NEGATING_PREFIXES:
                 if word.startswith(prefix) and word[len(prefix) :] in b:
                     return "negation"

@@ -60,6 +60,7 @@ _ANTONYMS = tuple(
         ("acidic", "alkaline"),
     )
 )  # fmt: skip
+_ANTONYM_WORDS = frozenset().union(*(left | right for left, right in _ANTONYMS))
 
 
 def antonym_flip(claim: set[str], known: set[str]) -> bool:
@@ -78,18 +79,30 @@ def opposites_swapped(claim: list[str], known: list[str]) -> bool:
     """Both sentences name both of two opposites, in the other order: "born female, …
     turns male" against "born male, … changes into a female" says the reverse with the
     same words."""
+    # This runs for every (known claim, claim) pair a worker weighs, and nearly every
+    # sentence names no two such words at all.
+    if len(_ANTONYM_WORDS.intersection(claim)) < 2 or len(_ANTONYM_WORDS.intersection(known)) < 2:
+        return False
+    claim_at, known_at = _first_positions(claim), _first_positions(known)
     for left, right in _ANTONYMS:
         orders = []
-        for tokens in (claim, known):
-            at_left = next((i for i, t in enumerate(tokens) if t in left), None)
-            at_right = next((i for i, t in enumerate(tokens) if t in right), None)
-            if at_left is None or at_right is None:
+        for at in (claim_at, known_at):
+            lefts, rights = left & at.keys(), right & at.keys()
+            if not lefts or not rights:
                 break
-            orders.append(at_left < at_right)
+            orders.append(min(at[t] for t in lefts) < min(at[t] for t in rights))
         else:
             if orders[0] != orders[1]:
                 return True
     return False
+
+
+def _first_positions(tokens: list[str]) -> dict[str, int]:
+    """Where each word first occurs."""
+    at: dict[str, int] = {}
+    for i, token in enumerate(tokens):
+        at.setdefault(token, i)
+    return at
 
 
 # Modifiers that make their noun something else (a deputy prime minister is not a prime

@@ -5,7 +5,10 @@ words)."""
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 
 from .wording import FILLERS, NUMBER_WORDS, STOPWORDS, UNIT_ALIASES, headline_case, stem
 
@@ -36,17 +39,24 @@ _BOUNDS = (
 )  # fmt: skip
 
 
-def _bound(before: list[str]) -> str:
+def _bound(before: Sequence[str]) -> str:
     for words_before, sign in _BOUNDS:
         if tuple(before[-len(words_before) :]) == words_before:
             return sign
     return ""
 
 
-def numbers(tokens: list[str]) -> dict[str, set[str]]:
+def numbers(tokens: list[str]) -> Mapping[str, frozenset[str]]:
     """Numbers (digits or common number words) by the word after them, their unit:
     {"degre": {"100"}} for "100 degrees"; "" for a bare number such as a year. A bound
     keeps its sign: {"chamber": {">2"}} for "more than two chambers"."""
+    return _numbers_of(tuple(tokens))
+
+
+# A claim is weighed against several known claims, and a known claim against many
+# claims: each sentence's numbers are read once (read-only, as they are shared).
+@functools.lru_cache(maxsize=16384)
+def _numbers_of(tokens: tuple[str, ...]) -> Mapping[str, frozenset[str]]:
     found: dict[str, set[str]] = {}
     for index, (token, after) in enumerate(
         zip(tokens, [*tokens[1:], ""][: len(tokens)], strict=True)
@@ -78,10 +88,10 @@ def numbers(tokens: list[str]) -> dict[str, set[str]]:
         if _ORDINAL.fullmatch(value):
             unit = f"{unit}#rank"
         found.setdefault(unit, set()).add(_bound(tokens[max(0, index - 3) : index]) + value)
-    return found
+    return MappingProxyType({unit: frozenset(values) for unit, values in found.items()})
 
 
-def _names_century(tokens: list[str], index: int) -> bool:
+def _names_century(tokens: Sequence[str], index: int) -> bool:
     """The ordinal at ``index`` counts centuries: "the 18th century", and "the 8th" of
     "the 8th and 9th centuries"."""
     after = tokens[index + 1 : index + 4]
@@ -241,12 +251,15 @@ def _same_value(a: str, b: str, approximate: bool) -> bool:
     return abs(x - y) <= _TOLERANCE * max(abs(x), abs(y))
 
 
-def _disjoint(ours: set[str], theirs: set[str], approximate: bool) -> bool:
+def _disjoint(ours: frozenset[str], theirs: frozenset[str], approximate: bool) -> bool:
     return not any(_same_value(a, b, approximate) for a in ours for b in theirs)
 
 
 def numbers_conflict(
-    known: dict[str, set[str]], claim: dict[str, set[str]], *, approximate: bool = False
+    known: Mapping[str, frozenset[str]],
+    claim: Mapping[str, frozenset[str]],
+    *,
+    approximate: bool = False,
 ) -> int:
     """How many quantities differ: numbers that count the same thing ("100 degrees" /
     "90 degrees", two bare years), not "90 minutes" against "an hour and a half"; or

@@ -8,8 +8,10 @@ a lower confidence: it cannot follow a paraphrase the way an NLI model does.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Literal, Protocol
@@ -129,7 +131,14 @@ _NOT_QUANTIFYING = re.compile(
 
 def _quantifiers(tokens: list[str]) -> tuple[frozenset[str], frozenset[str]]:
     """(strong, weak) quantifiers of a sentence, by meaning."""
-    tokens = words(_NOT_QUANTIFYING.sub(" ", " ".join(tokens)))
+    return _quantifiers_of(tuple(tokens))
+
+
+# The same known claims and claims are weighed again and again (each claim against
+# several candidates, the same candidates for many claims): remember their reading.
+@functools.lru_cache(maxsize=16384)
+def _quantifiers_of(sentence: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
+    tokens = words(_NOT_QUANTIFYING.sub(" ", " ".join(sentence)))
     found = {_QUANTIFIER_MEANING[t] for t in tokens if t in _QUANTIFIER_MEANING}
     # "just ten percent" is "only ten percent"; "just learned" quantifies nothing.
     if any(t == "just" and (n[:1].isdigit() or n in NUMBER_WORDS) for t, n in pairwise(tokens)):
@@ -216,7 +225,7 @@ def role_swap(premise: str, hypothesis: str) -> bool:
     return False
 
 
-def _values(found: dict[str, set[str]]) -> set[str]:
+def _values(found: Mapping[str, frozenset[str]]) -> set[str]:
     return set().union(*found.values())
 
 

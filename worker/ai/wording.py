@@ -30,6 +30,8 @@ _CONTRACTIONS = (
     (re.compile(r"[’']ve\b", re.I), " have"),
     (re.compile(r"[’']d\b", re.I), " would"),
 )
+# A pattern with an apostrophe in it cannot match a text without one.
+_NEEDS_APOSTROPHE = tuple("'" in pattern.pattern for pattern, _ in _CONTRACTIONS)
 # Numbers keep their decimal point; "1,000" reads as 1000.
 # Numbers keep an ordinal or plural suffix ("15th", "1400s"); "|" marks a clause break.
 _TOKEN = re.compile(
@@ -63,12 +65,17 @@ STOPWORDS = frozenset(
 _DEGREES = re.compile(r"\s*[°º]\s*([CF])\b")
 
 
+@functools.lru_cache(maxsize=16384)
 def expand_contractions(text: str) -> str:
     text = _DEGREES.sub(
         lambda m: " degrees " + ("celsius" if m.group(1) == "C" else "fahrenheit"), text
     )
-    for pattern, replacement in _CONTRACTIONS:
-        text = pattern.sub(replacement, text)
+    apostrophe = "'" in text or "’" in text
+    for (pattern, replacement), needs_apostrophe in zip(
+        _CONTRACTIONS, _NEEDS_APOSTROPHE, strict=True
+    ):
+        if apostrophe or not needs_apostrophe:
+            text = pattern.sub(replacement, text)
     return text
 
 
