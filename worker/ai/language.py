@@ -108,10 +108,12 @@ class LanguageGate:
         if latin / len(letters) < 0.5:
             # Another script: English it is not, however short.
             return None if lower.code in self.judged else language_name(lower.code)
+        if lower.code in self.judged:
+            return None  # the common case, decided without a second reading
         if len(_WORD.findall(text)) < MIN_WORDS or (ENGLISH in self.judged and is_hinglish(text)):
             return None
         cased = self.read(text)
-        if lower.code in self.judged or cased.code != lower.code:
+        if cased.code != lower.code:
             return None
         if min(lower.score, cased.score) < MIN_FOREIGN_SCORE:
             return None
