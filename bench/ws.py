@@ -35,13 +35,10 @@ import asyncio
 import json
 import os
 import platform
-import re
-import resource
 import signal
-import subprocess
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +48,6 @@ elif not __package__:  # run as a script, python bench/X.py: see bench/_root.py
     import _root  # type: ignore[import-not-found]  # noqa: F401
 
 import orjson
-from redis.exceptions import RedisError
 from ulid import ULID
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -59,215 +55,27 @@ from bench.pipeline_client import Client, User
 from bench.pipeline_common import log, ms, pct, run_main
 from bench.pipeline_infra import Infra, bench_infra
 from bench.procstat import (
-    cpu_seconds,
     machine_busy_pct,
-    machine_busy_seconds,
-    process_tree,
 )
 from bench.ws_client import ClientPool, SlowReader, Spec
+from bench.ws_edge import Edge, edge_missing
+from bench.ws_measure import (
+    PUBLISHERS,
+    Sampler,
+    Watched,
+    delivery_figures,
+    kernel_kib,
+    publish_at_rate,
+    raise_nofile,
+)
+from bench.ws_report import print_report, summary
 from satyamark.devstack import Stack
-from satyamark.infra import free_port, port_answers
 from shared import keys
 from shared.notify import UserNotifier
 from shared.redis_client import create_redis
 
-ROOT = Path(__file__).resolve().parents[1]
 WS = "ws_service-1"
-EDGE_CONF = ROOT / "deploy" / "edge" / "nginx.conf.template"
-NGINX = "/usr/sbin/nginx"
-NOFILE = 65536
-PUBLISHERS = 64  # concurrent publish calls at most
 DRAIN_S = 2.0  # wait for late deliveries after the last publish
-TARGETS = {
-    "sockets_per_process": (">=", 10_000, "sockets one ws_service holds"),
-    "rss_kib_per_socket": ("<=", 40.0, "ws_service RSS KiB per socket"),
-    "push_p99_ms": ("<=", 50.0, "push p99 ms"),
-    "deliveries_per_s": (">=", 20_000, "deliveries/s"),
-}
-
-
-# -- process and machine figures ---------------------------------------------------------
-
-
-def raise_nofile(want: int = NOFILE) -> int:
-    """Raise this process's open-file limit (children inherit it); the soft limit got."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    try:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, want), max(hard, want)))
-    except (ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
-
-def rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
-def kernel_kib() -> dict[str, int]:
-    """Kernel memory that grows with sockets, whole machine: slab caches (socket,
-    inode, file objects) and TCP buffers."""
-    out = {"tcp_buffers": tcp_mem_kib()}
-    with open("/proc/meminfo") as f:
-        for line in f:
-            if line.startswith("Slab:"):
-                out["slab"] = int(line.split()[1])
-    return out
-
-
-def tcp_mem_kib() -> int:
-    """Memory the kernel holds in TCP buffers, whole machine (/proc/net/sockstat)."""
-    with open("/proc/net/sockstat") as f:
-        for line in f:
-            if line.startswith("TCP:"):
-                fields = line.split()
-                return int(fields[fields.index("mem") + 1]) * os.sysconf("SC_PAGE_SIZE") // 1024
-    return 0
-
-
-@dataclass
-class Watched:
-    """The processes whose memory and CPU a path is judged by."""
-
-    pids: dict[str, list[int]]
-
-    def rss(self) -> dict[str, int]:
-        return {name: sum(map(rss_kib, pids)) for name, pids in self.pids.items()}
-
-
-class Sampler:
-    """Peak RSS and CPU % (of one core) of named process groups over an interval."""
-
-    def __init__(self, watched: Watched, groups: dict[str, list[int]]) -> None:
-        self.watched = watched
-        self.groups = groups
-        self.peak: dict[str, int] = {}
-        self._cpu0: dict[str, float] = {}
-        self._busy0 = 0.0
-        self._t0 = 0.0
-        self._task: asyncio.Task[None] | None = None
-
-    async def _sample(self) -> None:
-        while True:
-            rss = self.watched.rss() | {"kernel tcp buffers": tcp_mem_kib()}
-            for name, kib in rss.items():
-                self.peak[name] = max(self.peak.get(name, 0), kib)
-            await asyncio.sleep(0.25)
-
-    def begin(self) -> None:
-        self._cpu0 = {name: cpu_seconds(pids) for name, pids in self.groups.items()}
-        self._busy0 = machine_busy_seconds()
-        self._t0 = time.monotonic()
-        self._task = asyncio.create_task(self._sample())
-
-    async def end(self) -> dict[str, Any]:
-        elapsed = time.monotonic() - self._t0
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        cpu = {
-            name: round(100 * (cpu_seconds(pids) - self._cpu0[name]) / elapsed, 1)
-            for name, pids in self.groups.items()
-        }
-        busy = round(100 * (machine_busy_seconds() - self._busy0) / elapsed, 1)
-        cpu["MACHINE other load"] = round(max(0.0, busy - sum(cpu.values())), 1)
-        return {"cpu_pct": cpu, "peak_kib": dict(self.peak)}
-
-
-# -- publishing ------------------------------------------------------------------------------
-
-
-@dataclass
-class Published:
-    started: float = 0.0  # epoch seconds of the first publish
-    seconds: float = 0.0
-    count: int = 0
-    expected: int = 0  # deliveries: sum of the sockets of the users published to
-    errors: Counter[str] = field(default_factory=Counter)
-    call_s: list[float] = field(default_factory=list)  # each publish call's round trip
-
-
-def event(tag: str, n: int, pad: int) -> dict[str, object]:
-    """A result-shaped event (unique taskId) with ``sentAt`` stamped now."""
-    return {
-        "type": "result",
-        "taskId": f"bench-{tag}-{n}",
-        "mark": "verified",
-        "reason": "x" * pad,
-        "confidence": 0.9,
-        "claims": [],
-        "method": "bench",
-        "sentAt": time.time(),
-    }
-
-
-async def publish_at_rate(
-    notifier: UserNotifier,
-    targets: list[tuple[str, int]],
-    per_s: float,
-    duration_s: float,
-    *,
-    tag: str,
-    pad: int = 200,
-) -> Published:
-    """Publish to ``targets`` (userId, its sockets) round robin, ``per_s`` a second for
-    ``duration_s``: publish n is due at start + n/per_s, ``PUBLISHERS`` calls at most
-    in flight (a late one goes at once)."""
-    out = Published(started=time.time())
-    loop = asyncio.get_running_loop()
-    t0 = loop.time()
-    total = int(per_s * duration_s)
-
-    async def publisher(j: int) -> None:
-        for n in range(j, total, PUBLISHERS):
-            due = t0 + n / per_s
-            if (wait := due - loop.time()) > 0:
-                await asyncio.sleep(wait)
-            user_id, sockets = targets[n % len(targets)]
-            c0 = time.perf_counter()
-            try:
-                await notifier.publish_event(user_id, event(tag, n, pad))
-            except (RedisError, OSError) as exc:
-                out.errors[type(exc).__name__] += 1
-                continue
-            out.call_s.append(time.perf_counter() - c0)
-            out.count += 1
-            out.expected += sockets
-
-    await asyncio.gather(*(publisher(j) for j in range(min(PUBLISHERS, total))))
-    out.seconds = loop.time() - t0
-    return out
-
-
-def delivery_figures(pub: Published, got: dict[str, Any]) -> dict[str, Any]:
-    # late deliveries of an earlier phase (sent before this one began) do not count
-    pairs = [
-        (lat, at)
-        for lat, at in zip(got["latencies"], got["arrivals"], strict=True)
-        if at - lat >= pub.started - 0.001
-    ]
-    lat = [p[0] for p in pairs]
-    arrivals = [p[1] for p in pairs]
-    span = (max(arrivals) - pub.started) if arrivals else pub.seconds
-    return {
-        "publishes": pub.count,
-        "publish_errors": dict(pub.errors),
-        "publishes_per_s": round(pub.count / pub.seconds, 1) if pub.seconds else 0.0,
-        "publish_call_p99_ms": ms(pct(pub.call_s, 99)),
-        "expected": pub.expected,
-        "received": len(lat),
-        "lost": pub.expected - len(lat),
-        "deliveries_per_s": round(len(lat) / span, 1) if span > 0 else 0.0,
-        "p50_ms": ms(pct(lat, 50)),
-        "p99_ms": ms(pct(lat, 99)),
-        "max_ms": ms(max(lat)) if lat else None,
-        "earlier_phases_late": len(got["latencies"]) - len(lat),
-        "closed_sockets": got["closes"],
-        "other_frames": got["kinds"],
-    }
 
 
 # -- one path --------------------------------------------------------------------------------
@@ -292,50 +100,6 @@ class Run:
             "load clients": self.pool.pids,
             "bench (publisher)": [os.getpid()],
         }
-
-
-class Edge:
-    """nginx with deploy/edge/nginx.conf.template (rendered as tests/e2e/test_edge.py
-    does) in front of this stack's gateway and ws_service."""
-
-    def __init__(self, stack: Stack, root: Path) -> None:
-        root.mkdir(parents=True, exist_ok=True)
-        root.chmod(0o755)  # run as root, the workers are `nobody`
-        self.port = free_port()
-        values = {
-            "EDGE_LISTEN": f"127.0.0.1:{self.port}",
-            "EDGE_GATEWAY_SERVERS": f"server 127.0.0.1:{stack.components['gateway'].port};",
-            "EDGE_WS_SERVERS": f"server 127.0.0.1:{stack.components[WS].port};",
-            "EDGE_ACCESS_LOG": str(root / "access.log"),
-            "EDGE_TEMP_DIR": str(root),
-        }
-        conf = root / "nginx.conf"
-        text = re.sub(r"\$\{(EDGE_\w+)\}", lambda m: values[m.group(1)], EDGE_CONF.read_text())
-        conf.write_text(text)
-        main = f"daemon off; pid {root / 'nginx.pid'}; error_log {root / 'error.log'} notice;"
-        self.proc = subprocess.Popen(
-            [NGINX, "-p", str(root), "-c", str(conf), "-g", main],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 15
-        while not port_answers("127.0.0.1", self.port):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"nginx did not start: {(root / 'error.log').read_text()}")
-            time.sleep(0.1)
-        time.sleep(0.5)  # the workers
-
-    @property
-    def pids(self) -> list[int]:
-        return process_tree(self.proc.pid)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 def path_url(run: Run, path: str) -> str:
@@ -573,7 +337,7 @@ async def run_bench(infra: Infra, args: argparse.Namespace) -> dict[str, Any]:
             if i:  # a fresh ws_service: memory freed by closed sockets is not returned
                 stack.restart(WS, signal.SIGTERM)
             if path == "edge":
-                run.edge = Edge(stack, infra.tmp / "edge")
+                run.edge = Edge(stack, infra.tmp / "edge", WS)
             try:
                 figures["paths"][path] = await measure_path(run, path)
             finally:
@@ -584,100 +348,6 @@ async def run_bench(infra: Infra, args: argparse.Namespace) -> dict[str, Any]:
         pool.stop()
         await redis.aclose()
     return figures
-
-
-def summary(figures: dict[str, Any]) -> dict[str, Any]:
-    """The contract's figures (the production path's; the dev path's when only it ran)."""
-    paths = figures["paths"]
-    name = next(p for p in ("prod", "edge", "dev") if p in paths)
-    main = paths[name]
-    return {
-        "sockets_per_process": main["sockets"],
-        "rss_kib_per_socket": main["rss_kib_per_socket"]["ws_service"],
-        "push_p99_ms": main["push"]["p99_ms"],
-        "deliveries_per_s": main["push"]["deliveries_per_s"],
-        "path": name,
-    }
-
-
-def _verdict(value: float | None, op: str, goal: float) -> str:
-    if value is None:
-        return "n/a"
-    return "PASS" if (value >= goal if op == ">=" else value <= goal) else "MISS"
-
-
-def print_report(figures: dict[str, Any]) -> None:
-    ws = figures["ws"]
-    print()
-    print(
-        f"SatyaMark WebSocket benchmark — {figures['cpus']} CPU(s), {figures['sockets']} "
-        f"sockets per path over {figures['users']} users, push target "
-        f"{figures['rate']:g} deliveries/s for {figures['duration_s']:g}s, client deflate "
-        f"{figures['deflate']}; everything shares this machine"
-    )
-    print(
-        f"(machine busy before start: {figures['background_busy_pct_before_start']}% of one core)"
-    )
-    print()
-    print(f"{'contract (' + ws['path'] + ' path)':<36}{'measured':>12}  target")
-    for key, (op, goal, what) in TARGETS.items():
-        value = ws[key]
-        print(f"  {what:<34}{value!s:>12}  {op} {goal:g}  {_verdict(value, op, goal)}")
-    for path, p in figures["paths"].items():
-        print()
-        print(f"{path} path ({p['url']}): {p['sockets']} sockets up in {p['open_s']}s")
-        for name, before in p["rss_kib_before"].items():
-            print(
-                f"  {name:<12} RSS {before / 1024:7.1f} -> {p['rss_kib_after'][name] / 1024:7.1f}"
-                f" MiB: {p['rss_kib_per_socket'][name]} KiB/socket (second half "
-                f"{p['rss_kib_per_socket_marginal'][name]}); after pushes "
-                f"{p['rss_kib_after_pushes'][name] / 1024:.1f} MiB, after close "
-                f"{p['rss_kib_after_close'][name] / 1024:.1f} MiB"
-            )
-        kernel = p["kernel_kib_per_socket_machine"]
-        print(f"  kernel, whole machine (both ends of each connection): {kernel} KiB/socket")
-        rows = [("pushes", p["push"])]
-        if "slow" in p:
-            rows.append(("+ flood, reading", p["control"]["others"]))
-            rows.append(("+ flood, never reads", p["slow"]["others"]))
-        print(
-            f"  {'phase':<22}{'deliv/s':>9}{'target':>8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
-            f"{'lost':>7}{'pub p99':>9}  cpu % of one core"
-        )
-        for label, s in rows:
-            cpu = ", ".join(f"{k} {v}" for k, v in s["cpu_pct"].items())
-            print(
-                f"  {label:<22}{s['deliveries_per_s']:>9g}{s['target_deliveries_per_s']:>8g}"
-                f"{s['p50_ms']!s:>9}{s['p99_ms']!s:>9}{s['max_ms']!s:>9}{s['lost']:>7}"
-                f"{s['publish_call_p99_ms']!s:>9}  {cpu}"
-            )
-        for label, s in rows:
-            peak = ", ".join(f"{k} {v / 1024:.1f}" for k, v in s["peak_kib"].items())
-            print(f"  {label:<22}peak MiB: {peak}")
-        if "slow" in p:
-            c = p["control"]
-            print(
-                f"  flooded socket that reads: {c['flooded_received']} of "
-                f"{c['flood_publishes']} events, p99 {c['flooded_p99_ms']} ms"
-            )
-            s = p["slow"]
-            print(
-                f"  slow reader: {s['flood_publishes']} events of ~{s['flood_event_bytes']} B "
-                f"flooded; unregistered after {s['unregistered_after_s']}s; afterwards it "
-                f"read {s['frames_read_after']} frames, close frame {s['close_code']} "
-                f"{s['close_reason']!r}, stream ended: {s['stream_ended']}"
-            )
-    print(f"\nedge (nginx): {figures['edge']}")
-    print()
-
-
-def edge_missing() -> str | None:
-    """Why the edge path cannot run here (None: it can)."""
-    if not EDGE_CONF.exists():
-        return f"{EDGE_CONF.relative_to(ROOT)} does not exist"
-    if not Path(NGINX).exists():
-        return f"{NGINX} is not installed"
-    return None
 
 
 def parse_args() -> argparse.Namespace:

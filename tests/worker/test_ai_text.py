@@ -292,6 +292,8 @@ def test_unsure_relations_are_not_agreement_or_disagreement(
         ("Alexander Fleming discovered penicillin.", "Penicillin was discovered by Alexander Fleming."),
         # Two opposites in the same order.
         ("Clownfish are born male and can later change into a female.", "Clownfish start life male and may turn female later."),
+        # A quantity's unit moves with its number ("9.58-second" / "of 9.58 seconds").
+        ("Usain Bolt set a 100-metre world record of 9.58 seconds in Berlin in 2009.", "Usain Bolt's 9.58-Second 100m World Record Was Set in Berlin in 2009"),
     ],
 )  # fmt: skip
 def test_reordering_is_not_a_role_swap(premise: str, hypothesis: str) -> None:

@@ -167,9 +167,13 @@ def quantifier_shift(premise: list[str], hypothesis: list[str]) -> Conflict:
     return "quantifier"
 
 
-def _content_order(tokens: list[str]) -> list[str]:
+def _content_order(tokens: list[str], numbers: frozenset[str] = frozenset()) -> list[str]:
+    """The content words' stems in order; a word right after one of ``numbers`` is that
+    number's unit ("9.58 seconds"), which goes wherever its number goes, as numbers do."""
     seen: list[str] = []
-    for token in tokens:
+    for before, token in zip(["", *tokens], tokens, strict=False):
+        if before in numbers:
+            continue
         if token not in STOPWORDS and token != CLAUSE_BREAK and not token[0].isdigit():
             key = stem(token)
             if key not in seen:
@@ -206,7 +210,12 @@ def role_swap(premise: str, hypothesis: str) -> bool:
     # links two names of one thing either way round; only a comparison has roles.
     if all(_COPULA.search(x) and " than " not in f" {x.lower()} " for x in (premise, hypothesis)):
         return False
-    ours, theirs = _content_order(words(hypothesis)), _content_order(words(premise))
+    claim, known = words(hypothesis), words(premise)
+    # "the 9.58-second record" / "a record of 9.58 seconds": the same quantity, not a role.
+    shared_numbers = frozenset(t for t in claim if t[0].isdigit()) & frozenset(
+        t for t in known if t[0].isdigit()
+    )
+    ours, theirs = _content_order(claim, shared_numbers), _content_order(known, shared_numbers)
     if len(set(ours) ^ set(theirs)) > 2:
         return False  # not the same words reordered: something else is said
     shared = [w for w in theirs if w in ours]
