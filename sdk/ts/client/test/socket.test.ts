@@ -233,8 +233,11 @@ describe("close code 4401", () => {
     await vi.waitFor(() => expect(sockets).toHaveLength(2));
     sockets[1]!.drop(4401);
     await vi.advanceTimersByTimeAsync(0);
-    await vi.waitFor(() =>
-      expect(calls.filter((c) => c.path === "/v1/auth/refresh")).toHaveLength(2),
+    // waitFor advances fake time by its interval on every check: 1 ms keeps it far below
+    // the shortest backoff (50 ms), which the default 50 ms could reach in one check.
+    await vi.waitFor(
+      () => expect(calls.filter((c) => c.path === "/v1/auth/refresh")).toHaveLength(2),
+      { interval: 1 },
     );
     expect(sockets).toHaveLength(2); // not at once: after a backoff delay
     await vi.advanceTimersByTimeAsync(100);
