@@ -108,6 +108,21 @@ def test_talk_is_set_aside_beside_a_claim(offline_judge: Judge) -> None:
     assert verdict.mark is Mark.CORRECT
     [alone] = offline_judge.judge(["Good morning 🌞 Stay safe 🙏"])
     assert alone.mark is Mark.INSUFFICIENT
+    # Talk beside opinions leaves opinions: nothing checkable was said.
+    [opinions] = offline_judge.judge(
+        ["Just finished rewatching the films. Honestly the third one is the best of the lot."]
+    )
+    assert opinions.mark is Mark.SUBJECTIVE
+    assert "opinions" in opinions.reason
+
+
+@pytest.mark.parametrize(
+    "text", ["Shah Rukh ki movies sabse best hoti hai bhai", "chai coffee se kahin better hai"]
+)
+def test_a_hinglish_ranking_of_taste_is_an_opinion(offline_judge: Judge, text: str) -> None:
+    """The gloss reads "sabse" as "most" and "se" as "than"; the cue is in the Hinglish."""
+    [verdict] = offline_judge.judge([text])
+    assert verdict.mark is Mark.SUBJECTIVE
 
 
 def test_a_doubter_frames_the_claim_the_writer_holds() -> None:

@@ -105,6 +105,16 @@ def _debunks(text: str) -> bool:
     return bool(_DEBUNKING.search(text))
 
 
+def _subjectivity(written: str, checked: str) -> Subjectivity | None:
+    """The opinion, advice or prediction cue of a claim, in the English it was glossed
+    into or, for Hinglish cues the gloss does not keep ("sabse best", "se kahin
+    better"), as written."""
+    found = subjectivity(checked)
+    if found is None and gloss(written) != written:
+        return subjectivity(written)
+    return found
+
+
 def _read_claim(text_index: int, sentence: str, meant: str) -> _Claim:
     """A sentence as a claim: ``meant`` is the sentence with an opening "It" read as what
     the sentence before named; the talk around it set aside, a belief hedge peeled off,
@@ -114,7 +124,7 @@ def _read_claim(text_index: int, sentence: str, meant: str) -> _Claim:
     if not reading.claim:
         return _Claim(text_index, sentence, sentence, None, None, candidates=[], talk=True)
     checked, belief = strip_belief(gloss(reading.claim))
-    subjective = subjectivity(checked)
+    subjective = _subjectivity(reading.claim, checked)
     if subjective is not None and subjective.kind == "prediction" and not subjective.guess:
         # "…, I can feel it": the guess may sit in the talk set aside.
         whole = subjectivity(gloss(sentence))
@@ -132,7 +142,7 @@ def _read_claim(text_index: int, sentence: str, meant: str) -> _Claim:
                     part,
                     part_checked,
                     part_belief,
-                    subjectivity(part_checked),
+                    _subjectivity(part, part_checked),
                     candidates=[],
                 )
             )
@@ -201,17 +211,23 @@ class EvidenceJudge:
             )
         per_text: dict[int, list[ClaimVerdict]] = {i: [] for i in dropped}
         future: dict[int, set[int]] = {i: set() for i in dropped}
+        talk: dict[int, set[int]] = {i: set() for i in dropped}
         for claim in claims:
             found = self._verdict(claim)
-            if found.mark is Mark.INSUFFICIENT and (
-                claim.talk
-                or (claim.subjective is not None and claim.subjective.kind == "prediction")
+            position = len(per_text[claim.text_index])
+            if claim.talk:
+                talk[claim.text_index].add(position)
+            elif found.mark is Mark.INSUFFICIENT and (
+                claim.subjective is not None and claim.subjective.kind == "prediction"
             ):
-                future[claim.text_index].add(len(per_text[claim.text_index]))
+                future[claim.text_index].add(position)
             per_text[claim.text_index].append(found)
         for i, found_all in per_text.items():
             verdicts[i] = combine(
-                found_all, dropped=dropped[i], future=frozenset(future[i])
+                found_all,
+                dropped=dropped[i],
+                future=frozenset(future[i]),
+                talk=frozenset(talk[i]),
             ).model_copy(update={"method": self.method})
         return [v for v in verdicts if v is not None]
 

@@ -53,7 +53,17 @@ _CUES: tuple[tuple[Kind, re.Pattern[str]], ...] = tuple(
             ("opinion", rf"\b({_JUDGING_VERB})( \w+)? (best|better|worse)\b(?!-)"),
             ("opinion", r"\bever (seen|tasted|heard|read|had|been|visited|watched|played)\b"),
             # "chai coffee se better hai", "Goa se behtar": a Hinglish comparison of taste.
-            ("opinion", r"\bse (zyada |jyada )?(better|behtar|accha|acha|achha|badhiya)\b"),
+            (
+                "opinion",
+                r"\bse (?:(?:kahin|kahi|kaafi|bahut|zyada|jyada|thoda) )*"
+                r"(better|behtar|accha|acha|achha|badhiya)\b",
+            ),
+            # "SRK ki movies sabse best hain": "the best of all", a ranking of taste.
+            (
+                "opinion",
+                r"\bsabse (?:zyada |jyada )?(best|behtar|accha|acha|achha|badhiya"
+                r"|bekaar|bakwas|bura|worst|pyaara|pyara|sundar|mast)\b",
+            ),
             # "mumbai street food > delhi street food": a ranking, not a measurement.
             ("opinion", r"[^\W\d_]\s*>\s*[^\W\d_]"),
             ("opinion", rf"\b(i|we) (really |truly |just )?{_PREFERENCE}\b"),

@@ -12,10 +12,11 @@ Claim rule:
   something else (a swapped name or number): that is Insufficient.
 - A related claim that neither entails nor contradicts: Insufficient.
 
-Task rule (``combine``): Subjective claims, and predictions (Insufficient until they
+Task rule (``combine``): talk around the claims (a greeting, an aside) is set aside when
+anything else is said; Subjective claims, and predictions (Insufficient until they
 happen), are set aside when any claim is checkable now.
 Any Incorrect claim -> Incorrect; else every checkable claim Correct -> Correct; else
-Insufficient. Only Subjective claims -> Subjective.
+Insufficient. Only Subjective claims (besides talk) -> Subjective.
 """
 
 from __future__ import annotations
@@ -270,11 +271,16 @@ def _gist(claim: ClaimVerdict) -> str:
 
 
 def combine(
-    claims: list[ClaimVerdict], *, dropped: int = 0, future: frozenset[int] = frozenset()
+    claims: list[ClaimVerdict],
+    *,
+    dropped: int = 0,
+    future: frozenset[int] = frozenset(),
+    talk: frozenset[int] = frozenset(),
 ) -> TextVerdict:
     """The task's verdict from its claims' verdicts (the rule in the module docstring).
     ``future``: positions of claims about the future, set aside like opinions when the
-    text states anything checkable now."""
+    text states anything checkable now. ``talk``: positions of sentences that state
+    nothing (a greeting, an aside), set aside when anything else is said."""
     if not claims:
         return TextVerdict(
             mark=Mark.INSUFFICIENT,
@@ -282,8 +288,10 @@ def combine(
             confidence=100,
         )
     more = f" Only the first {len(claims)} sentences were checked." if dropped else ""
-    checkable = [c for c in claims if c.mark is not Mark.SUBJECTIVE]
-    now = [c for i, c in enumerate(claims) if c.mark is not Mark.SUBJECTIVE and i not in future]
+    said = [i for i in range(len(claims)) if i not in talk] or list(range(len(claims)))
+    stated = [i for i in said if claims[i].mark is not Mark.SUBJECTIVE]
+    checkable = [claims[i] for i in stated]
+    now = [claims[i] for i in stated if i not in future]
     if now:
         checkable = now
     if len(claims) == 1:
@@ -297,9 +305,9 @@ def combine(
     if not checkable:
         return TextVerdict(
             mark=Mark.SUBJECTIVE,
-            reason=f"All {len(claims)} sentences are opinions, predictions or advice; "
-            "none states a checkable fact." + more,
-            confidence=min(c.confidence for c in claims),
+            reason=f"All {len(said)} sentences that say something are opinions, guesses or "
+            "advice; none states a checkable fact." + more,
+            confidence=min(claims[i].confidence for i in said),
             claims=claims,
         )
     wrong = [c for c in checkable if c.mark is Mark.INCORRECT]
