@@ -21,9 +21,7 @@ async def test_commands_go_through_the_connection_that_bounds_its_sends(redis_ur
     try:
         assert await client.set("bounded", "yes")
         assert await client.get("bounded") == "yes"
-        connection = await client.connection_pool.get_connection()
-        assert type(connection).__name__ == "_SendBoundInPlace"
-        await client.connection_pool.release(connection)
+        assert client.connection_pool.connection_class.__name__ == "_SendBoundInPlace"
     finally:
         await client.aclose()
 
