@@ -40,6 +40,9 @@ KB = [
     ("The Great Wall of China is visible from space with the naked eye.", "false", "Astronauts report the wall is too narrow to see unaided from orbit."),
     ("Sydney is the capital of Australia.", "false", "The capital of Australia is Canberra, chosen as a compromise between Sydney and Melbourne."),
     ("Humans have 206 bones in the adult body.", "true", "A typical adult human skeleton has 206 bones."),
+    ("A basketball team has five players on the court.", "true", "Basketball is played five against five."),
+    # A myth with another number: a text that differs from it is not made true by it.
+    ("A basketball team has six players on the court.", "false", "Basketball is played five against five."),
 ]  # fmt: skip
 
 
@@ -166,6 +169,8 @@ def test_default_model_is_bundled_minilm(minilm_judge: Judge) -> None:
         ("I think the Apollo Moon landings were faked in a film studio.", Mark.INCORRECT, 1),
         ("Paris is the most beautiful city in the world.", Mark.SUBJECTIVE, None),
         ("My neighbour's cat weighs seven kilograms.", Mark.INSUFFICIENT, None),
+        # The false "six players" is closer, but only differs: the true claim settles it.
+        ("A basketball team has seven players on the court.", Mark.INCORRECT, 6),
     ],
 )
 def test_evidence_backed_verdicts(

@@ -345,8 +345,16 @@ class EvidenceJudge:
             return
         best: dict[int, float] = {}
         for (claim, match), stance in zip(owners, self.stance.stances(pairs), strict=True):
-            # The most similar candidate the stance model is surest about wins.
-            decisive = stance.probability if stance.label != "neutral" else 0.0
+            # The most similar candidate the stance model is surest about wins. A false
+            # known claim the text merely differs from ("Paris in 1896" against the
+            # false "Paris in 1900") settles nothing (verdicts.py), and must not hide the
+            # true one the text contradicts ("Athens in 1896"): it weighs as neutral.
+            differs_from_false = (
+                stance.label == "contradicts" and not stance.is_opposite and not match.entry.verdict
+            )
+            decisive = (
+                0.0 if stance.label == "neutral" or differs_from_false else stance.probability
+            )
             score = match.similarity * (0.5 + 0.5 * decisive)
             if score > best.get(id(claim), -1.0):
                 best[id(claim)] = score
