@@ -386,6 +386,18 @@ def test_hinglish_is_glossed_into_english_words(text: str, glossed: str) -> None
     assert gloss(text) == glossed
 
 
+@pytest.mark.parametrize(
+    ("known", "text", "label"),
+    [
+        ("Sound cannot travel through a vacuum.", "Sound travels through a vacuum no problem.", "contradicts"),
+        ("Bats are blind.", "Bats are no doubt blind.", "entails"),
+        ("Bats can see.", "Bats not only see but also hunt by echolocation.", "entails"),
+    ],
+)  # fmt: skip
+def test_idioms_with_a_negation_word_deny_nothing(known: str, text: str, label: str) -> None:
+    assert LexicalStance().stance(known, text).label == label
+
+
 def test_a_hinglish_negation_counts() -> None:
     stance = LexicalStance().stance("Bats are blind.", gloss("yaar bats blind nahi hote hai"))
     assert (stance.label, stance.conflict) == ("contradicts", "negation")

@@ -41,6 +41,29 @@ _DEBUNKING = frozenset("false untrue myth misconception hoax".split())
 _NEGATING_PREFIXES = ("non", "dis", "un", "in", "ir", "im", "il")
 
 
+# Idioms with a negation word that deny nothing: "travels through a vacuum no problem",
+# "no doubt", "not only … but also".
+_IDIOMS = frozenset(
+    {("no", w) for w in "problem problems doubt wonder joke kidding matter cap lie".split()}
+    | {("not", "only"), ("nothing", "but")}
+)
+
+
+def _without_idioms(tokens: tuple[str, ...]) -> tuple[str, ...]:
+    if not any(t in _NEGATIONS for t in tokens):
+        return tokens
+    kept: list[str] = []
+    skip = False
+    for token, after in zip(tokens, [*tokens[1:], ""], strict=True):
+        if skip:
+            skip = False
+        elif (token, after) in _IDIOMS:
+            skip = True
+        else:
+            kept.append(token)
+    return tuple(kept)
+
+
 _COGNITION = frozenset(
     "know knew known realize realise realized realised notice noticed expect expected "
     "remember remembered understand understood".split()
@@ -56,6 +79,7 @@ def _negated(tokens: list[str]) -> Mapping[str, bool]:
 # Read once per sentence: a claim meets several known claims, a known claim many claims.
 @functools.lru_cache(maxsize=16384)
 def _negated_of(tokens: tuple[str, ...]) -> Mapping[str, bool]:
+    tokens = _without_idioms(tokens)
     found: dict[str, bool] = {}
     negating = everything = False
     for token, after in zip(tokens, [*tokens[1:], ""][: len(tokens)], strict=True):
@@ -77,6 +101,7 @@ def _negated_of(tokens: tuple[str, ...]) -> Mapping[str, bool]:
 def _polarity(tokens: list[str]) -> int:
     """Whether a sentence as a whole says no: an odd count of negations, a debunking
     ("it is a myth that …") counting as one, a "didn't know" as none."""
+    tokens = list(_without_idioms(tuple(tokens)))
     debunked = sum(t in _DEBUNKING and after == "that" for t, after in pairwise(tokens))
     unknowing = sum(t in _NEGATIONS and after in _COGNITION for t, after in pairwise(tokens))
     return (sum(t in _NEGATIONS for t in tokens) + debunked - unknowing) % 2
