@@ -398,6 +398,23 @@ def test_idioms_with_a_negation_word_deny_nothing(known: str, text: str, label: 
     assert LexicalStance().stance(known, text).label == label
 
 
+@pytest.mark.parametrize(
+    ("known", "text", "label"),
+    [
+        # Another span of time is another claim, though no number differs.
+        ("Goldfish can remember things for months.", "goldfish remember stuff for like 3 seconds", "neutral"),
+        ("Light from the Sun takes about 8 minutes to reach Earth.", "sunlight takes 8 minutes to get here", "entails"),
+        # A denial is of the known claim's subject: not of another thing said to be it.
+        ("Sharks are mammals like whales.", "Dolphins aren't mammals, they're just big fish.", "neutral"),
+        ("Sharks are mammals like whales.", "Sharks aren't mammals.", "contradicts"),
+        # A name in the subject's place is still weighed: "Mars", not "Jupiter".
+        ("Jupiter is the largest planet in the Solar System.", "Mars is the largest planet in the Solar System.", "contradicts"),
+    ],
+)  # fmt: skip
+def test_a_contradiction_is_about_the_same_thing(known: str, text: str, label: str) -> None:
+    assert LexicalStance().stance(known, text).label == label
+
+
 def test_a_hinglish_negation_counts() -> None:
     stance = LexicalStance().stance("Bats are blind.", gloss("yaar bats blind nahi hote hai"))
     assert (stance.label, stance.conflict) == ("contradicts", "negation")

@@ -234,6 +234,29 @@ def role_swap(premise: str, hypothesis: str) -> bool:
     return False
 
 
+_TIME_UNITS = frozenset(
+    "second minute hour day week month year decade century centurie millennium millennia".split()
+)
+
+
+def _time_scales(tokens: list[str]) -> tuple[frozenset[str], bool]:
+    """The units of time a sentence measures in ("3 seconds", "for months", "per hour"):
+    a plural, or a singular after a number or "a"/"per"/"every" ("second" alone is an
+    ordinal); and whether one is a bare plural ("for months": an order of size, no
+    amount that a conversion could match)."""
+    found: set[str] = set()
+    bare = False
+    for before, token in zip(["", *tokens], tokens, strict=False):
+        counted = before[:1].isdigit() or before in ("a", "an", "per", "every", "one")
+        unit = token[:-1] if token.endswith("s") and token[:-1] in _TIME_UNITS else None
+        if unit is None and token in _TIME_UNITS and counted:
+            unit = token
+        if unit is not None:
+            found.add(unit.replace("centurie", "century").replace("millennia", "millennium"))
+            bare |= not counted and before not in NUMBER_WORDS
+    return frozenset(found), bare
+
+
 def _values(found: Mapping[str, frozenset[str]]) -> set[str]:
     return set().union(*found.values())
 
@@ -271,11 +294,26 @@ def left_out(premise: str, hypothesis: str) -> set[str]:
     return missing
 
 
-def _same_subject(premise: str, hypothesis: str) -> bool:
+# The verb that ends a plain statement's subject ("Sharks | are mammals like whales").
+_SUBJECT_ENDS = frozenset(
+    "is are was were has have had can could will would does do did cannot".split()
+)
+
+
+def _same_subject(premise: str, hypothesis: str, *, denial: bool) -> bool:
     """The text speaks of what the known claim's first content words name (its
-    subject, in the plain statements a knowledge base holds)."""
-    subject = [stem(w) for w in words(premise) if w not in STOPWORDS and not w[0].isdigit()][:2]
-    return not subject or bool(set(subject) & content_stems(words(hypothesis)))
+    subject, in the plain statements a knowledge base holds). For a ``denial`` (a
+    negation or an opposite word: the text says the claim is not so) the subject is
+    all its content words before its first auxiliary verb: "dolphins aren't mammals"
+    denies nothing of "Sharks are mammals like whales". (A name or number put in
+    another's place may be the subject itself: "Mars is the largest planet".)"""
+    tokens = words(premise)
+    end = next((i for i, t in enumerate(tokens) if t in _SUBJECT_ENDS), len(tokens))
+    subject = content_stems(tokens[:end]) if denial and end < len(tokens) else set()
+    if not subject:
+        content = [stem(w) for w in tokens if w not in STOPWORDS and not w[0].isdigit()]
+        subject = set(content[:2])
+    return not subject or bool(subject & content_stems(words(hypothesis)))
 
 
 class LexicalStance:
@@ -289,7 +327,9 @@ class LexicalStance:
 
     def stance(self, premise: str, hypothesis: str) -> Stance:
         found = self._stance(premise, hypothesis)
-        if found.label == "contradicts" and not _same_subject(premise, hypothesis):
+        if found.label == "contradicts" and not _same_subject(
+            premise, hypothesis, denial=found.is_opposite
+        ):
             # A contradiction needs the same subject: "bats aren't blind" says nothing
             # against "the Ganges river dolphin is nearly blind".
             return Stance("neutral", 0.6, "other")
@@ -330,6 +370,19 @@ class LexicalStance:
             return Stance("neutral", 0.6, "other")
         if differing or rank_differs(known, claim):
             return Stance("contradicts", 0.7, "number")
+        (known_scales, known_bare), (claim_scales, claim_bare) = (
+            _time_scales(known),
+            _time_scales(claim),
+        )
+        if (
+            (known_bare or claim_bare)
+            and known_scales
+            and claim_scales
+            and not known_scales & claim_scales
+        ):
+            # "for like 3 seconds" against "for months": another span of time, which no
+            # number shows; not the same claim (nor surely its opposite).
+            return Stance("neutral", 0.6, "other")
         if (known_set ^ claim_set) & PRIVATIVE:
             # "the first Deputy Prime Minister" is no prime minister: neither agreement
             # nor the opposite when one sentence has such a word and the other does not.
