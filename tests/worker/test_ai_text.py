@@ -389,18 +389,10 @@ def test_hinglish_is_glossed_into_english_words(text: str, glossed: str) -> None
 @pytest.mark.parametrize(
     ("known", "text", "label"),
     [
+        # Idioms with a negation word deny nothing.
         ("Sound cannot travel through a vacuum.", "Sound travels through a vacuum no problem.", "contradicts"),
         ("Bats are blind.", "Bats are no doubt blind.", "entails"),
         ("Bats can see.", "Bats not only see but also hunt by echolocation.", "entails"),
-    ],
-)  # fmt: skip
-def test_idioms_with_a_negation_word_deny_nothing(known: str, text: str, label: str) -> None:
-    assert LexicalStance().stance(known, text).label == label
-
-
-@pytest.mark.parametrize(
-    ("known", "text", "label"),
-    [
         # Another span of time is another claim, though no number differs.
         ("Goldfish can remember things for months.", "goldfish remember stuff for like 3 seconds", "neutral"),
         ("Light from the Sun takes about 8 minutes to reach Earth.", "sunlight takes 8 minutes to get here", "entails"),
@@ -411,7 +403,7 @@ def test_idioms_with_a_negation_word_deny_nothing(known: str, text: str, label: 
         ("Jupiter is the largest planet in the Solar System.", "Mars is the largest planet in the Solar System.", "contradicts"),
     ],
 )  # fmt: skip
-def test_a_contradiction_is_about_the_same_thing(known: str, text: str, label: str) -> None:
+def test_what_a_negation_denies(known: str, text: str, label: str) -> None:
     assert LexicalStance().stance(known, text).label == label
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, field
 
 import torch
 
@@ -17,15 +16,14 @@ from shared.knowledge import KbClaim
 from shared.schemas import MAX_CLAIMS, ClaimVerdict, Mark, TextVerdict
 
 from .claims import split_claims
-from .clauses import leans_on_another, named_subject, read, resolve_it
+from .clauses import named_subject, resolve_it
 from .encoder import SentenceEncoder
-from .hinglish import gloss
 from .knowledge import KnowledgeIndex, Match
 from .passage_evidence import find_passages
 from .passages import Passage, PassageIndex
 from .rerank import CrossEncoderReranker
-from .stance import Stance, StanceModel
-from .subjectivity import Subjectivity, strip_belief, subjectivity
+from .sentence_claims import Claim, depends, read_claim
+from .stance import StanceModel
 from .verdicts import (
     DEFAULT_THRESHOLDS,
     UNSETTLED_CONFIDENCE,
@@ -39,24 +37,6 @@ log = logging.getLogger(__name__)
 
 # Shorter texts are not a claim at all; judging them would only report noise.
 MIN_WORDS = 2
-
-
-@dataclass(slots=True)
-class _Claim:
-    text_index: int
-    text: str  # as written
-    checked: str  # with any belief hedge peeled off
-    belief: str | None
-    subjective: Subjectivity | None
-    candidates: list[Match]
-    match: Match | None = None
-    stance: Stance | None = None
-    # The sentence's clauses, judged on their own when the whole is unsettled.
-    parts: list[_Claim] = field(default_factory=list)
-    talk: bool = False  # nothing checkable in it ("Stay safe 🙏", "Went to Agra!")
-    # Its opening "It" was read as what the sentence before named: a guess that may be
-    # wrong, so it can confirm but never refute.
-    resolved: bool = False
 
 
 def describe_method(encoder: str, stance: StanceModel, thresholds: Thresholds) -> str:
@@ -75,20 +55,12 @@ def describe_method(encoder: str, stance: StanceModel, thresholds: Thresholds) -
     )
 
 
-# Clauses shorter than this are fragments ("Penicillin", "in 1913"), not claims.
-_MIN_PART_WORDS = 3
 # A sentence with nothing checkable is set aside; alone, it is surely Insufficient.
 NOTHING_CHECKABLE_CONFIDENCE = 90
 _DEBUNKING = re.compile(
     r"\b(myth|false|untrue|not true|fake|hoax|lie|lies|rumou?r|misconception|nonsense)\b",
     re.I,
 )
-
-
-def _depends(part: _Claim) -> bool:
-    """A clause that leans on another, as written or as glossed from Hinglish ("jo
-    Kerala mein hai": which is in Kerala)."""
-    return leans_on_another(part.text) or leans_on_another(part.checked)
 
 
 # "…, not a flat disc": the clause is a contrast with the one before, read together.
@@ -103,52 +75,6 @@ def _negations(text: str) -> int:
 
 def _debunks(text: str) -> bool:
     return bool(_DEBUNKING.search(text))
-
-
-def _subjectivity(written: str, checked: str) -> Subjectivity | None:
-    """The opinion, advice or prediction cue of a claim, in the English it was glossed
-    into or, for Hinglish cues the gloss does not keep ("sabse best", "se kahin
-    better"), as written."""
-    found = subjectivity(checked)
-    if found is None and gloss(written) != written:
-        return subjectivity(written)
-    return found
-
-
-def _read_claim(text_index: int, sentence: str, meant: str) -> _Claim:
-    """A sentence as a claim: ``meant`` is the sentence with an opening "It" read as what
-    the sentence before named; the talk around it set aside, a belief hedge peeled off,
-    and its clauses ready to be judged one by one (``worker.ai.clauses``)."""
-    reading = read(meant)
-    resolved = meant != sentence
-    if not reading.claim:
-        return _Claim(text_index, sentence, sentence, None, None, candidates=[], talk=True)
-    checked, belief = strip_belief(gloss(reading.claim))
-    subjective = _subjectivity(reading.claim, checked)
-    if subjective is not None and subjective.kind == "prediction" and not subjective.guess:
-        # "…, I can feel it": the guess may sit in the talk set aside.
-        whole = subjectivity(gloss(sentence))
-        if whole is not None and whole.kind == "prediction" and whole.guess:
-            subjective = whole
-    claim = _Claim(
-        text_index, sentence, checked, belief, subjective, candidates=[], resolved=resolved
-    )
-    for part in reading.parts:
-        if len(part.split()) >= _MIN_PART_WORDS:
-            part_checked, part_belief = strip_belief(gloss(part))
-            claim.parts.append(
-                _Claim(
-                    text_index,
-                    part,
-                    part_checked,
-                    part_belief,
-                    _subjectivity(part, part_checked),
-                    candidates=[],
-                )
-            )
-    if len(claim.parts) < 2:
-        claim.parts = []
-    return claim
 
 
 class EvidenceJudge:
@@ -184,7 +110,7 @@ class EvidenceJudge:
         # One snapshot per batch, whatever a refresh does meanwhile.
         index, passages = self.index, self.passages
         verdicts: list[TextVerdict | None] = [None] * len(texts)
-        claims: list[_Claim] = []
+        claims: list[Claim] = []
         dropped: dict[int, int] = {}
         for i, text in enumerate(texts):
             words = len(text.split())
@@ -201,7 +127,7 @@ class EvidenceJudge:
             subject: str | None = None
             for sentence in sentences[: self.max_claims]:
                 meant = resolve_it(sentence, subject)
-                claims.append(_read_claim(i, sentence, meant))
+                claims.append(read_claim(i, sentence, meant))
                 subject = named_subject(meant) or subject
         if claims:
             self._find_evidence(
@@ -231,7 +157,7 @@ class EvidenceJudge:
             ).model_copy(update={"method": self.method})
         return [v for v in verdicts if v is not None]
 
-    def _verdict(self, claim: _Claim) -> ClaimVerdict:
+    def _verdict(self, claim: Claim) -> ClaimVerdict:
         if claim.talk:
             return ClaimVerdict(
                 text=claim.text[:2000],
@@ -254,7 +180,7 @@ class EvidenceJudge:
             )
         return found
 
-    def _whole_verdict(self, claim: _Claim) -> ClaimVerdict:
+    def _whole_verdict(self, claim: Claim) -> ClaimVerdict:
         found = self._claim_verdict(claim)
         if not claim.parts:
             return found
@@ -263,7 +189,7 @@ class EvidenceJudge:
         if found.stance == "contradicts" and found.mark is not Mark.INSUFFICIENT and not contrast:
             # A contradiction read across clauses ("Humans never lived alongside the
             # dinosaurs — the non-avian ones died out …") must hold in one clause alone.
-            alone = [self._claim_verdict(part) for part in claim.parts if not _depends(part)]
+            alone = [self._claim_verdict(part) for part in claim.parts if not depends(part)]
             if not any(p.mark is found.mark for p in alone):
                 return ClaimVerdict(
                     text=claim.text[:2000],
@@ -297,7 +223,7 @@ class EvidenceJudge:
         wrong = [
             p
             for p, part in zip(parts, claim.parts, strict=True)
-            if p.mark is Mark.INCORRECT and not _depends(part)
+            if p.mark is Mark.INCORRECT and not depends(part)
         ]
         if wrong and not any(_debunks(p.text) for p in parts if p.mark is not Mark.INCORRECT):
             worst = max(wrong, key=lambda p: p.confidence)
@@ -309,7 +235,7 @@ class EvidenceJudge:
             return least.model_copy(update={"text": claim.text[:2000]})
         return found
 
-    def _claim_verdict(self, claim: _Claim) -> ClaimVerdict:
+    def _claim_verdict(self, claim: Claim) -> ClaimVerdict:
         return claim_verdict(
             claim.text[:2000],
             subjective=claim.subjective,
@@ -320,7 +246,7 @@ class EvidenceJudge:
         )
 
     def _find_evidence(
-        self, claims: list[_Claim], index: KnowledgeIndex, passages: PassageIndex
+        self, claims: list[Claim], index: KnowledgeIndex, passages: PassageIndex
     ) -> None:
         """Retrieve candidates for every claim (known claims first, passages for the
         claims none covers), then weigh them with the stance model."""
@@ -336,7 +262,7 @@ class EvidenceJudge:
         if uncovered and len(passages):
             self._passage_candidates([claims[i] for i in uncovered], queries[uncovered], passages)
         pairs: list[tuple[str, str]] = []
-        owners: list[tuple[_Claim, Match]] = []
+        owners: list[tuple[Claim, Match]] = []
         for claim in claims:
             for match in claim.candidates:
                 pairs.append((match.entry.claim, claim.checked))
@@ -361,7 +287,7 @@ class EvidenceJudge:
                 claim.match, claim.stance = match, stance
 
     def _passage_candidates(
-        self, claims: list[_Claim], queries: torch.Tensor, passages: PassageIndex
+        self, claims: list[Claim], queries: torch.Tensor, passages: PassageIndex
     ) -> None:
         """For each claim, the sentence of its best passages closest to it, as a
         candidate: a passage is evidence sentence by sentence, the way a known claim is."""

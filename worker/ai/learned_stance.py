@@ -19,12 +19,12 @@ from torch import nn
 
 from .encoder import SentenceEncoder
 from .pairs import LABELS
+from .quantifiers import quantifier_shift
 from .quantities import numbers, numbers_conflict
 from .stance import (
     LexicalStance,
     Method,
     Stance,
-    quantifier_shift,
     role_swap,
 )
 from .wording import content_stems, words

@@ -8,12 +8,10 @@ a lower confidence: it cannot follow a paraphrase the way an NLI model does.
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from itertools import pairwise
 from typing import Literal, Protocol
 
 from .names import (
@@ -24,6 +22,7 @@ from .names import (
 )
 from .negation import negation_flip
 from .opposites import PRIVATIVE, antonym_flip, opposites_swapped, rank_differs
+from .quantifiers import QUANTIFIER_STEMS, quantifier_shift
 from .quantities import (
     APPROXIMATE,
     NOTATION,
@@ -101,70 +100,6 @@ class StanceModel(Protocol):
 
 
 # -- the word-level check ---------------------------------------------------------------
-
-
-# Quantifiers and hedges that change how much a claim says, by what they mean: a
-# universal or exclusive one makes a claim strong, a partial one weak. "never" is a
-# negation (above); "all the way" or "at all" quantify nothing.
-_QUANTIFIER_MEANING = {
-    # ("every" is left out: "every 90 minutes" is a frequency, not a scope.)
-    **dict.fromkeys("all always completely entirely totally".split(), "all"),
-    **dict.fromkeys("only solely exclusively merely".split(), "only"),
-    **dict.fromkeys("some several".split(), "some"),
-    **dict.fromkeys("most mostly mainly largely primarily usually often generally".split(),
-                    "most"),
-    **dict.fromkeys("sometimes occasionally rarely seldom".split(), "sometimes"),
-    **dict.fromkeys("exactly precisely".split(), "exactly"),
-    **dict.fromkeys("nearly almost".split(), "nearly"),
-}  # fmt: skip
-_STRONG = frozenset({"all", "only", "at most", "exactly"})
-_QUANTIFIER_STEMS = frozenset(stem(word) for word in _QUANTIFIER_MEANING)
-_BOUNDS = {("no", "more", "than"): "at most", ("at", "most"): "at most"}
-_NOT_QUANTIFYING = re.compile(
-    r"\b(?:all the way|at all|after all|all over|all along"
-    # A hedge on a name, not on the claim: "often called the highest navigable lake".
-    r"|(?:often|usually|generally|commonly|sometimes|mostly)\s+(?:called|listed|considered"
-    r"|described|regarded|known|referred|cited|said|thought|believed|named|seen))\b",
-    re.I,
-)
-
-
-def _quantifiers(tokens: list[str]) -> tuple[frozenset[str], frozenset[str]]:
-    """(strong, weak) quantifiers of a sentence, by meaning."""
-    return _quantifiers_of(tuple(tokens))
-
-
-# The same known claims and claims are weighed again and again (each claim against
-# several candidates, the same candidates for many claims): remember their reading.
-@functools.lru_cache(maxsize=16384)
-def _quantifiers_of(sentence: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
-    tokens = words(_NOT_QUANTIFYING.sub(" ", " ".join(sentence)))
-    found = {_QUANTIFIER_MEANING[t] for t in tokens if t in _QUANTIFIER_MEANING}
-    # "just ten percent" is "only ten percent"; "just learned" quantifies nothing.
-    if any(t == "just" and (n[:1].isdigit() or n in NUMBER_WORDS) for t, n in pairwise(tokens)):
-        found.add("only")
-    for bound, meaning in _BOUNDS.items():
-        n = len(bound)
-        if any(tuple(tokens[i : i + n]) == bound for i in range(len(tokens) - n + 1)):
-            found.add(meaning)
-    return frozenset(found & _STRONG), frozenset(found - _STRONG)
-
-
-def quantifier_shift(premise: list[str], hypothesis: list[str]) -> Conflict:
-    """ "quantifier" when the claim says less than or otherwise than the known one
-    ("some snakes are venomous" is not the false "all snakes are venomous"), "stronger"
-    when it only says more ("all mushrooms are poisonous" against the true "some
-    mushrooms are poisonous", "completely" added to a myth), "" when neither.
-    """
-    known_strong, known_weak = _quantifiers(premise)
-    claim_strong, claim_weak = _quantifiers(hypothesis)
-    if (known_strong, known_weak) == (claim_strong, claim_weak):
-        return ""
-    if claim_strong >= known_strong and known_weak >= claim_weak:
-        return "stronger"
-    if claim_strong <= known_strong and not known_weak and claim_weak:
-        return "weaker"
-    return "quantifier"
 
 
 def _content_order(tokens: list[str], numbers: frozenset[str] = frozenset()) -> list[str]:
@@ -401,7 +336,7 @@ class LexicalStance:
             # someone the other does not; agreement is not for words to say.
             return Stance("neutral", 0.6, "names")
         # Quantifiers were weighed just above; other new words are new content.
-        extra = len(claim_stems - known_stems - _QUANTIFIER_STEMS)
+        extra = len(claim_stems - known_stems - QUANTIFIER_STEMS)
         if extra and _answer_replaced(hypothesis, known_stems):
             # "The organ that filters … is the liver" against "The kidneys filter …":
             # the text names its answer, and the known claim does not; not the same claim.
