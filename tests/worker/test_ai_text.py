@@ -142,6 +142,10 @@ KNOWN = "Water boils at 100 degrees Celsius at sea level."
         ("The Eiffel Tower is in Paris.", "The Eiffel Tower is located in Rome.", "contradicts", "name"),
         ("Sydney is the capital of Australia.", "Canberra is the capital of Australia.", "contradicts", "name"),
         ("The Eiffel Tower is in Paris.", "The Eiffel Tower stands in the French capital.", "entails", "other"),
+        # Another word for the same act or thing, and a name in its Hindi form.
+        ("The Eiffel Tower was completed in 1889.", "The Eiffel Tower was finished in 1889.", "entails", ""),
+        ("Eating sugar makes young children hyperactive.", "Sugar makes kids hyper.", "entails", ""),
+        ("The Ganges flows into the Bay of Bengal.", "The Ganga flows into the Bay of Bengal.", "entails", ""),
         ("Mount Everest is the highest mountain on Earth.", "Mount Everest is the lowest mountain on Earth.", "contradicts", "antonym"),
         ("Cape Agulhas is the southernmost point of Africa.", "Cape Agulhas is the northernmost point of Africa.", "contradicts", "antonym"),
         ("Bats are blind.", "It is a myth that bats are blind.", "contradicts", "negation"),

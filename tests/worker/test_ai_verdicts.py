@@ -216,3 +216,52 @@ def test_the_opposite_extreme_of_a_false_claim_is_not_made_true(
     assert found.mark is mark
     if mark is Mark.INSUFFICIENT:
         assert "opposite extreme" in found.reason
+
+
+SACHIN = KbClaim(3, "Sachin Tendulkar scored 100 international centuries.", True,
+                 "He is the only player with 100 international centuries.", "https://en.wikipedia.org/wiki/Sachin_Tendulkar", "Wikipedia")  # fmt: skip
+AMMAN = KbClaim(4, "Amman is the capital of Jordan.", True,
+                "Amman is Jordan's capital and largest city.", "https://en.wikipedia.org/wiki/Amman", "Wikipedia")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("entry", "text", "mark"),
+    [
+        # Everything the true claim says, and only talk besides: it asserts the claim.
+        (
+            SACHIN,
+            "Sachin Tendulkar ne international cricket mein 100 centuries banayi hai, legend hai bhai",
+            Mark.CORRECT,
+        ),
+        # ... not when it counts something else, or puts another name in the claim's.
+        (
+            SACHIN,
+            "Sachin Tendulkar scored 100 international centuries in 1998, legend hai bhai",
+            Mark.INSUFFICIENT,
+        ),
+        (AMMAN, "petra is the capital of jordan right?? thats what i learned", Mark.INSUFFICIENT),
+        (
+            AMMAN,
+            "tunisias capital is sfax bro, amman is the capital of jordan tho",
+            Mark.INSUFFICIENT,
+        ),
+        # A false claim's words are said by truths about the same thing: no lower bar.
+        (
+            FALSE,
+            "The Great Wall of China is visible from space if you squint, lol, bro swears",
+            Mark.INSUFFICIENT,
+        ),
+    ],
+)
+def test_a_text_that_says_all_of_a_true_claim_asserts_it(
+    entry: KbClaim, text: str, mark: Mark
+) -> None:
+    found = claim_verdict(
+        text,
+        subjective=None,
+        belief=None,
+        match=Match(entry, 0.75),
+        stance=Stance("entails", 0.6, "other", "lexical"),
+        thresholds=Thresholds(),
+    )
+    assert found.mark is mark, found.reason

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from .wording import STOPWORDS, headline_case, stem
+from .wording import STOPWORDS, headline_case, name_stem, stem
 
 _CAPITALISED = re.compile(r"[A-Z][a-z]+(?:-[A-Z][a-z]+)*")
 # Nationality adjectives name no place of their own ("the French capital" is Paris).
@@ -22,21 +22,21 @@ _CALENDAR = frozenset(
 CALENDAR_STEMS = frozenset(stem(w) for w in _CALENDAR)
 
 
-def _names(sentence: str) -> set[str]:
+def names_in(sentence: str) -> set[str]:
     """Capitalised words after the first word (places, people, bodies), stemmed."""
     found = _CAPITALISED.findall(sentence)
     first = _CAPITALISED.match(sentence.lstrip("\"'“‘("))
     if first:
         found.remove(first.group(0))
     return {
-        stem(w.lower())
+        name_stem(w.lower())
         for w in found
         if not _DEMONYM.search(w.lower()) and w.lower() not in _CALENDAR
     }
 
 
 def capitalised(sentence: str) -> set[str]:
-    return {stem(w.lower()) for w in _CAPITALISED.findall(sentence)}
+    return {name_stem(w.lower()) for w in _CAPITALISED.findall(sentence)}
 
 
 # Content words (other than names) by which two sentences may differ and still be
@@ -62,7 +62,7 @@ def _slots(sentence: str, names: set[str]) -> dict[str, str]:
     for run in _NAME_RUN.finditer(sentence):
         before = re.findall(r"[\w']+", sentence[: run.start()])
         for word in re.findall(r"[\w'-]+", run.group(0)):
-            key = stem(word.lower())
+            key = name_stem(word.lower())
             if key in names:
                 slots.setdefault(key, before[-1].lower() if before else "")
     return slots
@@ -73,7 +73,7 @@ def _run_mates(sentence: str, shared: set[str]) -> set[str]:
     Maharaj" extends a shared name, it does not replace one."""
     mates: set[str] = set()
     for run in _NAME_RUN.finditer(sentence):
-        keys = {stem(w.lower()) for w in re.findall(r"[\w'-]+", run.group(0))}
+        keys = {name_stem(w.lower()) for w in re.findall(r"[\w'-]+", run.group(0))}
         if keys & shared:
             mates |= keys
     return mates
@@ -92,8 +92,8 @@ def swapped_name(premise: str, hypothesis: str, known: set[str], claim: set[str]
     shared = names_known & names_claim
     # A name both sentences have replaces nothing, though a synonym may have read its
     # content word otherwise ("People's Republic": "people" is read as "humans").
-    extra_names = _names(hypothesis) - known - _run_mates(hypothesis, shared) - shared
-    missing_names = _names(premise) - claim - _run_mates(premise, shared) - shared
+    extra_names = names_in(hypothesis) - known - _run_mates(hypothesis, shared) - shared
+    missing_names = names_in(premise) - claim - _run_mates(premise, shared) - shared
     rest = (claim - names_claim) ^ (known - names_known) - _NAME_PARTICLES
     if extra_names and missing_names:
         if len(rest) <= SAME_REST:
@@ -139,7 +139,7 @@ def names_differ(premise: str, hypothesis: str, known: set[str], claim: set[str]
     # A known claim opens with its subject, often a name ("Michelangelo painted …"):
     # capitalised words count from the first.
     shared = capitalised(premise) & capitalised(hypothesis)
-    extra = _names(hypothesis) - known - _run_mates(hypothesis, shared) - _NAME_PARTICLES - shared
+    extra = names_in(hypothesis) - known - _run_mates(hypothesis, shared) - _NAME_PARTICLES - shared
     missing = (
         capitalised(premise)
         - claim

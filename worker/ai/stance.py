@@ -18,6 +18,7 @@ from .names import (
     capitalised,
     name_unseen,
     names_differ,
+    names_in,
     swapped_name,
 )
 from .negation import negation_flip
@@ -37,6 +38,7 @@ from .wording import (
     NUMBER_WORDS,
     STOPWORDS,
     content_stems,
+    headline_case,
     stem,
     words,
 )
@@ -227,6 +229,27 @@ def left_out(premise: str, hypothesis: str) -> set[str]:
     if capitalised(premise) & capitalised(hypothesis):
         missing -= capitalised(premise)
     return missing
+
+
+def asserts_all_of(premise: str, hypothesis: str) -> bool:
+    """``hypothesis`` says what ``premise`` says (every name and number of it, all its
+    other content words but one) and adds no name and no number of its own: what it
+    adds is talk or detail, not another thing in the known one's place ("tunisia's
+    capital is sfax", "Felipe VI crowned king … in 1975"). A lower-case or headline
+    text whose capitals cannot show its names (a word the knowledge base never wrote)
+    adds one, as far as anyone can tell."""
+    missing = content_stems(words(premise)) - content_stems(words(hypothesis))
+    if len(missing) > 1 or missing & capitalised(premise):
+        return False
+    named = hypothesis
+    if headline_case(hypothesis) or hypothesis == hypothesis.lower():
+        named = recased(hypothesis, premise) or ""
+        if not named:
+            return False
+    if names_in(named) - capitalised(premise):
+        return False
+    known_numbers = _values(numbers(words(premise, clauses=True)))
+    return _values(numbers(words(hypothesis, clauses=True))) == known_numbers
 
 
 # The verb that ends a plain statement's subject ("Sharks | are mammals like whales").

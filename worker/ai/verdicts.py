@@ -28,7 +28,7 @@ from shared.schemas import ClaimVerdict, Evidence, Mark, TextVerdict
 
 from .knowledge import Match
 from .opposites import EXTREMES
-from .stance import Stance, left_out
+from .stance import Stance, asserts_all_of, left_out
 from .subjectivity import Subjectivity
 from .wording import words
 
@@ -167,7 +167,7 @@ def claim_verdict(
         confidence = min(t.lexical_cap, round(100 * (0.45 + 0.5 * _match_strength(sim, t))))
     if stance.label == "entails" and (
         (stance.method == "lexical" and sim < t.lexical_entails)
-        or (stance.conflict == "other" and sim < t.lexical_other_entails)
+        or (stance.conflict == "other" and sim < _other_threshold(match, text, t))
         or (stance.conflict == "swap" and sim < t.lexical_swap_entails)
         or stance.conflict == "unseen"
         # Saying more than a true claim ("all" where it says "some") is not made true;
@@ -222,6 +222,18 @@ def claim_verdict(
         stance=stance.label,
         evidence=evidence,
     )
+
+
+def _other_threshold(match: Match, text: str, t: Thresholds) -> float:
+    """How close a text that says more than a known claim must be to agree with it.
+    A text that says all a true claim says (one word aside) and names and counts nothing
+    else asserts it, whatever talk it adds ("Sachin Tendulkar ne … 100 centuries banayi
+    hai, legend hai bhai"): the plain lexical threshold. A false claim's words are said
+    by truths about the same thing ("The kiwi is a bird native to New Zealand" /
+    "Kiwifruit are native to …"): closer."""
+    if match.entry.verdict and asserts_all_of(match.entry.claim, text):
+        return t.lexical_entails
+    return t.lexical_other_entails
 
 
 # A denial of every case, stronger than "not so": "never", "no one", "not … any".

@@ -155,30 +155,54 @@ FILLERS = frozenset(
 )
 
 
+# One name in the languages people write it in (Hindi and English).
+_NAME_FORMS = {"ganges": "ganga", "qutb": "qutub"}
+_NAME_ALIASES = {word: name for name, forms in _NAME_FORMS.items() for word in forms.split()}
+
+
 # Words people use for one another, read as one: "the biggest ocean" is "the largest
 # ocean"; a unit's symbol is its word ("km" is "kilometres").
 _SYNONYMS = {
-    word: canonical
-    for canonical, alternatives in {
-        "largest": "biggest", "large": "big huge", "highest": "tallest", "high": "tall",
-        "fastest": "quickest", "fast": "quick", "smallest": "tiniest", "small": "tiny little",
+    word: plain
+    for plain, alternatives in {
+        "largest": "biggest", "highest": "tallest", "high": "tall",
+        "fastest": "quickest", "fast": "quick quickly rapid rapidly swift",
+        "smallest": "tiniest", "small": "tiny little",
         "earth": "world", "human": "person people humans persons",
-        "begin": "start starts started begins began", "nation": "country countries nations",
+        "nation": "country countries nations",
         "ocean": "sea", "kid": "child children kids", "movie": "film films movies",
         "toxic": "poisonous", "famous": "known", "sun": "sunlight",
         "fail": "flunk flunks flunked failed fails", "mathematics": "maths math",
+        # one more word for the same act or thing, as everyday facts are written
+        "complete": "finish finished finishes", "regard": "consider considered considers",
+        "hyperactive": "hyper", "orbit": "revolve revolves revolved",
+        "disease": "illness illnesses sickness", "doctor": "physician physicians",
+        "car": "automobile automobiles", "photograph": "photo photos",
+        "ban": "prohibit prohibits prohibited forbid forbids forbidden outlaw outlawed",
+        "allow": "permit permits permitted", "rich": "wealthy",
+        "intelligent": "smart clever", "almost": "nearly",
+        "large": "big huge enormous gigantic", "regrow": "regenerate regenerates regenerated",
+        "produce": "generate generates generated", "mother": "mom mum mummy",
+        "father": "dad papa daddy", "begin": "start starts started begins began originate "
+        "originates originated",
     }.items()
     for word in alternatives.split()
 } | {word: stem(unit) for word, unit in UNIT_ALIASES.items() if len(word) > 1}  # fmt: skip
+_SYNONYMS |= _NAME_ALIASES
 
 
-def _canonical(token: str) -> str:
+def name_stem(word: str) -> str:
+    """A lower-cased name's stem, one for each of its forms ("ganga" is "ganges")."""
+    return stem(_NAME_ALIASES.get(word, word))
+
+
+def canonical(token: str) -> str:
     return stem(_SYNONYMS.get(token, token))
 
 
 def content_stems(tokens: list[str]) -> set[str]:
     return {
-        _canonical(t)
+        canonical(t)
         for t in tokens
         if t not in STOPWORDS and t not in FILLERS and not t[0].isdigit()
     }
