@@ -17,6 +17,10 @@ from worker.model import Judge
         ("Grandma always says the Ganga begins at Gangotri", "The Ganga begins at Gangotri"),
         ("ngl didnt know octopuses have three hearts lol 🐙", "Octopuses have three hearts"),
         ("Some WW2 basics: the war began in 1939.", "The war began in 1939."),
+        # A longer heading that names its topic; a heading with a verb stays.
+        ("Fun animal facts for the kids: Blue whales are mammals.", "Blue whales are mammals."),
+        ("My teacher told the class this: the Sun is a star.",
+         "My teacher told the class this: the Sun is a star."),
         ("wait so the pacific is the biggest ocean?? always thought it was the atlantic 😅",
          "The pacific is the biggest ocean"),
         ("cheetah is the fastest land animal no cap 🐆", "Cheetah is the fastest land animal"),

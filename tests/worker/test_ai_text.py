@@ -141,6 +141,8 @@ KNOWN = "Water boils at 100 degrees Celsius at sea level."
         (KNOWN, "Water boils at 90 degrees Celsius at sea level.", "contradicts", "number"),
         ("The Eiffel Tower is in Paris.", "The Eiffel Tower is located in Rome.", "contradicts", "name"),
         ("Sydney is the capital of Australia.", "Canberra is the capital of Australia.", "contradicts", "name"),
+        # A name the text writes in lower case ("solar system") is still no difference.
+        ("Jupiter is the largest planet in the Solar System.", "Saturn is the largest planet in the solar system.", "contradicts", "name"),
         ("The Eiffel Tower is in Paris.", "The Eiffel Tower stands in the French capital.", "entails", "other"),
         # Another word for the same act or thing, and a name in its Hindi form.
         ("The Eiffel Tower was completed in 1889.", "The Eiffel Tower was finished in 1889.", "entails", ""),
@@ -202,6 +204,8 @@ KNOWN = "Water boils at 100 degrees Celsius at sea level."
         # A number glued to its unit counts it.
         ("Brazil has won the FIFA World Cup five times, more than any other country.", "Brazil has won the FIFA World Cup 3 times.", "contradicts", "number"),
         ("Usain Bolt set the 100-metre world record of 9.58 seconds in 2009.", "Usain Bolt set the 100m world record of 9.69 seconds in 2009.", "contradicts", "number"),
+        # Another rank of the same extreme, in another word for it.
+        ("K2 is the second-highest mountain on Earth.", "K2 is the tallest mountain in the world.", "contradicts", "number"),
         # An ordinal ranks and a year dates: neither counts against the other.
         ("Neptune is the eighth and farthest planet from the Sun.", "Since Pluto was reclassified as a dwarf planet in 2006, Neptune is the farthest planet from the Sun.", "entails", "other"),
         # Scientific notation is one number the words do not read.

@@ -157,8 +157,12 @@ _OPENERS = re.compile(
 def _strip_frames(text: str) -> str:
     text = _OPENERS.sub("", text, count=1)
     heading = _HEADING.match(text)
-    if heading and len(heading.group(1).split()) <= 5 and not _VERB.search(heading.group(1)):
-        text = text[heading.end() :]
+    if heading and not _VERB.search(heading.group(1)):
+        label = heading.group(1)
+        # A short heading, or a longer one that names its topic ("Fun animal facts for
+        # the kids:").
+        if len(label.split()) <= 5 or _TOPIC.match(" ".join(words(label))):
+            text = text[heading.end() :]
     text = _DOUBTED.sub("", _FACTIVE.sub("", text, count=1), count=1)
     return _REPORTED.sub("", text, count=1)
 

@@ -94,7 +94,9 @@ def swapped_name(premise: str, hypothesis: str, known: set[str], claim: set[str]
     # content word otherwise ("People's Republic": "people" is read as "humans").
     extra_names = names_in(hypothesis) - known - _run_mates(hypothesis, shared) - shared
     missing_names = names_in(premise) - claim - _run_mates(premise, shared) - shared
-    rest = (claim - names_claim) ^ (known - names_known) - _NAME_PARTICLES
+    # A name the text writes in lower case is no difference ("the solar system").
+    rest = ((claim - names_claim) ^ (known - names_known)) - (names_known & claim)
+    rest -= _NAME_PARTICLES
     if extra_names and missing_names:
         if len(rest) <= SAME_REST:
             return True

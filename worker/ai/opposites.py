@@ -118,6 +118,8 @@ _RANKS = frozenset(
 )
 
 
+_SAME_EXTREME = {"biggest": "largest", "tallest": "highest", "quickest": "fastest"}
+
 # "most of Jupiter" quantifies; "first" and "last" are ranks of their own.
 _NOT_RANKED = frozenset("most least first last".split())
 
@@ -126,11 +128,15 @@ def _ranked_extremes(tokens: list[str]) -> dict[str, str]:
     """Each extreme a sentence names and its rank: {"largest": "second"} for "the
     second-largest moon" or "the second largest", {"largest": ""} for "the largest"."""
     found: dict[str, str] = {}
-    for before, token in pairwise(["", *tokens]):
+    for i, (before, token) in enumerate(pairwise(["", *tokens])):
         rank, _, extreme = token.rpartition("-")
+        if tokens[max(0, i - 2) : i] in (["of", "the"], ["among", "the"]):
+            continue  # "one of the biggest": among them, at no rank
         if extreme in EXTREMES and extreme not in _NOT_RANKED:
+            # One word for one extreme: "the tallest" is ranked against "the second-highest".
             found.setdefault(
-                extreme, rank if rank in _RANKS else before if before in _RANKS else ""
+                _SAME_EXTREME.get(extreme, extreme),
+                rank if rank in _RANKS else before if before in _RANKS else "",
             )
     return found
 
