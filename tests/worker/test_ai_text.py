@@ -15,6 +15,7 @@ from worker.ai.nli import label_columns
 from worker.ai.recase import recased
 from worker.ai.stance import LexicalStance
 from worker.ai.subjectivity import strip_belief, subjectivity
+from worker.ai.wording import headline_case
 
 
 @pytest.mark.parametrize(
@@ -455,3 +456,16 @@ def test_hidden_capitals_are_restored_from_known_writing(
     sentence: str, premise: str, restored: str | None
 ) -> None:
     assert recased(sentence, premise) == restored
+
+
+@pytest.mark.parametrize(
+    ("sentence", "headline"),
+    [
+        ("Sugar Causes Hyperactivity in Children", True),  # three longer words, all capitalised
+        ("Mars Is the Largest Planet", True),  # a capitalised verb
+        ("Neil Armstrong walked on the Moon in 1969.", False),
+        ("The Statue of Liberty stands in New York.", False),
+    ],
+)
+def test_a_headline_is_told_by_its_capitals(sentence: str, headline: bool) -> None:
+    assert headline_case(sentence) is headline

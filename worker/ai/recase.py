@@ -52,6 +52,12 @@ def _lexicon() -> tuple[frozenset[str], frozenset[str]]:
     return names, frozenset(lower) | frozenset(upper)
 
 
+def common_word(word: str) -> bool:
+    """A lower-cased word the knowledge base writes, and not as a name."""
+    names, known = _lexicon()
+    return word in known and word not in names
+
+
 def warm() -> None:
     """Read the knowledge base's writing now (about 0.3 s), not in the first job."""
     _lexicon()

@@ -213,12 +213,18 @@ def headline_case(sentence: str) -> bool:
     """Title Case ("Mars Is the Largest Planet"): capitals mark no names there. Told by
     a capitalised verb, preposition or "And" after the first word ("Wall Built In
     1989"; names keep theirs small: "Statue of Liberty"), or by every longer word
-    capitalised."""
+    capitalised (four of them, or three with a plain word among them)."""
     tokens = re.findall(r"[^\W\d_]+", sentence)[1:]
     if any(t in _TITLE_WORDS for t in tokens):
         return True
     longer = [t for t in tokens if len(t) > 3]
-    return len(longer) >= 4 and all(t[0].isupper() for t in longer)
+    if len(longer) < 3 or not all(t[0].isupper() for t in longer):
+        return False
+    from .recase import common_word  # reads the knowledge base's writing; imports this
+
+    # Three capitalised words may all be names ("The Eiffel Tower is in Paris"); a
+    # plain word among them shows a headline ("Sugar Causes Hyperactivity in Children").
+    return len(longer) >= 4 or any(common_word(t.lower()) for t in longer)
 
 
 _TITLE_WORDS = frozenset(
