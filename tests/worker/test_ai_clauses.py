@@ -15,6 +15,7 @@ from worker.model import Judge
         ("Forwarded as received: Smoking causes lung cancer.", "Smoking causes lung cancer."),
         ("my science teacher said sound travels faster in water", "Sound travels faster in water"),
         ("Grandma always says the Ganga begins at Gangotri", "The Ganga begins at Gangotri"),
+        ("my gym coach keeps saying muscles need protein", "Muscles need protein"),
         ("ngl didnt know octopuses have three hearts lol 🐙", "Octopuses have three hearts"),
         ("Some WW2 basics: the war began in 1939.", "The war began in 1939."),
         # A longer heading that names its topic; a heading with a verb stays.

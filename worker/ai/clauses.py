@@ -55,7 +55,7 @@ _DOUBTED = re.compile(
 # "my science teacher said X", "Grandma always says X": X is the claim someone passed on.
 _REPORTED = re.compile(
     r"^\s*(?:[\w'’]+\s+){1,5}?(?:always\s+|once\s+)?(?:said|says|say|told (?:me|us)|tells (?:me|us)"
-    r"|put it)(?:\s+that)?[\s,:]+(?=\S)",
+    r"|keeps? saying|kept saying|used to say|put it)(?:\s+that)?[\s,:]+(?=\S)",
     re.I,
 )
 # Talk around a claim, recognised by how it starts (after fillers and "so"/"but").
