@@ -220,6 +220,8 @@ def test_the_opposite_extreme_of_a_false_claim_is_not_made_true(
 
 SACHIN = KbClaim(3, "Sachin Tendulkar scored 100 international centuries.", True,
                  "He is the only player with 100 international centuries.", "https://en.wikipedia.org/wiki/Sachin_Tendulkar", "Wikipedia")  # fmt: skip
+KIWIFRUIT = KbClaim(5, "Kiwifruit are native to New Zealand.", False,
+                    "Kiwifruit come from China.", "https://en.wikipedia.org/wiki/Kiwifruit", "Wikipedia")  # fmt: skip
 AMMAN = KbClaim(4, "Amman is the capital of Jordan.", True,
                 "Amman is Jordan's capital and largest city.", "https://en.wikipedia.org/wiki/Amman", "Wikipedia")  # fmt: skip
 
@@ -245,15 +247,16 @@ AMMAN = KbClaim(4, "Amman is the capital of Jordan.", True,
             "tunisias capital is sfax bro, amman is the capital of jordan tho",
             Mark.INSUFFICIENT,
         ),
-        # A false claim's words are said by truths about the same thing: no lower bar.
+        # The same for a myth; a truth about a namesake says none of it.
         (
             FALSE,
             "The Great Wall of China is visible from space if you squint, lol, bro swears",
-            Mark.INSUFFICIENT,
+            Mark.INCORRECT,
         ),
+        (KIWIFRUIT, "The kiwi is a flightless bird native to New Zealand.", Mark.INSUFFICIENT),
     ],
 )
-def test_a_text_that_says_all_of_a_true_claim_asserts_it(
+def test_a_text_that_says_all_of_a_known_claim_asserts_it(
     entry: KbClaim, text: str, mark: Mark
 ) -> None:
     found = claim_verdict(

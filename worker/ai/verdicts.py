@@ -226,12 +226,12 @@ def claim_verdict(
 
 def _other_threshold(match: Match, text: str, t: Thresholds) -> float:
     """How close a text that says more than a known claim must be to agree with it.
-    A text that says all a true claim says (one word aside) and names and counts nothing
-    else asserts it, whatever talk it adds ("Sachin Tendulkar ne … 100 centuries banayi
-    hai, legend hai bhai"): the plain lexical threshold. A false claim's words are said
-    by truths about the same thing ("The kiwi is a bird native to New Zealand" /
-    "Kiwifruit are native to …"): closer."""
-    if match.entry.verdict and asserts_all_of(match.entry.claim, text):
+    A text that says all a known claim says (one word aside) and names and counts
+    nothing else asserts it, whatever talk it adds ("Sachin Tendulkar ne … 100 centuries
+    banayi hai, legend hai bhai"): the plain lexical threshold. Otherwise closer: what
+    it leaves out may be the claim ("The kiwi is a bird native to New Zealand" says
+    nothing of "Kiwifruit are native to New Zealand")."""
+    if asserts_all_of(match.entry.claim, text):
         return t.lexical_entails
     return t.lexical_other_entails
 
