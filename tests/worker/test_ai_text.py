@@ -137,7 +137,7 @@ KNOWN = "Water boils at 100 degrees Celsius at sea level."
 @pytest.mark.parametrize(
     ("premise", "hypothesis", "label", "conflict"),
     [
-        (KNOWN, "At sea level, water reaches boiling at 100 degrees Celsius.", "entails", "swap"),
+        (KNOWN, "At sea level, water reaches boiling at 100 degrees Celsius.", "entails", "added"),
         (KNOWN, "Water doesn't boil at 100 °C at sea level.", "contradicts", "negation"),
         (KNOWN, "Water boils at 90 degrees Celsius at sea level.", "contradicts", "number"),
         ("The Eiffel Tower is in Paris.", "The Eiffel Tower is located in Rome.", "contradicts", "name"),
@@ -149,11 +149,14 @@ KNOWN = "Water boils at 100 degrees Celsius at sea level."
         ("The Eiffel Tower was completed in 1889.", "The Eiffel Tower was finished in 1889.", "entails", ""),
         ("Eating sugar makes young children hyperactive.", "Sugar makes kids hyper.", "entails", ""),
         ("The Ganges flows into the Bay of Bengal.", "The Ganga flows into the Bay of Bengal.", "entails", ""),
+        # One word more and nothing left out is a detail; a number left out is not.
+        ("The Ganges flows into the Bay of Bengal.", "The Ganga river flows into the Bay of Bengal.", "entails", "added"),
+        ("One mile is about 1.609 kilometres.", "A mile is shorter than a kilometre.", "entails", "swap"),
         ("Mount Everest is the highest mountain on Earth.", "Mount Everest is the lowest mountain on Earth.", "contradicts", "antonym"),
         ("Cape Agulhas is the southernmost point of Africa.", "Cape Agulhas is the northernmost point of Africa.", "contradicts", "antonym"),
         ("Bats are blind.", "It is a myth that bats are blind.", "contradicts", "negation"),
         ("Bats are blind.", "Bats are hardly blind.", "contradicts", "negation"),
-        ("Humans only use 10 percent of their brains.", "People use just ten percent of their brain.", "entails", "swap"),
+        ("Humans only use 10 percent of their brains.", "People use just ten percent of their brain.", "entails", "added"),
         ("Humans only use 10 percent of their brains.", "Humans use far more than 10% of their brains.", "contradicts", "antonym"),
         # Everyday opposites: how common, how severe, how fast, which side, which season.
         ("Shin splints are a common cause of lower leg pain in runners.", "Shin splints are a rare cause of leg pain among runners.", "contradicts", "antonym"),

@@ -60,7 +60,8 @@ Method = Literal["nli", "learned", "lexical"]
 # denial of only some of a false known claim's content (verdicts.py); "unseen": a name
 # of the known claim has a word in its place that the text's capitals cannot show to be
 # a name or not; "contrary": the opposite extreme of a false claim ("largest" against
-# "smallest"), which that claim's falsehood does not make true (verdicts.py).
+# "smallest"), which that claim's falsehood does not make true (verdicts.py); "added":
+# all the known claim's words and one more, a detail.
 Conflict = Literal[
     "names",
     "unseen",
@@ -74,6 +75,7 @@ Conflict = Literal[
     "stronger",
     "other",
     "swap",
+    "added",
     "weaker",
     "polarity",
     "partial",
@@ -374,6 +376,10 @@ class LexicalStance:
                 # Weighed as a swap when candidates are compared (the closest stays the
                 # evidence), never agreement (verdicts.py).
                 return Stance("entails", 0.65, "unseen")
+            if not known_stems - claim_stems and _values(known_numbers) <= _values(claim_numbers):
+                # One word more and no word or number left out: a detail ("the Ganga
+                # river flows into …"), not another thing in the known one's place.
+                return Stance("entails", 0.65, "added")
             # One word in another's place: a synonym ("biggest" / "largest") or a
             # different thing ("gold" / "silver"); only a near-identical embedding
             # tells them apart (see verdicts.Thresholds.lexical_swap_entails).
