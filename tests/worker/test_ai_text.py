@@ -405,6 +405,7 @@ def test_hinglish_is_glossed_into_english_words(text: str, glossed: str) -> None
         ("Sound cannot travel through a vacuum.", "Sound travels through a vacuum no problem.", "contradicts"),
         ("Bats are blind.", "Bats are no doubt blind.", "entails"),
         ("Bats can see.", "Bats not only see but also hunt by echolocation.", "entails"),
+        ("Kapil Dev scored 175 not out against Zimbabwe in 1983.", "Kapil Dev scored 175 against Zimbabwe in 1983.", "entails"),
         # Another span of time is another claim, though no number differs.
         ("Goldfish can remember things for months.", "goldfish remember stuff for like 3 seconds", "neutral"),
         ("Light from the Sun takes about 8 minutes to reach Earth.", "sunlight takes 8 minutes to get here", "entails"),

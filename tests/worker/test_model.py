@@ -43,6 +43,9 @@ KB = [
     ("A basketball team has five players on the court.", "true", "Basketball is played five against five."),
     # A myth with another number: a text that differs from it is not made true by it.
     ("A basketball team has six players on the court.", "false", "Basketball is played five against five."),
+    # A loose agreement with another subject's claim, closer than the denied one.
+    ("Sharks are fish, not mammals.", "true", "Sharks are cartilaginous fish that breathe through gills."),
+    ("Dolphins are mammals that breathe air through a blowhole.", "true", "Dolphins are marine mammals."),
 ]  # fmt: skip
 
 
@@ -171,6 +174,9 @@ def test_default_model_is_bundled_minilm(minilm_judge: Judge) -> None:
         ("My neighbour's cat weighs seven kilograms.", Mark.INSUFFICIENT, None),
         # The false "six players" is closer, but only differs: the true claim settles it.
         ("A basketball team has seven players on the court.", Mark.INCORRECT, 6),
+        # "Sharks are fish, not mammals" is closer but only loosely agrees: the true
+        # claim the text denies settles it.
+        ("Dolphins aren't mammals, they're just big fish.", Mark.INCORRECT, 9),
     ],
 )
 def test_evidence_backed_verdicts(

@@ -30,6 +30,7 @@ from .verdicts import (
     Thresholds,
     claim_verdict,
     combine,
+    settled_stance,
 )
 from .wording import words
 
@@ -270,7 +271,15 @@ class EvidenceJudge:
         if not pairs:
             return
         best: dict[int, float] = {}
-        for (claim, match), stance in zip(owners, self.stance.stances(pairs), strict=True):
+        stances = self.stance.stances(pairs)
+        # Claims a true known claim denies ("Dolphins are mammals …" against "Dolphins
+        # aren't mammals"): the surest contradiction words can show.
+        denied = {
+            id(claim)
+            for (claim, match), stance in zip(owners, stances, strict=True)
+            if stance.label == "contradicts" and stance.is_opposite and match.entry.verdict
+        }
+        for (claim, match), stance in zip(owners, stances, strict=True):
             # The most similar candidate the stance model is surest about wins. A false
             # known claim the text merely differs from ("Paris in 1896" against the
             # false "Paris in 1900") settles nothing (verdicts.py), and must not hide the
@@ -278,8 +287,19 @@ class EvidenceJudge:
             differs_from_false = (
                 stance.label == "contradicts" and not stance.is_opposite and not match.entry.verdict
             )
+            # Nor may an agreement too loose to settle anything (verdicts.settled_stance)
+            # hide a denial ("Sharks are fish, not mammals" met "Dolphins aren't mammals"
+            # before "Dolphins are mammals that breathe air").
+            loose = (
+                id(claim) in denied
+                and stance.label == "entails"
+                and settled_stance(claim.text[:2000], match, stance, self.thresholds).label
+                == "neutral"
+            )
             decisive = (
-                0.0 if stance.label == "neutral" or differs_from_false else stance.probability
+                0.0
+                if stance.label == "neutral" or differs_from_false or loose
+                else stance.probability
             )
             score = match.similarity * (0.5 + 0.5 * decisive)
             if score > best.get(id(claim), -1.0):

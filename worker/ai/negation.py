@@ -45,7 +45,7 @@ _NEGATING_PREFIXES = ("non", "dis", "un", "in", "ir", "im", "il")
 # "no doubt", "not only … but also".
 _IDIOMS = frozenset(
     {("no", w) for w in "problem problems doubt wonder joke kidding matter cap lie".split()}
-    | {("not", "only"), ("nothing", "but")}
+    | {("not", "only"), ("nothing", "but"), ("not", "out")}  # "175 not out": a batter's score
 )
 
 

@@ -96,6 +96,44 @@ def _match_strength(similarity: float, t: Thresholds) -> float:
     return 0.6 + 0.4 * max(0.0, min(1.0, (similarity - t.match) / span))
 
 
+def settled_stance(text: str, match: Match, stance: Stance, t: Thresholds) -> Stance:
+    """The stance as far as it settles anything: an agreement or a denial the words
+    alone cannot vouch for at this closeness is neutral (the claim rule above)."""
+    sim = match.similarity
+    if stance.label == "entails" and (
+        (stance.method == "lexical" and sim < t.lexical_entails)
+        or (stance.conflict == "other" and sim < _other_threshold(match, text, t))
+        or (stance.conflict == "swap" and sim < t.lexical_swap_entails)
+        or stance.conflict == "unseen"
+        # Saying more than a true claim ("all" where it says "some") is not made true;
+        # saying less than a false one ("some" where it says "all") is not made false.
+        or (stance.conflict == "stronger" and match.entry.verdict)
+        or (stance.conflict == "weaker" and not match.entry.verdict)
+    ):
+        stance = Stance("neutral", stance.probability, stance.conflict, stance.method)
+    if (
+        stance.is_opposite
+        and not match.entry.verdict
+        and stance.method != "nli"
+        and _UNIVERSAL_DENIAL.search(text)
+        and left_out(match.entry.claim, text)
+    ):
+        # "Einstein never won a Nobel Prize" against the false "Einstein won the Nobel
+        # Prize for relativity": a denial of everything ("never", "not any") leaves out
+        # what the false claim said; that the claim is false does not make it true.
+        stance = Stance("neutral", stance.probability, "partial", stance.method)
+    if (
+        stance.conflict == "antonym"
+        and not match.entry.verdict
+        and stance.method != "nli"
+        and EXTREMES & set(words(text))
+    ):
+        # "Mars is the largest planet" against the false "Mars is the smallest planet":
+        # most things are neither extreme; the claim being false makes this no truer.
+        stance = Stance("neutral", stance.probability, "contrary", stance.method)
+    return stance
+
+
 def claim_verdict(
     text: str,
     *,
@@ -165,37 +203,7 @@ def claim_verdict(
         # Word-level and learned agreement is right as often as its evidence is close
         # (bench/eval.py reliability table): 70 at the match threshold, 95 at "sure".
         confidence = min(t.lexical_cap, round(100 * (0.45 + 0.5 * _match_strength(sim, t))))
-    if stance.label == "entails" and (
-        (stance.method == "lexical" and sim < t.lexical_entails)
-        or (stance.conflict == "other" and sim < _other_threshold(match, text, t))
-        or (stance.conflict == "swap" and sim < t.lexical_swap_entails)
-        or stance.conflict == "unseen"
-        # Saying more than a true claim ("all" where it says "some") is not made true;
-        # saying less than a false one ("some" where it says "all") is not made false.
-        or (stance.conflict == "stronger" and match.entry.verdict)
-        or (stance.conflict == "weaker" and not match.entry.verdict)
-    ):
-        stance = Stance("neutral", stance.probability, stance.conflict, stance.method)
-    if (
-        stance.is_opposite
-        and not match.entry.verdict
-        and stance.method != "nli"
-        and _UNIVERSAL_DENIAL.search(text)
-        and left_out(match.entry.claim, text)
-    ):
-        # "Einstein never won a Nobel Prize" against the false "Einstein won the Nobel
-        # Prize for relativity": a denial of everything ("never", "not any") leaves out
-        # what the false claim said; that the claim is false does not make it true.
-        stance = Stance("neutral", stance.probability, "partial", stance.method)
-    if (
-        stance.conflict == "antonym"
-        and not match.entry.verdict
-        and stance.method != "nli"
-        and EXTREMES & set(words(text))
-    ):
-        # "Mars is the largest planet" against the false "Mars is the smallest planet":
-        # most things are neither extreme; the claim being false makes this no truer.
-        stance = Stance("neutral", stance.probability, "contrary", stance.method)
+    stance = settled_stance(text, match, stance, t)
     if stance.label == "entails":
         mark = Mark.CORRECT if match.entry.verdict else Mark.INCORRECT
         lead = f"It matches the {known}"
