@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from itertools import pairwise
 
+from .wording import canonical
+
 _MOST = "most|largest|biggest|highest|tallest|longest|heaviest|oldest|fastest|hottest"
 _LEAST = "least|smallest|lowest|shortest|lightest|youngest|slowest|coldest"
 # The extremes: the opposite of a false "the smallest" is not a true "the largest".
@@ -118,8 +120,6 @@ _RANKS = frozenset(
 )
 
 
-_SAME_EXTREME = {"biggest": "largest", "tallest": "highest", "quickest": "fastest"}
-
 # "most of Jupiter" quantifies; "first" and "last" are ranks of their own.
 _NOT_RANKED = frozenset("most least first last".split())
 
@@ -135,7 +135,7 @@ def _ranked_extremes(tokens: list[str]) -> dict[str, str]:
         if extreme in EXTREMES and extreme not in _NOT_RANKED:
             # One word for one extreme: "the tallest" is ranked against "the second-highest".
             found.setdefault(
-                _SAME_EXTREME.get(extreme, extreme),
+                canonical(extreme),
                 rank if rank in _RANKS else before if before in _RANKS else "",
             )
     return found
