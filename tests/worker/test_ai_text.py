@@ -157,6 +157,7 @@ KNOWN = "Water boils at 100 degrees Celsius at sea level."
         ("Bats are blind.", "It is a myth that bats are blind.", "contradicts", "negation"),
         ("Bats are blind.", "Bats are hardly blind.", "contradicts", "negation"),
         ("Humans only use 10 percent of their brains.", "People use just ten percent of their brain.", "entails", "added"),
+        ("Goldfish have a memory span of only three seconds.", "Goldfish have a 3 second memory.", "entails", ""),
         ("Humans only use 10 percent of their brains.", "Humans use far more than 10% of their brains.", "contradicts", "antonym"),
         # Everyday opposites: how common, how severe, how fast, which side, which season.
         ("Shin splints are a common cause of lower leg pain in runners.", "Shin splints are a rare cause of leg pain among runners.", "contradicts", "antonym"),
@@ -278,6 +279,8 @@ def test_nli_label_columns_come_from_the_config() -> None:
         ("Bats are blind.", "Only bats are blind.", "stronger"),
         ("Most snakes are harmless.", "All snakes are harmless.", "stronger"),
         ("All snakes are harmless.", "Only snakes are harmless.", "quantifier"),
+        # "only one" says no other; "only three seconds" just states an amount (below).
+        ("Only one woman has won two Nobel Prizes.", "One woman has won two Nobel Prizes.", "quantifier"),
         # The same subject with something else said of it.
         ("Yuri Gagarin was the first human to travel into outer space.", "Yuri Gagarin was the first man to walk on the Moon in 1969.", "other"),
         # A negation whose scope the words cannot settle.

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import re
-from itertools import pairwise
 from typing import Literal
 
 from .wording import NUMBER_WORDS, stem, words
@@ -41,6 +40,17 @@ _NOT_QUANTIFYING = re.compile(
 )
 
 
+_ONLY_AMOUNT = frozenset("only just merely".split())
+
+
+def _is_count(token: str) -> bool:
+    """A number other than one: "3", "ten", "8.3"."""
+    ordinal = NUMBER_WORDS.get(token, "x")[-2:] in ("st", "nd", "rd", "th")
+    if token in ("one", "1", "once") or ordinal:
+        return False
+    return token[:1].isdigit() or token in NUMBER_WORDS
+
+
 def _quantifiers(tokens: list[str]) -> tuple[frozenset[str], frozenset[str]]:
     """(strong, weak) quantifiers of a sentence, by meaning."""
     return _quantifiers_of(tuple(tokens))
@@ -51,10 +61,19 @@ def _quantifiers(tokens: list[str]) -> tuple[frozenset[str], frozenset[str]]:
 @functools.lru_cache(maxsize=16384)
 def _quantifiers_of(sentence: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
     tokens = words(_NOT_QUANTIFYING.sub(" ", " ".join(sentence)))
-    found = {_QUANTIFIER_MEANING[t] for t in tokens if t in _QUANTIFIER_MEANING}
-    # "just ten percent" is "only ten percent"; "just learned" quantifies nothing.
-    if any(t == "just" and (n[:1].isdigit() or n in NUMBER_WORDS) for t, n in pairwise(tokens)):
-        found.add("only")
+    # "only three seconds" states the amount "three seconds" does, with a tone; the
+    # amount is what is true or false ("just ten percent", "only use 10 percent"). "only
+    # one" stays: it says no other ("only one woman has won two Nobel Prizes").
+    amounts = {
+        i
+        for i, t in enumerate(tokens)
+        if t in _ONLY_AMOUNT and any(_is_count(n) for n in tokens[i + 1 : i + 3])
+    }
+    found = {
+        _QUANTIFIER_MEANING[t]
+        for i, t in enumerate(tokens)
+        if t in _QUANTIFIER_MEANING and i not in amounts
+    }
     for bound, meaning in _BOUNDS.items():
         n = len(bound)
         if any(tuple(tokens[i : i + n]) == bound for i in range(len(tokens) - n + 1)):
