@@ -239,6 +239,11 @@ KNOWN = "Water boils at 100 degrees Celsius at sea level."
         ("K2 is the second highest mountain on Earth.", "K2 is the highest mountain on Earth.", "contradicts", "number"),
         # A deputy prime minister is no prime minister: neither agreement nor denial.
         ("Sardar Vallabhbhai Patel was India's first Deputy Prime Minister and Home Minister.", "Sardar Patel was India's first Prime Minister.", "neutral", "other"),
+        # A title is not part of whom a name names; another name in a role only one can
+        # hold is a contradiction even as the subject, one in a role many share is not.
+        ("Vallabhbhai Patel was India's first Home Minister.", "Sardar Patel was India's first Home Minister.", "entails", ""),
+        ("Jawaharlal Nehru was the first Prime Minister of India.", "Vallabhbhai Patel was the first Prime Minister of India.", "contradicts", "name"),
+        ("The Reconquista ended in 1492 with the fall of Granada.", "Granada fell to the Catholic Monarchs in 1492.", "neutral", "other"),
     ],
 )  # fmt: skip
 def test_lexical_stance(premise: str, hypothesis: str, label: str, conflict: str) -> None:

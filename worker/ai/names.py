@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from .wording import STOPWORDS, headline_case, name_stem, stem
+from .wording import HONORIFICS, STOPWORDS, headline_case, name_stem, stem
 
 _CAPITALISED = re.compile(r"[A-Z][a-z]+(?:-[A-Z][a-z]+)*")
 # Nationality adjectives name no place of their own ("the French capital" is Paris).
@@ -31,12 +31,16 @@ def names_in(sentence: str) -> set[str]:
     return {
         name_stem(w.lower())
         for w in found
-        if not _DEMONYM.search(w.lower()) and w.lower() not in _CALENDAR
+        if not _DEMONYM.search(w.lower())
+        and w.lower() not in _CALENDAR
+        and w.lower() not in HONORIFICS
     }
 
 
 def capitalised(sentence: str) -> set[str]:
-    return {name_stem(w.lower()) for w in _CAPITALISED.findall(sentence)}
+    return {
+        name_stem(w.lower()) for w in _CAPITALISED.findall(sentence) if w.lower() not in HONORIFICS
+    }
 
 
 # Content words (other than names) by which two sentences may differ and still be

@@ -276,6 +276,15 @@ def _same_subject(premise: str, hypothesis: str, *, denial: bool) -> bool:
     return not subject or bool(subject & content_stems(words(hypothesis)))
 
 
+# A role only one can hold ("… was the first Prime Minister of India", "… is the capital
+# of Australia"): another name in it, subject or not, is a contradiction. Other
+# predicates many share ("was built by a Mughal emperor") are not.
+_UNIQUE_ROLE = re.compile(
+    r"\b(?:is|was|are|were)\s+(?:also\s+)?the\s+(?:\w+est|first|last|only|capital|second|third)\b",
+    re.I,
+)
+
+
 class LexicalStance:
     """The fallback when no NLI model is configured (see the module docstring)."""
 
@@ -287,8 +296,10 @@ class LexicalStance:
 
     def stance(self, premise: str, hypothesis: str) -> Stance:
         found = self._stance(premise, hypothesis)
-        if found.label == "contradicts" and not _same_subject(
-            premise, hypothesis, denial=found.is_opposite
+        if (
+            found.label == "contradicts"
+            and not (found.conflict == "name" and _UNIQUE_ROLE.search(premise))
+            and not _same_subject(premise, hypothesis, denial=found.is_opposite)
         ):
             # A contradiction needs the same subject: "bats aren't blind" says nothing
             # against "the Ganges river dolphin is nearly blind".

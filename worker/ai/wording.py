@@ -51,6 +51,9 @@ NUMBER_WORDS = {
     "sixth": "6th", "seventh": "7th", "eighth": "8th", "ninth": "9th", "tenth": "10th",
 }  # fmt: skip
 
+# Titles before a name, not part of whom it names: "Sardar Patel" is Vallabhbhai Patel,
+# "Mahatma Gandhi" is Mohandas Gandhi.
+HONORIFICS = frozenset("mr mrs ms dr sir sardar mahatma pandit netaji lokmanya swami".split())
 STOPWORDS = frozenset(
     "a an the of in on at to for from by with as and or but if then than that this these "
     "those it its is are was were be been being am do does did has have had having there "
@@ -58,7 +61,7 @@ STOPWORDS = frozenset(
     "what when where why how all any each every some such so very can could may might "
     "would will shall should must about into onto over under up down out off also just "
     "only own same other more most much many one s".split()
-)
+) | frozenset(HONORIFICS)
 
 
 # Temperatures as symbols read as the words: "90°C" counts "degrees" like "90 degrees".
