@@ -243,6 +243,10 @@ KNOWN = "Water boils at 100 degrees Celsius at sea level."
         # hold is a contradiction even as the subject, one in a role many share is not.
         ("Vallabhbhai Patel was India's first Home Minister.", "Sardar Patel was India's first Home Minister.", "entails", ""),
         ("Jawaharlal Nehru was the first Prime Minister of India.", "Vallabhbhai Patel was the first Prime Minister of India.", "contradicts", "name"),
+        # A rate counts per a unit of time: per second is not per hour; "km/s" is per second.
+        ("Light travels at about 300,000 kilometres per second in a vacuum.", "The speed of light is about 300,000 km per hour.", "contradicts", "number"),
+        ("Light travels at about 300,000 kilometres per second in a vacuum.", "Light travels at about 300,000 km/s.", "entails", ""),
+        ("One watt of power equals one joule of energy transferred per second.", "One watt equals 1,000 joules per second.", "contradicts", "number"),
         ("The Reconquista ended in 1492 with the fall of Granada.", "Granada fell to the Catholic Monarchs in 1492.", "neutral", "other"),
     ],
 )  # fmt: skip

@@ -87,8 +87,25 @@ def _numbers_of(tokens: tuple[str, ...]) -> Mapping[str, frozenset[str]]:
         # "in 2006".
         if _ORDINAL.fullmatch(value):
             unit = f"{unit}#rank"
+        elif unit and (per := _per_time(tokens[index + 2 : index + 4])):
+            unit = f"{unit}/{per}"  # a rate: "300,000 km per second", "72 times a minute"
         found.setdefault(unit, set()).add(_bound(tokens[max(0, index - 3) : index]) + value)
     return MappingProxyType({unit: frozenset(values) for unit, values in found.items()})
+
+
+_TIME_UNITS = frozenset("second minut hour day week month year".split())
+# What "km/s" and "km/h" leave after the slash is dropped.
+_TIME_SYMBOLS = {"s": "second", "h": "hour", "hr": "hour", "min": "minut"}
+
+
+def _per_time(after: Sequence[str]) -> str:
+    """The time unit a quantity is counted per ("per second", "an hour", "/s"), or ""."""
+    if after[:1] and after[0] in _TIME_SYMBOLS:
+        return _TIME_SYMBOLS[after[0]]
+    if len(after) == 2 and after[0] in ("per", "a", "an"):
+        unit = UNIT_ALIASES.get(after[1], stem(after[1]))
+        return unit if unit in _TIME_UNITS else ""
+    return ""
 
 
 def _names_century(tokens: Sequence[str], index: int) -> bool:
@@ -255,6 +272,28 @@ def _disjoint(ours: frozenset[str], theirs: frozenset[str], approximate: bool) -
     return not any(_same_value(a, b, approximate) for a in ours for b in theirs)
 
 
+def _rates_of(units: set[str], counted: str) -> frozenset[str]:
+    """One thing counted per units of time: "300,000 km per second" is not "300,000 km
+    per hour" (a sentence that names no time unit may have left it out)."""
+    return frozenset(u for u in units if u.startswith(counted + "/"))
+
+
+def _unrated(
+    ours: Mapping[str, frozenset[str]], theirs: Mapping[str, frozenset[str]]
+) -> Mapping[str, frozenset[str]]:
+    """``ours`` with a rate read as its plain quantity where ``theirs`` counts the same
+    thing per no time unit ("1,000 joules per second" against "one joule … per second",
+    whose "per" the words do not tie to the number)."""
+    plain = {u for u in theirs if "/" not in u}
+    found: dict[str, frozenset[str]] = {}
+    for unit, values in ours.items():
+        counted = unit.split("/")[0]
+        if "/" in unit and counted in plain and not _rates_of(set(theirs), counted):
+            unit = counted
+        found[unit] = found.get(unit, frozenset()) | values
+    return found
+
+
 def numbers_conflict(
     known: Mapping[str, frozenset[str]],
     claim: Mapping[str, frozenset[str]],
@@ -265,10 +304,12 @@ def numbers_conflict(
     "90 degrees", two bare years), not "90 minutes" against "an hour and a half"; or
     the same number counting another unit of one dimension ("8 minutes" / "8 seconds").
     With a hedge ("about", "roughly") numbers within 5% are the same."""
+    known, claim = _unrated(known, claim), _unrated(claim, known)
     conflicts = sum(
         _disjoint(known[unit], claim[unit], approximate) for unit in known.keys() & claim.keys()
     )
-    for units in _DIMENSIONS:
+    rates = {u.split("/")[0] for u in [*known, *claim] if "/" in u}
+    for units in [*_DIMENSIONS, *(_rates_of(known.keys() | claim.keys(), r) for r in rates)]:
         ours = {(v, u) for u in claim.keys() & units for v in claim[u]}
         theirs = {(v, u) for u in known.keys() & units for v in known[u]}
         if ours and theirs and ours.isdisjoint(theirs):
