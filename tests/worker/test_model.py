@@ -46,6 +46,9 @@ KB = [
     # A loose agreement with another subject's claim, closer than the denied one.
     ("Sharks are fish, not mammals.", "true", "Sharks are cartilaginous fish that breathe through gills."),
     ("Dolphins are mammals that breathe air through a blowhole.", "true", "Dolphins are marine mammals."),
+    # Two facts whose numbers clash when one sentence says both.
+    ("A common year has 365 days.", "true", "The Gregorian calendar's common year has 365 days."),
+    ("A leap year has 366 days.", "true", "A leap year adds 29 February."),
 ]  # fmt: skip
 
 
@@ -195,6 +198,16 @@ def test_evidence_backed_verdicts(
         assert "no NLI model is configured" not in verdict.reason
         assert verdict.method and "no NLI model is configured" in verdict.method
         assert verdict.confidence <= Thresholds().lexical_cap
+
+
+def test_clauses_each_confirmed_outweigh_a_clash_read_across_them(minilm_judge: Judge) -> None:
+    """Read whole, "365 days" clashes with "A leap year has 366 days"; each clause alone
+    is a known fact, so the sentence is correct, not unsettled."""
+    (verdict,) = minilm_judge.judge(["A normal year has 365 days, and a leap year has 366."])
+    assert isinstance(verdict, TextVerdict)
+    assert verdict.mark is Mark.CORRECT, verdict.reason
+    (claim,) = verdict.claims
+    assert claim.evidence is not None and claim.evidence.claim in (KB[10][0], KB[11][0])
 
 
 def test_several_claims_follow_the_task_rule(minilm_judge: Judge) -> None:

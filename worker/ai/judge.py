@@ -192,6 +192,11 @@ class EvidenceJudge:
             # dinosaurs — the non-avian ones died out …") must hold in one clause alone.
             alone = [self._claim_verdict(part) for part in claim.parts if not depends(part)]
             if not any(p.mark is found.mark for p in alone):
+                confirmed = self._all_parts_confirmed(claim)
+                if confirmed is not None:
+                    # "A normal year has 365 days, and a leap year has 366": each clause
+                    # is a known fact; only their numbers read together clash.
+                    return confirmed
                 return ClaimVerdict(
                     text=claim.text[:2000],
                     mark=Mark.INSUFFICIENT,
@@ -229,12 +234,20 @@ class EvidenceJudge:
         if wrong and not any(_debunks(p.text) for p in parts if p.mark is not Mark.INCORRECT):
             worst = max(wrong, key=lambda p: p.confidence)
             return worst.model_copy(update={"text": claim.text[:2000]})
+        return self._all_parts_confirmed(claim, parts) or found
+
+    def _all_parts_confirmed(
+        self, claim: Claim, parts: list[ClaimVerdict] | None = None
+    ) -> ClaimVerdict | None:
+        """The least sure of the clauses' verdicts when every clause is confirmed (and
+        no negation was lost in splitting); None otherwise."""
+        parts = parts if parts is not None else [self._claim_verdict(p) for p in claim.parts]
         if all(p.mark is Mark.CORRECT for p in parts) and _negations(claim.text) == sum(
             _negations(p.text) for p in claim.parts
         ):
             least = min(parts, key=lambda p: p.confidence)
             return least.model_copy(update={"text": claim.text[:2000]})
-        return found
+        return None
 
     def _claim_verdict(self, claim: Claim) -> ClaimVerdict:
         return claim_verdict(
