@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared.schemas import Mark
-from worker.ai.clauses import named_subject, read, resolve_it
+from worker.ai.clauses import firmly_resolved, named_subject, read, resolve_pronoun
 from worker.model import Judge
 
 
@@ -137,11 +137,29 @@ def test_a_doubter_frames_the_claim_the_writer_holds() -> None:
 
 def test_it_is_read_as_what_the_sentence_before_named() -> None:
     subject = named_subject("The Taj Mahal was built by Shah Jahan.")
-    assert subject == "The Taj Mahal"
-    assert resolve_it("It's made of white marble.", subject) == (
+    assert subject is not None and subject.name == "The Taj Mahal"
+    assert resolve_pronoun("It's made of white marble.", subject) == (
         "The Taj Mahal is made of white marble."
     )
-    assert resolve_it("It's made of white marble.", None) == "It's made of white marble."
+    assert resolve_pronoun("It's made of white marble.", None) == "It's made of white marble."
+
+
+def test_he_she_and_they_stand_for_what_they_can() -> None:
+    gandhi = named_subject("Mahatma Gandhi led the Salt March in 1930.")
+    assert resolve_pronoun("He was born in Porbandar.", gandhi) == (
+        "Mahatma Gandhi was born in Porbandar."
+    )
+    # After a verb of doing, "It" is what was done, not the doer.
+    assert resolve_pronoun("It was finished in 1653.", named_subject("Shah Jahan built it.")) == (
+        "It was finished in 1653."
+    )
+    plants = named_subject("Plants are amazing.")
+    assert resolve_pronoun("They make their own food.", plants) == "Plants make their own food."
+    taj = named_subject("The Taj Mahal is white.")
+    assert resolve_pronoun("He was born in 1869.", taj) == "He was born in 1869."
+    assert resolve_pronoun("They are white.", taj) == "They are white."
+    assert firmly_resolved("He was born in Porbandar.")
+    assert not firmly_resolved("It was finished in 1653.")
 
 
 def test_a_contradiction_must_hold_in_one_clause(offline_judge: Judge) -> None:

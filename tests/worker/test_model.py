@@ -49,6 +49,7 @@ KB = [
     # Two facts whose numbers clash when one sentence says both.
     ("A common year has 365 days.", "true", "The Gregorian calendar's common year has 365 days."),
     ("A leap year has 366 days.", "true", "A leap year adds 29 February."),
+    ("Jawaharlal Nehru was the first Prime Minister of India.", "true", "Nehru took office in 1947."),
 ]  # fmt: skip
 
 
@@ -208,6 +209,18 @@ def test_clauses_each_confirmed_outweigh_a_clash_read_across_them(minilm_judge: 
     assert verdict.mark is Mark.CORRECT, verdict.reason
     (claim,) = verdict.claims
     assert claim.evidence is not None and claim.evidence.claim in (KB[10][0], KB[11][0])
+
+
+def test_he_is_the_person_the_sentence_before_named(minilm_judge: Judge) -> None:
+    """ "He" after a sentence whose subject is a person is that person, surely enough to
+    refute what the sentence says of him."""
+    (verdict,) = minilm_judge.judge(
+        ["Mahatma Gandhi led the Salt March in 1930. He became India's first Prime Minister."]
+    )
+    assert isinstance(verdict, TextVerdict)
+    assert verdict.mark is Mark.INCORRECT, verdict.reason
+    assert verdict.claims[1].evidence is not None
+    assert verdict.claims[1].evidence.claim == KB[12][0]
 
 
 def test_several_claims_follow_the_task_rule(minilm_judge: Judge) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .wording import FILLERS, words
 
@@ -92,31 +93,62 @@ _INTERJECTIONS = frozenset(
 )
 
 
-# A named subject before its verb ("The Taj Mahal was built …"), for an "It …" after it.
+# A named subject before its verb ("The Taj Mahal was built …", "Mahatma Gandhi led …"),
+# for an "It …", "He …" or "They …" after it. After a verb of doing, "It" is what was
+# done, not the doer ("Shah Jahan built it. It was finished in 1653").
 _NAMED_SUBJECT = re.compile(
     r"^((?:The\s+)?[A-Z][\w’'-]*(?:\s+(?:of\s+)?[A-Z][\w’'-]*)*)\s+"
-    r"(?:is|are|was|were|has|have|had|can|will|does|did|stands|lies)\b"
+    r"(?:(is|are|was|were|has|have|had|can|will|does|did|stands|lies)"
+    r"|led|won|wrote|became|built|made|founded|ruled|invented|discovered|[a-z]+ed)\b"
 )
-_IT = re.compile(r"^(?:And\s+|Also\s+)?(?:It\s+is|It[’']s|It\s+was|It\s+has|It)\b")
+_PRONOUN = re.compile(
+    r"^(?:And\s+|Also\s+)?(?:(It|He|She|They)\s+(?:is|are|was|were|has|have)\b|(It|He|She|They)[’']s"
+    r"|(It|He|She|They)\b)"
+)
+# Who a pronoun can stand for: "He"/"She" a person's name (two capitalised words, no
+# "The"), "They" a plural ("Plants", "The Incas"), "It" whatever was named.
+_PERSON = re.compile(r"^(?!The\s)[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)+$")
+_PLURAL = re.compile(r"[^s]s$")
 
 
-def named_subject(sentence: str) -> str | None:
+class Subject(NamedTuple):
+    name: str
+    it: bool  # an "It" after it may stand for it (it was named before "is", "was", …)
+
+
+def named_subject(sentence: str) -> Subject | None:
     """ "The Taj Mahal" for "The Taj Mahal was built by Shah Jahan."; None unless the
     sentence opens with a capitalised name and its verb."""
     match = _NAMED_SUBJECT.match(sentence.strip())
-    return match.group(1) if match else None
+    return Subject(match.group(1), match.group(2) is not None) if match else None
 
 
-def resolve_it(sentence: str, subject: str | None) -> str:
+def firmly_resolved(sentence: str) -> bool:
+    """A "He"/"She" read as the person the sentence before named is nearly always
+    right; an "It" or "They" may mean something else there (then it only confirms)."""
+    match = _PRONOUN.match(sentence.strip())
+    return match is not None and next(g for g in match.groups() if g) in ("He", "She")
+
+
+def resolve_pronoun(sentence: str, subject: Subject | None) -> str:
     """ "The Taj Mahal is made of white marble" for "It's made of white marble" after a
-    sentence about the Taj Mahal: in a post, "It" opening a sentence is the thing the
-    one before it named."""
-    match = _IT.match(sentence.strip()) if subject else None
+    sentence about the Taj Mahal: in a post, a pronoun opening a sentence is what the
+    one before it named, where it can be ("He" a person, "They" a plural)."""
+    match = _PRONOUN.match(sentence.strip()) if subject else None
     if not match or subject is None:
         return sentence
-    verb = match.group(0).split()[-1].lower()
-    verb = {"it": "", "it's": " is", "it’s": " is"}.get(verb, " " + verb)
-    return subject + verb + sentence.strip()[match.end() :]
+    pronoun = next(g for g in match.groups() if g)
+    fits = {
+        "It": subject.it,
+        "He": bool(_PERSON.match(subject.name)),
+        "She": bool(_PERSON.match(subject.name)),
+        "They": bool(_PLURAL.search(subject.name)),
+    }
+    if not fits[pronoun]:
+        return sentence
+    said = match.group(0).split()[-1]
+    verb = " is" if said.endswith(("’s", "'s")) else "" if said == pronoun else " " + said
+    return subject.name + verb + sentence.strip()[match.end() :]
 
 
 @dataclass(frozen=True, slots=True)

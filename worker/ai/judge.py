@@ -16,7 +16,7 @@ from shared.knowledge import KbClaim
 from shared.schemas import MAX_CLAIMS, ClaimVerdict, Mark, TextVerdict
 
 from .claims import split_claims
-from .clauses import named_subject, resolve_it
+from .clauses import Subject, named_subject, resolve_pronoun
 from .encoder import SentenceEncoder
 from .knowledge import KnowledgeIndex, Match
 from .passage_evidence import find_passages
@@ -125,9 +125,9 @@ class EvidenceJudge:
                 continue
             sentences = split_claims(text, self.max_claims + 1)
             dropped[i] = max(0, len(sentences) - self.max_claims)
-            subject: str | None = None
+            subject: Subject | None = None
             for sentence in sentences[: self.max_claims]:
-                meant = resolve_it(sentence, subject)
+                meant = resolve_pronoun(sentence, subject)
                 claims.append(read_claim(i, sentence, meant))
                 subject = named_subject(meant) or subject
         if claims:
@@ -175,7 +175,7 @@ class EvidenceJudge:
                 reason="Read as being about what the sentence before names, it "
                 + found.reason[0].lower()
                 + found.reason[1:]
-                + " But “it” may mean something else, so this is not settled.",
+                + " But its pronoun may mean something else, so this is not settled.",
                 confidence=UNSETTLED_CONFIDENCE,
                 evidence=found.evidence,
             )

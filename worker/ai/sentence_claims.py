@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .clauses import leans_on_another, read
+from .clauses import firmly_resolved, leans_on_another, read
 from .hinglish import gloss
 from .knowledge import Match
 from .stance import Stance
@@ -26,8 +26,8 @@ class Claim:
     # The sentence's clauses, judged on their own when the whole is unsettled.
     parts: list[Claim] = field(default_factory=list)
     talk: bool = False  # nothing checkable in it ("Stay safe 🙏", "Went to Agra!")
-    # Its opening "It" was read as what the sentence before named: a guess that may be
-    # wrong, so it can confirm but never refute.
+    # Its opening "It" or "They" was read as what the sentence before named: a guess
+    # that may be wrong, so it can confirm but never refute.
     resolved: bool = False
 
 
@@ -52,11 +52,11 @@ def claim_subjectivity(written: str, checked: str) -> Subjectivity | None:
 
 
 def read_claim(text_index: int, sentence: str, meant: str) -> Claim:
-    """A sentence as a claim: ``meant`` is the sentence with an opening "It" read as what
-    the sentence before named; the talk around it set aside, a belief hedge peeled off,
+    """A sentence as a claim: ``meant`` is the sentence with an opening pronoun read as
+    what the sentence before named; the talk around it set aside, a belief hedge peeled off,
     and its clauses ready to be judged one by one (``worker.ai.clauses``)."""
     reading = read(meant)
-    resolved = meant != sentence
+    resolved = meant != sentence and not firmly_resolved(sentence)
     if not reading.claim:
         return Claim(text_index, sentence, sentence, None, None, candidates=[], talk=True)
     checked, belief = strip_belief(gloss(reading.claim))
