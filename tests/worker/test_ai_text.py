@@ -243,6 +243,11 @@ KNOWN = "Water boils at 100 degrees Celsius at sea level."
         # hold is a contradiction even as the subject, one in a role many share is not.
         ("Vallabhbhai Patel was India's first Home Minister.", "Sardar Patel was India's first Home Minister.", "entails", ""),
         ("Jawaharlal Nehru was the first Prime Minister of India.", "Vallabhbhai Patel was the first Prime Minister of India.", "contradicts", "name"),
+        # A text that repeats only a known claim's subject; one that repeats its predicate
+        # word too says what it says ("red" of the Red Sea, "the same" of RAM and storage).
+        ("The Qutub Minar in Delhi is the tallest minaret in the world.", "The Qutub Minar is in Delhi.", "entails", "subject"),
+        ("The water of the Red Sea is red.", "red sea water is literally red", "entails", ""),
+        ("A computer's memory (RAM) and its storage drive are the same thing.", "RAM and a storage drive are basically one and the same.", "entails", ""),
         # A rate counts per a unit of time: per second is not per hour; "km/s" is per second.
         ("Light travels at about 300,000 kilometres per second in a vacuum.", "The speed of light is about 300,000 km per hour.", "contradicts", "number"),
         ("Light travels at about 300,000 kilometres per second in a vacuum.", "Light travels at about 300,000 km/s.", "entails", ""),

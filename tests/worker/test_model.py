@@ -50,6 +50,7 @@ KB = [
     ("A common year has 365 days.", "true", "The Gregorian calendar's common year has 365 days."),
     ("A leap year has 366 days.", "true", "A leap year adds 29 February."),
     ("Jawaharlal Nehru was the first Prime Minister of India.", "true", "Nehru took office in 1947."),
+    ("The Qutub Minar in Delhi is the tallest minaret in the world.", "false", "Taller minarets exist."),
 ]  # fmt: skip
 
 
@@ -181,6 +182,8 @@ def test_default_model_is_bundled_minilm(minilm_judge: Judge) -> None:
         # "Sharks are fish, not mammals" is closer but only loosely agrees: the true
         # claim the text denies settles it.
         ("Dolphins aren't mammals, they're just big fish.", Mark.INCORRECT, 9),
+        # Only the subject of a false claim: not what makes it false.
+        ("The Qutub Minar is in Delhi.", Mark.INSUFFICIENT, 13),
     ],
 )
 def test_evidence_backed_verdicts(

@@ -61,8 +61,10 @@ Method = Literal["nli", "learned", "lexical"]
 # of the known claim has a word in its place that the text's capitals cannot show to be
 # a name or not; "contrary": the opposite extreme of a false claim ("largest" against
 # "smallest"), which that claim's falsehood does not make true (verdicts.py); "added":
-# all the known claim's words and one more, a detail.
+# all the known claim's words and one more, a detail; "subject": the claim repeats only
+# the known claim's subject, which a false claim's falsehood does not make false.
 Conflict = Literal[
+    "subject",
     "names",
     "unseen",
     "contrary",
@@ -260,6 +262,27 @@ _SUBJECT_ENDS = frozenset(
 )
 
 
+def repeats_subject(premise: str, hypothesis: str) -> bool:
+    """``hypothesis`` says nothing but ``premise``'s subject: "The Qutub Minar is in
+    Delhi" against "The Qutub Minar in Delhi is the tallest minaret in the world" (a
+    false claim it does not repeat). The subject is what comes before the first verb."""
+    tokens, claim = words(premise), words(hypothesis)
+    end = next((i for i, t in enumerate(tokens) if t in _SUBJECT_ENDS), None)
+    said = content_stems(claim)
+    if end is None or not said:
+        return False
+    # The predicate's own words, small ones too ("are the same thing").
+    predicate = set(tokens[end + 1 :]) - _GLUE
+    return (
+        said <= content_stems(tokens[:end])
+        and not said & content_stems(tokens[end:])
+        and not predicate & set(claim)
+    )
+
+
+_GLUE = frozenset("a an the of in on at to by and or is are was were be".split())
+
+
 def _same_subject(premise: str, hypothesis: str, *, denial: bool) -> bool:
     """The text speaks of what the known claim's first content words name (its
     subject, in the plain statements a knowledge base holds). For a ``denial`` (a
@@ -395,4 +418,6 @@ class LexicalStance:
             # different thing ("gold" / "silver"); only a near-identical embedding
             # tells them apart (see verdicts.Thresholds.lexical_swap_entails).
             return Stance("entails", 0.65, "swap")
+        if not shift and repeats_subject(premise, hypothesis):
+            return Stance("entails", 0.7, "subject")
         return Stance("entails", 0.7, shift)

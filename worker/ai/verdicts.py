@@ -108,7 +108,7 @@ def settled_stance(text: str, match: Match, stance: Stance, t: Thresholds) -> St
         # Saying more than a true claim ("all" where it says "some") is not made true;
         # saying less than a false one ("some" where it says "all") is not made false.
         or (stance.conflict == "stronger" and match.entry.verdict)
-        or (stance.conflict == "weaker" and not match.entry.verdict)
+        or (stance.conflict in ("weaker", "subject") and not match.entry.verdict)
     ):
         stance = Stance("neutral", stance.probability, stance.conflict, stance.method)
     if (
@@ -265,6 +265,7 @@ _UNSETTLED = {
     "not show whether that word is a name too",
     "contrary": "the text says the opposite extreme, which the known claim being false "
     "does not make true",
+    "subject": "the text repeats only what the known false claim is about, not what it says of it",
 }
 
 
