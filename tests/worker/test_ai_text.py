@@ -319,6 +319,7 @@ def test_unsure_relations_are_not_agreement_or_disagreement(
         ("Jupiter is the largest planet in the Solar System.", "The largest planet in the Solar System is Jupiter."),
         # The passive voice reverses the order, not the roles.
         ("Alexander Fleming discovered penicillin.", "Penicillin was discovered by Alexander Fleming."),
+        ("Alexander Fleming discovered penicillin in 1928.", "Penicillin, Discovered by Alexander Fleming in 1928, Changed Medicine Forever"),
         # Two opposites in the same order.
         ("Clownfish are born male and can later change into a female.", "Clownfish start life male and may turn female later."),
         # A quantity's unit moves with its number ("9.58-second" / "of 9.58 seconds").

@@ -122,8 +122,10 @@ def _content_order(tokens: list[str], numbers: frozenset[str] = frozenset()) -> 
     return seen
 
 
+# "was discovered by", and after a comma "Penicillin, discovered by Fleming, …".
 _PASSIVE = re.compile(
-    r"\b(?:is|are|was|were|been|being|be)\s+(?:\w+ly\s+)?\w+(?:ed|en|wn|ht|lt|de|un)\s+by\b",
+    r"(?:\b(?:is|are|was|were|been|being|be)\s+|,\s*)(?:\w+ly\s+)?\w+(?:ed|en|wn|ht|lt|de|un)"
+    r"\s+by\b",
     re.I,
 )
 
