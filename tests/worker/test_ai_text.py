@@ -248,6 +248,9 @@ KNOWN = "Water boils at 100 degrees Celsius at sea level."
         ("The Qutub Minar in Delhi is the tallest minaret in the world.", "The Qutub Minar is in Delhi.", "entails", "subject"),
         ("The water of the Red Sea is red.", "red sea water is literally red", "entails", ""),
         ("A computer's memory (RAM) and its storage drive are the same thing.", "RAM and a storage drive are basically one and the same.", "entails", ""),
+        # A comparison with all the others is the superlative.
+        ("Lake Baikal in Siberia is the deepest lake in the world.", "Lake Baikal is deeper than any other lake on Earth.", "entails", ""),
+        ("The cheetah is the fastest land animal.", "The cheetah is slower than any other land animal.", "contradicts", "antonym"),
         # A rate counts per a unit of time: per second is not per hour; "km/s" is per second.
         ("Light travels at about 300,000 kilometres per second in a vacuum.", "The speed of light is about 300,000 km per hour.", "contradicts", "number"),
         ("Light travels at about 300,000 kilometres per second in a vacuum.", "Light travels at about 300,000 km/s.", "entails", ""),

@@ -68,11 +68,22 @@ STOPWORDS = frozenset(
 _DEGREES = re.compile(r"\s*[°º]\s*([CF])\b")
 
 
+# A comparison with all the others is the superlative: "deeper than any other lake" is
+# "the deepest lake", "more countries than any other continent" "the most countries".
+_THAN_ANY_OTHER = (
+    (re.compile(r"\bmore (\w+) than (?:any|every|all) other\b", re.I), r"the most \1"),
+    (re.compile(r"\b(\w+)er than (?:any|every|all) other\b", re.I), r"the \1est"),
+)
+
+
 @functools.lru_cache(maxsize=16384)
 def expand_contractions(text: str) -> str:
     text = _DEGREES.sub(
         lambda m: " degrees " + ("celsius" if m.group(1) == "C" else "fahrenheit"), text
     )
+    if " other" in text:
+        for pattern, replacement in _THAN_ANY_OTHER:
+            text = pattern.sub(replacement, text)
     apostrophe = "'" in text or "’" in text
     for (pattern, replacement), needs_apostrophe in zip(
         _CONTRACTIONS, _NEEDS_APOSTROPHE, strict=True
