@@ -251,6 +251,9 @@ KNOWN = "Water boils at 100 degrees Celsius at sea level."
         # A comparison with all the others is the superlative.
         ("Lake Baikal in Siberia is the deepest lake in the world.", "Lake Baikal is deeper than any other lake on Earth.", "entails", ""),
         ("The cheetah is the fastest land animal.", "The cheetah is slower than any other land animal.", "contradicts", "antonym"),
+        # "does not have a single" / "any" is "has no".
+        ("The cornea of the eye has no blood vessels.", "Your cornea doesn't have a single blood vessel in it.", "entails", ""),
+        ("Snakes have no eyelids.", "snakes dont have any eyelids", "entails", ""),
         # A rate counts per a unit of time: per second is not per hour; "km/s" is per second.
         ("Light travels at about 300,000 kilometres per second in a vacuum.", "The speed of light is about 300,000 km per hour.", "contradicts", "number"),
         ("Light travels at about 300,000 kilometres per second in a vacuum.", "Light travels at about 300,000 km/s.", "entails", ""),

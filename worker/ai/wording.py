@@ -74,6 +74,9 @@ _THAN_ANY_OTHER = (
     (re.compile(r"\bmore (\w+) than (?:any|every|all) other\b", re.I), r"the most \1"),
     (re.compile(r"\b(\w+)er than (?:any|every|all) other\b", re.I), r"the \1est"),
 )
+# "does not have a single blood vessel" / "any" is "has no blood vessel".
+_HAVE_NONE = re.compile(r"\b(does|do|did) not have (?:a single|any)\b", re.I)
+_HAVE = {"does": "has", "do": "have", "did": "had"}
 
 
 @functools.lru_cache(maxsize=16384)
@@ -81,15 +84,17 @@ def expand_contractions(text: str) -> str:
     text = _DEGREES.sub(
         lambda m: " degrees " + ("celsius" if m.group(1) == "C" else "fahrenheit"), text
     )
-    if " other" in text:
-        for pattern, replacement in _THAN_ANY_OTHER:
-            text = pattern.sub(replacement, text)
     apostrophe = "'" in text or "’" in text
     for (pattern, replacement), needs_apostrophe in zip(
         _CONTRACTIONS, _NEEDS_APOSTROPHE, strict=True
     ):
         if apostrophe or not needs_apostrophe:
             text = pattern.sub(replacement, text)
+    if " other" in text:
+        for pattern, replacement in _THAN_ANY_OTHER:
+            text = pattern.sub(replacement, text)
+    if " have " in text:
+        text = _HAVE_NONE.sub(lambda m: _HAVE[m.group(1).lower()] + " no", text)
     return text
 
 
