@@ -186,7 +186,7 @@ KNOWN = "Water boils at 100 degrees Celsius at sea level."
         ("Female mosquitoes have higher-pitched wings than males.", "Female mosquitoes have lower-pitched wings than males.", "contradicts", "antonym"),
         ("The quadriceps is a group of four muscles at the front of the thigh.", "The quadriceps muscles sit at the back of the thigh.", "contradicts", "antonym"),
         # A negation reaches to the end of its clause, and "rather than" denies.
-        ("The cornea of the eye has no blood vessels.", "Your cornea doesn't have a single blood vessel in it.", "entails", "swap"),
+        ("The cornea of the eye has no blood vessels.", "Your cornea doesn't have a single blood vessel in it.", "entails", ""),
         ("Peanuts are legumes rather than true nuts.", "Peanuts aren't real nuts at all, they're legumes.", "entails", "swap"),
         ("Lightning never strikes the same place twice.", "Lightning can strike the same place more than once.", "contradicts", "negation"),
         ("The number pi is an irrational number.", "Pi is a rational number.", "contradicts", "negation"),
@@ -251,8 +251,7 @@ KNOWN = "Water boils at 100 degrees Celsius at sea level."
         # A comparison with all the others is the superlative.
         ("Lake Baikal in Siberia is the deepest lake in the world.", "Lake Baikal is deeper than any other lake on Earth.", "entails", ""),
         ("The cheetah is the fastest land animal.", "The cheetah is slower than any other land animal.", "contradicts", "antonym"),
-        # "does not have a single" / "any" is "has no".
-        ("The cornea of the eye has no blood vessels.", "Your cornea doesn't have a single blood vessel in it.", "entails", ""),
+        # "does not have a single" / "any" is "has no" (and the cornea above).
         ("Snakes have no eyelids.", "snakes dont have any eyelids", "entails", ""),
         # A rate counts per a unit of time: per second is not per hour; "km/s" is per second.
         ("Light travels at about 300,000 kilometres per second in a vacuum.", "The speed of light is about 300,000 km per hour.", "contradicts", "number"),
