@@ -191,7 +191,7 @@ KNOWN = "Water boils at 100 degrees Celsius at sea level."
         ("Lightning never strikes the same place twice.", "Lightning can strike the same place more than once.", "contradicts", "negation"),
         ("The number pi is an irrational number.", "Pi is a rational number.", "contradicts", "negation"),
         # Numbers conflict only when they count the same thing.
-        ("The ISS orbits Earth roughly every 90 minutes.", "The ISS goes around the planet in about an hour and a half.", "entails", "other"),
+        ("The ISS orbits Earth roughly every 90 minutes.", "The ISS goes around the planet in about an hour and a half.", "entails", "swap"),
         ("The Titanic sank in April 1912.", "The Titanic sank in 1915.", "contradicts", "number"),
         # Typed conflicts: numbers, names and negations.
         ("Light from the Sun takes about eight minutes to reach Earth.", "Light from the Sun takes about 8 seconds to reach Earth.", "contradicts", "number"),
@@ -251,6 +251,9 @@ KNOWN = "Water boils at 100 degrees Celsius at sea level."
         # A comparison with all the others is the superlative.
         ("Lake Baikal in Siberia is the deepest lake in the world.", "Lake Baikal is deeper than any other lake on Earth.", "entails", ""),
         ("The cheetah is the fastest land animal.", "The cheetah is slower than any other land animal.", "contradicts", "antonym"),
+        # Going around is orbiting; an hour and a half is 90 minutes.
+        ("The Sun orbits around the Earth once every day.", "the sun goes around the earth", "entails", ""),
+        ("The ISS orbits Earth in about 90 minutes.", "The ISS goes all the way around the Earth in about an hour and a half.", "entails", ""),
         # "does not have a single" / "any" is "has no" (and the cornea above).
         ("Snakes have no eyelids.", "snakes dont have any eyelids", "entails", ""),
         # A rate counts per a unit of time: per second is not per hour; "km/s" is per second.

@@ -74,9 +74,28 @@ _THAN_ANY_OTHER = (
     (re.compile(r"\bmore (\w+) than (?:any|every|all) other\b", re.I), r"the most \1"),
     (re.compile(r"\b(\w+)er than (?:any|every|all) other\b", re.I), r"the \1est"),
 )
+# Going or revolving around something is orbiting it ("the Sun goes around the Earth"),
+# and an hour and a half is 90 minutes.
+_ORBIT = re.compile(
+    r"\b(?:go|goes|went|going|revolve|revolves|revolved|revolving)\s+(?:all the way\s+)?"
+    r"(?:a)?round\b",
+    re.I,
+)
+_ORBIT_FORM = {
+    "go": "orbit", "goes": "orbits", "went": "orbited", "going": "orbiting",
+    "revolve": "orbit", "revolves": "orbits", "revolved": "orbited", "revolving": "orbiting",
+}  # fmt: skip
+_SPANS = (
+    (re.compile(r"\b(?:an|one) hour and a half\b", re.I), "90 minutes"),
+    (re.compile(r"\bhalf an hour\b", re.I), "30 minutes"),
+)
 # "does not have a single blood vessel" / "any" is "has no blood vessel".
 _HAVE_NONE = re.compile(r"\b(does|do|did) not have (?:a single|any)\b", re.I)
 _HAVE = {"does": "has", "do": "have", "did": "had"}
+
+
+def _orbit(match: re.Match[str]) -> str:
+    return _ORBIT_FORM[match.group(0).split()[0].lower()]
 
 
 @functools.lru_cache(maxsize=16384)
@@ -95,6 +114,11 @@ def expand_contractions(text: str) -> str:
             text = pattern.sub(replacement, text)
     if " have " in text:
         text = _HAVE_NONE.sub(lambda m: _HAVE[m.group(1).lower()] + " no", text)
+    if "round" in text:
+        text = _ORBIT.sub(_orbit, text)
+    if "hour" in text:
+        for pattern, replacement in _SPANS:
+            text = pattern.sub(replacement, text)
     return text
 
 
