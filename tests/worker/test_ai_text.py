@@ -251,6 +251,11 @@ KNOWN = "Water boils at 100 degrees Celsius at sea level."
         # A comparison with all the others is the superlative.
         ("Lake Baikal in Siberia is the deepest lake in the world.", "Lake Baikal is deeper than any other lake on Earth.", "entails", ""),
         ("The cheetah is the fastest land animal.", "The cheetah is slower than any other land animal.", "contradicts", "antonym"),
+        # A known claim's first word is capitalised as a first word, not as a name
+        # that the text's lower case might hide.
+        ("Everyone in China speaks the same Chinese language.", "all ppl in china speak one and the same chinese language", "entails", "swap"),
+        # "fr" ("for real") is chat.
+        ("Eating sugar makes young children hyperactive.", "fr sugar makes kids hyper", "entails", ""),
         # Going around is orbiting; an hour and a half is 90 minutes.
         ("The Sun orbits around the Earth once every day.", "the sun goes around the earth", "entails", ""),
         ("The ISS orbits Earth in about 90 minutes.", "The ISS goes all the way around the Earth in about an hour and a half.", "entails", ""),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from .recase import common_word
 from .wording import HONORIFICS, STOPWORDS, headline_case, name_stem, stem
 
 _CAPITALISED = re.compile(r"[A-Z][a-z]+(?:-[A-Z][a-z]+)*")
@@ -134,6 +135,10 @@ def name_unseen(premise: str, hypothesis: str, known: set[str], claim: set[str])
     ):
         return False
     names = capitalised(premise) - STOPWORDS - _NAME_PARTICLES - CALENDAR_STEMS
+    first = _CAPITALISED.match(premise.lstrip("\"'“‘("))
+    if first and common_word(first.group(0).lower()):
+        # Its first word is capitalised as a first word, not as a name ("Everyone …").
+        names.discard(name_stem(first.group(0).lower()))
     kept = names & claim
     return bool((names - claim - _run_mates(premise, kept)) & known)
 

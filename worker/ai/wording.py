@@ -194,7 +194,7 @@ UNIT_ALIASES = {
 FILLERS = frozenset(
     "actually basically literally really technically speaking honestly seriously truly "
     "totally like lol lmao omg ngl btw fyi tbh imo guys bro bhai yaar dude fun fact "
-    "apparently reportedly just even still ever".split()
+    "apparently reportedly just even still ever fr frfr smh tho".split()
 )
 
 
