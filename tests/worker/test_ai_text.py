@@ -256,6 +256,9 @@ KNOWN = "Water boils at 100 degrees Celsius at sea level."
         ("Everyone in China speaks the same Chinese language.", "all ppl in china speak one and the same chinese language", "entails", "swap"),
         # "fr" ("for real") is chat.
         ("Eating sugar makes young children hyperactive.", "fr sugar makes kids hyper", "entails", ""),
+        # A link said to exist is the claim that one causes the other; denied, its denial.
+        ("The MMR vaccine causes autism in children.", "Vaccines Linked to Autism", "entails", ""),
+        ("The MMR vaccine causes autism in children.", "The MMR vaccine is not linked to autism.", "contradicts", "negation"),
         # Going around is orbiting; an hour and a half is 90 minutes.
         ("The Sun orbits around the Earth once every day.", "the sun goes around the earth", "entails", ""),
         ("The ISS orbits Earth in about 90 minutes.", "The ISS goes all the way around the Earth in about an hour and a half.", "entails", ""),

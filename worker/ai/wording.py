@@ -89,6 +89,9 @@ _SPANS = (
     (re.compile(r"\b(?:an|one) hour and a half\b", re.I), "90 minutes"),
     (re.compile(r"\bhalf an hour\b", re.I), "30 minutes"),
 )
+# A link said to exist is the claim that one causes the other ("Vaccines Linked to
+# Autism" is the myth "vaccines cause autism").
+_LINKED = re.compile(r"\b(?:(?:is|are|was|were)\s+)?(?:directly\s+)?linked\s+to\b", re.I)
 # "does not have a single blood vessel" / "any" is "has no blood vessel".
 _HAVE_NONE = re.compile(r"\b(does|do|did) not have (?:a single|any)\b", re.I)
 _HAVE = {"does": "has", "do": "have", "did": "had"}
@@ -114,6 +117,8 @@ def expand_contractions(text: str) -> str:
             text = pattern.sub(replacement, text)
     if " have " in text:
         text = _HAVE_NONE.sub(lambda m: _HAVE[m.group(1).lower()] + " no", text)
+    if "inked" in text:
+        text = _LINKED.sub("cause", text)
     if "round" in text:
         text = _ORBIT.sub(_orbit, text)
     if "hour" in text:
