@@ -259,6 +259,8 @@ KNOWN = "Water boils at 100 degrees Celsius at sea level."
         # A link said to exist is the claim that one causes the other; denied, its denial.
         ("The MMR vaccine causes autism in children.", "Vaccines Linked to Autism", "entails", ""),
         ("The MMR vaccine causes autism in children.", "The MMR vaccine is not linked to autism.", "contradicts", "negation"),
+        # "The speed of light is …" is "light travels at …".
+        ("Light travels at about 300,000 kilometres per second in a vacuum.", "The speed of light is about 300,000 km per second.", "entails", ""),
         # Going around is orbiting; an hour and a half is 90 minutes.
         ("The Sun orbits around the Earth once every day.", "the sun goes around the earth", "entails", ""),
         ("The ISS orbits Earth in about 90 minutes.", "The ISS goes all the way around the Earth in about an hour and a half.", "entails", ""),

@@ -92,6 +92,8 @@ _SPANS = (
 # A link said to exist is the claim that one causes the other ("Vaccines Linked to
 # Autism" is the myth "vaccines cause autism").
 _LINKED = re.compile(r"\b(?:(?:is|are|was|were)\s+)?(?:directly\s+)?linked\s+to\b", re.I)
+# "The speed of light is …" says what "light travels at …" says.
+_SPEED_OF = re.compile(r"\bthe speed of (\w+) (?:is|was)\b", re.I)
 # "does not have a single blood vessel" / "any" is "has no blood vessel".
 _HAVE_NONE = re.compile(r"\b(does|do|did) not have (?:a single|any)\b", re.I)
 _HAVE = {"does": "has", "do": "have", "did": "had"}
@@ -117,6 +119,8 @@ def expand_contractions(text: str) -> str:
             text = pattern.sub(replacement, text)
     if " have " in text:
         text = _HAVE_NONE.sub(lambda m: _HAVE[m.group(1).lower()] + " no", text)
+    if "speed of" in text.lower():
+        text = _SPEED_OF.sub(r"\1 travels at", text)
     if "inked" in text:
         text = _LINKED.sub("cause", text)
     if "round" in text:
