@@ -222,6 +222,8 @@ SACHIN = KbClaim(3, "Sachin Tendulkar scored 100 international centuries.", True
                  "He is the only player with 100 international centuries.", "https://en.wikipedia.org/wiki/Sachin_Tendulkar", "Wikipedia")  # fmt: skip
 KIWIFRUIT = KbClaim(5, "Kiwifruit are native to New Zealand.", False,
                     "Kiwifruit come from China.", "https://en.wikipedia.org/wiki/Kiwifruit", "Wikipedia")  # fmt: skip
+CHOLERA = KbClaim(6, "Cholera is caused by the bacterium Vibrio cholerae.", True,
+                  "Vibrio cholerae causes cholera.", "https://en.wikipedia.org/wiki/Cholera", "Wikipedia")  # fmt: skip
 AMMAN = KbClaim(4, "Amman is the capital of Jordan.", True,
                 "Amman is Jordan's capital and largest city.", "https://en.wikipedia.org/wiki/Amman", "Wikipedia")  # fmt: skip
 
@@ -254,6 +256,8 @@ AMMAN = KbClaim(4, "Amman is the capital of Jordan.", True,
             Mark.INCORRECT,
         ),
         (KIWIFRUIT, "The kiwi is a flightless bird native to New Zealand.", Mark.INSUFFICIENT),
+        # ... nor when it speaks of another thing first, whose name its capitals hide.
+        (CHOLERA, "Black Death Traced To Cholera Bacterium Vibrio Cholerae", Mark.INSUFFICIENT),
     ],
 )
 def test_a_text_that_says_all_of_a_known_claim_asserts_it(

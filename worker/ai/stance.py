@@ -244,8 +244,14 @@ def asserts_all_of(premise: str, hypothesis: str) -> bool:
     capital is sfax", "Felipe VI crowned king … in 1975"). A lower-case or headline
     text whose capitals cannot show its names (a word the knowledge base never wrote)
     adds one, as far as anyone can tell."""
-    missing = content_stems(words(premise)) - content_stems(words(hypothesis))
+    known = content_stems(words(premise))
+    missing = known - content_stems(words(hypothesis))
     if len(missing) > 1 or missing & capitalised(premise):
+        return False
+    # What it speaks of comes first, and must be the known claim's: "Black Death Traced
+    # To Cholera Bacterium …" is about another thing than "Cholera is caused by …".
+    opening = next((content_stems([t]) for t in words(hypothesis) if content_stems([t])), None)
+    if opening is not None and not opening & known:
         return False
     named = hypothesis
     if headline_case(hypothesis) or hypothesis == hypothesis.lower():
