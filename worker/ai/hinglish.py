@@ -7,7 +7,7 @@ ones carry the claim ("Taj Mahal Agra in is"), which is enough for the sentence
 embedding to find the known claim and for a "nahi" to count as a negation. Hindi puts
 the negation after what it negates and the verb last; the gloss moves "not" before the
 word it follows and leaves the rest in Hindi order (the word-level check does not read
-roles from an order it did not see: see ``stance.role_swap``).
+roles from an order it did not see: see ``roles.role_swap``).
 
 A text is glossed only when it reads as Hinglish: at least two of its words are Hindi
 function words that English does not have. A multilingual encoder and NLI model, where

@@ -21,12 +21,8 @@ from .encoder import SentenceEncoder
 from .pairs import LABELS
 from .quantifiers import quantifier_shift
 from .quantities import numbers, numbers_conflict
-from .stance import (
-    LexicalStance,
-    Method,
-    Stance,
-    role_swap,
-)
+from .roles import role_swap
+from .stance import LexicalStance, Method, Stance
 from .wording import content_stems, words
 
 log = logging.getLogger(__name__)

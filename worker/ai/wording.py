@@ -54,14 +54,17 @@ NUMBER_WORDS = {
 # Titles before a name, not part of whom it names: "Sardar Patel" is Vallabhbhai Patel,
 # "Mahatma Gandhi" is Mohandas Gandhi.
 HONORIFICS = frozenset("mr mrs ms dr sir sardar mahatma pandit netaji lokmanya swami".split())
-STOPWORDS = frozenset(
-    "a an the of in on at to for from by with as and or but if then than that this these "
-    "those it its is are was were be been being am do does did has have had having there "
-    "their they them he she his her him we our you your i me my mine which who whom whose "
-    "what when where why how all any each every some such so very can could may might "
-    "would will shall should must about into onto over under up down out off also just "
-    "only own same other more most much many one s".split()
-) | frozenset(HONORIFICS)
+STOPWORDS = (
+    frozenset(
+        "a an the of in on at to for from by with as and or but if then than that this these "
+        "those it its is are was were be been being am do does did has have had having there "
+        "their they them he she his her him we our you your i me my mine which who whom whose "
+        "what when where why how all any each every some such so very can could may might "
+        "would will shall should must about into onto over under up down out off also just "
+        "only own same other more most much many one s".split()
+    )
+    | HONORIFICS
+)
 
 
 # Temperatures as symbols read as the words: "90°C" counts "degrees" like "90 degrees".
@@ -114,6 +117,11 @@ def expand_contractions(text: str) -> str:
     ):
         if apostrophe or not needs_apostrophe:
             text = pattern.sub(replacement, text)
+    return _plain_phrasing(text)
+
+
+def _plain_phrasing(text: str) -> str:
+    """One wording for what people say several ways (the tables above)."""
     if " other" in text:
         for pattern, replacement in _THAN_ANY_OTHER:
             text = pattern.sub(replacement, text)
