@@ -306,13 +306,16 @@ def test_nli_label_columns_come_from_the_config() -> None:
         ("Clownfish are born male, and the dominant fish in a group can change into a female.", "Clownfish are born female, and the dominant one turns male.", "role"),
         # A quantifier or hedge changes what is claimed.
         ("All snakes are venomous.", "Some snakes are venomous.", "weaker"),
+        # The plain claim says less than "all" or "only" (true if they are, not false).
+        ("All snakes are venomous.", "Snakes are venomous.", "weaker"),
+        ("Only humans make tools.", "Humans make tools.", "weaker"),
         ("Chandrayaan-3 landed exactly at the Moon's south pole.", "Chandrayaan-3 landed near the Moon's south pole.", "quantifier"),
         ("Some mushrooms are poisonous.", "All mushrooms are poisonous.", "stronger"),
         ("Bats are blind.", "Only bats are blind.", "stronger"),
         ("Most snakes are harmless.", "All snakes are harmless.", "stronger"),
         ("All snakes are harmless.", "Only snakes are harmless.", "quantifier"),
         # "only one" says no other; "only three seconds" just states an amount (below).
-        ("Only one woman has won two Nobel Prizes.", "One woman has won two Nobel Prizes.", "quantifier"),
+        ("Only one woman has won two Nobel Prizes.", "One woman has won two Nobel Prizes.", "weaker"),
         # The same subject with something else said of it.
         ("Yuri Gagarin was the first human to travel into outer space.", "Yuri Gagarin was the first man to walk on the Moon in 1969.", "other"),
         # A negation whose scope the words cannot settle.

@@ -29,6 +29,7 @@ _QUANTIFIER_MEANING = {
     **dict.fromkeys("nearly almost".split(), "nearly"),
 }  # fmt: skip
 _STRONG = frozenset({"all", "only", "at most", "exactly"})
+_DROPPABLE = frozenset({"all", "only"})
 QUANTIFIER_STEMS = frozenset(stem(word) for word in _QUANTIFIER_MEANING)
 _BOUNDS = {("no", "more", "than"): "at most", ("at", "most"): "at most"}
 _NOT_QUANTIFYING = re.compile(
@@ -94,5 +95,10 @@ def quantifier_shift(premise: list[str], hypothesis: list[str]) -> Shift:
     if claim_strong >= known_strong and known_weak >= claim_weak:
         return "stronger"
     if claim_strong <= known_strong and not known_weak and claim_weak:
+        return "weaker"
+    if not claim_strong | claim_weak and not known_weak and known_strong <= _DROPPABLE:
+        # The plain "X are P" says less than "all X are P" or "only X are P". Not so
+        # for "exactly at" or "no more than": what replaces them ("near", "about") may
+        # say otherwise.
         return "weaker"
     return "quantifier"
