@@ -419,6 +419,7 @@ def test_the_word_level_check_takes_any_text(premise: str, hypothesis: str) -> N
         ("Bharat ke pehle pradhan mantri Nehru the", "India of first prime minister Nehru the"),
         ("Ferns beej se nahi, spores se reproduce karte hai", "Ferns not seed from, spores from reproduce do is"),
         ("aurangzeb ke baad koi mughal badshah nahi hua", "aurangzeb after no mughal emperor was"),
+        ("EU ko kabhi Nobel Peace Prize nahi mila", "EU to never Nobel Peace Prize got"),
         ("Shah Jahan ne Taj Mahal banwaya tha", "Shah Jahan Taj Mahal built was"),
         ("Mumbai Bharat ki rajdhani hai bhai", "Mumbai India of capital is"),
         # "hi" after a word is the emphatic particle; first, a greeting.

@@ -272,3 +272,26 @@ def test_a_text_that_says_all_of_a_known_claim_asserts_it(
         thresholds=Thresholds(),
     )
     assert found.mark is mark, found.reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The European Union has never won a Nobel Prize.",
+        # "kabhi … nahi" is "never": the same denial of everything, in Hinglish.
+        "EU ko kabhi Nobel Peace Prize nahi mila",
+    ],
+)
+def test_a_denial_of_everything_is_not_made_true_by_a_false_claim_it_leaves_out(
+    text: str,
+) -> None:
+    """ "… never won a Nobel Prize" against the false "The Nobel Peace Prize is awarded
+    by the United Nations": that the claim is false does not make the denial true."""
+    known = KbClaim(7, "The Nobel Peace Prize is awarded by the United Nations.", False,
+                    "The Norwegian Nobel Committee awards it.", "https://en.wikipedia.org/wiki/Nobel_Peace_Prize", "Wikipedia")  # fmt: skip
+    stance = Stance("contradicts", 0.75, "negation", "lexical")
+    found = claim_verdict(
+        text, subjective=None, belief=None, match=Match(known, 0.9), stance=stance, thresholds=T
+    )
+    assert found.mark is Mark.INSUFFICIENT, found.reason
+    assert "denies more" in found.reason

@@ -25,14 +25,15 @@ SETS = [
 ]
 # (accuracy floor, wrong-direction ceiling) per set: see test_offline_defaults_hold…
 FLOORS = {
-    "eval_set.jsonl": (0.79, 0.01),
-    "eval_holdout.jsonl": (0.71, 0.01),
-    "eval_people.jsonl": (0.68, 0.01),
+    # About two points under the figures of session 21 (85.7 / 76.7 / 80.7 / 72.7%).
+    "eval_set.jsonl": (0.83, 0.01),
+    "eval_holdout.jsonl": (0.74, 0.01),
+    "eval_people.jsonl": (0.78, 0.01),
     # Written last (session 9) and first run then: 55.7% and 5.1% wrong direction.
-    "eval_fresh.jsonl": (0.59, 0.01),
+    "eval_fresh.jsonl": (0.70, 0.01),
     # ~4,000 texts from pairs written in session 12 against known claims (bench/eval.py
-    # pair_cases): first run 40.6% with 6.5% wrong direction, now 47.0% and 3.1%.
-    "stance_pairs.jsonl": (0.45, 0.033),
+    # pair_cases): first run 40.6% with 6.5% wrong direction, now 48.6% and 3.2%.
+    "stance_pairs.jsonl": (0.47, 0.033),
 }
 
 

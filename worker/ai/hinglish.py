@@ -117,9 +117,13 @@ _POSTPOSITIONS = frozenset("se ko mein me mai ka ki ke pe par tak".split())
 _CLAUSE_END = re.compile(r"[,.;:!?]")
 
 
+# "koi … nahi" is "no …" ("koi benefit nahi": no benefit), "kabhi … nahi" is "never …".
+_NEGATED_AS = {"koi": "no", "kabhi": "never"}
+
+
 def _negate(out: list[tuple[str, str]]) -> None:
     """Write a negation that ends a Hindi phrase where English puts it: "koi … nahi" is
-    "no …" ("koi benefit nahi": no benefit); else "not" before the word it follows, or
+    "no …", "kabhi … nahi" "never …" (``_NEGATED_AS``); else "not" before the word it follows, or
     before that word's noun when it is a postposition ("beej se nahi": not from seeds,
     "Mumbai nahi": not Mumbai)."""
     words = []
@@ -130,8 +134,8 @@ def _negate(out: list[tuple[str, str]]) -> None:
                 break
             continue
         words.append(index)
-        if hindi == "koi":
-            out[index] = (hindi, "no")
+        if hindi in _NEGATED_AS:
+            out[index] = (hindi, _NEGATED_AS[hindi])
             return
     if not words:
         out.append(("", "not"))

@@ -31,6 +31,9 @@ _CHAT = FILLERS | frozenset(
 )
 
 
+_QUOTED = re.compile(r"(?<!\w)['‘\"“](?:[^'‘’\"“”]|['’](?=\w))+?['’\"”](?!\w)")
+
+
 @functools.cache
 def _lexicon() -> tuple[frozenset[str], frozenset[str]]:
     """(names, words the base writes in lower case), both lower-cased."""
@@ -42,6 +45,8 @@ def _lexicon() -> tuple[frozenset[str], frozenset[str]]:
                 continue
             record = json.loads(line)
             for text in (record.get("claim", ""), record.get("explanation", "")):
+                # A title in quotes capitalises its every word ('Here Comes the Sun').
+                text = _QUOTED.sub(" ", text)
                 for sentence in re.split(r"(?<=[.!?;:])\s+", text):
                     for token in _WORD.findall(sentence)[1:]:  # the first is capitalised anyway
                         if token[0].isupper() and not token.isupper():

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from shared.schemas import ClaimVerdict, Evidence, Mark, TextVerdict
 
+from .hinglish import gloss
 from .knowledge import Match
 from .opposites import EXTREMES
 from .stance import Stance, asserts_all_of, left_out
@@ -115,8 +116,8 @@ def settled_stance(text: str, match: Match, stance: Stance, t: Thresholds) -> St
         stance.is_opposite
         and not match.entry.verdict
         and stance.method != "nli"
-        and _UNIVERSAL_DENIAL.search(text)
-        and left_out(match.entry.claim, text)
+        and _UNIVERSAL_DENIAL.search(gloss(text))
+        and left_out(match.entry.claim, gloss(text))
     ):
         # "Einstein never won a Nobel Prize" against the false "Einstein won the Nobel
         # Prize for relativity": a denial of everything ("never", "not any") leaves out
