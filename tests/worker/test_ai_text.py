@@ -191,7 +191,7 @@ KNOWN = "Water boils at 100 degrees Celsius at sea level."
         ("Lightning never strikes the same place twice.", "Lightning can strike the same place more than once.", "contradicts", "negation"),
         ("The number pi is an irrational number.", "Pi is a rational number.", "contradicts", "negation"),
         # Numbers conflict only when they count the same thing.
-        ("The ISS orbits Earth roughly every 90 minutes.", "The ISS goes around the planet in about an hour and a half.", "entails", "swap"),
+        ("The ISS orbits Earth roughly every 90 minutes.", "The ISS goes around the planet in about an hour and a half.", "entails", ""),
         ("The Titanic sank in April 1912.", "The Titanic sank in 1915.", "contradicts", "number"),
         # Typed conflicts: numbers, names and negations.
         ("Light from the Sun takes about eight minutes to reach Earth.", "Light from the Sun takes about 8 seconds to reach Earth.", "contradicts", "number"),
@@ -264,6 +264,12 @@ KNOWN = "Water boils at 100 degrees Celsius at sea level."
         # Going around is orbiting; an hour and a half is 90 minutes.
         ("The Sun orbits around the Earth once every day.", "the sun goes around the earth", "entails", ""),
         ("The ISS orbits Earth in about 90 minutes.", "The ISS goes all the way around the Earth in about an hour and a half.", "entails", ""),
+        # "the planet" with no name after it is the Earth; a river empties into what it
+        # flows into; what coexisted lived at the same time.
+        ("The Earth is only about 6,000 years old.", "The planet is just 6000 years old.", "entails", ""),
+        ("Mars is the planet closest to the Sun.", "The planet Mercury is closest to the Sun.", "neutral", "names"),
+        ("The Amazon River flows into the Atlantic Ocean.", "The Amazon River empties into the Pacific Ocean.", "contradicts", "name"),
+        ("Humans and dinosaurs lived at the same time.", "Humans and dinosaurs coexisted.", "entails", ""),
         # "does not have a single" / "any" is "has no" (and the cornea above).
         ("Snakes have no eyelids.", "snakes dont have any eyelids", "entails", ""),
         # A rate counts per a unit of time: per second is not per hour; "km/s" is per second.

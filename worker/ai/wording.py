@@ -102,6 +102,13 @@ _HAVE_NONE = re.compile(r"\b(does|do|did) not have (?:a single|any)\b", re.I)
 _HAVE = {"does": "has", "do": "have", "did": "had"}
 
 
+# "the planet" or "our planet" with no name after it is the Earth; a river empties into
+# what it flows into; things that coexisted lived at the same time.
+_EARTH = re.compile(r"\b(?:[Tt]he|[Oo]ur|[Tt]his|THE|OUR|THIS)\s+(?:[Pp]lanet|PLANET)\b(?!\s*[A-Z0-9])")
+_EMPTIES = re.compile(r"\b(?:empties|empty|emptied|emptying)\s+(?:out\s+)?into\b", re.I)
+_COEXISTED = re.compile(r"\bco-?exist(?:ed)?\b", re.I)
+
+
 def _orbit(match: re.Match[str]) -> str:
     return _ORBIT_FORM[match.group(0).split()[0].lower()]
 
@@ -136,6 +143,12 @@ def _plain_phrasing(text: str) -> str:
     if "hour" in text:
         for pattern, replacement in _SPANS:
             text = pattern.sub(replacement, text)
+    if "planet" in text:
+        text = _EARTH.sub(lambda m: m.group(0).split()[0] + " Earth", text)
+    if "mpt" in text:
+        text = _EMPTIES.sub("flows into", text)
+    if "xist" in text:
+        text = _COEXISTED.sub("lived at the same time", text)
     return text
 
 
