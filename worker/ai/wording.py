@@ -104,7 +104,9 @@ _HAVE = {"does": "has", "do": "have", "did": "had"}
 
 # "the planet" or "our planet" with no name after it is the Earth; a river empties into
 # what it flows into; things that coexisted lived at the same time.
-_EARTH = re.compile(r"\b(?:[Tt]he|[Oo]ur|[Tt]his|THE|OUR|THIS)\s+(?:[Pp]lanet|PLANET)\b(?!\s*[A-Z0-9])")
+_EARTH = re.compile(
+    r"\b(?:[Tt]he|[Oo]ur|[Tt]his|THE|OUR|THIS)\s+(?:[Pp]lanet|PLANET)\b(?!\s*[A-Z0-9])"
+)
 _EMPTIES = re.compile(r"\b(?:empties|empty|emptied|emptying)\s+(?:out\s+)?into\b", re.I)
 _COEXISTED = re.compile(r"\bco-?exist(?:ed)?\b", re.I)
 
