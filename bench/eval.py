@@ -5,7 +5,7 @@
     .venv/bin/python bench/eval.py --nli-model PATH_OR_ID --kb FILE_OR_DIR
 
 The judge is loaded exactly as a worker loads it (``worker.model.load_judge``), and each
-text first passes the worker's input checks (``worker.attempts.check_input``: a text in
+text first passes the worker's input checks (``worker.input_check.check_input``: a text in
 a language the models do not read fails there, with no mark, and counts as a miss), with
 the knowledge base read from files (the bundled base unless ``--kb``) instead of
 PostgreSQL. For each set it prints accuracy and the **wrong-direction rate** (Correct
@@ -39,8 +39,8 @@ if not __package__:  # run as a script, python bench/X.py: see bench/_root.py
 from shared.knowledge import KB_PATH, KbRecord, knowledge_files, read_records
 from shared.schemas import Mark, TextVerdict
 from worker.ai.language import LanguageGate
-from worker.attempts import check_input
 from worker.config import WorkerSettings
+from worker.input_check import check_input
 from worker.model import Judge, load_judge
 
 EVAL_SET = Path(__file__).with_name("eval_set.jsonl")

@@ -21,7 +21,7 @@ CENTRES = [
     ("lease refresh (refresh_lease.lua)", "JobQueue.refresh_lease"),
     ("claim stale (XAUTOCLAIM)", "JobQueue.claim_stale"),
     ("judge hand-off (run_in_executor)", "run_in_executor"),
-    ("check_input (regex)", "check_input (worker/attempts.py"),
+    ("check_input (regex)", "check_input (worker/input_check.py"),
     ("task per entry (_spawn/create_task)", "_spawn (worker/attempts.py"),
     ("next_batch", "next_batch (worker/flow.py"),
 ]

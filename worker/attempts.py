@@ -32,10 +32,8 @@ from redis.exceptions import RedisError
 from shared import tracing
 from shared.metrics import WORKER_JOBS
 from shared.schemas import CallbackFailure, CallbackResult
-from shared.text import TextProblem, check_text
 
 from .acker import Acker
-from .ai.language import LanguageGate
 from .callback import CallbackSender, Delivery, failure_for
 from .config import WorkerSettings
 from .inflight import Hold, InFlight
@@ -50,24 +48,6 @@ _GIVE_UP_MESSAGES = {
     "WK-MODEL-ERROR": "The model failed on this text {n} times; giving up.",
     "WK-CALLBACK-REFUSED": "The verdict was refused by the result receiver.",
 }
-
-
-def check_input(text: str, max_chars: int, languages: LanguageGate) -> tuple[str, str] | None:
-    """(errorCode, message) when ``text`` cannot be judged at all; None when it can."""
-    problem = check_text(text, max_chars)
-    if problem is TextProblem.EMPTY:
-        return "WK-INPUT-EMPTY", "The text is empty, so there is nothing to check."
-    if problem is TextProblem.TOO_LONG:
-        return (
-            "WK-INPUT-TOO-LONG",
-            f"The text has {len(text)} characters; at most {max_chars} can be checked.",
-        )
-    if problem is TextProblem.BINARY:
-        return "WK-INPUT-BINARY", "The text contains control or binary characters."
-    language = languages.unsupported(text)
-    if language:
-        return "WK-INPUT-LANGUAGE", languages.refusal(language)
-    return None
 
 
 def retry_delay(deliveries: int, base_s: float, cap_s: float) -> float:

@@ -38,12 +38,13 @@ from .ai.language import LanguageGate
 from .ai.passage_sync import DatabasePassages
 from .ai.passages import PassageIndex
 from .ai.sync import DatabaseKnowledge, executor_runner
-from .attempts import Outcomes, check_input
+from .attempts import Outcomes
 from .callback import CallbackSender, create_callback_session, result_for
 from .config import WorkerSettings
 from .flow import drain, next_batch, top_up
 from .health import WorkerHealth, observe_batch_start
 from .inflight import InFlight
+from .input_check import check_input
 from .leases import Leases
 from .model import Judge, ModelFailure, evidence_judge, judge_each, load_judge
 from .progress import ProgressReporter

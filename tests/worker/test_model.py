@@ -19,8 +19,8 @@ from worker.ai.judge import EvidenceJudge
 from worker.ai.language import LanguageGate
 from worker.ai.nli import NliStance
 from worker.ai.verdicts import Thresholds
-from worker.attempts import check_input
 from worker.config import WorkerSettings
+from worker.input_check import check_input
 from worker.model import Judge, ModelFailure, evidence_judge, judge_each, load_judge
 
 TEXTS = [
